@@ -1,0 +1,126 @@
+"""Contact logins: authenticate, reset a forgotten password."""
+import datetime as dt
+import secrets
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+import mail
+import models
+from billing import DomainError, notifications, transaction
+
+RESET_TTL_MINUTES = 60
+MIN_PASSWORD = 8
+BAD_LOGIN = "That e-mail address and password don't match an account."
+# Checked against when the e-mail is unknown, so both failures cost the same time.
+_DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
+
+
+def authenticate(email, password):
+    contact = models.Contact.get_or_none(models.Contact.email == (email or "").strip().lower())
+    if contact is None or not contact.is_active or not contact.password_hash:
+        check_password_hash(_DUMMY_HASH, password or "")
+        raise DomainError(BAD_LOGIN)
+    if not contact.check_password(password or ""):
+        raise DomainError(BAD_LOGIN)
+    models.Contact.update(last_login_at=models.utcnow()).where(
+        models.Contact.id == contact.id).execute()
+    return contact
+
+
+def request_password_reset(email, config):
+    """E-mail a single-use link when the address is a contact's; silent otherwise."""
+    contact = models.Contact.get_or_none(models.Contact.email == (email or "").strip().lower())
+    if contact is None or not contact.is_active:
+        return None
+    key = secrets.token_urlsafe(32)
+    with transaction():
+        models.PasswordReset.create(
+            contact=contact, token_hash=models.hash_token(key),
+            expires_at=models.utcnow() + dt.timedelta(minutes=RESET_TTL_MINUTES))
+        message = notifications.password_reset_email(contact, key, config, RESET_TTL_MINUTES)
+        models.Activity.log("contact.password_reset_requested", contact,
+                            client=contact.client_id, contact=contact)
+    mail.send_now([message], config)
+    return message
+
+
+def find_reset(key):
+    if not key or len(key) > 100:
+        return None
+    reset = models.PasswordReset.get_or_none(
+        models.PasswordReset.token_hash == models.hash_token(key))
+    if reset is None or reset.used_at is not None or reset.expires_at < models.utcnow():
+        return None
+    return reset
+
+
+def validate_password(password, confirm):
+    if len(password or "") < MIN_PASSWORD:
+        raise DomainError(f"Choose a password of at least {MIN_PASSWORD} characters.",
+                          "password")
+    if len(password) > 200:
+        raise DomainError("That password is too long.", "password")
+    if password != confirm:
+        raise DomainError("The two passwords are not the same.", "confirm")
+
+
+def reset_password(key, password, confirm):
+    validate_password(password, confirm)
+    with transaction():
+        reset = find_reset(key)
+        if reset is None:
+            raise DomainError("This reset link has expired or was already used. "
+                              "Ask for a new one.")
+        # Claim the link atomically: a second use of the same link changes nothing.
+        claimed = models.PasswordReset.update(used_at=models.utcnow()).where(
+            (models.PasswordReset.id == reset.id) & models.PasswordReset.used_at.is_null()
+        ).execute()
+        if claimed != 1:
+            raise DomainError("This reset link was already used. Ask for a new one.")
+        contact = reset.contact
+        contact.set_password(password)
+        contact.save()
+        models.Activity.log("contact.password_reset", contact, client=contact.client_id,
+                            contact=contact)
+    return contact
+
+
+def register(*, client_name, first_name, last_name, email, password, confirm):
+    """Self-registration (when the business enables it): a new client and its first contact."""
+    email = (email or "").strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise DomainError("Enter a valid e-mail address.", "email")
+    if not client_name.strip():
+        raise DomainError("Enter your company or your name.", "client_name")
+    validate_password(password, confirm)
+    company = models.Company.current()
+    with transaction():
+        if models.Contact.select().where(models.Contact.email == email).exists():
+            raise DomainError("That e-mail address already has an account: log in or reset "
+                              "the password.", "email")
+        client = models.Client.create(name=client_name.strip(), email=email,
+                                      currency=company.currency)
+        contact = models.Contact(client=client, first_name=first_name.strip(),
+                                 last_name=last_name.strip(), email=email, is_primary=True)
+        contact.set_password(password)
+        contact.save()
+        models.Activity.log("client.registered", client, client=client.id, contact=contact)
+    return contact
+
+
+def update_profile(contact, *, first_name, last_name, phone, current_password="",
+                   new_password="", confirm=""):
+    for label, value, limit in (("First name", first_name, 100), ("Last name", last_name, 100),
+                                ("Phone", phone, 50)):
+        if len(value) > limit:
+            raise DomainError(f"{label} can have at most {limit} characters.")
+    with transaction():
+        contact.first_name, contact.last_name, contact.phone = (
+            first_name.strip(), last_name.strip(), phone.strip())
+        if new_password:
+            if not contact.check_password(current_password[:200]):
+                raise DomainError("Your current password is not right.", "current_password")
+            validate_password(new_password, confirm)
+            contact.set_password(new_password)
+        contact.save()
+    return contact

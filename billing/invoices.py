@@ -1,0 +1,118 @@
+"""The invoice lifecycle: create, e-mail, mark sent, mark paid, viewed.
+
+Staff back office, CLI, API and portal all go through these functions.
+"""
+import datetime as dt
+
+import mail
+import models
+from billing import DomainError, documents, notifications, numbering, transaction
+
+
+def create_invoice(client, lines, *, date=None, due_date=None, discount=0, partial=0,
+                   partial_due_date=None, notes="", terms="", footer="", po_number="",
+                   recurring=None, currency=None, status="draft"):
+    date = date or models.utcnow().date()
+    with transaction():
+        invoice = models.Invoice(
+            client=client, number=numbering.next_number("invoice"), date=date,
+            due_date=due_date, currency=currency or client.currency, discount=discount,
+            partial=partial, partial_due_date=partial_due_date, notes=notes,
+            terms=terms or _company_terms(), footer=footer, po_number=po_number,
+            recurring=recurring, status="draft")
+        invoice.save()
+        documents.set_lines(invoice, lines, "invoice")
+        if partial < 0 or partial > invoice.total:
+            raise DomainError("The deposit must be between zero and the invoice total.",
+                              "partial")
+        invoice.balance = invoice.total
+        invoice.save()
+        if status == "sent":
+            _mark_sent(invoice)
+        return invoice
+
+
+def _company_terms():
+    company = models.Company.current()
+    return company.invoice_terms if company else ""
+
+
+def _mark_sent(invoice):
+    """Leave draft: the client owes the balance from now on."""
+    if invoice.status != "draft":
+        return False
+    invoice.status = "sent"
+    invoice.sent_at = models.utcnow()
+    invoice.save()
+    models.Client.update(balance=models.Client.balance + invoice.balance).where(
+        models.Client.id == invoice.client_id).execute()
+    return True
+
+
+def mark_sent(invoice, staff=None):
+    """Flip a draft to sent without e-mailing; the portal now shows it as unpaid."""
+    with transaction():
+        invoice = _locked(invoice)
+        if invoice.status in ("cancelled", "void"):
+            raise DomainError(f"A {invoice.status} invoice cannot be sent.")
+        changed = _mark_sent(invoice)
+        if changed:
+            models.Activity.log("invoice.marked_sent", invoice, client=invoice.client_id,
+                                staff=staff)
+    return invoice
+
+
+def email_invoice(invoice, config, staff=None):
+    """E-mail every contact of the client a personal link, and mark the invoice sent.
+
+    Returns the queued messages; they are delivered after the transaction commits.
+    """
+    with transaction():
+        invoice = _locked(invoice)
+        if invoice.status in ("cancelled", "void"):
+            raise DomainError(f"A {invoice.status} invoice cannot be e-mailed.")
+        contacts = [c for c in invoice.client.contacts if c.is_active and c.email]
+        if not contacts:
+            raise DomainError("This client has no contact with an e-mail address.")
+        _mark_sent(invoice)
+        messages = [notifications.invoice_email(invoice, contact, config)
+                    for contact in contacts]
+        models.Activity.log("invoice.emailed", invoice, client=invoice.client_id, staff=staff,
+                            detail=", ".join(c.email for c in contacts))
+    mail.send_now(messages, config)
+    return messages
+
+
+def mark_paid(invoice, staff=None):
+    """Record a payment for the whole balance and file the invoice as paid."""
+    from billing import payments
+    with transaction():
+        invoice = _locked(invoice)
+        if invoice.status in ("cancelled", "void", "paid") or invoice.balance <= 0:
+            raise DomainError(f"Invoice {invoice.number} has nothing left to pay.")
+        _mark_sent(invoice)
+        payment = payments.record_payment(
+            invoice.client, invoice.balance, invoice.currency, [(invoice, invoice.balance)],
+            method="manual", method_label="Marked paid", staff=staff)
+    return payment
+
+
+def mark_viewed(invoice, contact):
+    if invoice.viewed_at is None:
+        models.Invoice.update(viewed_at=models.utcnow()).where(
+            (models.Invoice.id == invoice.id) & models.Invoice.viewed_at.is_null()).execute()
+        models.Activity.log("invoice.viewed", invoice, client=invoice.client_id,
+                            contact=contact)
+
+
+def _locked(record):
+    """Re-read inside the transaction so a decision uses the committed state."""
+    model = type(record)
+    query = model.select().where(model.id == record.id)
+    if type(models.db.obj).__name__.startswith("Postgres"):
+        query = query.for_update()
+    return query.get()
+
+
+def due_date_for(date, days=30):
+    return date + dt.timedelta(days=days)

@@ -1,0 +1,20 @@
+"""`portal run-due`: one scheduler tick. Each job claims its work, so ticks may overlap."""
+import mail
+
+JOBS = []
+
+
+def job(func):
+    """Register a due-work job: func(app) -> a line to print."""
+    JOBS.append(func)
+    return func
+
+
+@job
+def email_retries(app):
+    sent, failed = mail.deliver_due(app.config)
+    return f"e-mail: {sent} delivered, {failed} to retry"
+
+
+def run_due(app):
+    return [run(app) for run in JOBS]

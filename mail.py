@@ -1,0 +1,116 @@
+"""Outgoing e-mail: stored first, then delivered by SMTP or written to the outbox folder.
+
+A message is a row before it is anything else, so a failed delivery is retried by
+`portal run-due` with back-off instead of being lost.
+"""
+import datetime as dt
+import os
+import smtplib
+from email.message import EmailMessage as MimeMessage
+from email.utils import formataddr, make_msgid
+from urllib.parse import unquote, urlparse
+
+import models
+
+MAX_ATTEMPTS = 8
+
+
+def queue(to, subject, body_text, body_html=""):
+    return models.EmailMessage.create(to=to, subject=subject, body_text=body_text,
+                                      body_html=body_html)
+
+
+def to_mime(message, sender):
+    mime = MimeMessage()
+    mime["From"] = sender
+    mime["To"] = message.to
+    mime["Subject"] = message.subject
+    mime["Message-ID"] = make_msgid(domain="portal.local")
+    mime.set_content(message.body_text)
+    if message.body_html:
+        mime.add_alternative(message.body_html, subtype="html")
+    return mime
+
+
+def sender_address(config):
+    company = models.Company.current()
+    name = company.name if company else "Client Portal"
+    address = (company.email if company and company.email else "") or config.get(
+        "MAIL_FROM", "portal@localhost")
+    return formataddr((name, address))
+
+
+def send_smtp(url, mime):
+    parts = urlparse(url)
+    port = parts.port or (465 if parts.scheme == "smtps" else 25)
+    smtp_class = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
+    with smtp_class(parts.hostname, port, timeout=15) as smtp:
+        if parts.scheme == "smtp+starttls":
+            smtp.starttls()
+        if parts.username:
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
+        smtp.send_message(mime)
+
+
+def write_outbox(path, message, mime):
+    os.makedirs(path, exist_ok=True)
+    name = f"{message.created_at:%Y%m%dT%H%M%S}-{message.id:06d}.eml"
+    tmp = os.path.join(path, "." + name)
+    with open(tmp, "wb") as f:
+        f.write(mime.as_bytes())
+    os.replace(tmp, os.path.join(path, name))
+
+
+def deliver(message, config):
+    """Try one message once; record the outcome on the row. Returns True when delivered."""
+    mime = to_mime(message, sender_address(config))
+    try:
+        if config.get("SMTP_URL"):
+            send_smtp(config["SMTP_URL"], mime)
+        else:
+            write_outbox(config["OUTBOX_PATH"], message, mime)
+    except (OSError, smtplib.SMTPException) as exc:
+        message.attempts += 1
+        message.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        delay = dt.timedelta(minutes=2 ** min(message.attempts, 10))
+        message.next_attempt_at = models.utcnow() + delay
+        message.status = "failed" if message.attempts >= MAX_ATTEMPTS else "queued"
+        message.save()
+        return False
+    message.attempts += 1
+    message.status, message.sent_at, message.last_error = "sent", models.utcnow(), ""
+    message.save()
+    return True
+
+
+def claim(message_id):
+    """Take a queued message for this worker: several cron runs must not send it twice."""
+    retry_at = models.utcnow() + dt.timedelta(minutes=5)
+    E = models.EmailMessage
+    taken = (E.update(next_attempt_at=retry_at)
+             .where((E.id == message_id) & (E.status == "queued")
+                    & (E.next_attempt_at <= models.utcnow()))
+             .execute())
+    return taken == 1
+
+
+def deliver_due(config, limit=100):
+    E = models.EmailMessage
+    due = (E.select(E.id).where((E.status == "queued") & (E.next_attempt_at <= models.utcnow()))
+           .order_by(E.id).limit(limit))
+    sent = failed = 0
+    for (message_id,) in due.tuples():
+        if not claim(message_id):
+            continue
+        if deliver(E.get_by_id(message_id), config):
+            sent += 1
+        else:
+            failed += 1
+    return sent, failed
+
+
+def send_now(messages, config):
+    """Deliver just-queued messages after their transaction committed; failures stay queued."""
+    for message in messages:
+        if claim(message.id):
+            deliver(models.EmailMessage.get_by_id(message.id), config)

@@ -1,0 +1,521 @@
+"""The schema, and the state that belongs to one record.
+
+Money is integer minor units beside a currency code (DESIGN.md §4). Timestamps are naive UTC.
+Rules that span records (payments, conversion, numbering) live in billing/.
+"""
+import datetime as dt
+import hashlib
+import secrets
+
+from flask_login import UserMixin
+from peewee import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateField,
+    DateTimeField,
+    DecimalField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+from werkzeug.security import check_password_hash, generate_password_hash
+
+db = DatabaseProxy()
+
+
+def utcnow():
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def new_public_id():
+    """Opaque id for portal URLs: a row number would leak volume and invite guessing."""
+    return secrets.token_urlsafe(12)
+
+
+def hash_token(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+
+
+class PublicModel(BaseModel):
+    public_id = CharField(max_length=24, unique=True, default=new_public_id)
+
+
+class Company(BaseModel):
+    """The business running the portal (one row) and its portal settings."""
+    name = CharField(max_length=200)
+    email = CharField(max_length=254, default="")
+    address = TextField(default="")
+    logo_url = CharField(max_length=500, default="")
+    brand_color = CharField(max_length=7, default="#1f5fbf")
+    currency = CharField(max_length=3, default="USD")
+    locale = CharField(max_length=10, default="en_US")
+    timezone = CharField(max_length=64, default="UTC")
+    # Comma-separated tab keys the business switched off (see views.tabs.TABS).
+    disabled_modules = TextField(default="")
+    require_invitation_password = BooleanField(default=False)
+    registration_enabled = BooleanField(default=False)
+    invoice_terms = TextField(default="")
+    quote_terms = TextField(default="")
+    allow_partial_payments = BooleanField(default=False)
+    minimum_partial_payment = BigIntegerField(default=0)
+    allow_over_payment = BooleanField(default=False)
+    prepayments_enabled = BooleanField(default=False)
+    minimum_prepayment = BigIntegerField(default=0)
+    quote_requires_terms = BooleanField(default=False)
+    quote_requires_signature = BooleanField(default=False)
+    invitation_ttl_days = IntegerField(default=90)
+
+    @classmethod
+    def current(cls):
+        return cls.select().order_by(cls.id).first()
+
+    def module_enabled(self, key):
+        return key not in {m.strip() for m in self.disabled_modules.split(",")}
+
+
+class Sequence(BaseModel):
+    """Next document number per kind; bumped inside the transaction that uses it."""
+    name = CharField(max_length=32, unique=True)
+    prefix = CharField(max_length=16, default="")
+    next_value = IntegerField(default=1)
+
+
+class StaffUser(BaseModel, UserMixin):
+    email = CharField(max_length=254, unique=True)
+    name = CharField(max_length=200, default="")
+    password_hash = CharField(max_length=255)
+    is_active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+
+class ApiToken(BaseModel):
+    staff = ForeignKeyField(StaffUser, backref="api_tokens", on_delete="CASCADE")
+    name = CharField(max_length=100, default="")
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utcnow)
+    last_used_at = DateTimeField(null=True)
+
+
+class Client(PublicModel):
+    name = CharField(max_length=200)
+    number = CharField(max_length=32, default="")
+    email = CharField(max_length=254, default="")
+    address = TextField(default="")
+    currency = CharField(max_length=3, default="USD")
+    balance = BigIntegerField(default=0)
+    paid_to_date = BigIntegerField(default=0)
+    archived_at = DateTimeField(null=True, index=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Contact(PublicModel, UserMixin):
+    client = ForeignKeyField(Client, backref="contacts", on_delete="CASCADE")
+    first_name = CharField(max_length=100, default="")
+    last_name = CharField(max_length=100, default="")
+    email = CharField(max_length=254, unique=True)
+    phone = CharField(max_length=50, default="")
+    locale = CharField(max_length=10, default="")
+    is_primary = BooleanField(default=False)
+    is_active = BooleanField(default=True)
+    password_hash = CharField(max_length=255, default="")
+    # Part of the session's user id: changing it (password reset) signs out every session.
+    session_token = CharField(max_length=32, default=lambda: secrets.token_hex(16))
+    last_login_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    @property
+    def name(self):
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+    def get_id(self):
+        return f"{self.id}:{self.session_token}"
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+        self.session_token = secrets.token_hex(16)
+
+    def check_password(self, password):
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+
+class RecurringInvoice(PublicModel):
+    FREQUENCIES = ("daily", "weekly", "fortnightly", "monthly", "quarterly", "yearly")
+    client = ForeignKeyField(Client, backref="recurring_invoices", on_delete="CASCADE")
+    number = CharField(max_length=32)
+    status = CharField(max_length=16, default="draft")  # draft, active, paused, completed
+    frequency = CharField(max_length=16, default="monthly")
+    start_date = DateField()
+    next_send_date = DateField(null=True, index=True)
+    remaining_cycles = IntegerField(default=-1)  # -1: until stopped
+    due_days = IntegerField(default=30)
+    auto_bill = BooleanField(default=False)
+    currency = CharField(max_length=3)
+    discount = BigIntegerField(default=0)
+    subtotal = BigIntegerField(default=0)
+    tax_total = BigIntegerField(default=0)
+    total = BigIntegerField(default=0)
+    notes = TextField(default="")
+    terms = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+
+class Invoice(PublicModel):
+    STATUSES = ("draft", "sent", "partial", "paid", "cancelled", "void")
+    client = ForeignKeyField(Client, backref="invoices", on_delete="CASCADE")
+    recurring = ForeignKeyField(RecurringInvoice, null=True, backref="invoices",
+                                on_delete="SET NULL")
+    number = CharField(max_length=32)
+    status = CharField(max_length=16, default="draft", index=True)
+    date = DateField()
+    due_date = DateField(null=True)
+    currency = CharField(max_length=3)
+    po_number = CharField(max_length=64, default="")
+    discount = BigIntegerField(default=0)  # whole-invoice discount, minor units
+    subtotal = BigIntegerField(default=0)
+    tax_total = BigIntegerField(default=0)
+    total = BigIntegerField(default=0)
+    balance = BigIntegerField(default=0)
+    partial = BigIntegerField(default=0)  # deposit due first, 0 when none
+    partial_due_date = DateField(null=True)
+    notes = TextField(default="")
+    terms = TextField(default="")
+    footer = TextField(default="")
+    sent_at = DateTimeField(null=True)
+    viewed_at = DateTimeField(null=True)
+    archived_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        # A contact's list reads one client's rows in date order and stops after a page.
+        indexes = ((("client", "date"), False), (("client", "due_date"), False),
+                   (("client", "number"), False))
+
+    @classmethod
+    def for_client(cls, client):
+        """What a contact may see: the client's invoices that have left draft."""
+        return cls.select().where(
+            (cls.client == client) & (cls.status != "draft") & cls.archived_at.is_null())
+
+    def is_overdue(self, today=None):
+        today = today or utcnow().date()
+        return (self.status in ("sent", "partial") and self.balance > 0
+                and self.due_date is not None and self.due_date < today)
+
+    @property
+    def is_payable(self):
+        return self.status in ("sent", "partial") and self.balance > 0
+
+    @property
+    def amount_due_now(self):
+        """The deposit when one is set and unpaid, else the balance."""
+        if self.partial and self.partial < self.balance:
+            return self.partial
+        return self.balance
+
+    def display_status(self, today=None):
+        return "overdue" if self.is_overdue(today) else self.status
+
+
+class Quote(PublicModel):
+    STATUSES = ("draft", "sent", "approved", "converted", "declined", "expired")
+    client = ForeignKeyField(Client, backref="quotes", on_delete="CASCADE")
+    number = CharField(max_length=32)
+    status = CharField(max_length=16, default="draft", index=True)
+    date = DateField()
+    valid_until = DateField(null=True)
+    currency = CharField(max_length=3)
+    discount = BigIntegerField(default=0)
+    subtotal = BigIntegerField(default=0)
+    tax_total = BigIntegerField(default=0)
+    total = BigIntegerField(default=0)
+    notes = TextField(default="")
+    terms = TextField(default="")
+    footer = TextField(default="")
+    invoice = ForeignKeyField(Invoice, null=True, backref="quotes", on_delete="SET NULL")
+    approved_by = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
+    approved_at = DateTimeField(null=True)
+    approved_ip = CharField(max_length=45, default="")
+    signature = TextField(default="")  # data: URL of the drawn signature
+    declined_reason = TextField(default="")
+    sent_at = DateTimeField(null=True)
+    viewed_at = DateTimeField(null=True)
+    archived_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def for_client(cls, client):
+        return cls.select().where(
+            (cls.client == client) & (cls.status != "draft") & cls.archived_at.is_null())
+
+    def is_expired(self, today=None):
+        today = today or utcnow().date()
+        return self.status == "sent" and self.valid_until is not None and self.valid_until < today
+
+    def display_status(self, today=None):
+        return "expired" if self.is_expired(today) else self.status
+
+
+class Credit(PublicModel):
+    STATUSES = ("draft", "sent", "partial", "applied", "void")
+    client = ForeignKeyField(Client, backref="credits", on_delete="CASCADE")
+    number = CharField(max_length=32)
+    status = CharField(max_length=16, default="draft", index=True)
+    date = DateField()
+    currency = CharField(max_length=3)
+    discount = BigIntegerField(default=0)
+    subtotal = BigIntegerField(default=0)
+    tax_total = BigIntegerField(default=0)
+    total = BigIntegerField(default=0)
+    balance = BigIntegerField(default=0)
+    reason = CharField(max_length=32, default="adjustment")  # refund, adjustment, overpayment
+    notes = TextField(default="")
+    terms = TextField(default="")
+    footer = TextField(default="")
+    archived_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def for_client(cls, client):
+        return cls.select().where(
+            (cls.client == client) & (cls.status != "draft") & cls.archived_at.is_null())
+
+
+class LineItem(BaseModel):
+    """A line of exactly one invoice, quote, credit or recurring template."""
+    invoice = ForeignKeyField(Invoice, null=True, backref="lines", on_delete="CASCADE")
+    quote = ForeignKeyField(Quote, null=True, backref="lines", on_delete="CASCADE")
+    credit = ForeignKeyField(Credit, null=True, backref="lines", on_delete="CASCADE")
+    recurring = ForeignKeyField(RecurringInvoice, null=True, backref="lines", on_delete="CASCADE")
+    position = IntegerField(default=0)
+    product = CharField(max_length=100, default="")
+    description = TextField(default="")
+    quantity = DecimalField(max_digits=14, decimal_places=4, default=1, auto_round=True)
+    unit_cost = BigIntegerField(default=0)
+    discount_percent = DecimalField(max_digits=7, decimal_places=3, default=0, auto_round=True)
+    tax_name = CharField(max_length=50, default="")
+    tax_rate = DecimalField(max_digits=7, decimal_places=3, default=0, auto_round=True)
+    amount = BigIntegerField(default=0)  # after line discount, before tax
+    tax_amount = BigIntegerField(default=0)
+
+
+class GatewayConfig(BaseModel):
+    """A gateway the business enabled; secrets live here, set by staff (DESIGN.md §6)."""
+    TOKEN_MODES = ("always", "optin", "optout", "off")
+    kind = CharField(max_length=32)  # key in gateways.REGISTRY
+    label = CharField(max_length=100, default="")
+    settings = TextField(default="{}")  # JSON
+    token_mode = CharField(max_length=8, default="optin")
+    is_enabled = BooleanField(default=True)
+    position = IntegerField(default=0)
+
+
+class GatewayToken(PublicModel):
+    """A saved card or bank account: only the gateway's token and what a person recognises."""
+    client = ForeignKeyField(Client, backref="payment_methods", on_delete="CASCADE")
+    gateway = ForeignKeyField(GatewayConfig, backref="tokens", on_delete="CASCADE")
+    token = CharField(max_length=255)
+    customer_reference = CharField(max_length=255, default="")
+    method_type = CharField(max_length=16, default="card")  # card, bank_account
+    brand = CharField(max_length=32, default="")
+    last4 = CharField(max_length=4, default="")
+    exp_month = IntegerField(null=True)
+    exp_year = IntegerField(null=True)
+    is_default = BooleanField(default=False)
+    created_by_contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
+    created_by_staff = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+    deleted_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def for_client(cls, client):
+        return cls.select().where((cls.client == client) & cls.deleted_at.is_null())
+
+
+class Payment(PublicModel):
+    STATUSES = ("pending", "completed", "failed", "cancelled", "refunded", "partially_refunded")
+    client = ForeignKeyField(Client, backref="payments", on_delete="CASCADE")
+    contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
+    number = CharField(max_length=32, default="")
+    status = CharField(max_length=20, default="pending", index=True)
+    date = DateField()
+    currency = CharField(max_length=3)
+    amount = BigIntegerField()
+    applied = BigIntegerField(default=0)
+    refunded = BigIntegerField(default=0)
+    method = CharField(max_length=32, default="")  # card, bank_transfer, cheque, cash, credit
+    method_label = CharField(max_length=100, default="")  # "Visa •••• 4242"
+    gateway = ForeignKeyField(GatewayConfig, null=True, on_delete="SET NULL")
+    gateway_reference = CharField(max_length=255, null=True, index=True)
+    idempotency_key = CharField(max_length=100, null=True, unique=True)
+    reference = CharField(max_length=100, default="")
+    is_prepayment = BooleanField(default=False)
+    failure_message = TextField(default="")
+    notes = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def for_client(cls, client):
+        return cls.select().where(cls.client == client)
+
+    @property
+    def unapplied(self):
+        return self.amount - self.applied - self.refunded
+
+
+class PaymentAllocation(BaseModel):
+    """Part of a payment applied to an invoice, or credit spent on an invoice."""
+    payment = ForeignKeyField(Payment, backref="allocations", on_delete="CASCADE")
+    invoice = ForeignKeyField(Invoice, null=True, backref="allocations", on_delete="CASCADE")
+    credit = ForeignKeyField(Credit, null=True, backref="allocations", on_delete="CASCADE")
+    amount = BigIntegerField()
+    refunded = BigIntegerField(default=0)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Document(PublicModel):
+    client = ForeignKeyField(Client, backref="documents", on_delete="CASCADE")
+    invoice = ForeignKeyField(Invoice, null=True, backref="documents", on_delete="CASCADE")
+    quote = ForeignKeyField(Quote, null=True, backref="documents", on_delete="CASCADE")
+    filename = CharField(max_length=255)
+    content_type = CharField(max_length=100, default="application/octet-stream")
+    size = BigIntegerField(default=0)
+    storage_name = CharField(max_length=64)  # file name under instance/uploads
+    is_public = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def for_client(cls, client):
+        return cls.select().where((cls.client == client) & (cls.is_public == True))  # noqa: E712
+
+
+class Plan(PublicModel):
+    name = CharField(max_length=100)
+    description = TextField(default="")
+    price = BigIntegerField()
+    currency = CharField(max_length=3)
+    frequency = CharField(max_length=16, default="monthly")
+    allow_cancellation = BooleanField(default=True)
+    allow_plan_changes = BooleanField(default=True)
+    is_active = BooleanField(default=True)
+
+
+class Subscription(PublicModel):
+    client = ForeignKeyField(Client, backref="subscriptions", on_delete="CASCADE")
+    contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
+    plan = ForeignKeyField(Plan, backref="subscriptions")
+    status = CharField(max_length=16, default="active")  # active, cancelled, ended
+    started_at = DateField()
+    next_billing_date = DateField(null=True, index=True)
+    cancelled_at = DateTimeField(null=True)
+    payment_method = ForeignKeyField(GatewayToken, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
+class PrepaymentSchedule(PublicModel):
+    """A contact's recurring pre-payment: charge a saved method every period."""
+    client = ForeignKeyField(Client, backref="prepayment_schedules", on_delete="CASCADE")
+    contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
+    payment_method = ForeignKeyField(GatewayToken, null=True, on_delete="SET NULL")
+    amount = BigIntegerField()
+    currency = CharField(max_length=3)
+    frequency = CharField(max_length=16, default="monthly")
+    remaining_cycles = IntegerField(default=-1)
+    next_date = DateField(null=True, index=True)
+    status = CharField(max_length=16, default="active")
+    created_at = DateTimeField(default=utcnow)
+
+
+class Invitation(BaseModel):
+    """An e-mailed link that logs one contact in to one record. Only the key's hash is kept."""
+    contact = ForeignKeyField(Contact, backref="invitations", on_delete="CASCADE")
+    invoice = ForeignKeyField(Invoice, null=True, backref="invitations", on_delete="CASCADE")
+    quote = ForeignKeyField(Quote, null=True, backref="invitations", on_delete="CASCADE")
+    credit = ForeignKeyField(Credit, null=True, backref="invitations", on_delete="CASCADE")
+    key_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    viewed_at = DateTimeField(null=True)
+
+    @classmethod
+    def issue(cls, contact, ttl_days, **record):
+        key = secrets.token_urlsafe(32)
+        cls.create(contact=contact, key_hash=hash_token(key),
+                   expires_at=utcnow() + dt.timedelta(days=ttl_days), **record)
+        return key
+
+    @classmethod
+    def find(cls, key):
+        """The live invitation for an e-mailed key, or None (unknown, tampered or expired)."""
+        if not key or len(key) > 100:
+            return None
+        inv = cls.get_or_none(cls.key_hash == hash_token(key))
+        if inv is None or inv.expires_at < utcnow():
+            return None
+        return inv
+
+
+class PasswordReset(BaseModel):
+    contact = ForeignKeyField(Contact, backref="password_resets", on_delete="CASCADE")
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+
+
+class EmailMessage(BaseModel):
+    """Every outgoing e-mail, stored before delivery so a failure never loses it."""
+    to = CharField(max_length=254)
+    subject = CharField(max_length=255)
+    body_text = TextField()
+    body_html = TextField(default="")
+    status = CharField(max_length=8, default="queued", index=True)  # queued, sent, failed
+    attempts = IntegerField(default=0)
+    last_error = TextField(default="")
+    next_attempt_at = DateTimeField(default=utcnow, index=True)
+    created_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+
+
+class Activity(BaseModel):
+    client = ForeignKeyField(Client, null=True, backref="activities", on_delete="CASCADE")
+    contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
+    staff = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+    action = CharField(max_length=64, index=True)
+    subject_type = CharField(max_length=32, default="")
+    subject_id = IntegerField(null=True)
+    detail = TextField(default="")
+    ip = CharField(max_length=45, default="")
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    @classmethod
+    def log(cls, action, subject=None, **fields):
+        if subject is not None:
+            fields.setdefault("subject_type", type(subject).__name__.lower())
+            fields.setdefault("subject_id", subject.id)
+        return cls.create(action=action, **fields)
+
+
+MODELS = [
+    Company, Sequence, StaffUser, ApiToken, Client, Contact, RecurringInvoice, Invoice, Quote,
+    Credit, LineItem, GatewayConfig, GatewayToken, Payment, PaymentAllocation, Document, Plan,
+    Subscription, PrepaymentSchedule, Invitation, PasswordReset, EmailMessage, Activity,
+]
+
+
+def create_tables():
+    with db.atomic():
+        db.create_tables(MODELS, safe=True)

@@ -1,0 +1,51 @@
+"""Money as integer minor units per ISO 4217 currency; Babel does the formatting."""
+from decimal import Decimal, InvalidOperation
+
+from babel.numbers import format_currency, get_currency_precision
+
+
+class MoneyError(ValueError):
+    pass
+
+
+def exponent(currency):
+    return get_currency_precision(currency.upper())
+
+
+def to_decimal(minor, currency):
+    return Decimal(minor).scaleb(-exponent(currency))
+
+
+def decimal_string(minor, currency):
+    """"1250.00" for the JSON API and form values."""
+    exp = exponent(currency)
+    return f"{to_decimal(minor, currency):.{exp}f}"
+
+
+def parse(text, currency, *, allow_negative=False):
+    """A decimal string as typed by a person or an integration, to minor units.
+
+    Refuses more decimals than the currency has (12.345 USD, 10.5 JPY) rather than rounding
+    money silently.
+    """
+    raw = str(text).strip().replace(",", "") if text is not None else ""
+    if not raw or len(raw) > 20:
+        raise MoneyError("Enter an amount, for example 125.00.")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise MoneyError("Enter the amount as a number, for example 125.00.") from None
+    if not value.is_finite():
+        raise MoneyError("Enter the amount as a number, for example 125.00.")
+    if value < 0 and not allow_negative:
+        raise MoneyError("The amount cannot be negative.")
+    minor = value.scaleb(exponent(currency))
+    if minor != minor.to_integral_value():
+        places = exponent(currency)
+        raise MoneyError(f"{currency} amounts have at most {places} decimal places."
+                         if places else f"{currency} amounts have no decimal places.")
+    return int(minor)
+
+
+def format_money(minor, currency, locale="en_US"):
+    return format_currency(to_decimal(minor, currency), currency.upper(), locale=locale or "en_US")

@@ -1,0 +1,274 @@
+"""App factory, configuration from PORTAL_* variables, extensions and the `portal` CLI."""
+import os
+import secrets
+import sys
+
+import click
+from flask import Flask, abort, redirect, request, url_for
+from flask_compress import Compress
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from htmx_flask import Htmx
+from playhouse.db_url import connect as connect_url
+
+import models
+
+compress = Compress()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please log in to see that page."
+login_manager.session_protection = "basic"
+
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
+
+
+def load_config(app, test_config):
+    env = os.environ
+    instance = env.get("PORTAL_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
+    app.instance_path = os.path.abspath(instance)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(
+        PORTAL_ENV=env.get("PORTAL_ENV", "development"),
+        DATABASE_URL=env.get("PORTAL_DATABASE_URL")
+        or "sqlite:///" + os.path.join(app.instance_path, "portal.sqlite3"),
+        SMTP_URL=env.get("PORTAL_SMTP_URL", ""),
+        BASE_URL=env.get("PORTAL_BASE_URL", "").rstrip("/"),
+        SECRET_KEY=env.get("PORTAL_SECRET_KEY") or instance_secret(app.instance_path),
+        OUTBOX_PATH=os.path.join(app.instance_path, "outbox"),
+        UPLOAD_PATH=os.path.join(app.instance_path, "uploads"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=env.get("PORTAL_BASE_URL", "").startswith("https://"),
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        MAX_FORM_MEMORY_SIZE=200_000,
+        WTF_CSRF_TIME_LIMIT=None,
+        RATELIMIT_STORAGE_URI=env.get("PORTAL_RATELIMIT_STORAGE_URL", "memory://"),
+        RATELIMIT_HEADERS_ENABLED=True,
+        PAGE_SIZE=25,
+        SEND_FILE_MAX_AGE_DEFAULT=31536000,  # static URLs carry a content hash
+    )
+    if test_config:
+        app.config.update(test_config)
+    if app.config["PORTAL_ENV"] == "production":
+        if not env.get("PORTAL_SECRET_KEY") and not test_config:
+            raise RuntimeError("PORTAL_ENV=production needs PORTAL_SECRET_KEY set.")
+        if not app.config["BASE_URL"].startswith("https://"):
+            raise RuntimeError("PORTAL_ENV=production needs an https:// PORTAL_BASE_URL.")
+
+
+def instance_secret(instance_path):
+    """A secret generated once per instance, so a fresh install needs no configuration."""
+    path = os.path.join(instance_path, "secret_key")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    with open(path) as f:
+        return f.read().strip()
+
+
+def open_database(url):
+    if url.startswith(("postgres://", "postgresql://")):
+        # One pool per process: a connection per request costs more than the request.
+        url = "postgresql+pool://" + url.split("://", 1)[1]
+        return connect_url(url, max_connections=32, stale_timeout=300)
+    database = connect_url(url, pragmas={
+        "journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000,
+        "synchronous": "normal", "cache_size": -16000})
+    return database
+
+
+def create_app(test_config=None):
+    app = Flask(__name__, template_folder="partials", static_folder="static",
+                instance_relative_config=True)
+    load_config(app, test_config)
+    models.db.initialize(open_database(app.config["DATABASE_URL"]))
+
+    Htmx(app)
+    compress.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    from views import register_views
+    register_views(app)
+
+    @app.before_request
+    def connect_db():
+        if request.endpoint not in ("static",):
+            models.db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def close_db(exc):
+        if not models.db.is_closed():
+            models.db.close()
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint != "static":
+            headers.add("Vary", "HX-Request")
+            headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.get("/healthz")
+    def healthz():
+        models.db.execute_sql("SELECT 1")
+        return {"status": "ok"}
+
+    @app.get("/")
+    def index():
+        return redirect(url_for("invoices.index"))
+
+    @app.get("/client")
+    @app.get("/client/")
+    def client_root():
+        return redirect(url_for("invoices.index"))
+
+    app.add_url_rule("/favicon.ico", "favicon", lambda: abort(404))
+    return app
+
+
+@login_manager.user_loader
+def load_contact(user_id):
+    contact_id, _, token = user_id.partition(":")
+    if not contact_id.isdigit():
+        return None
+    contact = models.Contact.get_or_none(models.Contact.id == int(contact_id))
+    if contact is None or not contact.is_active or contact.session_token != token:
+        return None
+    return contact
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    from flask import flash, make_response
+    target = url_for("auth.login", next=request.full_path.rstrip("?"))
+    if request.headers.get("HX-Request") == "true":
+        # A login form swapped into a tab would be wrong; send the browser to the page.
+        response = make_response("", 401)
+        response.headers["HX-Redirect"] = url_for("auth.login")
+        return response
+    flash(login_manager.login_message, "info")
+    return redirect(target)
+
+
+# ---------------------------------------------------------------- CLI
+
+@click.group()
+def cli():
+    """Client portal: `portal init`, `portal demo`, `portal serve`, ..."""
+
+
+def _app():
+    app = create_app()
+    app.app_context().push()
+    models.db.connect(reuse_if_open=True)
+    return app
+
+
+@cli.command()
+def init():
+    """Create or upgrade the schema (idempotent)."""
+    _app()
+    models.create_tables()
+    click.echo("Database ready.")
+
+
+@cli.command()
+def demo():
+    """Create (once) a demo company with clients, contacts and records; print the logins."""
+    _app()
+    models.create_tables()
+    import demo as demo_data
+    for kind, email, password in demo_data.seed():
+        click.echo(f"{kind} {email} password {password}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host, port, threads):
+    """Serve the portal with waitress."""
+    import waitress
+    app = create_app()
+    with app.app_context():
+        models.db.connect(reuse_if_open=True)
+        models.create_tables()
+        models.db.close()
+    base = app.config["BASE_URL"] or f"http://{host}:{port}"
+    click.echo(f"Portal: {base}/client/login   Staff: {base}/admin/login")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="portal")
+
+
+@cli.group()
+def staff():
+    """Staff accounts."""
+
+
+@staff.command("create")
+@click.argument("email")
+def staff_create(email):
+    """Create or update a staff login; the password is read from stdin."""
+    _app()
+    models.create_tables()
+    password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 8:
+        raise click.ClickException("The password must have at least 8 characters.")
+    user = models.StaffUser.get_or_none(models.StaffUser.email == email.lower())
+    if user is None:
+        user = models.StaffUser(email=email.lower())
+    user.set_password(password)
+    user.save()
+    click.echo(f"staff {user.email} ready")
+
+
+@cli.group()
+def token():
+    """API tokens."""
+
+
+@token.command("create")
+@click.argument("email")
+@click.option("--name", default="cli")
+def token_create(email, name):
+    """Print a new API token for a staff user."""
+    _app()
+    user = models.StaffUser.get_or_none(models.StaffUser.email == email.lower())
+    if user is None:
+        raise click.ClickException(f"No staff user {email}.")
+    value = secrets.token_urlsafe(32)
+    models.ApiToken.create(staff=user, name=name, token_hash=models.hash_token(value))
+    click.echo(value)
+
+
+@cli.command("run-due")
+def run_due():
+    """One scheduler tick: recurring invoices, pre-payments, renewals, e-mail retries."""
+    app = _app()
+    from billing import scheduler
+    for line in scheduler.run_due(app):
+        click.echo(line)
+
+
+@cli.command()
+@click.argument("path")
+def backup(path):
+    """Write a consistent copy of the SQLite database to PATH."""
+    _app()
+    database = models.db.obj
+    if not hasattr(database, "backup_to_file"):
+        raise click.ClickException("For PostgreSQL use pg_dump; `portal backup` copies SQLite.")
+    database.backup_to_file(path)
+    click.echo(f"Backed up to {path}")

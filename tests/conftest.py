@@ -1,0 +1,112 @@
+"""Fixtures after flaskr: app, client, runner, auth; plus hx() for fragment requests."""
+import os
+import re
+
+import pytest
+
+import models
+from portal import create_app
+from tests import factories
+
+TEST_DB = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+
+
+def reset_database():
+    if TEST_DB:
+        models.db.drop_tables(models.MODELS, safe=True, cascade=True)
+    models.create_tables()
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app({
+        "TESTING": True,
+        "DATABASE_URL": TEST_DB or f"sqlite:///{tmp_path}/test.sqlite3",
+        "OUTBOX_PATH": str(tmp_path / "outbox"),
+        "UPLOAD_PATH": str(tmp_path / "uploads"),
+        "RATELIMIT_ENABLED": False,
+        "SECRET_KEY": "test-secret",
+        "BASE_URL": "http://portal.test",
+    })
+    with app.app_context():
+        models.db.connect(reuse_if_open=True)
+        reset_database()
+        factories.company()
+        models.db.close()
+    yield app
+    if not models.db.is_closed():
+        models.db.close()
+
+
+@pytest.fixture
+def db(app):
+    """Run the test body with an open connection inside an app context."""
+    with app.test_request_context():
+        models.db.connect(reuse_if_open=True)
+        yield models.db
+        models.db.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client, path="/client/login"):
+    page = client.get(path)
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email, password=factories.PASSWORD):
+        token = csrf_token(self.client)
+        return self.client.post("/client/login",
+                                data={"email": email, "password": password, "csrf_token": token})
+
+    def logout(self):
+        token = csrf_token(self.client, "/client/profile")
+        return self.client.post("/client/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+def hx(client, path, **kw):
+    """GET as htmx does for a tab switch."""
+    headers = {"HX-Request": "true", "HX-Current-URL": "http://localhost/client/invoices"}
+    headers.update(kw.pop("headers", {}))
+    return client.get(path, headers=headers, **kw)
+
+
+@pytest.fixture
+def world(app):
+    """Two clients: A with two contacts and invoices in every state, B with one invoice."""
+    with app.test_request_context():
+        models.db.connect(reuse_if_open=True)
+        a = factories.client(name="Alpha Ltd")
+        b = factories.client(name="Beta GmbH")
+        a1 = factories.contact(a, email="a1@alpha.example")
+        a2 = factories.contact(a, email="a2@alpha.example")
+        b1 = factories.contact(b, email="b1@beta.example")
+        invoices = {
+            status: factories.invoice(a, status=status)
+            for status in ("draft", "sent", "partial", "paid", "cancelled")
+        }
+        other = factories.invoice(b, status="sent")
+        models.db.close()
+    return {"a": a, "b": b, "a1": a1, "a2": a2, "b1": b1, "invoices": invoices, "other": other}

@@ -1,0 +1,53 @@
+"""Small factories: one call makes a valid record, keyword arguments override."""
+import datetime as dt
+import itertools
+
+import models
+from billing import invoices
+
+_seq = itertools.count(1)
+PASSWORD = "correct-horse-battery"
+
+
+def company(**kw):
+    existing = models.Company.current()
+    if existing:
+        for key, value in kw.items():
+            setattr(existing, key, value)
+        existing.save()
+        return existing
+    return models.Company.create(**{"name": "Test Studio", "email": "billing@test.example",
+                                    "currency": "USD", **kw})
+
+
+def client(**kw):
+    n = next(_seq)
+    return models.Client.create(**{"name": f"Client {n}", "currency": "USD", **kw})
+
+
+def contact(client_=None, password=PASSWORD, **kw):
+    n = next(_seq)
+    c = models.Contact(client=client_ or client(), **{
+        "first_name": "Pat", "last_name": f"Contact{n}", "email": f"contact{n}@test.example",
+        **kw})
+    c.set_password(password)
+    c.save()
+    return c
+
+
+def staff(email=None, password=PASSWORD):
+    user = models.StaffUser(email=email or f"staff{next(_seq)}@test.example")
+    user.set_password(password)
+    user.save()
+    return user
+
+
+def invoice(client_, status="sent", lines=None, **kw):
+    lines = lines or [{"product": "Work", "quantity": 1, "unit_cost": 10000}]
+    inv = invoices.create_invoice(client_, lines, **{
+        "date": dt.date(2026, 10, 1), "due_date": dt.date(2026, 10, 31), **kw})
+    if status != "draft":
+        invoices.mark_sent(inv)
+    if status not in ("draft", "sent"):
+        models.Invoice.update(status=status).where(models.Invoice.id == inv.id).execute()
+    return models.Invoice.get_by_id(inv.id)

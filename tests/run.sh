@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Install what the test suite needs, then run it on SQLite and on PostgreSQL.
+# Usage: bash tests/run.sh [pytest args]   (PORTAL_TEST_SKIP_PG=1 runs SQLite only)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
+fc-list 2>/dev/null | grep -qi dejavu || need_apt+=(fonts-dejavu-core)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "Missing system packages: ${need_apt[*]} (install them with apt-get)." >&2
+  fi
+fi
+
+python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+ruff check .
+
+echo "== test suite on SQLite"
+python3 -m pytest -p no:cacheprovider "$@"
+
+if [ "${PORTAL_TEST_SKIP_PG:-}" = 1 ]; then exit 0; fi
+
+# PostgreSQL: a throwaway cluster in a temp folder, owned by the postgres user.
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+pgdir=$(mktemp -d /tmp/portal-pg.XXXXXX)
+pgport=${PORTAL_TEST_PG_PORT:-55432}
+run_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
+[ "$(id -u)" = 0 ] && chown postgres "$pgdir"
+run_pg "$pgbin/initdb -D $pgdir/data -A trust -U portal >/dev/null"
+run_pg "$pgbin/pg_ctl -D $pgdir/data -o '-p $pgport -k $pgdir -c fsync=off -c full_page_writes=off -c synchronous_commit=off' -l $pgdir/log -w start >/dev/null"
+trap 'run_pg "$pgbin/pg_ctl -D $pgdir/data -m immediate stop" >/dev/null 2>&1 || true; rm -rf "$pgdir"' EXIT
+run_pg "$pgbin/createdb -h $pgdir -p $pgport -U portal portal_test"
+
+echo "== test suite on PostgreSQL"
+PORTAL_TEST_DATABASE_URL="postgresql://portal@127.0.0.1:$pgport/portal_test" \
+  python3 -m pytest -p no:cacheprovider "$@"

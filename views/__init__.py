@@ -1,0 +1,200 @@
+"""Blueprints, the tab registry, and the one helper that renders a page or a fragment."""
+import datetime as dt
+import functools
+import hashlib
+import math
+import os
+import re
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from flask import abort, g, make_response, render_template, request
+from flask_login import current_user, login_required
+
+import models
+from billing.documents import plain_number
+from money import format_money
+
+# (module key, label, endpoint). The key is what Company.disabled_modules switches off.
+TABS = [
+    ("invoices", "Invoices", "invoices.index"),
+    ("recurring_invoices", "Recurring Invoices", "recurring.index"),
+    ("payments", "Payments", "payments.index"),
+    ("quotes", "Quotes", "quotes.index"),
+    ("credits", "Credits", "credits.index"),
+    ("payment_methods", "Payment Methods", "payment_methods.index"),
+    ("documents", "Documents", "documents.index"),
+    ("statement", "Statement", "statement.index"),
+    ("subscriptions", "Subscriptions", "subscriptions.index"),
+    ("pre_payment", "Pre-Payment", "pre_payment.index"),
+]
+MODULE_KEYS = [key for key, _, _ in TABS]
+
+
+def company():
+    if "company" not in g:
+        g.company = models.Company.current() or models.Company(name="Client Portal")
+    return g.company
+
+
+def tab_enabled(key):
+    c = company()
+    if key == "pre_payment" and not c.prepayments_enabled:
+        return False
+    return c.module_enabled(key)
+
+
+def portal_tab(key):
+    """A contact-only tab view that 404s when the business switched its module off."""
+    def decorate(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if not tab_enabled(key):
+                abort(404)
+            g.active_tab = key
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def wants_fragment():
+    htmx = request.htmx
+    return bool(htmx) and not htmx.history_restore_request and not htmx.boosted
+
+
+def render_tab(template, status_code=200, **context):
+    """Full page for a normal, boosted or history-restore request; the fragment for htmx."""
+    if wants_fragment():
+        body = render_template(template, **context)
+    else:
+        body = render_template("page.html", fragment=template, **context)
+    response = make_response(body, status_code)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+class Page:
+    """One page of a query: the numbers a pager shows, and only this page's rows."""
+
+    def __init__(self, query, page, per_page, total):
+        self.page, self.per_page, self.total = page, per_page, total
+        self.pages = max(1, math.ceil(total / per_page))
+        self.items = list(query.paginate(page, per_page)) if total else []
+
+    @property
+    def has_prev(self):
+        return self.page > 1
+
+    @property
+    def has_next(self):
+        return self.page < self.pages
+
+
+def page_number(value, default=1):
+    try:
+        return max(1, min(int(value), 100_000))
+    except (TypeError, ValueError):
+        return default
+
+
+def service_config():
+    """App config for billing services, with a base URL for e-mailed links."""
+    from flask import current_app
+    config = dict(current_app.config)
+    config["BASE_URL"] = config["BASE_URL"] or request.url_root.rstrip("/")
+    return config
+
+
+def localize(value):
+    """A UTC timestamp in the company's time zone."""
+    if isinstance(value, dt.datetime):
+        tz = ZoneInfo(company().timezone or "UTC")
+        return value.replace(tzinfo=dt.UTC).astimezone(tz)
+    return value
+
+
+def user_locale():
+    locale = getattr(current_user, "locale", "") if current_user else ""
+    return locale or company().locale or "en_US"
+
+
+def register_filters(app):
+    @app.template_filter("money")
+    def money_filter(minor, currency=None):
+        if minor is None:
+            return ""
+        return format_money(minor, currency or company().currency, user_locale())
+
+    @app.template_filter("date")
+    def date_filter(value, fmt="medium"):
+        if not value:
+            return ""
+        if isinstance(value, dt.datetime):
+            return format_datetime(localize(value), fmt, locale=user_locale())
+        return format_date(value, fmt, locale=user_locale())
+
+    app.add_template_filter(plain_number, "plain")
+
+    @app.context_processor
+    def portal_context():
+        return {"company": company(), "tabs": visible_tabs, "tab_enabled": tab_enabled,
+                "static_url": static_url, "brand_version": brand_version}
+
+
+@functools.lru_cache(maxsize=64)
+def _file_hash(path, mtime):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()[:12]
+
+
+def static_url(filename):
+    """A static URL carrying its content hash, so browsers may cache it for a year."""
+    from flask import current_app, url_for
+    path = os.path.join(current_app.static_folder, filename)
+    return url_for("static", filename=filename, v=_file_hash(path, os.path.getmtime(path)))
+
+
+def brand_version():
+    c = company()
+    return hashlib.sha256(c.brand_color.encode()).hexdigest()[:8]
+
+
+def brand_css():
+    """The business's colour as CSS: a stylesheet, because the CSP forbids inline styles."""
+    color = company().brand_color
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", color or ""):
+        color = "#1f5fbf"
+    response = make_response(f":root{{--brand:{color}}}\n")
+    response.headers["Content-Type"] = "text/css"
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+def visible_tabs():
+    return [(key, label, endpoint) for key, label, endpoint in TABS if tab_enabled(key)]
+
+
+def register_views(app):
+    from views import (
+        admin,
+        auth,
+        credits,
+        documents,
+        invitations,
+        invoices,
+        payment_methods,
+        payments,
+        pre_payment,
+        profile,
+        quotes,
+        recurring,
+        statement,
+        subscriptions,
+    )
+    register_filters(app)
+    app.add_url_rule("/client/brand.css", "brand_css", brand_css)
+    for module in (auth, invitations, invoices, recurring, payments, quotes, credits,
+                   payment_methods, documents, statement, subscriptions, pre_payment,
+                   profile, admin):
+        app.register_blueprint(module.bp)

@@ -1,0 +1,134 @@
+"""A minimal staff back office: log in, invoices and their lifecycle, the outbox."""
+import functools
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+import models
+from billing import DomainError
+from billing import invoices as invoice_service
+from portal import limiter
+from views import Page, page_number, service_config
+from views.auth import safe_next
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def current_staff():
+    if "staff" not in g:
+        staff_id = session.get("staff_id")
+        g.staff = models.StaffUser.get_or_none(
+            (models.StaffUser.id == staff_id) & (models.StaffUser.is_active == True)  # noqa: E712
+        ) if staff_id else None
+    return g.staff
+
+
+def staff_required(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_staff() is None:
+            return redirect(url_for("admin.login", next=request.path))
+        return view(*args, **kwargs)
+    return wrapper
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute;50 per hour", methods=["POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        email = request.form.get("email", "")[:254].strip().lower()
+        user = models.StaffUser.get_or_none(models.StaffUser.email == email)
+        if user and user.is_active and user.check_password(request.form.get("password", "")[:200]):
+            session.clear()
+            session["staff_id"] = user.id
+            models.Activity.log("staff.login", user, staff=user, ip=request.remote_addr or "")
+            return redirect(safe_next(request.args.get("next")) or url_for("admin.invoices"))
+        error = "That e-mail address and password don't match a staff account."
+    return render_template("admin/login.html", error=error), 422 if error else 200
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return redirect(url_for("admin.login"))
+
+
+@bp.get("/")
+@staff_required
+def home():
+    return redirect(url_for("admin.invoices"))
+
+
+@bp.get("/invoices")
+@staff_required
+def invoices():
+    Invoice = models.Invoice
+    query = (Invoice.select(Invoice, models.Client).join(models.Client)
+             .where(Invoice.archived_at.is_null()))
+    status = request.args.get("status", "")
+    if status in Invoice.STATUSES:
+        query = query.where(Invoice.status == status)
+    total = query.count()
+    query = query.order_by(Invoice.date.desc(), Invoice.id.desc())
+    page = Page(query, page_number(request.args.get("page")), 50, total)
+    return render_template("admin/invoices.html", page=page, status=status,
+                           statuses=Invoice.STATUSES)
+
+
+ACTIONS = {
+    "email": (lambda inv, staff: invoice_service.email_invoice(inv, service_config(), staff=staff),
+              "Invoice {} e-mailed and marked sent."),
+    "mark_sent": (lambda inv, staff: invoice_service.mark_sent(inv, staff=staff),
+                  "Invoice {} marked sent."),
+    "mark_paid": (lambda inv, staff: invoice_service.mark_paid(inv, staff=staff),
+                  "Invoice {} marked paid."),
+}
+
+
+@bp.post("/invoices/<int:invoice_id>/<action>")
+@staff_required
+def invoice_action(invoice_id, action):
+    if action not in ACTIONS:
+        abort(404)
+    invoice = models.Invoice.get_or_none(models.Invoice.id == invoice_id)
+    if invoice is None:
+        abort(404)
+    run, message = ACTIONS[action]
+    try:
+        run(invoice, current_staff())
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(message.format(invoice.number), "success")
+    return redirect(safe_next(request.form.get("next")) or url_for("admin.invoices"), 303)
+
+
+@bp.get("/outbox")
+@staff_required
+def outbox():
+    E = models.EmailMessage
+    total = E.select().count()
+    page = Page(E.select().order_by(E.id.desc()), page_number(request.args.get("page")), 50,
+                total)
+    return render_template("admin/outbox.html", page=page,
+                           smtp=bool(current_app.config["SMTP_URL"]))
+
+
+@bp.get("/outbox/<int:message_id>")
+@staff_required
+def outbox_message(message_id):
+    message = models.EmailMessage.get_or_none(models.EmailMessage.id == message_id)
+    if message is None:
+        abort(404)
+    return render_template("admin/outbox_message.html", message=message)

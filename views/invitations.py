@@ -1,0 +1,70 @@
+"""E-mailed links: /client/invoice/<key> (and quote, credit) log the contact in to one record."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+import models
+from billing import DomainError, accounts
+from billing.invoices import mark_viewed
+from portal import limiter
+from views import company
+from views.auth import start_session
+
+bp = Blueprint("invitations", __name__, url_prefix="/client")
+
+TARGETS = {
+    "invoice": ("invoices.show", "invoice"),
+    "quote": ("quotes.show", "quote"),
+    "credit": ("credits.show", "credit"),
+}
+
+
+def _open(kind, key):
+    endpoint, field = TARGETS[kind]
+    invitation = models.Invitation.find(key)
+    record = getattr(invitation, field, None) if invitation else None
+    if (record is None or record.status == "draft"
+            or record.client_id != invitation.contact.client_id):
+        abort(404)
+    contact = invitation.contact
+    if not contact.is_active:
+        abort(404)
+    target = url_for(endpoint, public_id=record.public_id)
+    already_in = current_user.is_authenticated and current_user.id == contact.id
+    if not already_in and company().require_invitation_password:
+        if request.method == "POST":
+            try:
+                accounts.authenticate(contact.email, request.form.get("password", "")[:200])
+            except DomainError as exc:
+                return render_template("auth/invitation_password.html", contact=contact,
+                                       error=exc.message), 422
+        else:
+            return render_template("auth/invitation_password.html", contact=contact)
+    if not already_in:
+        start_session(contact, via_invitation=True)
+    models.Invitation.update(viewed_at=models.utcnow()).where(
+        (models.Invitation.id == invitation.id) & models.Invitation.viewed_at.is_null()).execute()
+    if kind == "invoice":
+        mark_viewed(record, contact)
+    else:
+        models.Activity.log(f"{kind}.viewed", record, client=record.client_id, contact=contact)
+    if not already_in:
+        flash(f"Welcome, {contact.name}.", "info")
+    return redirect(target)
+
+
+@bp.route("/invoice/<key>", methods=["GET", "POST"])
+@limiter.limit("20 per minute")
+def invoice(key):
+    return _open("invoice", key)
+
+
+@bp.route("/quote/<key>", methods=["GET", "POST"])
+@limiter.limit("20 per minute")
+def quote(key):
+    return _open("quote", key)
+
+
+@bp.route("/credit/<key>", methods=["GET", "POST"])
+@limiter.limit("20 per minute")
+def credit(key):
+    return _open("credit", key)

@@ -1,0 +1,57 @@
+"""Invoices tab: list (sort, filter, search, pages), one invoice, its PDF."""
+from flask import Blueprint, abort, current_app, request
+from flask_login import current_user
+
+import models
+import pdf
+from billing import documents, listing
+from views import Page, page_number, portal_tab, render_tab
+
+bp = Blueprint("invoices", __name__, url_prefix="/client")
+
+SORTS = {"date": "date", "due_date": "due_date", "number": "number", "total": "total",
+         "balance": "balance", "status": "status"}
+FILTERS = ("all", "unpaid", "overdue", "paid")
+
+
+def get_invoice(public_id):
+    """The only way a portal view reads one invoice: scoped to the contact's client."""
+    invoice = models.Invoice.for_client(current_user.client_id).where(
+        models.Invoice.public_id == public_id[:24]).first()
+    if invoice is None:
+        abort(404)
+    return invoice
+
+
+@bp.get("/invoices")
+@portal_tab("invoices")
+def index():
+    args = request.args
+    status = args.get("status", "all")
+    status = status if status in FILTERS else "all"
+    search = args.get("q", "").strip()[:50]
+    sort, descending = listing.parse_sort(args.get("sort", "-date"), SORTS, "-date")
+    query = listing.invoice_query(current_user.client_id, status=status, search=search)
+    total = query.count()
+    query = listing.order(query, models.Invoice, SORTS[sort], descending)
+    page = Page(query, page_number(args.get("page")), current_app.config["PAGE_SIZE"], total)
+    return render_tab("invoices/list.html", page=page, status=status, q=search,
+                      sort=("-" if descending else "") + sort, filters=FILTERS,
+                      today=models.utcnow().date())
+
+
+@bp.get("/invoices/<public_id>")
+@portal_tab("invoices")
+def show(public_id):
+    invoice = get_invoice(public_id)
+    lines = list(invoice.lines.order_by(models.LineItem.position))
+    return render_tab("invoices/show.html", invoice=invoice, lines=lines,
+                      taxes=documents.tax_summary(lines), today=models.utcnow().date())
+
+
+@bp.get("/invoices/<public_id>/pdf")
+@portal_tab("invoices")
+def download(public_id):
+    invoice = get_invoice(public_id)
+    return pdf.send(pdf.invoice_pdf(invoice), f"invoice-{invoice.number}.pdf",
+                    inline=request.args.get("inline") == "1")

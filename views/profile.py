@@ -1,0 +1,32 @@
+"""The contact's own details and password."""
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from billing import DomainError, accounts
+from views import render_tab
+from views.auth import start_session
+
+bp = Blueprint("profile", __name__, url_prefix="/client")
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def index():
+    error = None
+    if request.method == "POST":
+        form = request.form
+        contact = current_user._get_current_object()
+        try:
+            accounts.update_profile(
+                contact, first_name=form.get("first_name", ""),
+                last_name=form.get("last_name", ""), phone=form.get("phone", ""),
+                current_password=form.get("current_password", ""),
+                new_password=form.get("new_password", ""), confirm=form.get("confirm", ""))
+        except DomainError as exc:
+            error = exc
+        else:
+            if form.get("new_password"):
+                # The new password signed out every session; keep this one.
+                start_session(contact)
+            flash("Your details are saved.", "success")
+            return redirect(url_for("profile.index"), 303)
+    return render_tab("profile.html", error=error, status_code=422 if error else 200)
