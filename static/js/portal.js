@@ -19,6 +19,31 @@
     event.preventDefault();
     if (window.confirm(message)) { event.detail.issueRequest(true); }
   });
+  // htmx swaps nothing on an error status: tell the person instead of doing nothing.
+  function notify(text) {
+    var box = document.getElementById("toast");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "toast";
+      box.className = "toast";
+      box.setAttribute("role", "alert");
+      document.body.appendChild(box);
+    }
+    box.textContent = text;
+    box.classList.add("show");
+    window.clearTimeout(notify.timer);
+    notify.timer = window.setTimeout(function () { box.classList.remove("show"); }, 6000);
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 404) { notify("That page no longer exists."); }
+    else if (status === 429) { notify("Too many attempts. Please wait a minute and try again."); }
+    else if (status === 400 || status === 403) { notify("Your session changed. Please reload the page and try again."); }
+    else { notify("Something went wrong on our side. Please try again."); }
+  });
+  document.addEventListener("htmx:sendError", function () {
+    notify("You seem to be offline. Check your connection and try again.");
+  });
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var message = form.getAttribute("data-confirm");
