@@ -93,3 +93,12 @@ def seed_records(client, staff):
     invoice(2, 30, "draft")  # never shown in the portal
     invoice(90, 30, "cancelled", n=1)
 
+    from billing import recurring
+    retainer = recurring.create_recurring(
+        client, lines[:1], frequency="monthly", start_date=today - 70 * day,
+        notes="Monthly design retainer.")
+    while recurring.generate(retainer, today) is not None:
+        pass
+    recurring.create_recurring(client, lines[2:], frequency="quarterly",
+                               start_date=today + 10 * day, remaining_cycles=4)
+

@@ -11,6 +11,13 @@ def job(func):
 
 
 @job
+def recurring_invoices(app):
+    from billing import recurring
+    made = recurring.generate_due(app.config)
+    return f"recurring invoices: {len(made)} issued"
+
+
+@job
 def email_retries(app):
     sent, failed = mail.deliver_due(app.config)
     return f"e-mail: {sent} delivered, {failed} to retry"

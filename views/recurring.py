@@ -1,12 +1,48 @@
-"""Recurring Invoices tab."""
-from flask import Blueprint
+"""Recurring Invoices tab: the client's schedules and the invoices each produced."""
+from flask import Blueprint, abort, current_app, request
+from flask_login import current_user
 
-from views import portal_tab, render_tab
+import models
+from billing import documents
+from billing.schedule import FREQUENCIES
+from views import Page, page_number, portal_tab, render_tab
 
 bp = Blueprint("recurring", __name__, url_prefix="/client")
+
+
+def visible_recurring():
+    R = models.RecurringInvoice
+    return R.select().where((R.client == current_user.client_id) & (R.status != "draft"))
 
 
 @bp.get("/recurring_invoices")
 @portal_tab("recurring_invoices")
 def index():
-    return render_tab("placeholder.html", title="Recurring Invoices")
+    R = models.RecurringInvoice
+    query = visible_recurring()
+    total = query.count()
+    # Active schedules first, soonest next invoice first.
+    query = query.order_by((R.status != "active"), R.next_send_date.asc(nulls="LAST"),
+                           R.id.desc())
+    page = Page(query, page_number(request.args.get("page")),
+                current_app.config["PAGE_SIZE"], total)
+    return render_tab("recurring/list.html", page=page, frequencies=FREQUENCIES)
+
+
+@bp.get("/recurring_invoices/<public_id>")
+@portal_tab("recurring_invoices")
+def show(public_id):
+    R = models.RecurringInvoice
+    recurring = visible_recurring().where(R.public_id == public_id[:24]).first()
+    if recurring is None:
+        abort(404)
+    lines = list(recurring.lines.order_by(models.LineItem.position))
+    Invoice = models.Invoice
+    produced = Invoice.for_client(current_user.client_id).where(Invoice.recurring == recurring)
+    total = produced.count()
+    produced = produced.order_by(Invoice.date.desc(), Invoice.id.desc())
+    page = Page(produced, page_number(request.args.get("page")),
+                current_app.config["PAGE_SIZE"], total)
+    return render_tab("recurring/show.html", recurring=recurring, lines=lines,
+                      taxes=documents.tax_summary(lines), page=page, frequencies=FREQUENCIES,
+                      today=models.utcnow().date())

@@ -1,0 +1,26 @@
+"""Calendar arithmetic for anything that repeats: recurring invoices, pre-payments, plans."""
+import calendar
+import datetime as dt
+
+FREQUENCIES = {
+    "daily": "Daily", "weekly": "Weekly", "fortnightly": "Every two weeks",
+    "monthly": "Monthly", "quarterly": "Every three months", "yearly": "Yearly",
+}
+_DAYS = {"daily": 1, "weekly": 7, "fortnightly": 14}
+_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}
+
+
+def add_months(date, months, anchor_day=None):
+    """Same day of month, clamped to the month's end (Jan 31 -> Feb 28 -> Mar 31 with anchor)."""
+    month_index = date.month - 1 + months
+    year, month = date.year + month_index // 12, month_index % 12 + 1
+    day = min(anchor_day or date.day, calendar.monthrange(year, month)[1])
+    return dt.date(year, month, day)
+
+
+def next_date(date, frequency, anchor_day=None):
+    if frequency in _DAYS:
+        return date + dt.timedelta(days=_DAYS[frequency])
+    if frequency in _MONTHS:
+        return add_months(date, _MONTHS[frequency], anchor_day)
+    raise ValueError(f"unknown frequency {frequency!r}")

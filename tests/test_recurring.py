@@ -1,0 +1,91 @@
+import datetime as dt
+import threading
+
+import models
+from billing import recurring, schedule
+from tests import factories
+from tests.conftest import hx
+
+LINES = [{"product": "Retainer", "quantity": 1, "unit_cost": 50000, "tax_rate": "10"}]
+
+
+def test_schedule_keeps_the_day_of_month_through_short_months():
+    d = dt.date(2026, 1, 31)
+    d = schedule.next_date(d, "monthly", 31)
+    assert d == dt.date(2026, 2, 28)
+    assert schedule.next_date(d, "monthly", 31) == dt.date(2026, 3, 31)
+    assert schedule.next_date(dt.date(2026, 11, 30), "quarterly", 30) == dt.date(2027, 2, 28)
+    assert schedule.next_date(dt.date(2026, 1, 1), "fortnightly") == dt.date(2026, 1, 15)
+
+
+def test_generate_catches_up_one_invoice_per_period_and_stops_after_cycles(db):
+    client = factories.client()
+    r = recurring.create_recurring(client, LINES, frequency="monthly",
+                                   start_date=dt.date(2026, 8, 15), remaining_cycles=3)
+    made = recurring.generate_due({}, today=dt.date(2026, 11, 20))
+    assert [i.date for i in made] == [dt.date(2026, 8, 15), dt.date(2026, 9, 15),
+                                      dt.date(2026, 10, 15)]
+    assert all(i.status == "sent" and i.total == 55000 and i.recurring_id == r.id for i in made)
+    r = models.RecurringInvoice.get_by_id(r.id)
+    assert r.status == "completed" and r.remaining_cycles == 0 and r.next_send_date is None
+    assert recurring.generate_due({}, today=dt.date(2027, 6, 1)) == []
+    assert models.Client.get_by_id(client.id).balance == 3 * 55000
+
+
+def test_overlapping_runs_issue_each_invoice_once(app):
+    with app.app_context():
+        models.db.connect(reuse_if_open=True)
+        client = factories.client()
+        recurring.create_recurring(client, LINES, frequency="weekly",
+                                   start_date=dt.date(2026, 10, 1))
+        models.db.close()
+    results, errors = [], []
+
+    def tick():
+        with app.app_context():
+            try:
+                models.db.connect(reuse_if_open=True)
+                results.extend(recurring.generate_due({}, today=dt.date(2026, 11, 1)))
+            except Exception as exc:  # noqa: BLE001 - the assertion below reports it
+                errors.append(exc)
+            finally:
+                models.db.close()
+
+    threads = [threading.Thread(target=tick) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with app.app_context():
+        models.db.connect(reuse_if_open=True)
+        dates = [i.date for i in models.Invoice.select().order_by(models.Invoice.date)]
+        models.db.close()
+    assert len(dates) == len(set(dates)) == 5  # Oct 1, 8, 15, 22, 29
+    assert len(results) == 5
+
+
+def test_tab_lists_schedules_and_the_invoices_each_produced(client, auth, world, app):
+    with app.test_request_context():
+        models.db.connect(reuse_if_open=True)
+        r = recurring.create_recurring(world["a"], LINES, start_date=dt.date(2026, 10, 1))
+        recurring.generate(r, dt.date(2026, 10, 2))
+        draft = recurring.create_recurring(world["a"], LINES, start_date=dt.date(2026, 10, 1),
+                                           status="draft")
+        theirs = recurring.create_recurring(world["b"], LINES, start_date=dt.date(2026, 10, 1))
+        produced = models.Invoice.get(models.Invoice.recurring == r)
+        models.db.close()
+    auth.login("a2@alpha.example")
+    listing = hx(client, "/client/recurring_invoices").get_data(as_text=True)
+    assert r.number in listing and draft.number not in listing
+    assert theirs.number not in listing
+    page = client.get(f"/client/recurring_invoices/{r.public_id}").get_data(as_text=True)
+    assert produced.number in page and "Monthly" in page
+    assert client.get(f"/client/recurring_invoices/{theirs.public_id}").status_code == 404
+    assert client.get(f"/client/recurring_invoices/{draft.public_id}").status_code == 404
+
+
+def test_empty_state(client, auth, world):
+    auth.login("b1@beta.example")
+    assert "no recurring invoices" in client.get("/client/recurring_invoices").get_data(
+        as_text=True)
