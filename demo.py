@@ -101,4 +101,22 @@ def seed_records(client, staff):
         pass
     recurring.create_recurring(client, lines[2:], frequency="quarterly",
                                start_date=today + 10 * day, remaining_cycles=4)
+    seed_documents(client)
+
+
+def seed_documents(client):
+    import io
+
+    from flask import current_app
+
+    from billing import files
+    upload_path = current_app.config["UPLOAD_PATH"]
+    terms = (f"Terms of service between Acme Design Studio and {client.name}.\n\n"
+             "1. Invoices are payable within 30 days.\n2. Work is billed monthly.\n")
+    files.store(upload_path, client, "terms-of-service.txt", io.BytesIO(terms.encode()),
+                is_public=True)
+    files.store(upload_path, client, "project-plan.csv",
+                io.BytesIO(b"phase,weeks\ndiscovery,2\ndesign,4\nbuild,6\n"), is_public=True)
+    files.store(upload_path, client, "internal-notes.txt",
+                io.BytesIO(b"Staff only: not shared with the client."), is_public=False)
 

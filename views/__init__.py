@@ -131,7 +131,9 @@ def register_filters(app):
         if not value:
             return ""
         if isinstance(value, dt.datetime):
-            return format_datetime(localize(value), fmt, locale=user_locale())
+            if fmt == "datetime":
+                return format_datetime(localize(value), "medium", locale=user_locale())
+            value = localize(value).date()
         return format_date(value, fmt, locale=user_locale())
 
     app.add_template_filter(plain_number, "plain")
@@ -178,6 +180,7 @@ def visible_tabs():
 def register_views(app):
     from views import (
         admin,
+        admin_documents,
         auth,
         credits,
         documents,
@@ -196,5 +199,5 @@ def register_views(app):
     app.add_url_rule("/client/brand.css", "brand_css", brand_css)
     for module in (auth, invitations, invoices, recurring, payments, quotes, credits,
                    payment_methods, documents, statement, subscriptions, pre_payment,
-                   profile, admin):
+                   profile, admin, admin_documents):
         app.register_blueprint(module.bp)

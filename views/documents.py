@@ -1,7 +1,11 @@
-"""Documents tab."""
-from flask import Blueprint
+"""Documents tab: files the business chose to share, downloaded as attachments."""
+from flask import Blueprint, abort, current_app, request, send_file
+from flask_login import current_user
+from peewee import JOIN
 
-from views import portal_tab, render_tab
+import models
+from billing import files
+from views import Page, page_number, portal_tab, render_tab
 
 bp = Blueprint("documents", __name__, url_prefix="/client")
 
@@ -9,4 +13,32 @@ bp = Blueprint("documents", __name__, url_prefix="/client")
 @bp.get("/documents")
 @portal_tab("documents")
 def index():
-    return render_tab("placeholder.html", title="Documents")
+    D = models.Document
+    query = D.for_client(current_user.client_id)
+    total = query.count()
+    # The invoice or quote a file belongs to is named in the list: fetch it in the same query.
+    query = (query.select(D, models.Invoice.id, models.Invoice.number, models.Quote.id,
+                           models.Quote.number)
+             .join(models.Invoice, JOIN.LEFT_OUTER).switch(D)
+             .join(models.Quote, JOIN.LEFT_OUTER)
+             .order_by(D.created_at.desc(), D.id.desc()))
+    page = Page(query, page_number(request.args.get("page")),
+                current_app.config["PAGE_SIZE"], total)
+    return render_tab("documents/list.html", page=page)
+
+
+@bp.get("/documents/<public_id>/download")
+@portal_tab("documents")
+def download(public_id):
+    D = models.Document
+    document = D.for_client(current_user.client_id).where(D.public_id == public_id[:24]).first()
+    if document is None:
+        abort(404)
+    path = files.path_of(current_app.config["UPLOAD_PATH"], document)
+    models.Activity.log("document.downloaded", document, client=document.client_id,
+                        contact=current_user.id)
+    response = send_file(path, mimetype=document.content_type, as_attachment=True,
+                         download_name=document.filename, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
