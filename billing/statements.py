@@ -1,0 +1,79 @@
+"""Account statements: what was invoiced and paid in a period, with running balance and ageing."""
+import datetime as dt
+from dataclasses import dataclass, field
+
+import models
+from billing import DomainError
+
+MAX_DAYS = 366 * 5
+AGEING = (("Current", None, 0), ("1–30 days", 1, 30), ("31–60 days", 31, 60),
+          ("61–90 days", 61, 90), ("Over 90 days", 91, None))
+
+
+@dataclass
+class Statement:
+    client: object
+    currency: str
+    start: dt.date
+    end: dt.date
+    opening: int = 0
+    rows: list = field(default_factory=list)  # (date, kind, reference, charge, payment, balance)
+    invoiced: int = 0
+    paid: int = 0
+    closing: int = 0
+    ageing: list = field(default_factory=list)  # (label, amount)
+
+
+def parse_period(start_text, end_text, today=None):
+    today = today or models.utcnow().date()
+    try:
+        start = dt.date.fromisoformat(start_text) if start_text else today.replace(day=1)
+        end = dt.date.fromisoformat(end_text) if end_text else today
+    except ValueError:
+        raise DomainError("Enter dates as YYYY-MM-DD.", "start_date") from None
+    if start > end:
+        raise DomainError("The start date must be on or before the end date.", "start_date")
+    if (end - start).days > MAX_DAYS:
+        raise DomainError("A statement can cover at most five years.", "end_date")
+    return start, end
+
+
+def build(client, start, end):
+    """Invoices (not draft, void or cancelled) and completed payments in the client's currency."""
+    Inv, P = models.Invoice, models.Payment
+    currency = client.currency
+    invoices = Inv.select().where((Inv.client == client) & (Inv.currency == currency)
+                                & Inv.status.not_in(("draft", "cancelled", "void")))
+    payments = P.select().where((P.client == client) & (P.currency == currency)
+                                & P.status.in_(("completed", "partially_refunded", "refunded")))
+    st = Statement(client=client, currency=currency, start=start, end=end)
+    st.opening = (sum(i.total for i in invoices.where(Inv.date < start))
+                  - sum(p.amount - p.refunded for p in payments.where(P.date < start)))
+    events = [(i.date, 0, "Invoice", i.number, i.total, 0) for i in
+              invoices.where((Inv.date >= start) & (Inv.date <= end))]
+    events += [(p.date, 1, "Payment", p.number or p.reference, 0, p.amount - p.refunded)
+               for p in payments.where((P.date >= start) & (P.date <= end))]
+    balance = st.opening
+    for date, _, kind, reference, charge, paid in sorted(events, key=lambda e: e[:2]):
+        balance += charge - paid
+        st.invoiced += charge
+        st.paid += paid
+        st.rows.append((date, kind, reference, charge, paid, balance))
+    st.closing = balance
+    st.ageing = ageing(invoices, end)
+    return st
+
+
+def ageing(invoices, as_of):
+    """Outstanding balances by how long past due they are on the statement's end date."""
+    buckets = [0] * len(AGEING)
+    for invoice in invoices.where(models.Invoice.balance > 0):
+        if invoice.date > as_of:
+            continue
+        late = (as_of - (invoice.due_date or invoice.date)).days
+        for index, (_, low, high) in enumerate(AGEING):
+            if (low is None and late <= 0) or (low is not None and late >= low
+                                                and (high is None or late <= high)):
+                buckets[index] += invoice.balance
+                break
+    return [(label, amount) for (label, _, _), amount in zip(AGEING, buckets, strict=True)]

@@ -1,0 +1,56 @@
+import datetime as dt
+import subprocess
+
+import pytest
+
+import models
+from billing import DomainError, invoices, payments, statements
+from tests import factories
+
+
+def d(day):
+    return dt.date(2026, 10, day)
+
+
+def test_statement_running_balance_and_ageing(db):
+    client = factories.client()
+    before = factories.invoice(client, date=dt.date(2026, 9, 1), due_date=dt.date(2026, 9, 15))
+    factories.invoice(client, status="draft", date=d(3))
+    inside = factories.invoice(client, date=d(5), due_date=d(20))
+    with models.db.atomic():
+        payments.record_payment(client, 4000, "USD", [(before, 4000)], method="manual",
+                                date=d(10))
+    invoices.mark_paid(models.Invoice.get_by_id(inside.id))
+    models.Payment.update(date=d(12)).where(models.Payment.amount == 10000).execute()
+    st = statements.build(client, d(1), d(31))
+    assert st.opening == 10000
+    assert [(r[1], r[3], r[4]) for r in st.rows] == [
+        ("Invoice", 10000, 0), ("Payment", 0, 4000), ("Payment", 0, 10000)]
+    assert st.closing == 10000 + 10000 - 4000 - 10000 == 6000
+    assert dict(st.ageing)["31–60 days"] == 6000  # due Sep 15, 46 days late on Oct 31
+
+
+@pytest.mark.parametrize("start,end,message", [
+    ("2026-13-01", "2026-10-01", "YYYY-MM-DD"),
+    ("2026-10-05", "2026-10-01", "on or before"),
+    ("2015-01-01", "2026-10-01", "five years"),
+])
+def test_bad_periods_are_refused(start, end, message):
+    with pytest.raises(DomainError, match=message):
+        statements.parse_period(start, end)
+
+
+def test_statement_tab_and_pdf(client, auth, world):
+    auth.login("a1@alpha.example")
+    page = client.get("/client/statement?start_date=2026-09-01&end_date=2026-10-31")
+    assert page.status_code == 200 and "Closing balance" in page.get_data(as_text=True)
+    bad = client.get("/client/statement?start_date=2026-10-31&end_date=2026-09-01")
+    assert bad.status_code == 422 and "on or before" in bad.get_data(as_text=True)
+    response = client.get("/client/statement/pdf?start_date=2026-09-01&end_date=2026-10-31")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", "-", "-"], input=response.data, capture_output=True,
+                          check=True).stdout.decode()
+    assert "Alpha Ltd" in text and "Balance due" in text
+    assert world["invoices"]["sent"].number in text
+    assert world["invoices"]["draft"].number not in text
+    assert world["other"].number not in text
