@@ -98,6 +98,12 @@ def page_number(value, default=1):
         return default
 
 
+def acting_staff_id():
+    """The staff member behind this portal session when they opened it as the contact."""
+    from flask import session
+    return session.get("impersonator_id")
+
+
 def service_config():
     """App config for billing services, with a base URL for e-mailed links."""
     from flask import current_app
@@ -180,6 +186,7 @@ def visible_tabs():
 def register_views(app):
     from views import (
         admin,
+        admin_clients,
         admin_documents,
         auth,
         credits,
@@ -199,5 +206,5 @@ def register_views(app):
     app.add_url_rule("/client/brand.css", "brand_css", brand_css)
     for module in (auth, invitations, invoices, recurring, payments, quotes, credits,
                    payment_methods, documents, statement, subscriptions, pre_payment,
-                   profile, admin, admin_documents):
+                   profile, admin, admin_clients, admin_documents):
         app.register_blueprint(module.bp)
