@@ -83,7 +83,7 @@ def seed_records(client, staff):
         if status == "paid":
             invoices.mark_paid(models.Invoice.get_by_id(inv.id), staff=staff)
         if status == "cancelled":
-            models.Invoice.update(status="cancelled").where(models.Invoice.id == inv.id).execute()
+            invoices.cancel(inv, staff=staff)
         return inv
 
     invoice(60, 30, "paid", notes="Thanks for the prompt payment.")

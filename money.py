@@ -1,11 +1,16 @@
 """Money as integer minor units per ISO 4217 currency; Babel does the formatting."""
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from babel.numbers import format_currency, get_currency_precision
 
 
 class MoneyError(ValueError):
     pass
+
+
+# Plain digits with an optional fraction: no exponents ("1e400"), no "NaN", no "0x10".
+AMOUNT_RE = re.compile(r"-?(?=\.?\d)\d{0,13}(?:\.\d+)?")
 
 
 def exponent(currency):
@@ -29,14 +34,14 @@ def parse(text, currency, *, allow_negative=False):
     money silently.
     """
     raw = str(text).strip().replace(",", "") if text is not None else ""
-    if not raw or len(raw) > 20:
+    if not raw:
         raise MoneyError("Enter an amount, for example 125.00.")
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise MoneyError("Enter the amount as a number, for example 125.00.") from None
-    if not value.is_finite():
+    match = AMOUNT_RE.fullmatch(raw) if len(raw) <= 30 else None
+    if match is None:
+        if re.fullmatch(r"-?\d{14,}(\.\d*)?", raw):
+            raise MoneyError("That amount is too large.")
         raise MoneyError("Enter the amount as a number, for example 125.00.")
+    value = Decimal(raw)
     if value < 0 and not allow_negative:
         raise MoneyError("The amount cannot be negative.")
     minor = value.scaleb(exponent(currency))

@@ -4,7 +4,8 @@ import secrets
 import sys
 
 import click
-from flask import Flask, abort, redirect, request, url_for
+from flask import Flask, abort, make_response, redirect, render_template, request, url_for
+from flask.cli import ScriptInfo
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -100,6 +101,15 @@ def create_app(test_config=None):
     register_views(app)
 
     @app.before_request
+    def refuse_nul_bytes():
+        # PostgreSQL refuses NUL in text, so such input would be a 500; no person types one.
+        values = [*(request.view_args or {}).values(), *request.args.values()]
+        if request.method in ("POST", "PUT", "PATCH"):
+            values += request.form.values()
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            abort(400, "The request contains a character that is not allowed.")
+
+    @app.before_request
     def connect_db():
         if request.endpoint not in ("static",):
             models.db.connect(reuse_if_open=True)
@@ -136,7 +146,44 @@ def create_app(test_config=None):
         return redirect(url_for("invoices.index"))
 
     app.add_url_rule("/favicon.ico", "favicon", lambda: abort(404))
+    for code in ERROR_TITLES:
+        app.register_error_handler(code, error_page)
     return app
+
+
+ERROR_TITLES = {
+    400: "Something in that request was not right",
+    404: "Page not found",
+    405: "That action is not available here",
+    413: "That was too large",
+    429: "Too many attempts",
+}
+ERROR_MESSAGES = {
+    404: "This page does not exist, or it is not yours to see. Check the link or go back "
+         "to your invoices.",
+    405: "Use the buttons and links on the page.",
+    413: "The form or file you sent is larger than we accept. Please send something smaller.",
+    429: "For your account's safety we paused further tries. Please wait a minute and try "
+         "again, or reset your password.",
+}
+
+
+def error_page(exc):
+    """A short human page for refusals, instead of the framework's bare default."""
+    code = getattr(exc, "code", 400) or 400
+    message = ERROR_MESSAGES.get(code) or getattr(exc, "description", "") or ""
+    if code == 400 and "CSRF" in message:
+        message = ("Your form expired or was sent from somewhere else. Reload the page and "
+                   "try again.")
+    if request.path.startswith("/api/"):
+        return {"message": message, "errors": {}}, code
+    response = make_response(render_template(
+        "error.html", code=code, message=message, title=ERROR_TITLES.get(code, "Error")), code)
+    if code == 429 and hasattr(exc, "get_headers"):
+        for name, value in exc.get_headers():
+            if name.lower() == "retry-after":
+                response.headers[name] = value
+    return response
 
 
 @login_manager.user_loader
@@ -152,7 +199,7 @@ def load_contact(user_id):
 
 @login_manager.unauthorized_handler
 def unauthorized():
-    from flask import flash, make_response
+    from flask import flash
     target = url_for("auth.login", next=request.full_path.rstrip("?"))
     if request.headers.get("HX-Request") == "true":
         # A login form swapped into a tab would be wrong; send the browser to the page.
@@ -171,9 +218,19 @@ def cli():
 
 
 def _app():
-    app = create_app()
-    app.app_context().push()
+    """The app for a command: the one a Flask test runner hands in, else one from PORTAL_*."""
+    ctx = click.get_current_context()
+    info = ctx.find_object(ScriptInfo)
+    app = info.load_app() if info is not None and info.create_app else create_app()
+    app_ctx = app.app_context()
+    app_ctx.push()
     models.db.connect(reuse_if_open=True)
+
+    def close():
+        if not models.db.is_closed():
+            models.db.close()
+        app_ctx.pop()
+    ctx.call_on_close(close)
     return app
 
 

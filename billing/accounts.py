@@ -77,6 +77,10 @@ def reset_password(key, password, confirm):
         ).execute()
         if claimed != 1:
             raise DomainError("This reset link was already used. Ask for a new one.")
+        # Any other link still in the mailbox dies with this one.
+        models.PasswordReset.update(used_at=models.utcnow()).where(
+            (models.PasswordReset.contact == reset.contact_id)
+            & models.PasswordReset.used_at.is_null()).execute()
         contact = reset.contact
         contact.set_password(password)
         contact.save()

@@ -1,10 +1,22 @@
 """Line items and totals shared by invoices, quotes, credits and recurring templates."""
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import models
 from billing import DomainError
 
 HUNDRED = Decimal(100)
+QUANTITY_PLACES = Decimal("0.0001")  # LineItem.quantity keeps four decimals
+
+
+def _number(value, label, places=None):
+    """A finite decimal from a form, the API or code; a DomainError instead of a crash."""
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise DomainError(f"{label} must be a number.", "lines") from None
+    if not number.is_finite() or abs(number) >= 10 ** 9:
+        raise DomainError(f"{label} must be a number.", "lines")
+    return number.quantize(places, rounding=ROUND_HALF_UP) if places else number
 
 
 def _round(value):
@@ -35,16 +47,24 @@ def set_lines(document, line_dicts, field):
     """Replace a document's lines and totals from plain dicts (form, API, demo)."""
     lines = []
     for position, data in enumerate(line_dicts):
-        quantity = Decimal(str(data.get("quantity", 1)))
+        # Priced on the stored (rounded) quantity, so quantity x price matches the amount.
+        quantity = _number(data.get("quantity", 1), "Quantity", QUANTITY_PLACES)
         if quantity <= 0:
             raise DomainError("Each line needs a quantity above zero.", "lines")
+        try:
+            unit_cost = int(str(data.get("unit_cost", 0)).strip())
+        except ValueError:
+            raise DomainError("The price must be a whole number of minor units.",
+                              "lines") from None
+        discount_percent = _number(data.get("discount_percent", 0), "Discount")
+        tax_rate = _number(data.get("tax_rate", 0), "Tax rate")
+        if not 0 <= discount_percent <= 100 or not 0 <= tax_rate <= 100:
+            raise DomainError("Discounts and tax rates are percentages from 0 to 100.", "lines")
         lines.append(models.LineItem(
             position=position, product=data.get("product", ""),
-            description=data.get("description", ""), quantity=quantity,
-            unit_cost=int(data.get("unit_cost", 0)),
-            discount_percent=Decimal(str(data.get("discount_percent", 0))),
-            tax_name=data.get("tax_name", ""), tax_rate=Decimal(str(data.get("tax_rate", 0))),
-            **{field: document}))
+            description=data.get("description", ""), quantity=quantity, unit_cost=unit_cost,
+            discount_percent=discount_percent, tax_name=data.get("tax_name", ""),
+            tax_rate=tax_rate, **{field: document}))
     document.subtotal, document.tax_total, document.total = price_lines(lines, document.discount)
     models.LineItem.delete().where(getattr(models.LineItem, field) == document).execute()
     for line in lines:

@@ -88,13 +88,33 @@ def mark_paid(invoice, staff=None):
     from billing import payments
     with transaction():
         invoice = _locked(invoice)
-        if invoice.status in ("cancelled", "void", "paid") or invoice.balance <= 0:
-            raise DomainError(f"Invoice {invoice.number} has nothing left to pay.")
+        if invoice.status in ("cancelled", "void"):
+            raise DomainError(f"Invoice {invoice.number} is {invoice.status}: "
+                              "it cannot be marked paid.")
+        if invoice.status == "paid" or invoice.balance <= 0:
+            raise DomainError(f"Invoice {invoice.number} is already paid.")
         _mark_sent(invoice)
         payment = payments.record_payment(
             invoice.client, invoice.balance, invoice.currency, [(invoice, invoice.balance)],
             method="manual", method_label="Marked paid", staff=staff)
     return payment
+
+
+def cancel(invoice, staff=None):
+    """Withdraw an unpaid invoice: the client no longer owes its balance."""
+    with transaction():
+        invoice = _locked(invoice)
+        if invoice.status in ("cancelled", "void", "paid"):
+            raise DomainError(f"Invoice {invoice.number} is {invoice.status}: "
+                              "it cannot be cancelled.")
+        if invoice.status != "draft":
+            models.Client.update(balance=models.Client.balance - invoice.balance).where(
+                models.Client.id == invoice.client_id).execute()
+        invoice.status = "cancelled"
+        invoice.save()
+        models.Activity.log("invoice.cancelled", invoice, client=invoice.client_id,
+                            staff=staff)
+    return invoice
 
 
 def mark_viewed(invoice, contact):

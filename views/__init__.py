@@ -8,7 +8,7 @@ import re
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from flask import abort, g, make_response, render_template, request
+from flask import abort, g, has_request_context, make_response, render_template, request
 from flask_login import current_user, login_required
 
 import models
@@ -78,9 +78,11 @@ class Page:
     """One page of a query: the numbers a pager shows, and only this page's rows."""
 
     def __init__(self, query, page, per_page, total):
-        self.page, self.per_page, self.total = page, per_page, total
+        self.per_page, self.total = per_page, total
         self.pages = max(1, math.ceil(total / per_page))
-        self.items = list(query.paginate(page, per_page)) if total else []
+        # A page past the end (an old link, a shrunken filter) shows the last page.
+        self.page = min(page, self.pages)
+        self.items = list(query.paginate(self.page, per_page)) if total else []
 
     @property
     def has_prev(self):
@@ -89,6 +91,14 @@ class Page:
     @property
     def has_next(self):
         return self.page < self.pages
+
+
+PUBLIC_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,24}")
+
+
+def valid_public_id(value):
+    """Shape check before a lookup: a malformed or over-long id is simply not found."""
+    return bool(value) and PUBLIC_ID_RE.fullmatch(value) is not None
 
 
 def page_number(value, default=1):
@@ -121,7 +131,8 @@ def localize(value):
 
 
 def user_locale():
-    locale = getattr(current_user, "locale", "") if current_user else ""
+    # E-mails are also rendered by `portal run-due`, where there is no request and no user.
+    locale = getattr(current_user, "locale", "") if has_request_context() else ""
     return locale or company().locale or "en_US"
 
 

@@ -18,7 +18,10 @@ def _email_key():
 
 def safe_next(target):
     """Only same-site paths: a login link must not bounce a contact to another site."""
-    if not target:
+    if not target or len(target) > 2000:
+        return None
+    # Browsers read "/\\evil.example" as "//evil.example" and drop tabs and newlines.
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
         return None
     parts = urlparse(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

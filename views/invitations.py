@@ -6,20 +6,22 @@ import models
 from billing import DomainError, accounts
 from billing.invoices import mark_viewed
 from portal import limiter
-from views import company
+from views import company, tab_enabled
 from views.auth import start_session
 
 bp = Blueprint("invitations", __name__, url_prefix="/client")
 
 TARGETS = {
-    "invoice": ("invoices.show", "invoice"),
-    "quote": ("quotes.show", "quote"),
-    "credit": ("credits.show", "credit"),
+    "invoice": ("invoices.show", "invoice", "invoices"),
+    "quote": ("quotes.show", "quote", "quotes"),
+    "credit": ("credits.show", "credit", "credits"),
 }
 
 
 def _open(kind, key):
-    endpoint, field = TARGETS[kind]
+    endpoint, field, module = TARGETS[kind]
+    if not tab_enabled(module):
+        abort(404)
     invitation = models.Invitation.find(key)
     record = getattr(invitation, field, None) if invitation else None
     if (record is None or record.status == "draft"

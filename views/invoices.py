@@ -5,7 +5,7 @@ from flask_login import current_user
 import models
 import pdf
 from billing import documents, listing
-from views import Page, page_number, portal_tab, render_tab
+from views import Page, page_number, portal_tab, render_tab, valid_public_id
 
 bp = Blueprint("invoices", __name__, url_prefix="/client")
 
@@ -16,8 +16,10 @@ FILTERS = ("all", "unpaid", "overdue", "paid")
 
 def get_invoice(public_id):
     """The only way a portal view reads one invoice: scoped to the contact's client."""
+    if not valid_public_id(public_id):
+        abort(404)
     invoice = models.Invoice.for_client(current_user.client_id).where(
-        models.Invoice.public_id == public_id[:24]).first()
+        models.Invoice.public_id == public_id).first()
     if invoice is None:
         abort(404)
     return invoice
