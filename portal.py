@@ -329,3 +329,40 @@ def backup(path):
         raise click.ClickException("For PostgreSQL use pg_dump; `portal backup` copies SQLite.")
     database.backup_to_file(path)
     click.echo(f"Backed up to {path}")
+
+
+@cli.group()
+def invoice():
+    """The invoice lifecycle, as in the back office: email, mark-sent, mark-paid."""
+
+
+def _invoice_command(action):
+    @invoice.command(action.replace("_", "-"))
+    @click.argument("number")
+    def command(number):
+        from billing import DomainError
+        from billing import invoices as service
+        app = _app()
+        record = models.Invoice.get_or_none(models.Invoice.number == number)
+        if record is None:
+            raise click.ClickException(f"No invoice {number}.")
+        config = dict(app.config)
+        if action == "email" and not config["BASE_URL"]:
+            raise click.ClickException("Set PORTAL_BASE_URL so the e-mailed link works.")
+        try:
+            if action == "email":
+                service.email_invoice(record, config)
+            else:
+                getattr(service, action)(record)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+        record = models.Invoice.get_by_id(record.id)
+        click.echo(f"{record.number}: {record.status}, balance {record.balance}")
+    command.__doc__ = {"email": "E-mail the invoice to every contact and mark it sent.",
+                       "mark_sent": "Mark a draft sent without e-mailing it.",
+                       "mark_paid": "Record a payment for the balance."}[action]
+    return command
+
+
+for _action in ("email", "mark_sent", "mark_paid"):
+    _invoice_command(_action)
