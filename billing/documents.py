@@ -72,6 +72,15 @@ def set_lines(document, line_dicts, field):
     return lines
 
 
+def reprice(document, field):
+    """Recompute totals after a change of discount, keeping the lines."""
+    lines = list(models.LineItem.select().where(getattr(models.LineItem, field) == document))
+    document.subtotal, document.tax_total, document.total = price_lines(lines, document.discount)
+    for line in lines:
+        line.save()
+    return lines
+
+
 def tax_summary(lines):
     """[(tax name and rate, amount)] for the totals box."""
     summary = {}

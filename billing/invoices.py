@@ -136,3 +136,30 @@ def _locked(record):
 
 def due_date_for(date, days=30):
     return date + dt.timedelta(days=days)
+
+
+EDITABLE = ("date", "due_date", "discount", "partial", "partial_due_date", "notes", "terms",
+            "footer", "po_number")
+
+
+def update_draft(invoice, fields, lines=None, staff=None):
+    """Change a draft; once sent, an invoice is a record the client relies on."""
+    with transaction():
+        invoice = _locked(invoice)
+        if invoice.status != "draft":
+            raise DomainError(f"Invoice {invoice.number} is {invoice.status}: only drafts "
+                              "can be changed.")
+        for key in EDITABLE:
+            if key in fields:
+                setattr(invoice, key, fields[key])
+        if lines is not None:
+            documents.set_lines(invoice, lines, "invoice")
+        else:
+            documents.reprice(invoice, "invoice")
+        if invoice.partial < 0 or invoice.partial > invoice.total:
+            raise DomainError("The deposit must be between zero and the invoice total.",
+                              "partial")
+        invoice.balance = invoice.total
+        invoice.save()
+        models.Activity.log("invoice.updated", invoice, client=invoice.client_id, staff=staff)
+    return invoice

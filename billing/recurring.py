@@ -76,3 +76,20 @@ def generate_due(config, today=None):
             if config.get("BASE_URL") and any(c.email for c in invoice.client.contacts):
                 invoices.email_invoice(invoice, config)
     return made
+
+
+def set_status(recurring, status, staff=None):
+    """Pause, resume or stop a schedule. A stopped schedule stays stopped."""
+    with transaction():
+        recurring = models.RecurringInvoice.get_by_id(recurring.id)
+        if recurring.status == "completed" and status != "completed":
+            raise DomainError(f"{recurring.number} has ended and cannot be restarted.")
+        if status == "active" and recurring.next_send_date is None:
+            recurring.next_send_date = recurring.start_date
+        recurring.status = status
+        if status == "completed":
+            recurring.next_send_date = None
+        recurring.save()
+        models.Activity.log(f"recurring.{status}", recurring, client=recurring.client_id,
+                            staff=staff)
+    return recurring

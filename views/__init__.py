@@ -219,3 +219,6 @@ def register_views(app):
                    payment_methods, documents, statement, subscriptions, pre_payment,
                    profile, admin, admin_clients, admin_documents):
         app.register_blueprint(module.bp)
+    import views.api
+    views.api.load_resources()
+    app.register_blueprint(views.api.bp)

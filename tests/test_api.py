@@ -1,0 +1,184 @@
+"""The JSON API as an accounting integration uses it."""
+import io
+import re
+
+import pytest
+
+import models
+from portal import cli
+from tests import factories
+
+
+@pytest.fixture
+def api(app, client, runner):
+    with app.app_context():
+        models.db.connect(reuse_if_open=True)
+        factories.staff("integration@test.example")
+        models.db.close()
+    token = runner.invoke(cli, ["token", "create", "integration@test.example"]).output.strip()
+    assert re.fullmatch(r"[\w-]{40,}", token)
+
+    class Api:
+        def __getattr__(self, method):
+            def call(path, **kw):
+                headers = {"X-API-TOKEN": token, **kw.pop("headers", {})}
+                return getattr(client, method)(f"/api/v1/{path}", headers=headers, **kw)
+            return call
+    return Api()
+
+
+NEW_CLIENT = {"name": "Initech", "currency": "EUR", "address": "1 Main St",
+              "contacts": [{"first_name": "Bill", "email": "bill@initech.example"},
+                           {"first_name": "Peter", "email": "peter@initech.example"}]}
+
+
+def test_token_is_required(client):
+    assert client.get("/api/v1/clients").status_code == 401
+    response = client.get("/api/v1/clients", headers={"X-API-TOKEN": "x" * 43})
+    assert response.status_code == 401 and response.json["message"]
+
+
+def test_clients_crud_with_nested_contacts(api):
+    created = api.post("clients", json=NEW_CLIENT)
+    assert created.status_code == 201, created.json
+    data = created.json["data"]
+    assert data["currency"] == "EUR" and data["balance"] == "0.00"
+    assert [c["email"] for c in data["contacts"]] == ["bill@initech.example",
+                                                      "peter@initech.example"]
+    assert data["contacts"][0]["is_primary"] and not data["contacts"][1]["is_primary"]
+    bill = data["contacts"][0]["id"]
+    updated = api.put(f"clients/{data['id']}", json={
+        "name": "Initech Inc", "contacts": [{"id": bill, "email": "bill@initech.example",
+                                             "phone": "555-0100"}]})
+    assert updated.json["data"]["name"] == "Initech Inc"
+    assert updated.json["data"]["contacts"][0]["phone"] == "555-0100"
+    listed = api.get("clients?per_page=1")
+    assert listed.json["meta"]["pagination"]["total"] == 1
+    assert api.delete(f"clients/{data['id']}").json["data"]["archived_at"]
+    assert api.get("clients").json["meta"]["pagination"]["total"] == 0
+
+
+@pytest.mark.parametrize("payload,field", [
+    ({"currency": "EUR"}, "name"),
+    ({"name": "X", "currency": "EURO"}, "currency"),
+    ({"name": "X", "contacts": [{"email": "not-an-email"}]}, "contacts"),
+    ({"name": "X", "contacts": "bill"}, "contacts"),
+])
+def test_bad_clients_are_refused_and_nothing_is_written(api, app, payload, field):
+    response = api.post("clients", json=payload)
+    assert response.status_code == 422
+    assert field in response.json["errors"] and response.json["message"]
+    with app.app_context():
+        models.db.connect(reuse_if_open=True)
+        assert models.Client.select().count() == 0
+        assert models.Contact.select().count() == 0
+        models.db.close()
+
+
+def test_invoice_from_api_to_portal(api, client, auth):
+    c = api.post("clients", json=NEW_CLIENT).json["data"]
+    response = api.post("invoices", json={
+        "client_id": c["id"], "date": "2026-11-01", "due_date": "2026-12-01",
+        "discount": "10.00", "line_items": [
+            {"product": "Audit", "quantity": "2", "cost": "150.00", "tax_rate": "20"},
+            {"product": "Travel", "quantity": 1, "cost": "45.50"}]})
+    assert response.status_code == 201, response.json
+    invoice = response.json["data"]
+    assert invoice["status"] == "draft" and invoice["currency"] == "EUR"
+    assert invoice["subtotal"] == "345.50" and invoice["discount"] == "10.00"
+    # tax on 300.00 less its share of the discount: 300 - 10*300/345.5 = 291.32 -> 58.26
+    assert invoice["tax_total"] == "58.26" and invoice["total"] == "393.76"
+    assert invoice["line_items"][0]["amount"] == "300.00"
+    edited = api.patch(f"invoices/{invoice['id']}", json={"po_number": "PO-1"})
+    assert edited.json["data"]["po_number"] == "PO-1"
+    sent = api.post("invoices/bulk", json={"action": "mark_sent", "ids": [invoice["id"]]})
+    assert sent.json["data"][0]["status"] == "sent"
+    locked = api.patch(f"invoices/{invoice['id']}", json={"po_number": "PO-2"})
+    assert locked.status_code == 422 and "only drafts" in locked.json["message"]
+    # The contact created over the API sees it once a password is set.
+    api.put(f"clients/{c['id']}", json={"contacts": [
+        {"id": c["contacts"][0]["id"], "email": "bill@initech.example",
+         "password": factories.PASSWORD}]})
+    auth.login("bill@initech.example")
+    assert invoice["number"] in client.get("/client/invoices").get_data(as_text=True)
+    paid = api.post("invoices/bulk", json={"action": "mark_paid", "ids": [invoice["id"]]})
+    assert paid.json["data"][0]["status"] == "paid" and paid.json["data"][0]["balance"] == "0.00"
+    assert api.get(f"clients/{c['id']}").json["data"]["paid_to_date"] == "393.76"
+
+
+@pytest.mark.parametrize("line,field", [
+    ({"product": "x", "cost": 10.5}, "cost"),          # a float, not a decimal string
+    ({"product": "x", "cost": "10.555"}, "cost"),      # more decimals than EUR has
+    ({"product": "x", "cost": "abc"}, "cost"),
+    ({"product": "x", "cost": "1", "quantity": "NaN"}, "quantity"),
+])
+def test_bad_money_is_refused(api, app, line, field):
+    c = api.post("clients", json=NEW_CLIENT).json["data"]
+    response = api.post("invoices", json={"client_id": c["id"], "line_items": [line]})
+    assert response.status_code == 422 and field in response.json["errors"]
+    with app.app_context():
+        models.db.connect(reuse_if_open=True)
+        assert models.Invoice.select().count() == 0
+        models.db.close()
+
+
+def test_bulk_email_and_refusals(api, app):
+    c = api.post("clients", json=NEW_CLIENT).json["data"]
+    inv = api.post("invoices", json={"client_id": c["id"], "line_items": [
+        {"product": "A", "cost": "1.00"}]}).json["data"]
+    emailed = api.post("invoices/bulk", json={"action": "email", "ids": [inv["id"]]})
+    assert emailed.status_code == 200 and emailed.json["data"][0]["status"] == "sent"
+    with app.app_context():
+        models.db.connect(reuse_if_open=True)
+        assert sorted(m.to for m in models.EmailMessage.select()) == [
+            "bill@initech.example", "peter@initech.example"]
+        models.db.close()
+    assert api.post("invoices/bulk", json={"action": "explode", "ids": [inv["id"]]}
+                    ).status_code == 422
+    assert api.post("invoices/bulk", json={"action": "email", "ids": ["nope"]}
+                    ).status_code == 404
+    assert api.post("invoices", data="not json").status_code == 400
+
+
+def test_recurring_and_documents(api, app):
+    c = api.post("clients", json=NEW_CLIENT).json["data"]
+    r = api.post("recurring_invoices", json={
+        "client_id": c["id"], "start_date": "2026-12-01", "frequency": "monthly",
+        "remaining_cycles": 12, "line_items": [{"product": "Hosting", "cost": "20.00"}]})
+    assert r.status_code == 201, r.json
+    assert r.json["data"]["next_send_date"] == "2026-12-01"
+    paused = api.put(f"recurring_invoices/{r.json['data']['id']}", json={"status": "paused"})
+    assert paused.json["data"]["status"] == "paused"
+    up = api.post(f"clients/{c['id']}/upload", data={
+        "file": (io.BytesIO(b"%PDF-1.4"), "contract.pdf"), "is_public": "true"},
+        content_type="multipart/form-data")
+    assert up.status_code == 201 and up.json["data"]["is_public"] is True
+    doc = up.json["data"]["id"]
+    hidden = api.put(f"documents/{doc}", json={"is_public": False})
+    assert hidden.json["data"]["is_public"] is False
+    assert api.get("documents").json["meta"]["pagination"]["total"] == 1
+    api.delete(f"documents/{doc}")
+    assert api.get("documents").json["meta"]["pagination"]["total"] == 0
+
+
+def test_openapi_documents_every_api_route(app, client):
+    spec = client.get("/api/v1/openapi.json").json
+    documented = {(path, method.upper()) for path, item in spec["paths"].items()
+                  for method in item if method != "parameters"}
+    from views.api import RESOURCES
+    expected = set()
+    for name, res in RESOURCES.items():
+        expected |= {(f"/api/v1/{name}", "GET"), (f"/api/v1/{name}", "POST"),
+                     (f"/api/v1/{name}/{{id}}", "GET"), (f"/api/v1/{name}/{{id}}", "PUT"),
+                     (f"/api/v1/{name}/{{id}}", "DELETE")}
+        if res.bulk_actions:
+            expected.add((f"/api/v1/{name}/bulk", "POST"))
+        if res.accepts_uploads:
+            expected.add((f"/api/v1/{name}/{{id}}/upload", "POST"))
+    assert documented == expected
+    # Every generic route of the blueprint is one of the shapes above.
+    rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/")}
+    assert rules == {"/api/v1/<name>", "/api/v1/<name>/<public_id>", "/api/v1/<name>/bulk",
+                     "/api/v1/<name>/<public_id>/upload", "/api/v1/openapi.json"}
+    for name in ("clients", "invoices", "recurring_invoices", "documents"):
+        assert f"/api/v1/{name}" in spec["paths"]
