@@ -178,6 +178,7 @@ def visible_tabs():
 def register_views(app):
     from views import (
         admin,
+        admin_quotes,
         auth,
         credits,
         documents,
@@ -196,5 +197,5 @@ def register_views(app):
     app.add_url_rule("/client/brand.css", "brand_css", brand_css)
     for module in (auth, invitations, invoices, recurring, payments, quotes, credits,
                    payment_methods, documents, statement, subscriptions, pre_payment,
-                   profile, admin):
+                   profile, admin, admin_quotes):
         app.register_blueprint(module.bp)
