@@ -54,6 +54,7 @@
       if (!drawing) { return; }
       drawing = false;
       input.value = canvas.toDataURL("image/png");
+      pad.classList.remove("invalid");
     }
     canvas.addEventListener("pointerup", finish);
     canvas.addEventListener("pointercancel", finish);
