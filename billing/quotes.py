@@ -12,8 +12,9 @@ import models
 from billing import DomainError, documents, numbering, quote_mail, transaction
 from billing import invoices as invoice_service
 
-# Decoded PNG bytes; a hand-drawn signature on a phone canvas is well under this.
-MAX_SIGNATURE_BYTES = 150_000
+# Decoded PNG bytes: a drawn signature is well under this, and its base64 stays under
+# the 200 kB form limit (MAX_FORM_MEMORY_SIZE).
+MAX_SIGNATURE_BYTES = 100_000
 MAX_REASON = 1000
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DATA_URL_PREFIX = "data:image/png;base64,"

@@ -207,3 +207,31 @@ def test_emailed_link_opens_the_quote(app, client):
     assert response.status_code == 302
     assert response.headers["Location"] == f"/client/quotes/{q.public_id}"
     assert "Approve this quote" in html(client.get(response.headers["Location"]))
+
+
+def test_list_query_budget(app, client, auth, qworld):
+    """The list costs the same few queries however many quotes a page shows."""
+    with app.test_request_context():
+        models.db.connect(reuse_if_open=True)
+        for _ in range(30):
+            quote(qworld["a"])
+        models.db.close()
+    auth.login("a1@alpha.example")
+    database = models.db.obj
+    original, seen = database.execute_sql, []
+
+    def counting(sql, *args, **kw):
+        seen.append(sql)
+        return original(sql, *args, **kw)
+
+    database.execute_sql = counting
+    try:
+        assert hx(client, "/client/quotes").status_code == 200
+        quotes_queries = len(seen)
+        seen.clear()
+        assert hx(client, "/client/credits").status_code == 200
+    finally:
+        database.execute_sql = original
+    # Session contact, company, count, page (+ credit totals on the credits tab).
+    assert quotes_queries <= 5, seen
+    assert len(seen) <= 6, seen

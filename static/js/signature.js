@@ -10,7 +10,8 @@
     var drawing = false;
     var last = null;
     // Match the bitmap to the displayed size, so strokes land under the finger.
-    var ratio = window.devicePixelRatio || 1;
+    // At most 2x: sharper than that only makes the stored PNG bigger.
+    var ratio = Math.min(window.devicePixelRatio || 1, 2);
     var box = canvas.getBoundingClientRect();
     if (box.width > 0) {
       canvas.width = Math.round(box.width * ratio);

@@ -92,4 +92,8 @@ def test_required_signature_at_phone_width(app, live_url, phone):
     phone.goto(f"{live_url}/client/quotes/{q.public_id}")
     assert phone.locator("img.signature").count() == 1
     assert "terms accepted" in phone.inner_text("main")
+    pdf = phone.request.get(f"{live_url}/client/quotes/{q.public_id}/pdf")
+    assert pdf.ok and pdf.body().startswith(b"%PDF")
+    with open(f"{SHOTS}-signed.pdf", "wb") as f:
+        f.write(pdf.body())
     assert phone.problems == []
