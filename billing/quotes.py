@@ -146,26 +146,31 @@ def approve_many(contact, quotes, ip="", signature=None, accepted_terms=False, *
     if not quotes:
         raise DomainError("Select at least one quote to approve.")
     company = _company()
-    if contact is not None:
-        signature = check_requirements(company, signature, accepted_terms)
-    else:
-        signature = clean_signature(signature)
-    created, messages = [], []
     with transaction():
-        for quote in quotes:
-            invoice = _approve_one(contact, quote, ip, signature, accepted_terms, staff)
-            created.append(invoice)
+        # Lock and check every quote first, so a finished quote is refused for what it is,
+        # before any question of terms or signature.
+        locked = [_check_one(contact, quote) for quote in quotes]
+        if contact is not None:
+            signature = check_requirements(company, signature, accepted_terms)
+        else:
+            signature = clean_signature(signature)
+        created = [_claim_and_convert(contact, quote, ip, signature, accepted_terms, staff)
+                   for quote in locked]
         messages = quote_mail.staff_approved_email(company, contact, created, config or {})
     if config:
         mail.send_now(messages, config)
     return created, messages
 
 
-def _approve_one(contact, quote, ip, signature, accepted_terms, staff):
+def _check_one(contact, quote):
     quote = invoice_service._locked(quote)
     if contact is not None and quote.client_id != contact.client_id:
         raise DomainError("That quote was not found.")
     check_approvable(quote)
+    return quote
+
+
+def _claim_and_convert(contact, quote, ip, signature, accepted_terms, staff):
     today, now = models.utcnow().date(), models.utcnow()
     Q = models.Quote
     # The claim: only the request that moves the row out of "sent" goes on to convert it.
@@ -253,3 +258,10 @@ def terms_accepted(quote):
     return A.select().where((A.action == "quote.approved") & (A.subject_type == "quote")
                             & (A.subject_id == quote.id)
                             & (A.detail == "terms accepted")).exists()
+
+
+def mark_viewed(quote, contact):
+    """The first time a contact opens the quote; later views change nothing."""
+    if quote.viewed_at is None:
+        models.Quote.update(viewed_at=models.utcnow()).where(
+            (models.Quote.id == quote.id) & models.Quote.viewed_at.is_null()).execute()

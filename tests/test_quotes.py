@@ -210,3 +210,23 @@ def test_concurrent_approvals_make_exactly_one_invoice(app):
         assert seq.next_value == 2  # one number used, none burnt by the losers
         assert models.Client.get_by_id(client.id).balance == q.total
         models.db.close()
+
+
+def test_finished_quote_is_refused_for_its_state_before_requirements(db):
+    factories.company(quote_requires_signature=True, quote_requires_terms=True)
+    client = factories.client()
+    contact = factories.contact(client)
+    with pytest.raises(DomainError, match="expired"):
+        quote_service.approve(contact, quote(client, "expired"))
+    with pytest.raises(DomainError, match="already approved"):
+        quote_service.approve(contact, quote(client, "converted"))
+
+
+def test_viewing_marks_the_quote_viewed_once(db):
+    client = factories.client()
+    contact = factories.contact(client)
+    q = quote(client)
+    quote_service.mark_viewed(q, contact)
+    first = models.Quote.get_by_id(q.id).viewed_at
+    quote_service.mark_viewed(models.Quote.get_by_id(q.id), contact)
+    assert first is not None and models.Quote.get_by_id(q.id).viewed_at == first

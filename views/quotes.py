@@ -70,7 +70,9 @@ def _show(quote, error=None, field=None, status_code=200):
 @bp.get("/quotes/<public_id>")
 @portal_tab("quotes")
 def show(public_id):
-    return _show(get_quote(public_id))
+    quote = get_quote(public_id)
+    quote_service.mark_viewed(quote, current_user)
+    return _show(quote)
 
 
 @bp.get("/quotes/<public_id>/pdf")
