@@ -235,3 +235,9 @@ def test_list_query_budget(app, client, auth, qworld):
     # Session contact, company, count, page (+ credit totals on the credits tab).
     assert quotes_queries <= 5, seen
     assert len(seen) <= 6, seen
+
+
+def test_no_bulk_button_without_an_approvable_quote(client, auth, qworld):
+    auth.login("a1@alpha.example")
+    assert "Approve selected" in html(client.get("/client/quotes"))
+    assert "Approve selected" not in html(client.get("/client/quotes?status=declined"))
