@@ -2,7 +2,8 @@
 import datetime as dt
 
 import models
-from billing import invoices, transaction
+from billing import credits, invoices, transaction
+from billing import quotes as quote_service
 
 PASSWORD = "demo-password"
 STAFF = ("staff@demo.example", "staff-password")
@@ -59,6 +60,9 @@ def seed():
                 logins.append(("contact", email, PASSWORD))
             if created:
                 seed_records(client, staff)
+            # Checked apart from `created` so a demo seeded before quotes existed gains them.
+            if not models.Quote.select().where(models.Quote.client == client).exists():
+                seed_quotes(client, staff)
     logins.append(("staff", *STAFF))
     return logins
 
@@ -120,3 +124,37 @@ def seed_documents(client):
     files.store(upload_path, client, "internal-notes.txt",
                 io.BytesIO(b"Staff only: not shared with the client."), is_public=False)
 
+
+QUOTE_LINES = [
+    {"product": "Website redesign", "description": "Five templates, responsive", "quantity": 1,
+     "unit_cost": 480000, "tax_name": "VAT", "tax_rate": "20"},
+    {"product": "Copywriting", "description": "Per page", "quantity": 6, "unit_cost": 9000,
+     "tax_name": "VAT", "tax_rate": "20"},
+]
+
+
+def seed_quotes(client, staff):
+    """Quotes in every state a contact sees, and two credits to spend."""
+    today = models.utcnow().date()
+    day = dt.timedelta(days=1)
+    contact = client.contacts.order_by(models.Contact.id).first()
+
+    def quote(days_ago, valid_days, lines=QUOTE_LINES, **kw):
+        return quote_service.create_quote(
+            client, lines, date=today - days_ago * day,
+            valid_until=today - days_ago * day + valid_days * day, staff=staff, **kw)
+
+    quote(3, 30, status="sent", notes="Includes two rounds of revisions.")
+    approved = quote(25, 30, lines=QUOTE_LINES[:1], status="sent", discount=20000)
+    quote_service.approve(contact, approved, "192.0.2.10", accepted_terms=True)
+    declined = quote(15, 30, lines=QUOTE_LINES[1:], status="sent")
+    quote_service.decline(contact, declined, "We will write the copy ourselves.", "192.0.2.10")
+    quote(60, 14, status="sent")  # expired: valid_until is past
+    quote(1, 30, status="draft")  # never shown in the portal
+    credits.create_credit(client, [{"product": "Refund", "description": "Cancelled workshop",
+                                    "quantity": 1, "unit_cost": 25000}],
+                          date=today - 10 * day, reason="refund", staff=staff)
+    credits.create_credit(client, [{"product": "Goodwill", "description": "Late delivery",
+                                    "quantity": 1, "unit_cost": 7500}],
+                          date=today - 4 * day, reason="adjustment", staff=staff,
+                          notes="Sorry for the delay on the brochure.")

@@ -199,6 +199,7 @@ def register_views(app):
         admin,
         admin_clients,
         admin_documents,
+        admin_quotes,
         auth,
         credits,
         documents,
@@ -217,7 +218,7 @@ def register_views(app):
     app.add_url_rule("/client/brand.css", "brand_css", brand_css)
     for module in (auth, invitations, invoices, recurring, payments, quotes, credits,
                    payment_methods, documents, statement, subscriptions, pre_payment,
-                   profile, admin, admin_clients, admin_documents):
+                   profile, admin, admin_clients, admin_documents, admin_quotes):
         app.register_blueprint(module.bp)
     import views.api
     views.api.load_resources()

@@ -1,26 +1,66 @@
-"""Credits tab."""
-from flask import Blueprint
+"""Credits tab: every issued credit with what is left of it, one credit, its PDF.
 
-from views import portal_tab, render_tab
+Spending credit on an invoice happens in the payment screen (payments), not here.
+"""
+from flask import Blueprint, abort, current_app, request
+from flask_login import current_user
+
+import models
+import pdf
+from billing import credits as credit_service
+from billing import documents, listing
+from views import Page, company, page_number, portal_tab, render_tab
 
 bp = Blueprint("credits", __name__, url_prefix="/client")
+
+FILTERS = {"all": "All", "available": "Available", "applied": "Used up"}
+
+
+def get_credit(public_id):
+    """The only way a portal view reads one credit: scoped to the contact's client."""
+    credit = models.Credit.for_client(current_user.client_id).where(
+        models.Credit.public_id == public_id[:24]).first()
+    if credit is None:
+        abort(404)
+    return credit
 
 
 @bp.get("/credits")
 @portal_tab("credits")
 def index():
-    return render_tab("placeholder.html", title="Credits")
+    C = models.Credit
+    status = request.args.get("status", "all")
+    status = status if status in FILTERS else "all"
+    query = C.for_client(current_user.client_id)
+    if status == "available":
+        query = query.where(C.status.in_(credit_service.AVAILABLE) & (C.balance > 0))
+    elif status == "applied":
+        query = query.where(~(C.status.in_(credit_service.AVAILABLE) & (C.balance > 0)))
+    total = query.count()
+    query = listing.order(query, C, "date", True)
+    page = Page(query, page_number(request.args.get("page")), current_app.config["PAGE_SIZE"],
+                total)
+    return render_tab("credits/list.html", page=page, status=status, filters=FILTERS,
+                      available=credit_service.available_totals(current_user.client_id),
+                      display_status=credit_service.display_status)
 
 
 @bp.get("/credits/<public_id>")
 @portal_tab("credits")
 def show(public_id):
-    from flask import abort
-    from flask_login import current_user
+    credit = get_credit(public_id)
+    lines = list(credit.lines.order_by(models.LineItem.position))
+    return render_tab("credits/show.html", credit=credit, lines=lines,
+                      taxes=documents.tax_summary(lines),
+                      status=credit_service.display_status(credit))
 
-    import models
-    record = models.Credit.for_client(current_user.client_id).where(
-        models.Credit.public_id == public_id[:24]).first()
-    if record is None:
-        abort(404)
-    return render_tab("placeholder.html", title="Credit " + record.number)
+
+@bp.get("/credits/<public_id>/pdf")
+@portal_tab("credits")
+def download(public_id):
+    credit = get_credit(public_id)
+    lines = list(credit.lines.order_by(models.LineItem.position))
+    data = pdf.render("pdf/credit.html", doc=credit, kind="Credit note", lines=lines,
+                      taxes=documents.tax_summary(lines), client=credit.client,
+                      company=company(), status=credit_service.display_status(credit))
+    return pdf.send(data, f"credit-{credit.number}.pdf", inline=request.args.get("inline") == "1")

@@ -1,26 +1,172 @@
-"""Quotes tab."""
-from flask import Blueprint
+"""Quotes tab: list, one quote, its PDF, approve (one or several) and decline."""
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_login import current_user
 
-from views import portal_tab, render_tab
+import models
+import pdf
+from billing import DomainError, documents, listing
+from billing import quotes as quote_service
+from views import Page, company, page_number, portal_tab, render_tab, service_config
 
 bp = Blueprint("quotes", __name__, url_prefix="/client")
+
+FILTERS = {"all": "All", "sent": "Awaiting approval", "approved": "Approved",
+           "declined": "Declined", "expired": "Expired"}
+MAX_BULK = 50
+
+
+def get_quote(public_id):
+    """The only way a portal view reads one quote: scoped to the contact's client."""
+    quote = models.Quote.for_client(current_user.client_id).where(
+        models.Quote.public_id == public_id[:24]).first()
+    if quote is None:
+        abort(404)
+    return quote
+
+
+def quote_query(client_id, status, today):
+    Q = models.Quote
+    query = Q.for_client(client_id)
+    live = Q.valid_until.is_null() | (Q.valid_until >= today)
+    if status == "sent":
+        query = query.where((Q.status == "sent") & live)
+    elif status == "approved":
+        query = query.where(Q.status.in_(("approved", "converted")))
+    elif status == "declined":
+        query = query.where(Q.status == "declined")
+    elif status == "expired":
+        query = query.where((Q.status == "expired") | ((Q.status == "sent") & ~live))
+    return query
 
 
 @bp.get("/quotes")
 @portal_tab("quotes")
 def index():
-    return render_tab("placeholder.html", title="Quotes")
+    status = request.args.get("status", "all")
+    status = status if status in FILTERS else "all"
+    today = models.utcnow().date()
+    query = quote_query(current_user.client_id, status, today)
+    total = query.count()
+    query = listing.order(query, models.Quote, "date", True)
+    page = Page(query, page_number(request.args.get("page")), current_app.config["PAGE_SIZE"],
+                total)
+    return render_tab("quotes/list.html", page=page, status=status, filters=FILTERS,
+                      today=today)
+
+
+def _show(quote, error=None, field=None, status_code=200):
+    lines = list(quote.lines.order_by(models.LineItem.position))
+    approvable = True
+    try:
+        quote_service.check_approvable(quote)
+    except DomainError:
+        approvable = False
+    return render_tab("quotes/show.html", status_code, quote=quote, lines=lines,
+                      taxes=documents.tax_summary(lines), today=models.utcnow().date(),
+                      approvable=approvable, error=error, field=field,
+                      terms_accepted=quote_service.terms_accepted(quote))
 
 
 @bp.get("/quotes/<public_id>")
 @portal_tab("quotes")
 def show(public_id):
-    from flask import abort
-    from flask_login import current_user
+    quote = get_quote(public_id)
+    quote_service.mark_viewed(quote, current_user)
+    return _show(quote)
 
-    import models
-    record = models.Quote.for_client(current_user.client_id).where(
-        models.Quote.public_id == public_id[:24]).first()
-    if record is None:
+
+@bp.get("/quotes/<public_id>/pdf")
+@portal_tab("quotes")
+def download(public_id):
+    quote = get_quote(public_id)
+    lines = list(quote.lines.order_by(models.LineItem.position))
+    data = pdf.render("pdf/quote.html", doc=quote, kind="Quote", lines=lines,
+                      taxes=documents.tax_summary(lines), client=quote.client,
+                      company=company(), terms_accepted=quote_service.terms_accepted(quote))
+    return pdf.send(data, f"quote-{quote.number}.pdf", inline=request.args.get("inline") == "1")
+
+
+def _approval_input():
+    form = request.form
+    return {"ip": request.remote_addr or "", "signature": form.get("signature", ""),
+            "accepted_terms": form.get("accept_terms") == "1"}
+
+
+@bp.post("/quotes/<public_id>/approve")
+@portal_tab("quotes")
+def approve(public_id):
+    quote = get_quote(public_id)
+    try:
+        invoice = quote_service.approve(current_user._get_current_object(), quote,
+                                        config=service_config(), **_approval_input())
+    except DomainError as exc:
+        return _show(models.Quote.get_by_id(quote.id), exc.message, exc.field, 422)
+    flash(f"Quote {quote.number} approved: invoice {invoice.number} is ready to pay.",
+          "success")
+    # The payment screen for this invoice is built on another branch; ?pay=1 asks for it.
+    return redirect(url_for("invoices.show", public_id=invoice.public_id, pay=1), 303)
+
+
+@bp.post("/quotes/<public_id>/decline")
+@portal_tab("quotes")
+def decline(public_id):
+    quote = get_quote(public_id)
+    try:
+        quote_service.decline(current_user._get_current_object(), quote,
+                              request.form.get("reason", "")[:2000],
+                              request.remote_addr or "", config=service_config())
+    except DomainError as exc:
+        return _show(models.Quote.get_by_id(quote.id), exc.message, exc.field, 422)
+    flash(f"Quote {quote.number} declined. {company().name} has been told.", "success")
+    return redirect(url_for("quotes.show", public_id=quote.public_id), 303)
+
+
+def _selected(ids):
+    ids = [i[:24] for i in ids[:MAX_BULK] if i]
+    if not ids:
+        return []
+    Q = models.Quote
+    found = list(Q.for_client(current_user.client_id).where(Q.public_id.in_(ids))
+                 .order_by(Q.date.desc(), Q.id.desc()))
+    if len(found) != len(set(ids)):
         abort(404)
-    return render_tab("placeholder.html", title="Quote " + record.number)
+    return found
+
+
+def _bulk_page(quotes, error=None, field=None, status_code=200):
+    totals = {}
+    for quote in quotes:
+        totals[quote.currency] = totals.get(quote.currency, 0) + quote.total
+    return render_tab("quotes/approve.html", status_code, quotes=quotes,
+                      totals=sorted(totals.items()), error=error, field=field,
+                      today=models.utcnow().date())
+
+
+@bp.get("/quotes/approve")
+@portal_tab("quotes")
+def approve_selected_confirm():
+    quotes = _selected(request.args.getlist("id"))
+    if not quotes:
+        flash("Select the quotes you want to approve.", "error")
+        return redirect(url_for("quotes.index"), 303)
+    return _bulk_page(quotes)
+
+
+@bp.post("/quotes/approve")
+@portal_tab("quotes")
+def approve_selected():
+    quotes = _selected(request.form.getlist("id"))
+    if not quotes:
+        flash("Select the quotes you want to approve.", "error")
+        return redirect(url_for("quotes.index"), 303)
+    try:
+        invoices, _ = quote_service.approve_many(current_user._get_current_object(), quotes,
+                                                 config=service_config(), **_approval_input())
+    except DomainError as exc:
+        return _bulk_page(quotes, exc.message, exc.field, 422)
+    if len(invoices) == 1:
+        flash(f"Quote approved: invoice {invoices[0].number} is ready to pay.", "success")
+        return redirect(url_for("invoices.show", public_id=invoices[0].public_id, pay=1), 303)
+    flash(f"{len(invoices)} quotes approved: invoices "
+          f"{', '.join(i.number for i in invoices)} are ready to pay.", "success")
+    return redirect(url_for("invoices.index", status="unpaid"), 303)

@@ -1,0 +1,48 @@
+"""E-mails about quotes: the contact's invitation, and staff notices of an answer.
+
+Queued inside the caller's transaction; the caller delivers them after it commits.
+"""
+from flask import render_template
+
+import mail
+import models
+
+
+def quote_email(quote, contact, config):
+    company = models.Company.current()
+    key = models.Invitation.issue(contact, company.invitation_ttl_days, quote=quote)
+    link = f"{config.get('BASE_URL', '')}/client/quote/{key}"
+    context = {"quote": quote, "contact": contact, "company": company, "link": link}
+    return mail.queue(
+        contact.email, f"Quote {quote.number} from {company.name}",
+        render_template("email/quote.txt", **context),
+        render_template("email/quote.html", **context))
+
+
+def _who(contact):
+    return f"{contact.name} <{contact.email}>" if contact is not None else "Staff"
+
+
+def staff_approved_email(company, contact, invoices, config):
+    """One notice for everything approved together; none when the business has no address."""
+    if not company.email or not invoices:
+        return []
+    quotes = [models.Quote.get(models.Quote.invoice == invoice) for invoice in invoices]
+    client = invoices[0].client
+    numbers = ", ".join(q.number for q in quotes)
+    subject = (f"Quote {numbers} approved by {client.name}" if len(quotes) == 1
+               else f"{len(quotes)} quotes approved by {client.name}")
+    context = {"company": company, "who": _who(contact), "client": client,
+               "pairs": list(zip(quotes, invoices, strict=True)),
+               "base_url": config.get("BASE_URL", "")}
+    return [mail.queue(company.email, subject,
+                       render_template("email/quote_approved_staff.txt", **context))]
+
+
+def staff_declined_email(company, contact, quote, config):
+    if not company.email:
+        return []
+    context = {"company": company, "who": _who(contact), "client": quote.client, "quote": quote,
+               "base_url": config.get("BASE_URL", "")}
+    return [mail.queue(company.email, f"Quote {quote.number} declined by {quote.client.name}",
+                       render_template("email/quote_declined_staff.txt", **context))]
