@@ -326,9 +326,17 @@ def run_due():
 @click.argument("path")
 def backup(path):
     """Write a consistent copy of the SQLite database to PATH."""
+    import sqlite3
+
+    from peewee import SqliteDatabase
     _app()
     database = models.db.obj
-    if not hasattr(database, "backup_to_file"):
+    if not isinstance(database, SqliteDatabase):
         raise click.ClickException("For PostgreSQL use pg_dump; `portal backup` copies SQLite.")
-    database.backup_to_file(path)
+    # sqlite3's online backup copies a consistent snapshot while the portal keeps running.
+    target = sqlite3.connect(path)
+    try:
+        database.connection().backup(target)
+    finally:
+        target.close()
     click.echo(f"Backed up to {path}")
