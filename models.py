@@ -229,6 +229,14 @@ class Invoice(PublicModel):
     def display_status(self, today=None):
         return "overdue" if self.is_overdue(today) else self.status
 
+    # What a client reads: "sent" is the business's word; the client sees what they owe.
+    STATUS_LABELS = {"sent": "Unpaid", "partial": "Partially paid", "paid": "Paid",
+                     "overdue": "Overdue", "cancelled": "Cancelled", "void": "Void",
+                     "draft": "Draft"}
+
+    def status_label(self, today=None):
+        return self.STATUS_LABELS[self.display_status(today)]
+
 
 class Quote(PublicModel):
     STATUSES = ("draft", "sent", "approved", "converted", "declined", "expired")

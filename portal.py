@@ -39,7 +39,8 @@ def load_config(app, test_config):
         or "sqlite:///" + os.path.join(app.instance_path, "portal.sqlite3"),
         SMTP_URL=env.get("PORTAL_SMTP_URL", ""),
         BASE_URL=env.get("PORTAL_BASE_URL", "").rstrip("/"),
-        SECRET_KEY=env.get("PORTAL_SECRET_KEY") or instance_secret(app.instance_path),
+        SECRET_KEY=env.get("PORTAL_SECRET_KEY") or (test_config or {}).get("SECRET_KEY")
+        or instance_secret(app.instance_path),
         OUTBOX_PATH=os.path.join(app.instance_path, "outbox"),
         UPLOAD_PATH=os.path.join(app.instance_path, "uploads"),
         SESSION_COOKIE_HTTPONLY=True,
@@ -103,7 +104,9 @@ def create_app(test_config=None):
     @app.before_request
     def refuse_nul_bytes():
         # PostgreSQL refuses NUL in text, so such input would be a 500; no person types one.
-        values = [*(request.view_args or {}).values(), *request.args.values()]
+        if any(isinstance(v, str) and "\x00" in v for v in (request.view_args or {}).values()):
+            abort(404)
+        values = list(request.args.values())
         if request.method in ("POST", "PUT", "PATCH"):
             values += request.form.values()
         if any(isinstance(v, str) and "\x00" in v for v in values):
@@ -323,11 +326,19 @@ def run_due():
 @click.argument("path")
 def backup(path):
     """Write a consistent copy of the SQLite database to PATH."""
+    import sqlite3
+
+    from peewee import SqliteDatabase
     _app()
     database = models.db.obj
-    if not hasattr(database, "backup_to_file"):
+    if not isinstance(database, SqliteDatabase):
         raise click.ClickException("For PostgreSQL use pg_dump; `portal backup` copies SQLite.")
-    database.backup_to_file(path)
+    # sqlite3's online backup copies a consistent snapshot while the portal keeps running.
+    target = sqlite3.connect(path)
+    try:
+        database.connection().backup(target)
+    finally:
+        target.close()
     click.echo(f"Backed up to {path}")
 
 

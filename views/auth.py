@@ -80,8 +80,12 @@ def reset_request():
 @bp.route("/password/reset/<key>", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
 def reset_confirm(key):
-    if accounts.find_reset(key) is None:
+    reset = accounts.find_reset(key)
+    if reset is None:
         return render_template("auth/reset_invalid.html"), 404
+    if current_user.is_authenticated and current_user.client_id != reset.contact.client_id:
+        # As for invitations: never swap a signed-in session into another client's account.
+        abort(404)
     error = None
     if request.method == "POST":
         try:

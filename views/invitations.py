@@ -30,6 +30,10 @@ def _open(kind, key):
     contact = invitation.contact
     if not contact.is_active:
         abort(404)
+    if current_user.is_authenticated and current_user.client_id != contact.client_id:
+        # Someone signed in for another client: a link must not silently swap their session
+        # into a different account (login CSRF), nor confirm that the record exists.
+        abort(404)
     target = url_for(endpoint, public_id=record.public_id)
     already_in = current_user.is_authenticated and current_user.id == contact.id
     if not already_in and company().require_invitation_password:

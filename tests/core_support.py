@@ -1,0 +1,145 @@
+"""Helpers for the foundation tests: records of every kind, snapshots, query counting, SMTP."""
+import contextlib
+import datetime as dt
+import logging
+import re
+import socket
+
+import models
+from portal import create_app
+from tests import factories
+from tests.conftest import TEST_DB, csrf_token, reset_database
+
+ALERT_RE = re.compile(r'role="alert">([^<]*)<')
+
+
+def alert(response):
+    """The error message a page shows (the role=alert paragraph), or None."""
+    match = ALERT_RE.search(response.get_data(as_text=True))
+    return match.group(1).strip() if match else None
+
+
+def make_app(tmp_path, **overrides):
+    """An app like conftest's `app` fixture, with some settings changed."""
+    config = {
+        "TESTING": True,
+        "DATABASE_URL": TEST_DB or f"sqlite:///{tmp_path}/test.sqlite3",
+        "OUTBOX_PATH": str(tmp_path / "outbox"),
+        "UPLOAD_PATH": str(tmp_path / "uploads"),
+        "RATELIMIT_ENABLED": False,
+        "SECRET_KEY": "test-secret",
+        "BASE_URL": "http://portal.test",
+        **overrides,
+    }
+    app = create_app(config)
+    with app.app_context():
+        models.db.connect(reuse_if_open=True)
+        reset_database()
+        factories.company()
+        models.db.close()
+    return app
+
+
+@contextlib.contextmanager
+def opened(app):
+    """An app context with an open connection, for setting up or checking records."""
+    with app.test_request_context():
+        models.db.connect(reuse_if_open=True)
+        try:
+            yield
+        finally:
+            models.db.close()
+
+
+def snapshot():
+    """Every row of every table: compare two snapshots to prove nothing changed."""
+    state = {}
+    for model in models.MODELS:
+        rows = model.select().order_by(model._meta.primary_key).tuples()
+        state[model.__name__] = [tuple(str(v) for v in row) for row in rows]
+    return state
+
+
+def post(client, path, data=None, **kw):
+    """A form POST with a valid CSRF token taken from a page of this session."""
+    token = csrf_token(client, kw.pop("token_from", "/client/login"))
+    return client.post(path, data={"csrf_token": token, **(data or {})}, **kw)
+
+
+def login_staff(client, email, password=factories.PASSWORD):
+    token = csrf_token(client, "/admin/login")
+    return client.post("/admin/login", data={"email": email, "password": password,
+                                             "csrf_token": token})
+
+
+def records_for(client, *, with_keys=True):
+    """One visible record of every kind the portal shows, for `client`; call inside opened()."""
+    inv = factories.invoice(client, status="sent", due_date=dt.date.today() + dt.timedelta(30))
+    today = models.utcnow().date()
+    quote = models.Quote.create(client=client, number=f"QUO-{client.id}-1", status="sent",
+                                date=today, currency=client.currency, total=5000)
+    credit = models.Credit.create(client=client, number=f"CR-{client.id}-1", status="sent",
+                                  date=today, currency=client.currency, total=2000,
+                                  balance=2000)
+    recurring = models.RecurringInvoice.create(
+        client=client, number=f"REC-{client.id}-1", status="active", currency=client.currency,
+        start_date=today)
+    payment = models.Payment.create(client=client, number=f"PAY-{client.id}-1",
+                                    status="completed", date=today, currency=client.currency,
+                                    amount=1000)
+    gateway = models.GatewayConfig.get_or_none(models.GatewayConfig.kind == "demo") or \
+        models.GatewayConfig.create(kind="demo", label="Demo")
+    method = models.GatewayToken.create(client=client, gateway=gateway, token=f"tok_{client.id}",
+                                        brand="visa", last4="4242", exp_month=12, exp_year=2030)
+    document = models.Document.create(client=client, filename="terms.pdf",
+                                      storage_name=f"doc{client.id}", is_public=True)
+    plan = models.Plan.get_or_none(models.Plan.name == "Basic") or models.Plan.create(
+        name="Basic", price=1000, currency=client.currency)
+    subscription = models.Subscription.create(client=client, plan=plan, started_at=today,
+                                              payment_method=method)
+    prepayment = models.PrepaymentSchedule.create(client=client, amount=5000,
+                                                  currency=client.currency, next_date=today)
+    records = {
+        "invoices": inv, "quotes": quote, "credits": credit, "recurring": recurring,
+        "payments": payment, "payment_methods": method, "documents": document,
+        "subscriptions": subscription, "pre_payment": prepayment,
+    }
+    keys = {}
+    if with_keys:
+        contact = client.contacts.first()
+        for kind, record in (("invoice", inv), ("quote", quote), ("credit", credit)):
+            keys[kind] = models.Invitation.issue(contact, 30, **{kind: record})
+    return records, keys
+
+
+class QueryCounter(logging.Handler):
+    """Counts the SQL statements peewee runs while active (peewee logs each at DEBUG)."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.statements = []
+
+    def emit(self, record):
+        self.statements.append(record.getMessage())
+
+    def __enter__(self):
+        self.logger = logging.getLogger("peewee")
+        self.old_level = self.logger.level
+        self.logger.setLevel(logging.DEBUG)
+        self.logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc):
+        self.logger.removeHandler(self)
+        self.logger.setLevel(self.old_level)
+
+    @property
+    def count(self):
+        return len(self.statements)
+
+
+def free_port():
+    """A loopback port nobody listens on right now (servers must not use fixed ports)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

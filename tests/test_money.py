@@ -1,0 +1,127 @@
+"""Money: parsing and formatting per currency exponent, and document totals."""
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import models
+from billing import DomainError
+from billing.documents import price_lines, set_lines, tax_summary
+from money import MoneyError, decimal_string, format_money, parse
+from tests import factories
+from tests.core_support import opened
+
+
+@pytest.mark.parametrize("text,currency,minor", [
+    ("125.00", "USD", 12500), ("125", "USD", 12500), ("0.5", "USD", 50), (".5", "USD", 50),
+    ("1,250.75", "USD", 125075), (" 9.99 ", "EUR", 999), ("1000", "JPY", 1000),
+    ("1,000", "JPY", 1000), ("12.340", "USD", 1234), ("1.234", "KWD", 1234),
+    ("0", "USD", 0),
+])
+def test_parse(text, currency, minor):
+    assert parse(text, currency) == minor
+
+
+@pytest.mark.parametrize("text,currency,message", [
+    ("12.345", "USD", "USD amounts have at most 2 decimal places."),
+    ("10.5", "JPY", "JPY amounts have no decimal places."),
+    ("-5", "USD", "The amount cannot be negative."),
+    ("abc", "USD", "Enter the amount as a number"),
+    ("1e3", "USD", "Enter the amount as a number"),
+    ("NaN", "USD", "Enter the amount as a number"),
+    ("Infinity", "USD", "Enter the amount as a number"),
+    ("0x10", "USD", "Enter the amount as a number"),
+    ("1.2.3", "USD", "Enter the amount as a number"),
+    ("", "USD", "Enter an amount"),
+    (None, "USD", "Enter an amount"),
+    ("99999999999999999999", "USD", "too large"),
+    ("1" * 40, "USD", "too large"),
+    ("1." + "0" * 40, "USD", "Enter the amount as a number"),
+])
+def test_parse_refuses(text, currency, message):
+    with pytest.raises(MoneyError, match=message.replace(".", r"\.")):
+        parse(text, currency)
+
+
+def test_parse_negative_when_allowed():
+    assert parse("-12.50", "USD", allow_negative=True) == -1250
+
+
+@pytest.mark.parametrize("minor,currency,locale,text", [
+    (125075, "USD", "en_US", "$1,250.75"), (1000, "JPY", "en_US", "¥1,000"),
+    (1000, "JPY", "ja_JP", "￥1,000"), (125075, "EUR", "de_DE", "1.250,75\xa0€"),
+    (5, "USD", "en_US", "$0.05"), (-1250, "USD", "en_US", "-$12.50"),
+])
+def test_format(minor, currency, locale, text):
+    assert format_money(minor, currency, locale) == text
+
+
+def test_decimal_string():
+    assert decimal_string(125000, "USD") == "1250.00"
+    assert decimal_string(1000, "JPY") == "1000"
+    assert decimal_string(5, "USD") == "0.05"
+
+
+@given(st.integers(min_value=0, max_value=10 ** 12), st.sampled_from(["USD", "JPY", "KWD"]))
+def test_decimal_string_round_trips(minor, currency):
+    assert parse(decimal_string(minor, currency), currency) == minor
+
+
+def line(**kw):
+    return models.LineItem(**{"quantity": Decimal(1), "unit_cost": 0,
+                              "discount_percent": Decimal(0), "tax_rate": Decimal(0), **kw})
+
+
+def test_line_discount_and_tax():
+    lines = [line(quantity=Decimal(3), unit_cost=3333, discount_percent=Decimal("10"),
+                  tax_name="VAT", tax_rate=Decimal("20"))]
+    # 3 x 33.33 = 99.99, less 10% = 89.991 -> 89.99; VAT 20% = 17.998 -> 18.00
+    assert price_lines(lines) == (8999, 1800, 10799)
+    assert (lines[0].amount, lines[0].tax_amount) == (8999, 1800)
+
+
+def test_document_discount_is_shared_before_tax():
+    lines = [line(unit_cost=10000, tax_name="VAT", tax_rate=Decimal("20")),
+             line(unit_cost=5000)]
+    # Discount 30.00 over 150.00: the taxed line carries 20.00 of it; VAT on 80.00.
+    assert price_lines(lines, discount=3000) == (15000, 1600, 13600)
+
+
+def test_tax_is_rounded_per_line():
+    lines = [line(unit_cost=1, tax_name="T", tax_rate=Decimal("50")) for _ in range(3)]
+    # Each 0.01 at 50% is 0.005 -> 0.01 per line (half up), so three lines carry 0.03.
+    assert price_lines(lines) == (3, 3, 6)
+    assert tax_summary(lines) == [("T 50%", 3)]
+
+
+def test_zero_decimal_currency_totals():
+    lines = [line(quantity=Decimal("3.5"), unit_cost=1200, tax_name="JCT", tax_rate=Decimal("10"))]
+    assert price_lines(lines) == (4200, 420, 4620)
+
+
+@pytest.mark.parametrize("discount", [-1, 10001])
+def test_discount_outside_subtotal_refused(discount):
+    with pytest.raises(DomainError, match="discount"):
+        price_lines([line(unit_cost=10000)], discount=discount)
+
+
+@pytest.mark.parametrize("bad", [
+    {"quantity": "abc"}, {"quantity": "0"}, {"quantity": "NaN"}, {"unit_cost": "12.5"},
+    {"tax_rate": "101"}, {"discount_percent": "-1"}, {"quantity": "1e12"},
+])
+def test_set_lines_refuses_bad_numbers(app, bad):
+    with opened(app):
+        invoice = factories.invoice(factories.client(), status="draft")
+        before = [(li.quantity, li.unit_cost) for li in invoice.lines]
+        with pytest.raises(DomainError):
+            set_lines(invoice, [{"product": "X", "unit_cost": 100, **bad}], "invoice")
+        assert [(li.quantity, li.unit_cost) for li in invoice.lines] == before
+
+
+def test_set_lines_prices_the_stored_quantity(app):
+    with opened(app):
+        invoice = factories.invoice(factories.client(), status="draft")
+        lines = set_lines(invoice, [{"quantity": "1.00005", "unit_cost": 100000}], "invoice")
+        stored = models.LineItem.get_by_id(lines[0].id)
+        assert stored.quantity == Decimal("1.0001") and stored.amount == 100010
