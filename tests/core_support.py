@@ -2,8 +2,11 @@
 import contextlib
 import datetime as dt
 import logging
+import os
 import re
 import socket
+
+from flask import current_app
 
 import models
 from portal import create_app
@@ -93,6 +96,10 @@ def records_for(client, *, with_keys=True):
                                         brand="visa", last4="4242", exp_month=12, exp_year=2030)
     document = models.Document.create(client=client, filename="terms.pdf",
                                       storage_name=f"doc{client.id}", is_public=True)
+    upload_path = current_app.config["UPLOAD_PATH"]
+    os.makedirs(upload_path, exist_ok=True)
+    with open(os.path.join(upload_path, document.storage_name), "wb") as f:
+        f.write(b"%PDF-1.4 terms")
     plan = models.Plan.get_or_none(models.Plan.name == "Basic") or models.Plan.create(
         name="Basic", price=1000, currency=client.currency)
     subscription = models.Subscription.create(client=client, plan=plan, started_at=today,
