@@ -182,3 +182,30 @@ def test_openapi_documents_every_api_route(app, client):
                      "/api/v1/<name>/<public_id>/upload", "/api/v1/openapi.json"}
     for name in ("clients", "invoices", "recurring_invoices", "documents"):
         assert f"/api/v1/{name}" in spec["paths"]
+
+
+def test_quotes_approve_and_credits(api, app):
+    c = api.post("clients", json=NEW_CLIENT).json["data"]
+    q = api.post("quotes", json={"client_id": c["id"], "valid_until": "2099-01-01",
+                                 "status": "sent", "line_items": [
+                                     {"product": "Plan", "cost": "500.00", "tax_rate": "10"}]})
+    assert q.status_code == 201, q.json
+    assert q.json["data"]["status"] == "sent" and q.json["data"]["total"] == "550.00"
+    approved = api.post("quotes/bulk", json={"action": "approve", "ids": [q.json["data"]["id"]]})
+    assert approved.status_code == 200, approved.json
+    quote = approved.json["data"][0]
+    assert quote["status"] == "converted" and quote["invoice_id"]
+    invoice = api.get(f"invoices/{quote['invoice_id']}").json["data"]
+    assert invoice["status"] == "sent" and invoice["total"] == "550.00"
+    again = api.post("quotes/bulk", json={"action": "approve", "ids": [quote["id"]]})
+    assert again.status_code == 422 and "already" in again.json["message"]
+    with app.app_context():
+        models.db.connect(reuse_if_open=True)
+        assert models.Invoice.select().count() == 1
+        models.db.close()
+    credit = api.post("credits", json={"client_id": c["id"], "reason": "refund",
+                                       "line_items": [{"product": "Refund", "cost": "25.00"}]})
+    assert credit.status_code == 201 and credit.json["data"]["balance"] == "25.00"
+    bad = api.post("credits", json={"client_id": c["id"], "reason": "gift",
+                                    "line_items": [{"product": "x", "cost": "1.00"}]})
+    assert bad.status_code == 422 and "reason" in bad.json["errors"]

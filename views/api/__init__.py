@@ -192,4 +192,5 @@ def load_resources():
         resources_clients,
         resources_documents,
         resources_invoices,
+        resources_quotes,
     )
