@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from playhouse.db_url import connect as connect_url
 
+import assets
 import models
 
 compress = Compress()
@@ -92,6 +93,7 @@ def create_app(test_config=None):
 
     Htmx(app)
     compress.init_app(app)
+    assets.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
