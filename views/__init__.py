@@ -115,8 +115,16 @@ def localize(value):
 
 
 def user_locale():
-    locale = getattr(current_user, "locale", "") if current_user else ""
-    return locale or company().locale or "en_US"
+    # Asked for every money and date cell: look the contact up once per request.
+    if "user_locale" not in g:
+        locale = getattr(current_user, "locale", "") if current_user else ""
+        g.user_locale = locale or company().locale or "en_US"
+    return g.user_locale
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_date(value, fmt, locale):
+    return format_date(value, fmt, locale=locale)
 
 
 def register_filters(app):
@@ -132,7 +140,7 @@ def register_filters(app):
             return ""
         if isinstance(value, dt.datetime):
             return format_datetime(localize(value), fmt, locale=user_locale())
-        return format_date(value, fmt, locale=user_locale())
+        return _format_date(value, fmt, user_locale())
 
     app.add_template_filter(plain_number, "plain")
 
