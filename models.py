@@ -9,6 +9,7 @@ import secrets
 
 from flask_login import UserMixin
 from peewee import (
+    SQL,
     BigIntegerField,
     BooleanField,
     CharField,
@@ -19,11 +20,22 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    PostgresqlDatabase,
+    SqliteDatabase,
     TextField,
 )
 from werkzeug.security import check_password_hash, generate_password_hash
 
 db = DatabaseProxy()
+
+
+def on_sqlite():
+    """Pooled or not: the locking strategy depends on the engine, not the class name."""
+    return isinstance(db.obj, SqliteDatabase)
+
+
+def on_postgres():
+    return isinstance(db.obj, PostgresqlDatabase)
 
 
 def utcnow():
@@ -75,7 +87,8 @@ class Company(BaseModel):
 
     @classmethod
     def current(cls):
-        return cls.select().order_by(cls.id).first()
+        # Read on every request; "*" spares peewee building the long column list each time.
+        return cls.select(SQL("*")).order_by(cls.id).first()
 
     def module_enabled(self, key):
         return key not in {m.strip() for m in self.disabled_modules.split(",")}
@@ -201,8 +214,10 @@ class Invoice(PublicModel):
 
     class Meta:
         # A contact's list reads one client's rows in date order and stops after a page.
+        # (client, archived_at, status) covers the visibility filter, so counting a client's
+        # invoices for the pager reads only the index.
         indexes = ((("client", "date"), False), (("client", "due_date"), False),
-                   (("client", "number"), False))
+                   (("client", "number"), False), (("client", "archived_at", "status"), False))
 
     @classmethod
     def for_client(cls, client):

@@ -17,6 +17,6 @@ def transaction():
     writer got there first; IMMEDIATE makes it wait its turn (busy_timeout) instead.
     """
     import models
-    if type(models.db.obj).__name__.startswith("Sqlite"):
+    if models.on_sqlite():
         return models.db.atomic("IMMEDIATE")
     return models.db.atomic()

@@ -127,7 +127,9 @@ class QueryCounter(logging.Handler):
         self.statements = []
 
     def emit(self, record):
-        self.statements.append(record.getMessage())
+        # Only statements: the connection pool logs to a child logger ("peewee.pool").
+        if record.name == "peewee":
+            self.statements.append(record.getMessage())
 
     def __enter__(self):
         self.logger = logging.getLogger("peewee")

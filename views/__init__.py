@@ -131,9 +131,17 @@ def localize(value):
 
 
 def user_locale():
+    # Asked for every money and date cell: look the contact up once per request.
     # E-mails are also rendered by `portal run-due`, where there is no request and no user.
-    locale = getattr(current_user, "locale", "") if has_request_context() else ""
-    return locale or company().locale or "en_US"
+    if "user_locale" not in g:
+        locale = getattr(current_user, "locale", "") if has_request_context() else ""
+        g.user_locale = locale or company().locale or "en_US"
+    return g.user_locale
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_date(value, fmt, locale):
+    return format_date(value, fmt, locale=locale)
 
 
 def register_filters(app):
@@ -151,7 +159,7 @@ def register_filters(app):
             if fmt == "datetime":
                 return format_datetime(localize(value), "medium", locale=user_locale())
             value = localize(value).date()
-        return format_date(value, fmt, locale=user_locale())
+        return _format_date(value, fmt, user_locale())
 
     app.add_template_filter(plain_number, "plain")
 

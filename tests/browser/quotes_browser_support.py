@@ -1,9 +1,8 @@
 """A live portal (waitress in a thread, free port) and headless Debian Chromium for the
-quote browser tests. Kept apart from any shared browser conftest on purpose."""
+quote browser tests; Chromium itself is the shared `browser` fixture (conftest.py)."""
 import threading
 
 import pytest
-from playwright.sync_api import sync_playwright
 from waitress.server import create_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -21,15 +20,6 @@ def live_url(app):
     yield f"http://127.0.0.1:{server.effective_port}"
     server.close()
     thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

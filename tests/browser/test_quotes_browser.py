@@ -9,7 +9,7 @@ from tests.browser import quotes_browser_support as support
 from tests.quotes_support import quote
 
 pytestmark = pytest.mark.browser
-live_url, browser, phone = support.live_url, support.browser, support.phone
+live_url, phone = support.live_url, support.phone
 SHOTS = "/tmp/quotes-browser"
 
 

@@ -1,0 +1,144 @@
+"""Browser test support: a live portal served by waitress, Chromium, screenshots, recorders."""
+import os
+import re
+import tempfile
+import threading
+
+import waitress
+
+import demo
+import models
+from billing import invoices
+from portal import create_app
+from tests import factories
+from tests.conftest import TEST_DB, reset_database
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PHONE = {"width": 375, "height": 800}
+DESKTOP = {"width": 1280, "height": 800}
+VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
+CONTACT = "ap@northwind.example"  # demo client with invoices in every state
+EXTRA_INVOICES = 30  # more than a page, so the pager shows
+
+
+class LiveServer:
+    """The portal on 127.0.0.1 and a free port, in a background thread."""
+
+    def __init__(self, instance_path):
+        self.app = create_app({
+            "TESTING": True,
+            "DATABASE_URL": TEST_DB or f"sqlite:///{instance_path}/portal.sqlite3",
+            "OUTBOX_PATH": os.path.join(instance_path, "outbox"),
+            "UPLOAD_PATH": os.path.join(instance_path, "uploads"),
+            "RATELIMIT_ENABLED": False,
+            "SECRET_KEY": "browser-test-secret",
+        })
+        self.database = models.db.obj
+        self.server = waitress.create_server(self.app, host="127.0.0.1", port=0, threads=4,
+                                             ident="portal-test")
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def seed(self):
+        with self.app.test_request_context():
+            models.db.connect(reuse_if_open=True)
+            reset_database()
+            demo.seed()
+            client = models.Contact.get(models.Contact.email == CONTACT).client
+            for n in range(EXTRA_INVOICES):
+                invoice = factories.invoice(client, date=models.utcnow().date().replace(day=1))
+                if n % 3:
+                    invoices.mark_paid(invoice)
+            models.db.close()
+
+    def use(self):
+        """Point the shared database proxy back at this server's database.
+
+        models.db is process-wide and other tests' apps re-initialise it."""
+        models.db.initialize(self.database)
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self.server.close()
+        self.server.task_dispatcher.shutdown()
+
+
+def screenshot_dir():
+    """Outside the repository: screenshots are for looking at, not for committing."""
+    return os.environ.get("PORTAL_SCREENSHOT_DIR") or os.path.join(
+        tempfile.gettempdir(), "portal-browser-screens")
+
+
+class Shots:
+    def __init__(self, folder):
+        self.folder = folder
+        self.count = 0
+        os.makedirs(folder, exist_ok=True)
+
+    def __call__(self, page, name):
+        self.count += 1
+        path = os.path.join(self.folder, f"{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', name)}.png")
+        # caret="hide" (the default) injects a <style>, which our CSP rightly refuses.
+        page.screenshot(path=path, full_page=True, caret="initial")
+        return path
+
+
+class Recorder:
+    """Requests a page made, with their transfer sizes once finished."""
+
+    def __init__(self, page):
+        self.requests = []
+        self.finished = []
+        page.on("request", lambda request: self.requests.append(request))
+        page.on("requestfinished", lambda request: self.finished.append(request))
+
+    def clear(self):
+        self.requests.clear()
+        self.finished.clear()
+
+    def matching(self, path):
+        return [r for r in self.requests if r.url.split("?")[0].endswith(path)]
+
+    def transferred(self):
+        """(body bytes as sent on the wire, header bytes) over the finished requests."""
+        body = headers = 0
+        for request in self.finished:
+            sizes = request.sizes()
+            body += sizes["responseBodySize"]
+            headers += sizes["responseHeadersSize"]
+        return body, headers
+
+
+class ConsoleWatch:
+    """Console errors, page errors and CSP violations seen while a page is open."""
+
+    SCRIPT = ("document.addEventListener('securitypolicyviolation', function (e) {"
+              " window.__reportCsp([e.violatedDirective, e.blockedURI, e.sourceFile, e.lineNumber,"
+              " e.sample].join(' ')); });")
+
+    def __init__(self, page):
+        self.errors = []
+        self.csp = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.expose_function("__reportCsp", lambda text: self.csp.append(text))
+        page.add_init_script(self.SCRIPT)
+
+    def _console(self, message):
+        if message.type == "error":
+            where = message.location
+            self.errors.append(f"{message.text} at {where.get('url')}:{where.get('lineNumber')}")
+            if "Content Security Policy" in message.text:
+                self.csp.append(message.text)
+
+
+def log_in(page, base_url, email=CONTACT, password=demo.PASSWORD):
+    page.goto(base_url + "/client/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button:has-text('Log in')")
+    page.wait_for_url(re.compile(r".*/client/invoices$"))
