@@ -365,6 +365,8 @@ class Payment(PublicModel):
     is_prepayment = BooleanField(default=False)
     failure_message = TextField(default="")
     notes = TextField(default="")
+    # JSON of billing.allocation.Plan: what to apply once the gateway confirms the money.
+    plan = TextField(default="")
     created_at = DateTimeField(default=utcnow)
 
     @classmethod

@@ -178,7 +178,9 @@ def visible_tabs():
 def register_views(app):
     from views import (
         admin,
+        admin_payments,
         auth,
+        checkout,
         credits,
         documents,
         invitations,
@@ -191,10 +193,11 @@ def register_views(app):
         recurring,
         statement,
         subscriptions,
+        webhooks,
     )
     register_filters(app)
     app.add_url_rule("/client/brand.css", "brand_css", brand_css)
     for module in (auth, invitations, invoices, recurring, payments, quotes, credits,
                    payment_methods, documents, statement, subscriptions, pre_payment,
-                   profile, admin):
+                   profile, admin, checkout, admin_payments, webhooks):
         app.register_blueprint(module.bp)
