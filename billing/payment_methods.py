@@ -28,20 +28,22 @@ def as_saved(token):
 
 
 def customer_for(client, gateway):
-    """The gateway's customer for this client: reused once created."""
-    T = models.GatewayToken
-    known = (T.select(T.customer_reference)
-             .where((T.client == client.id) & (T.gateway == gateway.config.id)
-                    & (T.customer_reference != ""))
-             .order_by(T.id.desc()).first())
+    """The gateway's customer for this client: created once, then reused."""
+    GC = models.GatewayCustomer
+    known = GC.get_or_none((GC.client == client.id) & (GC.gateway == gateway.config.id))
     if known:
-        return known.customer_reference
+        return known.reference
     create = getattr(gateway, "create_customer", None)
     if create is None:
         return gateway.kind
     contact = client.contacts.where(models.Contact.is_primary == True).first()  # noqa: E712
-    return create(client.name, client.email or (contact.email if contact else ""),
-                  client.public_id)
+    reference = create(client.name, client.email or (contact.email if contact else ""),
+                       client.public_id)
+    # Two first visits at once may both create one at the gateway; one row wins here and
+    # the other customer is simply never used.
+    GC.insert(client=client.id, gateway=gateway.config.id, reference=reference) \
+        .on_conflict_ignore().execute()
+    return GC.get((GC.client == client.id) & (GC.gateway == gateway.config.id)).reference
 
 
 def store(client_id, gateway_id, saved, *, contact=None, staff=None):

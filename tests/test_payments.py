@@ -1,4 +1,5 @@
 """Paying invoices in the portal with the demo gateway: the happy paths and bad input."""
+# ruff: noqa: F811  (pytest fixtures imported from tests.payments_support)
 import pytest
 
 import models
