@@ -59,6 +59,7 @@ def seed():
                 logins.append(("contact", email, PASSWORD))
             if created:
                 seed_records(client, staff)
+        seed_gateways()
     logins.append(("staff", *STAFF))
     return logins
 
@@ -93,3 +94,15 @@ def seed_records(client, staff):
     invoice(2, 30, "draft")  # never shown in the portal
     invoice(90, 30, "cancelled", n=1)
 
+
+
+def seed_gateways():
+    """An offline demo card gateway and bank-transfer instructions, so paying can be tried."""
+    import json
+    if models.GatewayConfig.select().exists():
+        return
+    models.GatewayConfig.create(kind="demo", token_mode="optout", position=0)
+    models.GatewayConfig.create(kind="manual", token_mode="off", position=1,
+                                label="Bank transfer", settings=json.dumps({
+                                    "instructions": "Acme Design Studio\nIBAN US00 DEMO 0000 "
+                                                    "1234 5678\nQuote the invoice number."}))

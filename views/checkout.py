@@ -6,7 +6,7 @@ after paying lands on the payment, never on a second submission.
 """
 import secrets
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 import gateways
@@ -223,12 +223,6 @@ def complete(public_id):
     except DomainError:
         abort(404)
     return finished(outcome)
-
-
-@bp.app_template_global()
-def payment_form_fields(items):
-    """Hidden inputs that carry the chosen invoices and amounts to the next step."""
-    return render_template("payments/_carry.html", items=items)
 
 
 @bp.app_template_filter("decimal")
