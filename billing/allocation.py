@@ -9,6 +9,8 @@ invoice becomes an over-payment credit.
 import dataclasses
 import json
 
+from peewee import PostgresqlDatabase
+
 import models
 import money
 from billing import DomainError, numbering
@@ -136,7 +138,8 @@ def _line(invoice, text, company, key):
 def locked(model, record_id):
     """Re-read a row inside the transaction; on PostgreSQL hold its lock until commit."""
     query = model.select().where(model.id == record_id)
-    if type(models.db.obj).__name__.startswith("Postgres"):
+    # isinstance, not the class name: the pooled class is PooledPostgresqlDatabase.
+    if isinstance(models.db.obj, PostgresqlDatabase):
         query = query.for_update()
     return query.get()
 

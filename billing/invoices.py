@@ -109,7 +109,7 @@ def _locked(record):
     """Re-read inside the transaction so a decision uses the committed state."""
     model = type(record)
     query = model.select().where(model.id == record.id)
-    if type(models.db.obj).__name__.startswith("Postgres"):
+    if type(models.db.obj).__name__.endswith("PostgresqlDatabase"):  # pooled one too
         query = query.for_update()
     return query.get()
 
