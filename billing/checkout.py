@@ -51,6 +51,8 @@ def pay(contact, items, company, *, idempotency_key, token=None, gateway=None,
     """
     key = check_key(idempotency_key)
     existing = models.Payment.get_or_none(models.Payment.idempotency_key == key)
+    if existing is not None and existing.client_id != contact.client_id:
+        raise DomainError("This payment form has expired. Please start again.", "key")
     if existing is not None and existing.status != "failed":
         return Outcome(existing, "duplicate")
     plan = allocation.plan(contact.client_id, items, company, use_credit=use_credit)

@@ -96,3 +96,41 @@ def test_every_payment_route_is_404_for_another_client(client, auth, world, demo
                  payment_url + "/complete"):
         assert client.post(path, data={"csrf_token": token}).status_code == 404, path
     assert reload(theirs).deleted_at is None
+
+
+def count_queries(fn):
+    db = models.db.obj
+    real = db.execute_sql
+    seen = []
+
+    def counting(sql, *args, **kwargs):
+        seen.append(sql)
+        return real(sql, *args, **kwargs)
+
+    db.execute_sql = counting
+    try:
+        fn()
+    finally:
+        db.execute_sql = real
+    return len(seen)
+
+
+def test_payments_tab_queries_do_not_grow_with_the_list(client, auth, world, conn):
+    from billing import payments as payment_service
+    from tests import factories
+    staff = factories.staff()
+    auth.login("a1@alpha.example")
+
+    def add(n):
+        for _ in range(n):
+            inv = factories.invoice(world["a"])
+            payment_service.record_manual(staff, world["a"], "100.00", [inv.id],
+                                          method="cash")
+
+    add(2)
+    few = count_queries(lambda: hx(client, "/client/payments"))
+    add(20)
+    many = count_queries(lambda: hx(client, "/client/payments"))
+    assert many == few and many <= 7, (few, many)
+    html = hx(client, "/client/payments").get_data(as_text=True)
+    assert "<html" not in html and html.count("<tr>") == 23  # header + 22 rows

@@ -284,3 +284,25 @@ def test_plan_is_one_validator_for_every_caller(world, conn):
     assert (plan.total, plan.charge, plan.currency) == (10000, 10000, "USD")
     with pytest.raises(checkout.DomainError):
         allocation.plan(world["b"].id, [(sent.public_id, None)], company)
+
+
+def test_nothing_selected_says_so(client, auth, world, demo_gateway):
+    auth.login("a1@alpha.example")
+    response = review(client, [])
+    assert response.status_code == 422
+    assert "Select at least one unpaid invoice" in response.get_data(as_text=True)
+
+
+def test_a_key_from_another_client_is_refused(client, auth, world, demo_gateway, conn):
+    auth.login("b1@beta.example")
+    save_card(client, demo_gateway)
+    theirs = models.GatewayToken.get()
+    pay(client, [world["other"]], f"token:{theirs.public_id}", key="z" * 32)
+    auth.logout()
+    auth.login("a1@alpha.example")
+    save_card(client, demo_gateway)
+    mine = models.GatewayToken.get(models.GatewayToken.client == world["a"].id)
+    response = pay(client, [world["invoices"]["sent"]], f"token:{mine.public_id}",
+                   key="z" * 32)
+    assert response.status_code == 422 and "expired" in response.get_data(as_text=True)
+    assert reload(world["invoices"]["sent"]).balance == 10000

@@ -167,3 +167,38 @@ def test_stripe_add_card_and_pay_through_localstripe(app, live_server, desktop, 
     assert not csp_errors, csp_errors
     row = json.dumps(list(models.GatewayToken.select().dicts()), default=str)
     assert "5555555555554444" not in row and "4242424242424242" not in row
+
+
+def test_stripe_card_needing_3d_secure(app, live_server, desktop, world, localstripe):
+    """A card whose bank asks for authentication: saved after the 3-D Secure step, then
+    charged with a second authentication on our confirm page."""
+    with app.app_context():
+        models.db.connect(reuse_if_open=True)
+        gateway = make_gateway("stripe", publishable_key="pk_test_portal",
+                               secret_key="sk_test_portal", webhook_secret=WEBHOOK_SECRET,
+                               api_base=localstripe,
+                               js_url=localstripe + "/js.stripe.com/v3/")
+        models.db.close()
+    page = desktop
+    log_in(page, live_server, "a2@alpha.example", factories.PASSWORD)
+    page.goto(live_server + "/client/payment_methods/create")
+    page.fill("#card-element input[placeholder=number]", "4000002500003155")
+    page.fill("#card-element input[placeholder=exp_month]", "12")
+    page.fill("#card-element input[placeholder=exp_year]", "31")
+    page.fill("#card-element input[placeholder=cvc]", "123")
+    page.fill("#card-element input[placeholder=postal_code]", "94105")
+    page.click("#capture-submit")
+    page.click("text=Complete authentication")  # localstripe's stand-in 3-D Secure dialog
+    page.wait_for_selector("text=Visa •••• 3155 was saved")
+
+    sent = world["invoices"]["sent"]
+    page.goto(f"{live_server}/client/invoices/{sent.public_id}")
+    page.click("button:has-text('Pay $100.00')")
+    page.click("form.checkout button")
+    page.wait_for_selector("text=Confirm your payment")
+    pending = models.Payment.get(models.Payment.gateway == gateway.id)
+    assert pending.status == "pending" and models.Invoice.get_by_id(sent.id).balance == 10000
+    page.click("text=Complete authentication")
+    page.wait_for_selector("text=Payment received")
+    assert models.Payment.get_by_id(pending.id).status == "completed"
+    assert models.Invoice.get_by_id(sent.id).status == "paid"
