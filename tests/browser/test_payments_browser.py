@@ -40,6 +40,10 @@ def test_demo_gateway_flows_at_phone_width(app, live_server, phone, world):
     log_in(page, live_server, "a1@alpha.example", factories.PASSWORD)
 
     # Select two invoices on the list and pay them with a new card.
+    assert no_horizontal_scroll(page)
+    shot(page, "demo-0-invoices")
+    target = page.locator("td.select label").first.bounding_box()
+    assert target["height"] >= 44 and target["width"] >= 120  # a thumb-sized tap target
     page.check(f"input[name=invoices][value='{sent.public_id}']")
     page.check(f"input[name=invoices][value='{world['invoices']['partial'].public_id}']")
     page.click("button:has-text('Pay selected')")
