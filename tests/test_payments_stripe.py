@@ -268,3 +268,32 @@ def test_staff_configure_gateways_and_record_a_manual_payment(client, world, con
     wrong = client.post("/admin/payments/new", data={**form, "key": "n" * 32,
                                                      "client": world["b"].id})
     assert wrong.status_code == 422 and "another client" in wrong.get_data(as_text=True)
+
+
+def test_gateway_that_never_answers_times_out_retryably(client, auth, world, conn):
+    import socket
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections, never answers a byte
+    try:
+        config = make_gateway("stripe", publishable_key="pk_test_x", secret_key="sk_test_x",
+                              api_base=f"http://127.0.0.1:{silent.getsockname()[1]}",
+                              timeout=1)
+        auth.login("a1@alpha.example")
+        # Adding a card: the SetupIntent cannot be created; the page says so, saves nothing.
+        page = client.get("/client/payment_methods/create")
+        assert page.status_code == 503 and "did not answer" in page.get_data(as_text=True)
+        assert 'id="capture-form"' not in page.get_data(as_text=True)
+        # Paying with a new card: back to the checkout with a retryable message.
+        response = pay(client, [world["invoices"]["sent"]], f"new:{config.id}")
+        assert response.status_code == 422 and "did not answer" in response.get_data(True)
+        token = models.GatewayToken.create(client=world["a"], gateway=config, token="pm_y",
+                                           customer_reference="cus_y", brand="visa",
+                                           last4="4242")
+        response = pay(client, [world["invoices"]["sent"]], f"token:{token.public_id}")
+        assert response.status_code == 422 and "try again" in response.get_data(True)
+    finally:
+        silent.close()
+    assert not models.PaymentAllocation.select().exists()
+    assert reload(world["invoices"]["sent"]).balance == 10000
+    assert not models.Payment.select().where(models.Payment.status != "failed").exists()

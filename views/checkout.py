@@ -127,6 +127,8 @@ def pay():
         return review(form, exc, 422, key=form.get("key") if exc.retryable else new_key())
     except DomainError as exc:
         return review(form, exc, 422)
+    except GatewayError as exc:  # the gateway failed before any charge (e.g. card setup)
+        return review(form, exc, 422, key=form.get("key"))
 
 
 def acting_staff():

@@ -104,5 +104,6 @@ def capture(gateway, error):
     except GatewayError as exc:
         context["error"] = exc
         context["gateway_down"] = True
-    response = render_tab("payments/capture.html", status_code=422 if error else 200, **context)
+    status = 422 if error else 503 if context.get("gateway_down") else 200
+    response = render_tab("payments/capture.html", status_code=status, **context)
     return with_gateway_csp(response, gateway)
