@@ -224,3 +224,34 @@ def apply_refund(payment_id, refunded_total, staff=None):
         models.Activity.log("payment.refunded", payment, client=payment.client_id,
                             staff=staff, detail=f"{delta} {payment.currency}")
     return payment
+
+
+def refund(payment, amount_text, *, expected_refunded, staff=None):
+    """Staff give money back: at the gateway when it can refund, then in our records.
+
+    expected_refunded is what the staff member saw; with it the refund is a total, not an
+    increment, so a double submit refunds once. Two submits at the very same moment both
+    reach the gateway, where the idempotency key makes Stripe refund once.
+    """
+    import money
+    if payment.status not in DONE or payment.method == "credit":
+        raise DomainError("Only a completed payment can be refunded.")
+    try:
+        amount = money.parse(amount_text, payment.currency)
+    except money.MoneyError as exc:
+        raise DomainError(str(exc), "amount") from None
+    if payment.refunded != expected_refunded:
+        if amount > 0 and payment.refunded == expected_refunded + amount:
+            return payment  # this very refund went through already (a second submit)
+        raise DomainError("This payment changed since the page was opened. Reload and check.")
+    if amount <= 0 or expected_refunded + amount > payment.amount:
+        raise DomainError("Refund between zero and what is left of the payment.", "amount")
+    gateway = gateways.for_config(payment.gateway) if payment.gateway_id else None
+    if gateway is not None and gateway.capabilities.refunds and payment.gateway_reference:
+        try:
+            gateway.refund(payment.gateway_reference, amount,
+                           idempotency_key=f"refund-{payment.public_id}-{expected_refunded}-"
+                                           f"{amount}")
+        except GatewayError as exc:
+            raise PaymentFailed(exc.message, retryable=exc.retryable) from exc
+    return apply_refund(payment.id, expected_refunded + amount, staff=staff)

@@ -91,6 +91,10 @@ class Gateway:
         """Re-read a charge started earlier (e.g. after browser authentication)."""
         raise NotImplementedError
 
+    def refund(self, reference, amount, idempotency_key=None):
+        """Give `amount` of a charge back (only when capabilities.refunds)."""
+        raise NotImplementedError
+
     def detach(self, token):
         """Forget a saved method at the gateway (the card can no longer be charged)."""
 

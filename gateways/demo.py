@@ -74,3 +74,6 @@ class DemoGateway(Gateway):
 
     def retrieve_charge(self, reference):
         return ChargeResult(reference=reference, status="succeeded")
+
+    def refund(self, reference, amount, idempotency_key=None):
+        return {"id": f"demo_re_{secrets.token_hex(8)}", "amount": amount}

@@ -122,11 +122,12 @@ class StripeGateway(Gateway):
     def retrieve_charge(self, reference):
         return self._result(self._call(self.client().v1.payment_intents.retrieve, reference))
 
-    def refund(self, reference, amount=None):
+    def refund(self, reference, amount=None, idempotency_key=None):
         params = {"payment_intent": reference}
         if amount:
             params["amount"] = amount
-        return self._call(self.client().v1.refunds.create, params=params)
+        options = {"idempotency_key": idempotency_key} if idempotency_key else {}
+        return self._call(self.client().v1.refunds.create, params=params, options=options)
 
     def _result(self, intent):
         if intent.status == "requires_payment_method":

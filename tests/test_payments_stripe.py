@@ -297,3 +297,32 @@ def test_gateway_that_never_answers_times_out_retryably(client, auth, world, con
     assert not models.PaymentAllocation.select().exists()
     assert reload(world["invoices"]["sent"]).balance == 10000
     assert not models.Payment.select().where(models.Payment.status != "failed").exists()
+
+
+def test_staff_refund_at_stripe_once_even_when_submitted_twice(client, auth, world,
+                                                                localstripe, stripe_gateway,
+                                                                conn):
+    auth.login("a1@alpha.example")
+    add_card(client, localstripe, stripe_gateway)
+    token = models.GatewayToken.get()
+    sent = world["invoices"]["sent"]
+    pay(client, [sent], f"token:{token.public_id}")
+    payment = models.Payment.get(models.Payment.gateway == stripe_gateway.id)
+    auth.logout()
+    staff = factories.staff(email="refunds@test.example")
+    csrf = csrf_token(client, "/admin/login")
+    client.post("/admin/login", data={"csrf_token": csrf, "email": staff.email,
+                                      "password": factories.PASSWORD})
+    csrf = csrf_token(client, "/admin/payments")
+    form = {"csrf_token": csrf, "amount": "25.00", "expected_refunded": "0"}
+    assert client.post(f"/admin/payments/{payment.id}/refund", data=form).status_code == 303
+    assert client.post(f"/admin/payments/{payment.id}/refund", data=form).status_code == 303
+    payment = reload(payment)
+    assert (payment.refunded, payment.status) == (2500, "partially_refunded")
+    refunds = stripe_api(localstripe).v1.refunds.list(
+        params={"payment_intent": payment.gateway_reference})
+    assert [r.amount for r in refunds.data] == [2500]
+    assert (reload(sent).balance, reload(sent).status) == (2500, "partial")
+    too_much = client.post(f"/admin/payments/{payment.id}/refund",
+                           data={**form, "expected_refunded": "2500", "amount": "80.00"})
+    assert too_much.status_code == 303 and reload(payment).refunded == 2500

@@ -67,6 +67,25 @@ def payments():
     return render_template("admin/payments.html", page=page)
 
 
+@bp.post("/payments/<int:payment_id>/refund")
+@staff_required
+def refund(payment_id):
+    from billing import checkout
+    payment = models.Payment.get_or_none(models.Payment.id == payment_id)
+    if payment is None:
+        abort(404)
+    try:
+        expected = int(request.form.get("expected_refunded", ""))
+        checkout.refund(payment, request.form.get("amount", ""), expected_refunded=expected,
+                        staff=current_staff())
+    except ValueError as exc:  # DomainError, or a tampered expected_refunded
+        flash(exc.message if isinstance(exc, DomainError) else "Reload the page and retry.",
+              "error")
+    else:
+        flash(f"Payment {payment.number} refunded.", "success")
+    return redirect(url_for("admin_payments.payments"), 303)
+
+
 @bp.route("/payments/new", methods=["GET", "POST"])
 @staff_required
 def record():
