@@ -14,7 +14,7 @@ import models
 import portal
 from billing import DomainError, allocation, checkout, payment_methods
 from gateways.base import GatewayError
-from views import company, portal_tab, render_tab
+from views import company, portal_tab, render_tab, tab_enabled
 
 bp = Blueprint("checkout", __name__, url_prefix="/client")
 
@@ -57,7 +57,7 @@ def checkout_context(form, error=None, key=None):
     Invoice = models.Invoice
     found = {i.public_id: i for i in Invoice.for_client(client_id)
              .where(Invoice.public_id.in_(ids or [""]))}
-    invoices = [found[pid] for pid in ids if pid in found]
+    invoices = [found[pid] for pid in ids if pid in found and found[pid].is_payable]
     currency = invoices[0].currency if invoices else current_user.client.currency
     credit = sum(c.balance for c in allocation.available_credit(client_id, currency))
     enabled = gateways.enabled()
@@ -89,8 +89,11 @@ def review(form, error=None, status=200, key=None):
 
 
 @bp.post("/invoices/payment")
+@portal.limiter.limit("30 per minute")  # card-testing bots try many cards in a row
 @portal_tab("invoices")
 def pay():
+    if not tab_enabled("payments"):
+        abort(404)  # the confirmation lives in the Payments tab
     form = request.form
     step = form.get("step", "review")
     if step == "review":

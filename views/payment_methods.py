@@ -4,6 +4,7 @@ from flask_login import current_user
 
 import gateways
 import models
+import portal
 from billing import DomainError, payment_methods
 from gateways.base import GatewayError
 from views import portal_tab, render_tab
@@ -74,6 +75,7 @@ def chosen_gateway():
 
 
 @bp.route("/payment_methods/create", methods=["GET", "POST"])
+@portal.limiter.limit("20 per minute", methods=["POST"])
 @portal_tab("payment_methods")
 def create():
     gateway, available = chosen_gateway()
