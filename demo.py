@@ -63,6 +63,7 @@ def seed():
             # Checked apart from `created` so a demo seeded before quotes existed gains them.
             if not models.Quote.select().where(models.Quote.client == client).exists():
                 seed_quotes(client, staff)
+        seed_gateways()
     logins.append(("staff", *STAFF))
     return logins
 
@@ -158,3 +159,15 @@ def seed_quotes(client, staff):
                                     "quantity": 1, "unit_cost": 7500}],
                           date=today - 4 * day, reason="adjustment", staff=staff,
                           notes="Sorry for the delay on the brochure.")
+
+
+def seed_gateways():
+    """An offline demo card gateway and bank-transfer instructions, so paying can be tried."""
+    import json
+    if models.GatewayConfig.select().exists():
+        return
+    models.GatewayConfig.create(kind="demo", token_mode="optout", position=0)
+    models.GatewayConfig.create(kind="manual", token_mode="off", position=1,
+                                label="Bank transfer", settings=json.dumps({
+                                    "instructions": "Acme Design Studio\nIBAN US00 DEMO 0000 "
+                                                    "1234 5678\nQuote the invoice number."}))

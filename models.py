@@ -368,6 +368,17 @@ class GatewayToken(PublicModel):
         return cls.select().where((cls.client == client) & cls.deleted_at.is_null())
 
 
+class GatewayCustomer(BaseModel):
+    """The gateway's customer record for a client (e.g. Stripe cus_...), created once."""
+    client = ForeignKeyField(Client, backref="gateway_customers", on_delete="CASCADE")
+    gateway = ForeignKeyField(GatewayConfig, backref="customers", on_delete="CASCADE")
+    reference = CharField(max_length=255)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("client", "gateway"), True),)
+
+
 class Payment(PublicModel):
     STATUSES = ("pending", "completed", "failed", "cancelled", "refunded", "partially_refunded")
     client = ForeignKeyField(Client, backref="payments", on_delete="CASCADE")
@@ -388,6 +399,8 @@ class Payment(PublicModel):
     is_prepayment = BooleanField(default=False)
     failure_message = TextField(default="")
     notes = TextField(default="")
+    # JSON of billing.allocation.Plan: what to apply once the gateway confirms the money.
+    plan = TextField(default="")
     created_at = DateTimeField(default=utcnow)
 
     @classmethod
@@ -536,6 +549,7 @@ MODELS = [
     Company, Sequence, StaffUser, ApiToken, Client, Contact, RecurringInvoice, Invoice, Quote,
     Credit, LineItem, GatewayConfig, GatewayToken, Payment, PaymentAllocation, Document, Plan,
     Subscription, PrepaymentSchedule, Invitation, PasswordReset, EmailMessage, Activity,
+    GatewayCustomer,
 ]
 
 

@@ -46,3 +46,54 @@ def apply_to_invoice(payment, invoice, amount):
     invoice.save()
     models.Client.update(balance=models.Client.balance - amount).where(
         models.Client.id == invoice.client_id).execute()
+
+
+def record_manual(staff, client, amount_text, invoice_ids, *, method, reference="",
+                  date=None, idempotency_key=None):
+    """Staff record money that arrived outside the portal (transfer, cheque, cash).
+
+    The amount goes to the chosen invoices in order, up to each balance; anything left is
+    kept for the client as an over-payment credit. Refused with a DomainError, unwritten,
+    when the input is bad.
+    """
+    import money
+    from billing import allocation, transaction
+    if method not in MANUAL_METHODS:
+        raise DomainError("Choose how the money arrived.", "method")
+    try:
+        amount = money.parse(amount_text, client.currency)
+    except money.MoneyError as exc:
+        raise DomainError(str(exc), "amount") from None
+    if amount <= 0:
+        raise DomainError("The amount must be above zero.", "amount")
+    P = models.Payment
+    if idempotency_key and P.select().where(P.idempotency_key == idempotency_key).exists():
+        return P.get(P.idempotency_key == idempotency_key)
+    with transaction():
+        invoices = []
+        for invoice_id in invoice_ids:
+            invoice = models.Invoice.get_or_none(models.Invoice.id == invoice_id)
+            if invoice is None or invoice.client_id != client.id:
+                raise DomainError("That invoice belongs to another client.", "invoices")
+            if invoice.currency != client.currency:
+                raise DomainError(f"Invoice {invoice.number} is in {invoice.currency}.",
+                                  "invoices")
+            if not invoice.is_payable:
+                raise DomainError(f"Invoice {invoice.number} cannot take a payment.",
+                                  "invoices")
+            invoices.append(invoice)
+        payment = P.create(
+            client=client, number=numbering.next_number("payment"), status="completed",
+            date=date or models.utcnow().date(), currency=client.currency, amount=amount,
+            method=method, method_label=MANUAL_METHODS[method], reference=reference[:100],
+            idempotency_key=idempotency_key)
+        plan = {"lines": [[inv.id, amount] for inv in invoices], "credit": 0}
+        allocation.apply_plan(payment, plan, staff=staff)
+        payment.save()
+        models.Activity.log("payment.recorded", payment, client=client.id, staff=staff,
+                            detail=f"{amount} {client.currency} {method}")
+    return payment
+
+
+MANUAL_METHODS = {"bank_transfer": "Bank transfer", "cheque": "Cheque", "cash": "Cash",
+                  "other": "Other"}

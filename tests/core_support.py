@@ -106,9 +106,14 @@ def records_for(client, *, with_keys=True):
                                               payment_method=method)
     prepayment = models.PrepaymentSchedule.create(client=client, amount=5000,
                                                   currency=client.currency, next_date=today)
+    # A card payment waiting for the customer's bank (3-D Secure): what /complete resumes.
+    pending = models.Payment.create(client=client, number="", status="pending", date=today,
+                                    currency=client.currency, amount=1000, gateway=gateway,
+                                    method="card", gateway_reference=f"pi_{client.id}",
+                                    idempotency_key=f"pending-{client.id}")
     records = {
         "invoices": inv, "quotes": quote, "credits": credit, "recurring": recurring,
-        "payments": payment, "payment_methods": method, "documents": document,
+        "payments": payment, "pending_payments": pending, "payment_methods": method, "documents": document,
         "subscriptions": subscription, "pre_payment": prepayment,
     }
     keys = {}

@@ -207,8 +207,10 @@ def register_views(app):
         admin,
         admin_clients,
         admin_documents,
+        admin_payments,
         admin_quotes,
         auth,
+        checkout,
         credits,
         documents,
         invitations,
@@ -221,12 +223,14 @@ def register_views(app):
         recurring,
         statement,
         subscriptions,
+        webhooks,
     )
     register_filters(app)
     app.add_url_rule("/client/brand.css", "brand_css", brand_css)
     for module in (auth, invitations, invoices, recurring, payments, quotes, credits,
                    payment_methods, documents, statement, subscriptions, pre_payment,
-                   profile, admin, admin_clients, admin_documents, admin_quotes):
+                   profile, admin, admin_clients, admin_documents, admin_quotes,
+                   checkout, admin_payments, webhooks):
         app.register_blueprint(module.bp)
     import views.api
     views.api.load_resources()

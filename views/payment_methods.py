@@ -1,12 +1,111 @@
-"""Payment Methods tab."""
-from flask import Blueprint
+"""Payment Methods tab: saved cards and accounts; add through the gateway's own capture."""
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user
 
+import gateways
+import models
+import portal
+from billing import DomainError, payment_methods
+from gateways.base import GatewayError
 from views import portal_tab, render_tab
+from views.checkout import acting, with_gateway_csp
 
 bp = Blueprint("payment_methods", __name__, url_prefix="/client")
+
+
+def get_method(public_id):
+    token = models.GatewayToken.for_client(current_user.client_id).where(
+        models.GatewayToken.public_id == public_id[:24]).first()
+    if token is None:
+        abort(404)
+    return token
 
 
 @bp.get("/payment_methods")
 @portal_tab("payment_methods")
 def index():
-    return render_tab("placeholder.html", title="Payment Methods")
+    T = models.GatewayToken
+    methods = list(T.for_client(current_user.client_id).order_by(T.is_default.desc(),
+                                                                  T.id.desc()))
+    return render_tab("payment_methods/list.html", methods=methods,
+                      can_add=bool(gateways.with_token_billing()))
+
+
+@bp.get("/payment_methods/<public_id>")
+@portal_tab("payment_methods")
+def show(public_id):
+    token = get_method(public_id)
+    count = models.GatewayToken.for_client(current_user.client_id).count()
+    return render_tab("payment_methods/show.html", method=token, several=count > 1)
+
+
+@bp.post("/payment_methods/<public_id>/remove")
+@portal_tab("payment_methods")
+def remove(public_id):
+    token = get_method(public_id)
+    try:
+        payment_methods.remove(token, **acting())
+    except GatewayError as exc:
+        flash("The card could not be removed: " + exc.message, "error")
+        return redirect(url_for("payment_methods.show", public_id=public_id), 303)
+    flash(f"{token.brand.title()} •••• {token.last4} was removed.", "success")
+    return redirect(url_for("payment_methods.index"), 303)
+
+
+@bp.post("/payment_methods/<public_id>/default")
+@portal_tab("payment_methods")
+def make_default(public_id):
+    token = get_method(public_id)
+    try:
+        payment_methods.make_default(token, **acting())
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"{token.brand.title()} •••• {token.last4} is now your default.", "success")
+    return redirect(url_for("payment_methods.index"), 303)
+
+
+def chosen_gateway():
+    available = gateways.with_token_billing()
+    wanted = request.values.get("gateway", "")
+    for gateway in available:
+        if str(gateway.config.id) == wanted or len(available) == 1:
+            return gateway, available
+    return None, available
+
+
+@bp.route("/payment_methods/create", methods=["GET", "POST"])
+@portal.limiter.limit("20 per minute", methods=["POST"])
+@portal_tab("payment_methods")
+def create():
+    gateway, available = chosen_gateway()
+    if not available:
+        abort(404)
+    if gateway is None:
+        return render_tab("payment_methods/choose.html", available=available)
+    error = None
+    if request.method == "POST":
+        from views.checkout import captured_method
+        try:
+            saved = captured_method(gateway, request.form)
+            payment_methods.store(current_user.client_id, gateway.config.id, saved, **acting())
+        except GatewayError as exc:
+            error = exc
+        else:
+            flash(f"{saved.brand.title()} •••• {saved.last4} was saved.", "success")
+            return redirect(url_for("payment_methods.index"), 303)
+    return capture(gateway, error)
+
+
+def capture(gateway, error):
+    context = {"gateway": gateway, "mode": "setup", "error": error, "form": {}, "items": []}
+    try:
+        if gateway.capabilities.client_side_capture:
+            customer = payment_methods.customer_for(current_user.client, gateway)
+            context["setup_id"], context["client_secret"] = gateway.start_setup(customer)
+    except GatewayError as exc:
+        context["error"] = exc
+        context["gateway_down"] = True
+    status = 422 if error else 503 if context.get("gateway_down") else 200
+    response = render_tab("payments/capture.html", status_code=status, **context)
+    return with_gateway_csp(response, gateway)

@@ -1,0 +1,243 @@
+"""Deciding how a payment splits over invoices, credit and over-payment.
+
+plan() is the one validator for "pay these invoices these amounts": the portal form, the
+staff back office and the API all call it, and it refuses bad input with a DomainError
+before anything is written. apply_plan() writes a plan inside the caller's transaction,
+re-reading balances so that money already taken is never lost: what no longer fits an
+invoice becomes an over-payment credit.
+"""
+import dataclasses
+import json
+
+from peewee import PostgresqlDatabase
+
+import models
+import money
+from billing import DomainError, numbering
+from billing.payments import apply_to_invoice
+
+MAX_INVOICES = 100
+
+
+@dataclasses.dataclass
+class Line:
+    invoice: models.Invoice
+    amount: int      # what the payer sends towards this invoice (may exceed the balance)
+    applied: int     # the part that settles the invoice
+    excess: int      # the part that becomes credit
+
+
+@dataclasses.dataclass
+class Plan:
+    client_id: int
+    currency: str
+    lines: list
+    credit: int      # available credit spent first
+    total: int       # sum of the line amounts
+
+    @property
+    def charge(self):
+        """What the gateway must take: everything the credit does not cover."""
+        return self.total - self.credit
+
+    @property
+    def excess(self):
+        return sum(line.excess for line in self.lines)
+
+    def to_json(self):
+        return json.dumps({"lines": [[ln.invoice.id, ln.amount] for ln in self.lines],
+                           "credit": self.credit})
+
+
+def fmt(minor, currency):
+    return money.format_money(minor, currency)
+
+
+def available_credit(client_id, currency):
+    C = models.Credit
+    return (C.for_client(client_id)
+            .where((C.currency == currency) & (C.balance > 0) & C.status.in_(("sent", "partial")))
+            .order_by(C.date, C.id))
+
+
+def plan(client_id, items, company, *, use_credit=False):
+    """Validate [(invoice public id, amount text or None)] for one client.
+
+    None means "what is due now" (the deposit when one is set, else the balance); "full"
+    the whole balance.
+    """
+    items = list(items)
+    if not items:
+        raise DomainError("Select at least one invoice to pay.", "invoices")
+    if len(items) > MAX_INVOICES:
+        raise DomainError(f"Pay at most {MAX_INVOICES} invoices at once.", "invoices")
+    ids = [str(pid)[:24] for pid, _ in items]
+    if len(set(ids)) != len(ids):
+        raise DomainError("An invoice was selected twice.", "invoices")
+    found = {inv.public_id: inv for inv in models.Invoice.for_client(client_id)
+             .where(models.Invoice.public_id.in_(ids))}
+    lines = []
+    currency = None
+    for (_, text), key in zip(items, ids, strict=True):
+        invoice = found.get(key)
+        if invoice is None:
+            # Drafts and other clients' invoices are "not found", never "forbidden".
+            raise DomainError("One of the selected invoices could not be found.", "invoices")
+        if not invoice.is_payable:
+            word = "already paid" if invoice.status == "paid" else "not open for payment"
+            raise DomainError(f"Invoice {invoice.number} is {word}.", f"amount_{key}")
+        if currency and invoice.currency != currency:
+            raise DomainError("Invoices in different currencies must be paid separately.",
+                              "invoices")
+        currency = invoice.currency
+        lines.append(_line(invoice, text, company, key))
+    total = sum(line.amount for line in lines)
+    credit = 0
+    if use_credit:
+        available = sum(c.balance for c in available_credit(client_id, currency))
+        # Credit settles invoices; it never pays an over-payment into another credit.
+        credit = min(available, sum(line.applied for line in lines))
+    return Plan(client_id=client_id, currency=currency, lines=lines, credit=credit,
+                total=total)
+
+
+def _line(invoice, text, company, key):
+    field = f"amount_{key}"
+    due, balance, currency = invoice.amount_due_now, invoice.balance, invoice.currency
+    if text is None or str(text).strip() == "":
+        amount = due
+    elif text == "full":
+        amount = balance
+    else:
+        try:
+            amount = money.parse(text, currency)
+        except money.MoneyError as exc:
+            raise DomainError(f"Invoice {invoice.number}: {exc}", field) from None
+    if amount <= 0:
+        raise DomainError(f"Invoice {invoice.number}: the amount must be above zero.", field)
+    if amount > balance:
+        if not company.allow_over_payment:
+            raise DomainError(f"Invoice {invoice.number} has a balance of "
+                              f"{fmt(balance, currency)}; you cannot pay more than that.",
+                              field)
+        return Line(invoice, amount, balance, amount - balance)
+    if amount < balance and amount != due:
+        if not company.allow_partial_payments:
+            what = f"its deposit of {fmt(due, currency)} or " if due != balance else ""
+            raise DomainError(f"Invoice {invoice.number} must be paid in full: pay {what}"
+                              f"the balance of {fmt(balance, currency)}.", field)
+        minimum = min(company.minimum_partial_payment or 0, balance)
+        if amount < minimum:
+            raise DomainError(f"Invoice {invoice.number}: the minimum payment is "
+                              f"{fmt(minimum, currency)}.", field)
+    return Line(invoice, amount, amount, 0)
+
+
+# -- writing -------------------------------------------------------------------------------
+
+def locked(model, record_id):
+    """Re-read a row inside the transaction; on PostgreSQL hold its lock until commit."""
+    query = model.select().where(model.id == record_id)
+    # isinstance, not the class name: the pooled class is PooledPostgresqlDatabase.
+    if isinstance(models.db.obj, PostgresqlDatabase):
+        query = query.for_update()
+    return query.get()
+
+
+def apply_plan(payment, plan_data, *, contact=None, staff=None):
+    """Write a stored plan for a payment whose money has arrived; call in a transaction.
+
+    plan_data: {"lines": [[invoice_id, amount]], "credit": n}. Returns (credit_payment,
+    overpayment_credit). Balances are re-read: an invoice paid meanwhile takes nothing and
+    its share becomes credit, so money in == allocated + credit created, always.
+    """
+    lines = [(locked(models.Invoice, inv_id), amount) for inv_id, amount in plan_data["lines"]]
+    credit_payment = None
+    credit_left = plan_data.get("credit", 0)
+    if credit_left:
+        credit_payment, spent = spend_credit(payment.client_id, payment.currency,
+                                             payment.idempotency_key, lines, credit_left,
+                                             contact, staff, suffix="/credit")
+        lines = [(locked(models.Invoice, inv.id), amount - spent.get(inv.id, 0))
+                 for inv, amount in lines]
+    cash = payment.amount
+    applied = 0
+    for invoice, wanted in lines:
+        part = min(wanted, invoice.balance if invoice.is_payable else 0, cash - applied)
+        if part > 0:
+            apply_to_invoice(payment, invoice, part)
+            applied += part
+    _add_paid_to_date(payment.client_id, applied)
+    overpayment = None
+    if cash - applied > 0:
+        overpayment = create_overpayment_credit(payment, cash - applied)
+    payment.applied = payment.amount  # every unit went to an invoice or a credit
+    return credit_payment, overpayment
+
+
+def spend_credit(client_id, currency, key, lines, budget, contact=None, staff=None, suffix=""):
+    """Spend available credit on [(invoice, wanted)] as one Payment of method "credit".
+
+    Call in a transaction with the invoices locked. Returns (payment or None, {invoice id:
+    amount spent}). Never more than the credits hold, never another currency's credit.
+    """
+    credits = [locked(models.Credit, c.id) for c in available_credit(client_id, currency)]
+    credit_payment = models.Payment.create(
+        client=client_id, contact=contact, number=numbering.next_number("payment"),
+        status="completed", date=models.utcnow().date(), currency=currency,
+        amount=0, method="credit", method_label="Credit",
+        idempotency_key=(key + suffix)[:100] if key else None)
+    spent = {}
+    total = 0
+    for invoice, wanted in lines:
+        for credit in credits:
+            room = min(wanted - spent.get(invoice.id, 0), budget - total, credit.balance,
+                       invoice.balance if invoice.is_payable else 0)
+            if room <= 0:
+                continue
+            models.PaymentAllocation.create(payment=credit_payment, invoice=invoice,
+                                            credit=credit, amount=room)
+            credit.balance -= room
+            credit.status = "applied" if credit.balance == 0 else "partial"
+            credit.save()
+            invoice.balance -= room
+            invoice.partial = max(0, invoice.partial - room)
+            invoice.status = "paid" if invoice.balance == 0 else "partial"
+            invoice.save()
+            models.Client.update(balance=models.Client.balance - room).where(
+                models.Client.id == invoice.client_id).execute()
+            spent[invoice.id] = spent.get(invoice.id, 0) + room
+            total += room
+    if total == 0:
+        credit_payment.delete_instance()
+        return None, spent
+    credit_payment.amount = credit_payment.applied = total
+    credit_payment.method_label = "Credit " + ", ".join(
+        sorted({c.number for c in credits if c.status in ("partial", "applied")}))[:80]
+    credit_payment.save()
+    _add_paid_to_date(client_id, total)
+    models.Activity.log("credit.applied", credit_payment, client=client_id,
+                        contact=contact, staff=staff, detail=f"{total} {currency}")
+    return credit_payment, spent
+
+
+def _add_paid_to_date(client_id, amount):
+    if amount:
+        models.Client.update(paid_to_date=models.Client.paid_to_date + amount).where(
+            models.Client.id == client_id).execute()
+
+
+def create_overpayment_credit(payment, amount):
+    """Money beyond the invoices' balances: kept for the client as a credit."""
+    credit = models.Credit.create(
+        client=payment.client_id, number=numbering.next_number("credit"), status="sent",
+        date=models.utcnow().date(), currency=payment.currency, subtotal=amount,
+        total=amount, balance=amount, reason="overpayment",
+        notes=f"Over-payment from payment {payment.number}.")
+    models.LineItem.create(credit=credit, product="Over-payment",
+                           description=f"Payment {payment.number}", quantity=1,
+                           unit_cost=amount, amount=amount)
+    models.PaymentAllocation.create(payment=payment, credit=credit, amount=amount)
+    models.Activity.log("credit.overpayment", credit, client=payment.client_id,
+                        detail=f"{amount} {payment.currency}")
+    return credit

@@ -1,0 +1,257 @@
+"""Taking a payment through a gateway, exactly once.
+
+Every attempt carries an idempotency key. The key is claimed by inserting a pending
+Payment (a unique column: the database, SQLite or PostgreSQL, lets exactly one insert win);
+the gateway is called outside any transaction, with the same key; then finalize() applies
+the stored plan under a row lock, once, whoever gets there first: the browser's request or
+the gateway's webhook.
+"""
+import dataclasses
+import json
+
+from peewee import IntegrityError
+
+import gateways
+import models
+from billing import DomainError, allocation, numbering, payment_methods, transaction
+from gateways.base import GatewayError
+
+DONE = ("completed", "refunded", "partially_refunded")
+
+
+class PaymentFailed(DomainError):
+    """Declined or the gateway failed: nothing was recorded. retryable: same key again."""
+
+    def __init__(self, message, retryable=False):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclasses.dataclass
+class Outcome:
+    payment: models.Payment   # the gateway payment, or the credit payment if credit paid all
+    status: str               # completed, requires_action, processing, duplicate
+    client_secret: str = ""
+
+
+def check_key(key):
+    key = (key or "").strip()
+    if not 16 <= len(key) <= 80 or not key.replace("-", "").replace("_", "").isalnum():
+        raise DomainError("This payment form has expired. Please start again.", "key")
+    return key
+
+
+def pay(contact, items, company, *, idempotency_key, token=None, gateway=None,
+        new_method=None, save_method=False, use_credit=False, staff=None):
+    """Pay [(invoice public id, amount text or None)] for the contact's client.
+
+    Pay with a saved method (token: GatewayToken) or a method the gateway just captured
+    (gateway + new_method: SavedMethod; save_method keeps it). Raises DomainError /
+    PaymentFailed and records nothing when refused.
+    """
+    key = check_key(idempotency_key)
+    existing = models.Payment.get_or_none(models.Payment.idempotency_key == key)
+    if existing is not None and existing.client_id != contact.client_id:
+        raise DomainError("This payment form has expired. Please start again.", "key")
+    if existing is not None and existing.status != "failed":
+        return Outcome(existing, "duplicate")
+    plan = allocation.plan(contact.client_id, items, company, use_credit=use_credit)
+    if plan.charge == 0:
+        return _credit_only(contact, plan, key, staff)
+    if token is not None:
+        if token.client_id != contact.client_id or token.deleted_at is not None:
+            raise DomainError("That payment method is no longer available.", "method")
+        gateway = gateways.get(token.gateway_id)
+        method = payment_methods.as_saved(token)
+    else:
+        method = new_method
+    if gateway is None or method is None or not gateway.capabilities.online:
+        raise DomainError("That payment method is no longer available.", "method")
+    data = json.loads(plan.to_json())
+    if save_method and new_method is not None and gateway.capabilities.token_billing:
+        data["save"] = dataclasses.asdict(new_method)
+    data["staff"] = staff.id if staff else None
+    label = f"{(method.brand or 'Card').title()} •••• {method.last4}" if method.last4 \
+        else gateway.label
+    payment = _claim(contact, plan, key, gateway, label, json.dumps(data))
+    if payment is None:
+        return Outcome(models.Payment.get(models.Payment.idempotency_key == key), "duplicate")
+    try:
+        result = gateway.charge(method, plan.charge, plan.currency, idempotency_key=key,
+                                metadata={"payment": payment.public_id,
+                                          "client": contact.client.public_id})
+    except GatewayError as exc:
+        mark_failed(payment.id, exc.message)
+        raise PaymentFailed(exc.message, retryable=exc.retryable) from exc
+    models.Payment.update(gateway_reference=result.reference).where(
+        models.Payment.id == payment.id).execute()
+    if result.status == "succeeded":
+        return Outcome(finalize(payment.id, result.reference), "completed")
+    if result.status == "requires_action":
+        return Outcome(payment, "requires_action", result.client_secret)
+    return Outcome(payment, "processing")
+
+
+def _claim(contact, plan, key, gateway, label, data):
+    fields = dict(amount=plan.charge, currency=plan.currency, gateway=gateway.config.id,
+                  method=gateway.capabilities.methods[0], method_label=label[:100],
+                  plan=data, status="pending", failure_message="", contact=contact)
+    try:
+        with transaction():
+            return models.Payment.create(client=contact.client_id, idempotency_key=key,
+                                         date=models.utcnow().date(), **fields)
+    except IntegrityError:
+        pass
+    # Someone holds this key. Take it over only if that attempt failed (a retry after a
+    # timeout keeps its key so the gateway, too, sees one request).
+    P = models.Payment
+    existing = P.get(P.idempotency_key == key)
+    if existing.client_id != contact.client_id:
+        raise DomainError("This payment form has expired. Please start again.", "key")
+    taken = P.update(**fields).where((P.id == existing.id) & (P.status == "failed")).execute()
+    return P.get_by_id(existing.id) if taken else None
+
+
+def _credit_only(contact, plan, key, staff):
+    with transaction():
+        lines = [(allocation.locked(models.Invoice, ln.invoice.id), ln.amount)
+                 for ln in plan.lines]
+        try:
+            with models.db.atomic():
+                payment, _ = allocation.spend_credit(contact.client_id, plan.currency, key,
+                                                     lines, plan.credit, contact, staff)
+        except IntegrityError:
+            payment = None
+    if payment is None:
+        existing = models.Payment.get_or_none(models.Payment.idempotency_key == key)
+        if existing:
+            return Outcome(existing, "duplicate")
+        raise DomainError("The credit is no longer available.", "use_credit")
+    return Outcome(payment, "completed")
+
+
+def finalize(payment_id, reference=None):
+    """The money arrived: apply the plan once. Safe to call again and concurrently."""
+    with transaction():
+        payment = allocation.locked(models.Payment, payment_id)
+        if payment.status not in ("pending", "failed"):
+            return payment
+        data = json.loads(payment.plan or '{"lines": []}')
+        staff = models.StaffUser.get_or_none(models.StaffUser.id == data.get("staff"))
+        if reference:
+            payment.gateway_reference = reference
+        payment.number = payment.number or numbering.next_number("payment")
+        payment.status, payment.failure_message = "completed", ""
+        payment.date = models.utcnow().date()
+        allocation.apply_plan(payment, data, contact=payment.contact_id, staff=staff)
+        payment.save()
+        if data.get("save"):
+            payment_methods.store(payment.client_id, payment.gateway_id, data["save"],
+                                  contact=None if staff else payment.contact_id, staff=staff)
+        models.Activity.log("payment.completed", payment, client=payment.client_id,
+                            contact=payment.contact_id, staff=staff,
+                            detail=f"{payment.amount} {payment.currency}")
+    return payment
+
+
+def mark_failed(payment_id, message):
+    P = models.Payment
+    P.update(status="failed", failure_message=message[:500]).where(
+        (P.id == payment_id) & (P.status == "pending")).execute()
+
+
+def complete_action(contact, public_id):
+    """After the browser finished 3-D Secure: ask the gateway how the charge ended."""
+    payment = models.Payment.for_client(contact.client_id).where(
+        models.Payment.public_id == str(public_id)[:24]).first()
+    if payment is None or not payment.gateway_reference:
+        raise DomainError("That payment could not be found.")
+    if payment.status in DONE:
+        return Outcome(payment, "duplicate")
+    gateway = gateways.get(payment.gateway_id)
+    if gateway is None:
+        raise DomainError("That payment method is no longer available.")
+    try:
+        result = gateway.retrieve_charge(payment.gateway_reference)
+    except GatewayError as exc:
+        if not exc.retryable:
+            mark_failed(payment.id, exc.message)
+        raise PaymentFailed(exc.message, retryable=exc.retryable) from exc
+    if result.status == "succeeded":
+        return Outcome(finalize(payment.id), "completed")
+    return Outcome(payment, "processing")
+
+
+def apply_refund(payment_id, refunded_total, staff=None):
+    """The gateway says `refunded_total` of this payment went back: reopen what it paid.
+
+    Absolute, not a delta, so a webhook delivered twice changes nothing the second time.
+    """
+    with transaction():
+        payment = allocation.locked(models.Payment, payment_id)
+        delta = min(refunded_total, payment.amount) - payment.refunded
+        if delta <= 0 or payment.status not in DONE:
+            return payment
+        left = delta
+        A = models.PaymentAllocation
+        for alloc in payment.allocations.order_by(A.id.desc()):
+            take = min(left, alloc.amount - alloc.refunded)
+            if take <= 0:
+                continue
+            alloc.refunded += take
+            alloc.save()
+            left -= take
+            if alloc.invoice_id:
+                invoice = allocation.locked(models.Invoice, alloc.invoice_id)
+                invoice.balance += take
+                invoice.status = "sent" if invoice.balance >= invoice.total else "partial"
+                invoice.save()
+                models.Client.update(balance=models.Client.balance + take,
+                                     paid_to_date=models.Client.paid_to_date - take).where(
+                    models.Client.id == payment.client_id).execute()
+            elif alloc.credit_id:
+                credit = allocation.locked(models.Credit, alloc.credit_id)
+                credit.balance = max(0, credit.balance - take)
+                credit.status = "applied" if credit.balance == 0 else credit.status
+                credit.save()
+            if left == 0:
+                break
+        payment.refunded += delta
+        payment.applied -= delta - left
+        payment.status = "refunded" if payment.refunded >= payment.amount \
+            else "partially_refunded"
+        payment.save()
+        models.Activity.log("payment.refunded", payment, client=payment.client_id,
+                            staff=staff, detail=f"{delta} {payment.currency}")
+    return payment
+
+
+def refund(payment, amount_text, *, expected_refunded, staff=None):
+    """Staff give money back: at the gateway when it can refund, then in our records.
+
+    expected_refunded is what the staff member saw; with it the refund is a total, not an
+    increment, so a double submit refunds once. Two submits at the very same moment both
+    reach the gateway, where the idempotency key makes Stripe refund once.
+    """
+    import money
+    if payment.status not in DONE or payment.method == "credit":
+        raise DomainError("Only a completed payment can be refunded.")
+    try:
+        amount = money.parse(amount_text, payment.currency)
+    except money.MoneyError as exc:
+        raise DomainError(str(exc), "amount") from None
+    if payment.refunded != expected_refunded:
+        if amount > 0 and payment.refunded == expected_refunded + amount:
+            return payment  # this very refund went through already (a second submit)
+        raise DomainError("This payment changed since the page was opened. Reload and check.")
+    if amount <= 0 or expected_refunded + amount > payment.amount:
+        raise DomainError("Refund between zero and what is left of the payment.", "amount")
+    gateway = gateways.for_config(payment.gateway) if payment.gateway_id else None
+    if gateway is not None and gateway.capabilities.refunds and payment.gateway_reference:
+        try:
+            gateway.refund(payment.gateway_reference, amount,
+                           idempotency_key=f"refund-{payment.public_id}-{expected_refunded}-"
+                                           f"{amount}")
+        except GatewayError as exc:
+            raise PaymentFailed(exc.message, retryable=exc.retryable) from exc
+    return apply_refund(payment.id, expected_refunded + amount, staff=staff)

@@ -1,0 +1,103 @@
+"""Saved cards and bank accounts: store what a gateway returned, remove, choose a default.
+
+Whoever acts is passed in (contact or staff): when staff open the portal as a contact, the
+record says staff added the card, not the contact.
+"""
+import models
+from billing import DomainError, transaction
+from gateways.base import SavedMethod
+
+
+def usable(client_id, public_id):
+    """A live saved method of this client whose gateway can still charge it, or None."""
+    import gateways
+    token = models.GatewayToken.for_client(client_id).where(
+        models.GatewayToken.public_id == str(public_id)[:24]).first()
+    if token is None:
+        return None, None
+    gateway = gateways.get(token.gateway_id)
+    if gateway is None or not gateway.capabilities.token_billing:
+        return None, None
+    return token, gateway
+
+
+def as_saved(token):
+    return SavedMethod(token=token.token, customer_reference=token.customer_reference,
+                       method_type=token.method_type, brand=token.brand, last4=token.last4,
+                       exp_month=token.exp_month, exp_year=token.exp_year)
+
+
+def customer_for(client, gateway):
+    """The gateway's customer for this client: created once, then reused."""
+    GC = models.GatewayCustomer
+    known = GC.get_or_none((GC.client == client.id) & (GC.gateway == gateway.config.id))
+    if known:
+        return known.reference
+    create = getattr(gateway, "create_customer", None)
+    if create is None:
+        return gateway.kind
+    contact = client.contacts.where(models.Contact.is_primary == True).first()  # noqa: E712
+    reference = create(client.name, client.email or (contact.email if contact else ""),
+                       client.public_id)
+    # Two first visits at once may both create one at the gateway; one row wins here and
+    # the other customer is simply never used.
+    GC.insert(client=client.id, gateway=gateway.config.id, reference=reference) \
+        .on_conflict_ignore().execute()
+    return GC.get((GC.client == client.id) & (GC.gateway == gateway.config.id)).reference
+
+
+def store(client_id, gateway_id, saved, *, contact=None, staff=None):
+    """Keep a method the gateway tokenised; call inside or outside a transaction."""
+    if isinstance(saved, dict):
+        saved = SavedMethod(**saved)
+    T = models.GatewayToken
+    with transaction():
+        existing = T.for_client(client_id).where(T.token == saved.token).first()
+        if existing:
+            return existing
+        first = not T.for_client(client_id).exists()
+        token = T.create(
+            client=client_id, gateway=gateway_id, token=saved.token,
+            customer_reference=saved.customer_reference or "", method_type=saved.method_type,
+            brand=saved.brand[:32], last4=saved.last4[:4], exp_month=saved.exp_month,
+            exp_year=saved.exp_year, is_default=first,
+            created_by_contact=contact, created_by_staff=staff)
+        models.Activity.log("payment_method.added", token, client=client_id, contact=contact,
+                            staff=staff, detail=f"{token.brand} {token.last4}")
+    return token
+
+
+def remove(token, *, contact=None, staff=None):
+    """Detach at the gateway first (so it can never be charged again), then forget it."""
+    import gateways
+    gateway = gateways.for_config(token.gateway)
+    if gateway is not None:
+        gateway.detach(token.token)  # GatewayError propagates: nothing was removed
+    forget(token, contact=contact, staff=staff)
+
+
+def forget(token, *, contact=None, staff=None):
+    T = models.GatewayToken
+    with transaction():
+        changed = T.update(deleted_at=models.utcnow(), is_default=False).where(
+            (T.id == token.id) & T.deleted_at.is_null()).execute()
+        if not changed:
+            return False
+        if token.is_default:
+            newest = T.for_client(token.client_id).order_by(T.id.desc()).first()
+            if newest:
+                T.update(is_default=True).where(T.id == newest.id).execute()
+        models.Activity.log("payment_method.removed", token, client=token.client_id,
+                            contact=contact, staff=staff, detail=f"{token.brand} {token.last4}")
+    return True
+
+
+def make_default(token, *, contact=None, staff=None):
+    T = models.GatewayToken
+    with transaction():
+        if token.deleted_at is not None:
+            raise DomainError("That payment method was removed.")
+        T.update(is_default=False).where(T.client == token.client_id).execute()
+        T.update(is_default=True).where(T.id == token.id).execute()
+        models.Activity.log("payment_method.default", token, client=token.client_id,
+                            contact=contact, staff=staff)

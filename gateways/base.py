@@ -1,0 +1,102 @@
+"""The one interface every payment gateway implements, and what it can do.
+
+The portal asks a gateway's capabilities (can it save a card? refund? does it capture card
+data in the browser?), never its name: that is how "save a card" disappears when a gateway
+cannot store one (DESIGN.md §8).
+"""
+import dataclasses
+import json
+
+
+class GatewayError(Exception):
+    """The gateway did not answer or failed: nothing is known to have moved; try again."""
+
+    retryable = True
+
+    def __init__(self, message="The payment service did not answer. Nothing was charged; "
+                               "please try again in a moment."):
+        super().__init__(message)
+        self.message = message
+
+
+class PaymentDeclined(GatewayError):
+    """The gateway answered no (declined card, failed authentication): a definite outcome."""
+
+    retryable = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Capabilities:
+    token_billing: bool = False        # can save a card/account and charge it later
+    refunds: bool = False
+    webhooks: bool = False
+    client_side_capture: bool = False  # card data goes from the browser to the gateway
+    online: bool = True                # takes money now (False: instructions, staff record it)
+    methods: tuple = ("card",)         # card, bank_account, bank_transfer, cheque
+
+
+@dataclasses.dataclass
+class SavedMethod:
+    """What we keep of a card or account: the gateway's token and what a person recognises."""
+    token: str
+    customer_reference: str = ""
+    method_type: str = "card"
+    brand: str = ""
+    last4: str = ""
+    exp_month: int | None = None
+    exp_year: int | None = None
+
+
+@dataclasses.dataclass
+class ChargeResult:
+    """A charge's outcome: succeeded, or needs the browser (3-D Secure) to finish."""
+    reference: str
+    status: str  # succeeded, requires_action, processing
+    client_secret: str = ""
+    method: SavedMethod | None = None
+
+
+class Gateway:
+    """Base class: one instance per GatewayConfig row, holding its settings."""
+
+    kind = ""
+    title = ""
+    capabilities = Capabilities()
+    refused_in_production = False
+    # Origins a page that runs this gateway's browser capture must allow in its CSP.
+    script_origins: tuple = ()
+
+    def __init__(self, config):
+        self.config = config
+        try:
+            self.settings = json.loads(config.settings or "{}")
+        except ValueError:
+            self.settings = {}
+
+    @property
+    def label(self):
+        return self.config.label or self.title
+
+    # -- what subclasses implement (only what their capabilities promise) -------------
+    def validate_settings(self, settings, production=False):
+        """Return a list of human messages about settings that cannot work."""
+        return []
+
+    def charge(self, method, amount, currency, *, idempotency_key, description="",
+               metadata=None):
+        """Charge a saved/just-captured method; raise PaymentDeclined or GatewayError."""
+        raise NotImplementedError
+
+    def retrieve_charge(self, reference):
+        """Re-read a charge started earlier (e.g. after browser authentication)."""
+        raise NotImplementedError
+
+    def refund(self, reference, amount, idempotency_key=None):
+        """Give `amount` of a charge back (only when capabilities.refunds)."""
+        raise NotImplementedError
+
+    def detach(self, token):
+        """Forget a saved method at the gateway (the card can no longer be charged)."""
+
+    def instructions(self):
+        return ""

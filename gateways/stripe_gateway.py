@@ -1,0 +1,156 @@
+"""Stripe through the official `stripe` package.
+
+Card data is captured by Stripe.js in the browser (a SetupIntent confirmed client-side);
+our server only ever sees the PaymentMethod id it returns, and stores the token, brand,
+last four and expiry. Charges are PaymentIntents created and confirmed server-side with our
+idempotency key, so a retried request cannot charge twice at Stripe either.
+"""
+from urllib.parse import urlsplit
+
+import stripe
+
+from gateways.base import (
+    Capabilities,
+    ChargeResult,
+    Gateway,
+    GatewayError,
+    PaymentDeclined,
+    SavedMethod,
+)
+
+STRIPE_JS = "https://js.stripe.com/v3/"
+
+
+class StripeGateway(Gateway):
+    kind = "stripe"
+    title = "Card (Stripe)"
+    capabilities = Capabilities(token_billing=True, refunds=True, webhooks=True,
+                                client_side_capture=True, methods=("card",))
+
+    def validate_settings(self, settings, production=False):
+        errors = []
+        for key in ("publishable_key", "secret_key"):
+            if not settings.get(key):
+                errors.append(f"Stripe needs {key}.")
+        if production and str(settings.get("secret_key", "")).startswith("sk_test"):
+            errors.append("Use live Stripe keys in production.")
+        return errors
+
+    # -- plumbing ----------------------------------------------------------------------
+    @property
+    def js_url(self):
+        return self.settings.get("js_url") or STRIPE_JS
+
+    @property
+    def publishable_key(self):
+        return self.settings.get("publishable_key", "")
+
+    def csp(self, base):
+        """The page CSP with Stripe.js allowed: only on pages that capture a card."""
+        js = _origin(self.js_url)
+        api = _origin(self.settings.get("api_base") or "https://api.stripe.com")
+        frames = f"{js} https://hooks.stripe.com" if js.startswith("https://js.stripe") else js
+        return (base.replace("script-src 'self'", f"script-src 'self' {js}")
+                + f"; connect-src 'self' {api} {js}; frame-src {frames}")
+
+    def client(self):
+        base = self.settings.get("api_base") or stripe.api_base
+        return stripe.StripeClient(
+            self.settings.get("secret_key", ""), base_addresses={"api": base},
+            max_network_retries=0,
+            http_client=stripe.RequestsClient(timeout=float(self.settings.get("timeout", 20))))
+
+    def _call(self, fn, *args, **kwargs):
+        """Run one API call; translate Stripe's errors into ours."""
+        try:
+            return fn(*args, **kwargs)
+        except stripe.CardError as exc:
+            raise PaymentDeclined(exc.user_message or "Your card was declined.") from exc
+        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
+            raise GatewayError() from exc
+        except stripe.InvalidRequestError as exc:
+            raise PaymentDeclined("The card could not be used for this payment. "
+                                  "Try another card.") from exc
+        except stripe.StripeError as exc:
+            raise GatewayError() from exc
+
+    # -- customers and saved methods ---------------------------------------------------
+    def create_customer(self, name, email, client_public_id):
+        params = {"name": name[:200], "metadata": {"client": client_public_id}}
+        if email:
+            params["email"] = email
+        return self._call(self.client().v1.customers.create, params=params).id
+
+    def start_setup(self, customer):
+        """A SetupIntent whose client secret the page hands to Stripe.js."""
+        intent = self._call(self.client().v1.setup_intents.create,
+                            params={"customer": customer, "usage": "off_session"})
+        return intent.id, intent.client_secret
+
+    def finish_setup(self, setup_intent_id, customer):
+        """The card Stripe.js captured for this customer's SetupIntent."""
+        api = self.client().v1
+        intent = self._call(api.setup_intents.retrieve, str(setup_intent_id)[:100])
+        # The id came from the browser: accept only our customer's succeeded intent.
+        if intent.customer != customer or intent.status != "succeeded":
+            raise PaymentDeclined("The card was not confirmed. Please enter it again.")
+        pm = self._call(api.payment_methods.retrieve, intent.payment_method)
+        if pm.customer != customer:
+            pm = self._call(api.payment_methods.attach, pm.id, params={"customer": customer})
+        card = pm.card
+        return SavedMethod(token=pm.id, customer_reference=customer, method_type="card",
+                           brand=card.brand or "", last4=card.last4 or "",
+                           exp_month=card.exp_month, exp_year=card.exp_year)
+
+    def detach(self, token):
+        try:
+            self._call(self.client().v1.payment_methods.detach, token)
+        except PaymentDeclined:
+            pass  # already detached at Stripe: nothing left to forget there
+
+    # -- charges -----------------------------------------------------------------------
+    def charge(self, method, amount, currency, *, idempotency_key, description="",
+               metadata=None):
+        params = {"amount": amount, "currency": currency.lower(), "confirm": True,
+                  "payment_method": method.token, "metadata": metadata or {}}
+        if method.customer_reference:
+            params["customer"] = method.customer_reference
+        intent = self._call(self.client().v1.payment_intents.create, params=params,
+                            options={"idempotency_key": idempotency_key})
+        return self._result(intent)
+
+    def retrieve_charge(self, reference):
+        return self._result(self._call(self.client().v1.payment_intents.retrieve, reference))
+
+    def refund(self, reference, amount=None, idempotency_key=None):
+        params = {"payment_intent": reference}
+        if amount:
+            params["amount"] = amount
+        options = {"idempotency_key": idempotency_key} if idempotency_key else {}
+        return self._call(self.client().v1.refunds.create, params=params, options=options)
+
+    def _result(self, intent):
+        if intent.status == "requires_payment_method":
+            error = getattr(intent, "last_payment_error", None) or {}
+            raise PaymentDeclined((error.get("message") if hasattr(error, "get") else None)
+                                  or "Your card was declined. Try another card.")
+        if intent.status == "canceled":
+            raise PaymentDeclined("The payment was cancelled.")
+        return ChargeResult(reference=intent.id, status=intent.status,
+                            client_secret=intent.client_secret or "")
+
+    # -- webhooks ----------------------------------------------------------------------
+    def verify_event(self, payload, signature):
+        """The event if the signature is Stripe's for our signing secret, else None."""
+        secret = self.settings.get("webhook_secret")
+        if not secret or not signature:
+            return None
+        try:
+            return stripe.Webhook.construct_event(payload, signature, secret)
+        except (ValueError, stripe.SignatureVerificationError):
+            return None
+
+
+def _origin(url):
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
