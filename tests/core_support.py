@@ -120,7 +120,8 @@ class QueryCounter(logging.Handler):
         self.statements = []
 
     def emit(self, record):
-        self.statements.append(record.getMessage())
+        if record.name == "peewee":  # not peewee.pool's connection bookkeeping
+            self.statements.append(record.getMessage())
 
     def __enter__(self):
         self.logger = logging.getLogger("peewee")
