@@ -2,6 +2,7 @@
 import os
 import secrets
 import sys
+from urllib.parse import urlparse
 
 import click
 from flask import Flask, abort, make_response, redirect, render_template, request, url_for
@@ -138,7 +139,7 @@ def create_app(test_config=None):
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")
-        if request.endpoint != "static":
+        if request.endpoint != "static" and "HX-Request" not in headers.get("Vary", ""):
             headers.add("Vary", "HX-Request")
             headers.setdefault("Cache-Control", "no-store")
         return response
@@ -215,9 +216,13 @@ def unauthorized():
     from flask import flash
     target = url_for("auth.login", next=request.full_path.rstrip("?"))
     if request.headers.get("HX-Request") == "true":
-        # A login form swapped into a tab would be wrong; send the browser to the page.
+        # A login form swapped into a tab would be wrong; send the browser to the page,
+        # and back to the page it showed (not the fragment's URL) after logging in.
+        shown = urlparse(request.headers.get("HX-Current-URL", ""))
+        back = shown.path + ("?" + shown.query if shown.query else "")
         response = make_response("", 401)
-        response.headers["HX-Redirect"] = url_for("auth.login")
+        response.headers["HX-Redirect"] = url_for(
+            "auth.login", next=back) if shown.netloc == request.host else url_for("auth.login")
         return response
     flash(login_manager.login_message, "info")
     return redirect(target)

@@ -113,7 +113,8 @@ def records_for(client, *, with_keys=True):
                                     idempotency_key=f"pending-{client.id}")
     records = {
         "invoices": inv, "quotes": quote, "credits": credit, "recurring": recurring,
-        "payments": payment, "pending_payments": pending, "payment_methods": method, "documents": document,
+        "payments": payment, "pending_payments": pending, "payment_methods": method,
+        "documents": document,
         "subscriptions": subscription, "pre_payment": prepayment,
     }
     keys = {}
@@ -132,8 +133,7 @@ class QueryCounter(logging.Handler):
         self.statements = []
 
     def emit(self, record):
-        # Only statements: the connection pool logs to a child logger ("peewee.pool").
-        if record.name == "peewee":
+        if record.name == "peewee":  # not peewee.pool's connection bookkeeping
             self.statements.append(record.getMessage())
 
     def __enter__(self):

@@ -110,6 +110,24 @@ def test_login_rate_limit_per_email(tmp_path):
         portal.limiter.reset()
 
 
+def test_reset_requests_rate_limited_per_email(tmp_path):
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True)
+    with opened(app):
+        portal.limiter.reset()
+        factories.contact(email=A1)
+    client = app.test_client()
+    codes = []
+    for _ in range(4):
+        token = csrf_token(client, "/client/password/reset")
+        codes.append(client.post("/client/password/reset",
+                                 data={"email": A1, "csrf_token": token}).status_code)
+    assert codes == [200, 200, 200, 429]
+    with opened(app):
+        assert models.EmailMessage.select().count() == 3
+    with app.app_context():
+        portal.limiter.reset()
+
+
 def test_session_rotated_on_login(client, auth, world):
     with client.session_transaction() as session:
         session["planted"] = "before-login"

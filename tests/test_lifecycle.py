@@ -270,3 +270,16 @@ def test_bad_invitation_keys_are_404(app, client, shop):
     with opened(app):
         assert fresh(shop["sent"]).viewed_at is None
         assert fresh(shop["draft"]).viewed_at is None
+
+
+def test_numbers_are_gap_free_even_when_a_create_fails(app, shop):
+    with opened(app):
+        first = invoice_service.create_invoice(shop["client"], [{"unit_cost": 100}])
+        with pytest.raises(DomainError, match="deposit"):
+            invoice_service.create_invoice(shop["client"], [{"unit_cost": 100}], partial=500)
+        with pytest.raises(DomainError):
+            invoice_service.create_invoice(shop["client"], [{"quantity": "x"}])
+        second = invoice_service.create_invoice(shop["client"], [{"unit_cost": 100}])
+        prefix, n = first.number.split("-")
+        assert second.number == f"{prefix}-{int(n) + 1:05d}"
+        assert models.Invoice.select().where(models.Invoice.total == 100).count() == 2

@@ -68,6 +68,8 @@ def logout():
 
 @bp.route("/password/reset", methods=["GET", "POST"])
 @limiter.limit("5 per minute;20 per hour", methods=["POST"])
+# Per address too: many machines must not be able to flood one person's mailbox.
+@limiter.limit("3 per 10 minutes;10 per day", methods=["POST"], key_func=_email_key)
 def reset_request():
     if request.method == "POST":
         email = request.form.get("email", "")[:254]
