@@ -72,7 +72,7 @@ def test_staff_acting_as_the_contact_is_recorded_as_staff(app, client, auth, wor
     staff = factories.staff()
     auth.login("a1@alpha.example")
     with client.session_transaction() as session:
-        session["impersonating_staff_id"] = staff.id
+        session["impersonator_id"] = staff.id
     save_card(client, demo_gateway)
     token = models.GatewayToken.get()
     assert token.created_by_staff_id == staff.id and token.created_by_contact_id is None

@@ -92,7 +92,9 @@ def test_approve_lands_on_the_new_invoice(client, auth, qworld):
     response = client.post(path + "/approve", data={"csrf_token": csrf_token(client, path)})
     assert response.status_code == 303
     invoice = models.Invoice.get(models.Invoice.id == models.Quote.get_by_id(q.id).invoice_id)
-    assert response.headers["Location"] == f"/client/invoices/{invoice.public_id}?pay=1"
+    # Straight to the payment screen for the new invoice.
+    assert response.headers["Location"] == (
+        f"/client/invoices/payment?invoices={invoice.public_id}")
     landing = client.get(response.headers["Location"])
     assert landing.status_code == 200 and invoice.number in html(landing)
     shown = html(client.get(path))
@@ -185,9 +187,15 @@ def test_bulk_approve_selected(app, client, auth, qworld):
     assert foreign.status_code == 404
     response = client.post("/client/quotes/approve", data={
         "csrf_token": csrf_token(client, "/client/quotes"), "id": ids})
-    assert response.status_code == 303 and "/client/invoices?status=unpaid" in \
-        response.headers["Location"]
+    assert response.status_code == 303
     assert all(models.Quote.get_by_id(q.id).status == "converted" for q in (first, second))
+    made = [models.Quote.get_by_id(q.id).invoice for q in (first, second)]
+    # One payment screen for both new invoices.
+    location = response.headers["Location"]
+    assert location.startswith("/client/invoices/payment?")
+    assert sorted(re.findall(r"invoices=([\w-]+)", location)) == sorted(i.public_id for i in made)
+    screen = html(client.get(response.headers["Location"]))
+    assert all(i.number in screen for i in made)
     notices = models.EmailMessage.select().where(
         models.EmailMessage.subject == "2 quotes approved by Alpha Ltd")
     assert notices.count() == 1

@@ -14,15 +14,14 @@ import models
 import portal
 from billing import DomainError, allocation, checkout, payment_methods
 from gateways.base import GatewayError
-from views import company, portal_tab, render_tab, tab_enabled
+from views import acting_staff_id, company, portal_tab, render_tab, tab_enabled
 
 bp = Blueprint("checkout", __name__, url_prefix="/client")
 
 
 def acting():
     """Who is doing this: the contact, or (impersonating) staff. Never assume the contact."""
-    from flask import session
-    staff_id = session.get("impersonating_staff_id")
+    staff_id = acting_staff_id()
     staff = models.StaffUser.get_or_none(models.StaffUser.id == staff_id) if staff_id else None
     return {"contact": None if staff else current_user.id, "staff": staff}
 
@@ -88,12 +87,15 @@ def review(form, error=None, status=200, key=None):
     return render_tab("payments/checkout.html", status_code=status, **context)
 
 
-@bp.post("/invoices/payment")
-@portal.limiter.limit("30 per minute")  # card-testing bots try many cards in a row
+@bp.route("/invoices/payment", methods=["GET", "POST"])
+@portal.limiter.limit("30 per minute", methods=["POST"])  # card-testing bots try many cards
 @portal_tab("invoices")
 def pay():
     if not tab_enabled("payments"):
         abort(404)  # the confirmation lives in the Payments tab
+    if request.method == "GET":
+        # A link to the payment screen (after approving quotes): review only, never a charge.
+        return review(request.args)
     form = request.form
     step = form.get("step", "review")
     if step == "review":

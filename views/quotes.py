@@ -6,13 +6,28 @@ import models
 import pdf
 from billing import DomainError, documents, listing
 from billing import quotes as quote_service
-from views import Page, company, page_number, portal_tab, render_tab, service_config
+from views import (
+    Page,
+    company,
+    page_number,
+    portal_tab,
+    render_tab,
+    service_config,
+    tab_enabled,
+)
 
 bp = Blueprint("quotes", __name__, url_prefix="/client")
 
 FILTERS = {"all": "All", "sent": "Awaiting approval", "approved": "Approved",
            "declined": "Declined", "expired": "Expired"}
 MAX_BULK = 50
+
+
+def payment_screen(invoices):
+    """Where an approval lands: paying the new invoices, or viewing them when payments are off."""
+    if not tab_enabled("payments"):
+        return url_for("invoices.show", public_id=invoices[0].public_id)
+    return url_for("checkout.pay", invoices=[i.public_id for i in invoices])
 
 
 def get_quote(public_id):
@@ -103,8 +118,7 @@ def approve(public_id):
         return _show(models.Quote.get_by_id(quote.id), exc.message, exc.field, 422)
     flash(f"Quote {quote.number} approved: invoice {invoice.number} is ready to pay.",
           "success")
-    # The payment screen for this invoice is built on another branch; ?pay=1 asks for it.
-    return redirect(url_for("invoices.show", public_id=invoice.public_id, pay=1), 303)
+    return redirect(payment_screen([invoice]), 303)
 
 
 @bp.post("/quotes/<public_id>/decline")
@@ -164,9 +178,7 @@ def approve_selected():
                                                  config=service_config(), **_approval_input())
     except DomainError as exc:
         return _bulk_page(quotes, exc.message, exc.field, 422)
-    if len(invoices) == 1:
-        flash(f"Quote approved: invoice {invoices[0].number} is ready to pay.", "success")
-        return redirect(url_for("invoices.show", public_id=invoices[0].public_id, pay=1), 303)
-    flash(f"{len(invoices)} quotes approved: invoices "
-          f"{', '.join(i.number for i in invoices)} are ready to pay.", "success")
-    return redirect(url_for("invoices.index", status="unpaid"), 303)
+    numbers = ", ".join(i.number for i in invoices)
+    flash(f"Quote approved: invoice {numbers} is ready to pay." if len(invoices) == 1 else
+          f"{len(invoices)} quotes approved: invoices {numbers} are ready to pay.", "success")
+    return redirect(payment_screen(invoices), 303)
