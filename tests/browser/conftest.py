@@ -18,8 +18,13 @@ def _demo_server(tmp_path_factory):
 
 @pytest.fixture
 def demo_server(_demo_server):
-    """The demo portal, its database made current (other tests' apps re-point models.db)."""
+    """The demo portal, its database made current (other tests' apps re-point models.db).
+
+    On PostgreSQL every test shares one database, which other tests' apps reset: seed the
+    demo again when it is gone."""
     _demo_server.use()
+    if not _demo_server.seeded():
+        _demo_server.seed()
     return _demo_server
 
 

@@ -53,6 +53,16 @@ class LiveServer:
                     invoices.mark_paid(invoice)
             models.db.close()
 
+    def seeded(self):
+        with self.app.app_context():
+            models.db.connect(reuse_if_open=True)
+            try:
+                return models.Contact.select().where(models.Contact.email == CONTACT).exists()
+            except Exception:  # noqa: BLE001 - tables dropped by another test's reset
+                return False
+            finally:
+                models.db.close()
+
     def use(self):
         """Point the shared database proxy back at this server's database.
 
