@@ -3,6 +3,7 @@
 Money is integer minor units beside a currency code (DESIGN.md §4). Timestamps are naive UTC.
 Rules that span records (payments, conversion, numbering) live in billing/.
 """
+import copy
 import datetime as dt
 import hashlib
 import secrets
@@ -23,7 +24,9 @@ from peewee import (
     PostgresqlDatabase,
     SqliteDatabase,
     TextField,
+    fn,
 )
+from playhouse.migrate import SchemaMigrator, migrate
 from werkzeug.security import check_password_hash, generate_password_hash
 
 db = DatabaseProxy()
@@ -131,8 +134,19 @@ class Client(PublicModel):
     currency = CharField(max_length=3, default="USD")
     balance = BigIntegerField(default=0)
     paid_to_date = BigIntegerField(default=0)
+    # How many invoices the portal lists (left draft, not archived), kept by the services
+    # that change it: counting 10,000 rows on every page view would cost more than the page.
+    listed_invoices = IntegerField(default=0)
     archived_at = DateTimeField(null=True, index=True)
     created_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def recount_listed_invoices(cls):
+        """Repair the counter from the rows (after bulk loads; `portal init` runs it)."""
+        listed = (Invoice.select(fn.COUNT(Invoice.id))
+                  .where((Invoice.client == cls.id) & (Invoice.status != "draft")
+                         & Invoice.archived_at.is_null()))
+        cls.update(listed_invoices=listed).execute()
 
 
 class Contact(PublicModel, UserMixin):
@@ -554,5 +568,33 @@ MODELS = [
 
 
 def create_tables():
+    """Create missing tables and add missing columns: `portal init` upgrades in place."""
     with db.atomic():
         db.create_tables(MODELS, safe=True)
+        migrator = SchemaMigrator.from_database(db.obj)
+        for model in MODELS:
+            table = model._meta.table_name
+            present = {column.name for column in db.get_columns(table)}
+            for field in model._meta.sorted_fields:
+                if field.column_name not in present:
+                    _add_column(migrator, model, field)
+        Client.recount_listed_invoices()
+
+
+def _add_column(migrator, model, field):
+    """Add a column as nullable, then fill it.
+
+    Making it NOT NULL would rebuild the table on SQLite, and a rebuild drops the old table,
+    which cascades deletes to every row that references it.
+    """
+    column = copy.copy(field)
+    column.null = True
+    migrate(migrator.add_column(model._meta.table_name, field.column_name, column))
+    if field.default is None:
+        return
+    if callable(field.default):  # a fresh value per row, such as a public id
+        for row in model.select(model._meta.primary_key).where(field.is_null()):
+            model.update({field: field.default()}).where(
+                model._meta.primary_key == row.get_id()).execute()
+    else:
+        model.update({field: field.default}).where(field.is_null()).execute()

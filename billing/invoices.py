@@ -44,7 +44,8 @@ def _mark_sent(invoice):
     invoice.status = "sent"
     invoice.sent_at = models.utcnow()
     invoice.save()
-    models.Client.update(balance=models.Client.balance + invoice.balance).where(
+    models.Client.update(balance=models.Client.balance + invoice.balance,
+                         listed_invoices=models.Client.listed_invoices + 1).where(
         models.Client.id == invoice.client_id).execute()
     return True
 
@@ -162,4 +163,19 @@ def update_draft(invoice, fields, lines=None, staff=None):
         invoice.balance = invoice.total
         invoice.save()
         models.Activity.log("invoice.updated", invoice, client=invoice.client_id, staff=staff)
+    return invoice
+
+
+def archive(invoice, staff=None):
+    """Take an invoice off every list (portal, back office, API); the record stays."""
+    with transaction():
+        invoice = _locked(invoice)
+        if invoice.archived_at is not None:
+            return invoice
+        invoice.archived_at = models.utcnow()
+        invoice.save()
+        if invoice.status != "draft":
+            models.Client.update(listed_invoices=models.Client.listed_invoices - 1).where(
+                models.Client.id == invoice.client_id).execute()
+        models.Activity.log("invoice.archived", invoice, client=invoice.client_id, staff=staff)
     return invoice

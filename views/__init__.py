@@ -5,11 +5,13 @@ import hashlib
 import math
 import os
 import re
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from flask import abort, g, has_request_context, make_response, render_template, request
 from flask_login import current_user, login_required
+from jinja2 import pass_context
 
 import models
 from billing.documents import plain_number
@@ -145,28 +147,41 @@ def _format_date(value, fmt, locale):
 
 
 def register_filters(app):
+    # The filters run for every cell of a list: they take the locale from the template's
+    # context (set once per render below) rather than from request globals each time.
     @app.template_filter("money")
-    def money_filter(minor, currency=None):
+    @pass_context
+    def money_filter(ctx, minor, currency=None):
         if minor is None:
             return ""
-        return format_money(minor, currency or company().currency, user_locale())
+        return format_money(minor, currency or company().currency,
+                            ctx.get("locale") or user_locale())
 
     @app.template_filter("date")
-    def date_filter(value, fmt="medium"):
+    @pass_context
+    def date_filter(ctx, value, fmt="medium"):
         if not value:
             return ""
+        locale = ctx.get("locale") or user_locale()
         if isinstance(value, dt.datetime):
             if fmt == "datetime":
-                return format_datetime(localize(value), "medium", locale=user_locale())
+                return format_datetime(localize(value), "medium", locale=locale)
             value = localize(value).date()
-        return _format_date(value, fmt, user_locale())
+        return _format_date(value, fmt, locale)
 
     app.add_template_filter(plain_number, "plain")
 
     @app.context_processor
     def portal_context():
         return {"company": company(), "tabs": visible_tabs, "tab_enabled": tab_enabled,
-                "static_url": static_url, "brand_version": brand_version}
+                "static_url": static_url, "brand_version": brand_version,
+                "locale": user_locale(), "list_url": list_url}
+
+
+def list_url(args):
+    """This page with other query arguments: a list's sort and page links (url_for would
+    route-build each of them again)."""
+    return request.path + "?" + urlencode(args)
 
 
 @functools.lru_cache(maxsize=64)

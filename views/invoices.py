@@ -34,7 +34,7 @@ def index():
     search = args.get("q", "").strip()[:50]
     sort, descending = listing.parse_sort(args.get("sort", "-date"), SORTS, "-date")
     query = listing.invoice_query(current_user.client_id, status=status, search=search)
-    total = query.count()
+    total = listing.count_invoices(current_user.client_id, query, status=status, search=search)
     query = listing.order(query, models.Invoice, SORTS[sort], descending)
     page = Page(query, page_number(args.get("page")), current_app.config["PAGE_SIZE"], total)
     return render_tab("invoices/list.html", page=page, status=status, q=search,

@@ -99,6 +99,9 @@ class InvoiceResource(Resource):
         return invoices.update_draft(record, document_fields(data, record.currency), new_lines,
                                      staff=staff)
 
+    def archive(self, record, staff):
+        return invoices.archive(record, staff=staff)
+
     def document_link(self, record):
         return {"invoice": record}
 
