@@ -96,22 +96,27 @@ ACTIONS = {
 }
 
 
-@bp.post("/invoices/<int:invoice_id>/<action>")
-@staff_required
-def invoice_action(invoice_id, action):
-    if action not in ACTIONS:
+def run_action(model, record_id, action, actions, back_to):
+    """One back-office button: call the service, flash its outcome, go back to the list."""
+    if action not in actions:
         abort(404)
-    invoice = models.Invoice.get_or_none(models.Invoice.id == invoice_id)
-    if invoice is None:
+    record = model.get_or_none(model.id == record_id)
+    if record is None:
         abort(404)
-    run, message = ACTIONS[action]
+    run, message = actions[action]
     try:
-        run(invoice, current_staff())
+        run(record, current_staff())
     except DomainError as exc:
         flash(exc.message, "error")
     else:
-        flash(message.format(invoice.number), "success")
-    return redirect(safe_next(request.form.get("next")) or url_for("admin.invoices"), 303)
+        flash(message.format(record.number), "success")
+    return redirect(safe_next(request.form.get("next")) or url_for(back_to), 303)
+
+
+@bp.post("/invoices/<int:invoice_id>/<action>")
+@staff_required
+def invoice_action(invoice_id, action):
+    return run_action(models.Invoice, invoice_id, action, ACTIONS, "admin.invoices")
 
 
 @bp.get("/outbox")

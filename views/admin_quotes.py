@@ -5,7 +5,7 @@ Every action calls the same billing functions the portal and the API use.
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 import models
 import money
@@ -13,8 +13,7 @@ from billing import DomainError
 from billing import credits as credit_service
 from billing import quotes as quote_service
 from views import Page, page_number, service_config
-from views.admin import current_staff, staff_required
-from views.auth import safe_next
+from views.admin import current_staff, run_action, staff_required
 
 bp = Blueprint("admin_quotes", __name__, url_prefix="/admin")
 
@@ -151,19 +150,7 @@ ACTIONS = {
 @bp.post("/quotes/<int:quote_id>/<action>")
 @staff_required
 def quote_action(quote_id, action):
-    if action not in ACTIONS:
-        abort(404)
-    quote = models.Quote.get_or_none(models.Quote.id == quote_id)
-    if quote is None:
-        abort(404)
-    run, message = ACTIONS[action]
-    try:
-        run(quote, current_staff())
-    except DomainError as exc:
-        flash(exc.message, "error")
-    else:
-        flash(message.format(quote.number), "success")
-    return redirect(safe_next(request.form.get("next")) or url_for("admin_quotes.quotes"), 303)
+    return run_action(models.Quote, quote_id, action, ACTIONS, "admin_quotes.quotes")
 
 
 @bp.get("/credits")
