@@ -51,3 +51,15 @@ def client_by_id(data, key="client_id"):
     if client is None:
         raise ApiError(f"{key} must be the id of an existing client.", 422, key)
     return client
+
+
+def bulk(service, *, with_config=False):
+    """A bulk action calling service(record, [config,] staff=...); it answers the record."""
+    def run(res, record, data, staff):
+        if with_config:
+            from views import service_config
+            service(record, service_config(), staff=staff)
+        else:
+            service(record, staff=staff)
+        return record
+    return run

@@ -2,9 +2,8 @@
 import models
 from billing import invoices, recurring
 from billing.schedule import FREQUENCIES
-from views import service_config
 from views.api import ApiError, resource
-from views.api.base import Resource, client_by_id
+from views.api.base import Resource, bulk, client_by_id
 from views.api.fields import amount, date, iso, lines, lines_out, money_out, text
 
 
@@ -30,20 +29,6 @@ def totals_out(record):
             for key in ("subtotal", "discount", "tax_total", "total")}
 
 
-def _email(res, invoice, data, staff):
-    invoices.email_invoice(invoice, service_config(), staff=staff)
-    return invoice
-
-
-def _mark_sent(res, invoice, data, staff):
-    return invoices.mark_sent(invoice, staff=staff)
-
-
-def _mark_paid(res, invoice, data, staff):
-    invoices.mark_paid(invoice, staff=staff)
-    return invoice
-
-
 def _archive(res, invoice, data, staff):
     return res.archive(invoice, staff)
 
@@ -59,7 +44,8 @@ class InvoiceResource(Resource):
               "notes": ("string", ""), "terms": ("string", ""), "footer": ("string", ""),
               "status": ("string", "draft (default) or sent")}
     required = ("client_id", "line_items")
-    bulk_actions = {"email": _email, "mark_sent": _mark_sent, "mark_paid": _mark_paid,
+    bulk_actions = {"email": bulk(invoices.email_invoice, with_config=True),
+                    "mark_sent": bulk(invoices.mark_sent), "mark_paid": bulk(invoices.mark_paid),
                     "archive": _archive}
     accepts_uploads = True
 

@@ -3,28 +3,14 @@ import models
 from billing import credits, quotes
 from views import service_config
 from views.api import ApiError, resource
-from views.api.base import Resource, client_by_id
+from views.api.base import Resource, bulk, client_by_id
 from views.api.fields import amount, date, iso, lines, lines_out, money_out, text
 from views.api.resources_invoices import document_fields, totals_out
-
-
-def _email(res, quote, data, staff):
-    quotes.email_quote(quote, service_config(), staff=staff)
-    return quote
-
-
-def _mark_sent(res, quote, data, staff):
-    return quotes.mark_sent(quote, staff=staff)
 
 
 def _approve(res, quote, data, staff):
     # Staff approve on the client's behalf: no contact, so no portal signature rules.
     quotes.approve(None, quote, config=service_config(), staff=staff)
-    return quote
-
-
-def _convert(res, quote, data, staff):
-    quotes.convert(quote, staff=staff)
     return quote
 
 
@@ -38,8 +24,9 @@ class QuoteResource(Resource):
               "terms": ("string", ""), "footer": ("string", ""),
               "status": ("string", "draft (default) or sent")}
     required = ("client_id", "line_items")
-    bulk_actions = {"email": _email, "mark_sent": _mark_sent, "approve": _approve,
-                    "convert": _convert}
+    bulk_actions = {"email": bulk(quotes.email_quote, with_config=True),
+                    "mark_sent": bulk(quotes.mark_sent), "approve": _approve,
+                    "convert": bulk(quotes.convert)}
     accepts_uploads = True
 
     def query(self, args):
