@@ -39,20 +39,33 @@ def parse_period(start_text, end_text, today=None):
 
 
 def build(client, start, end):
-    """Invoices (not draft, void or cancelled) and completed payments in the client's currency."""
+    """What the client owes over a period, in the client's currency.
+
+    Charges are invoices (not draft, void or cancelled); money in is completed payments and
+    the refund/adjustment credits issued. Spending credit on an invoice moves no money, so
+    "credit" payments are left out, and an over-payment's credit is already in its payment.
+    """
     Inv, P = models.Invoice, models.Payment
     currency = client.currency
     invoices = Inv.select().where((Inv.client == client) & (Inv.currency == currency)
                                 & Inv.status.not_in(("draft", "cancelled", "void")))
     payments = P.select().where((P.client == client) & (P.currency == currency)
+                                & (P.method != "credit")
                                 & P.status.in_(("completed", "partially_refunded", "refunded")))
+    Cr = models.Credit
+    credits = Cr.select().where((Cr.client == client) & (Cr.currency == currency)
+                                & Cr.status.not_in(("draft", "void"))
+                                & (Cr.reason != "overpayment"))
     st = Statement(client=client, currency=currency, start=start, end=end)
     st.opening = (sum(i.total for i in invoices.where(Inv.date < start))
-                  - sum(p.amount - p.refunded for p in payments.where(P.date < start)))
+                  - sum(p.amount - p.refunded for p in payments.where(P.date < start))
+                  - sum(c.total for c in credits.where(Cr.date < start)))
     events = [(i.date, 0, "Invoice", i.number, i.total, 0) for i in
               invoices.where((Inv.date >= start) & (Inv.date <= end))]
     events += [(p.date, 1, "Payment", p.number or p.reference, 0, p.amount - p.refunded)
                for p in payments.where((P.date >= start) & (P.date <= end))]
+    events += [(c.date, 2, "Credit", c.number, 0, c.total)
+               for c in credits.where((Cr.date >= start) & (Cr.date <= end))]
     balance = st.opening
     for date, _, kind, reference, charge, paid in sorted(events, key=lambda e: e[:2]):
         balance += charge - paid

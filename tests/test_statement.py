@@ -54,3 +54,30 @@ def test_statement_tab_and_pdf(client, auth, world):
     assert world["invoices"]["sent"].number in text
     assert world["invoices"]["draft"].number not in text
     assert world["other"].number not in text
+
+
+def test_credit_moves_no_money_twice(db):
+    """An over-payment's credit is in its payment; spending it later is not money again.
+    A goodwill credit is money in when issued, and spending it is not."""
+    from billing import checkout, credits
+    from billing import payments as payment_service
+    company = models.Company.current()
+    client = factories.client()
+    contact = factories.contact(client)
+    staff = factories.staff()
+    first = factories.invoice(client, date=d(2), due_date=d(30))  # 100.00
+    payment_service.record_manual(staff, client, "150.00", [first.id], method="bank_transfer",
+                                  date=d(3))  # 50.00 over: kept as credit
+    credits.create_credit(client, [{"product": "Goodwill", "unit_cost": 2000}], date=d(4),
+                          reason="adjustment")  # 20.00 more credit
+    second = factories.invoice(client, date=d(5), due_date=d(30),
+                               lines=[{"product": "Work", "unit_cost": 7000}])  # 70.00
+    outcome = checkout.pay(contact, [(second.public_id, None)], company,
+                           idempotency_key="statement-credit-test-key-000000",
+                           use_credit=True)
+    assert outcome.payment.method == "credit"
+    assert models.Invoice.get_by_id(second.id).balance == 0
+    st = statements.build(client, d(1), d(31))
+    # 100 + 70 charged; 150 paid; 20 credited: the client is owed nothing and owes nothing.
+    assert (st.invoiced, st.paid, st.closing) == (17000, 17000, 0)
+    assert [r[1] for r in st.rows] == ["Invoice", "Payment", "Credit", "Invoice"]
