@@ -5,15 +5,20 @@ import mail
 import models
 
 
-def invoice_email(invoice, contact, config):
+def invitation_email(kind, record, contact, config):
+    """A document ("invoice" or "quote") sent to one contact with a personal link."""
     company = models.Company.current()
-    key = models.Invitation.issue(contact, company.invitation_ttl_days, invoice=invoice)
-    link = f"{config['BASE_URL']}/client/invoice/{key}"
-    context = {"invoice": invoice, "contact": contact, "company": company, "link": link}
+    key = models.Invitation.issue(contact, company.invitation_ttl_days, **{kind: record})
+    link = f"{config.get('BASE_URL', '')}/client/{kind}/{key}"
+    context = {kind: record, "contact": contact, "company": company, "link": link}
     return mail.queue(
-        contact.email, f"Invoice {invoice.number} from {company.name}",
-        render_template("email/invoice.txt", **context),
-        render_template("email/invoice.html", **context))
+        contact.email, f"{kind.capitalize()} {record.number} from {company.name}",
+        render_template(f"email/{kind}.txt", **context),
+        render_template(f"email/{kind}.html", **context))
+
+
+def invoice_email(invoice, contact, config):
+    return invitation_email("invoice", invoice, contact, config)
 
 
 def password_reset_email(contact, key, config, ttl_minutes):

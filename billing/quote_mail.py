@@ -6,17 +6,11 @@ from flask import render_template
 
 import mail
 import models
+from billing import notifications
 
 
 def quote_email(quote, contact, config):
-    company = models.Company.current()
-    key = models.Invitation.issue(contact, company.invitation_ttl_days, quote=quote)
-    link = f"{config.get('BASE_URL', '')}/client/quote/{key}"
-    context = {"quote": quote, "contact": contact, "company": company, "link": link}
-    return mail.queue(
-        contact.email, f"Quote {quote.number} from {company.name}",
-        render_template("email/quote.txt", **context),
-        render_template("email/quote.html", **context))
+    return notifications.invitation_email("quote", quote, contact, config)
 
 
 def _who(contact):
