@@ -80,3 +80,13 @@ def test_staff_upload_and_share_toggle(client, app, world):
         models.db.connect(reuse_if_open=True)
         assert not models.Document.get_by_id(doc.id).is_public
         models.db.close()
+
+
+def test_a_document_whose_file_is_gone_says_so(client, auth, world, app):
+    import os
+    doc = store(app, world["a"], "lost.pdf")
+    os.remove(os.path.join(app.config["UPLOAD_PATH"], doc.storage_name))
+    auth.login("a1@alpha.example")
+    response = client.get(f"/client/documents/{doc.public_id}/download")
+    assert response.status_code == 410
+    assert "no longer available" in response.get_data(as_text=True).lower()

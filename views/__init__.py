@@ -228,6 +228,7 @@ def register_views(app):
         checkout,
         credits,
         documents,
+        errors,
         invitations,
         invoices,
         payment_methods,
@@ -241,6 +242,7 @@ def register_views(app):
         webhooks,
     )
     register_filters(app)
+    errors.register(app)
     app.add_url_rule("/client/brand.css", "brand_css", brand_css)
     for module in (auth, invitations, invoices, recurring, payments, quotes, credits,
                    payment_methods, documents, statement, subscriptions, pre_payment,
