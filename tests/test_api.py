@@ -209,3 +209,42 @@ def test_quotes_approve_and_credits(api, app):
     bad = api.post("credits", json={"client_id": c["id"], "reason": "gift",
                                     "line_items": [{"product": "x", "cost": "1.00"}]})
     assert bad.status_code == 422 and "reason" in bad.json["errors"]
+
+
+def test_record_a_bank_transfer_once(api, app):
+    c = api.post("clients", json=NEW_CLIENT).json["data"]
+    inv = api.post("invoices", json={"client_id": c["id"], "status": "sent", "line_items": [
+        {"product": "Audit", "cost": "100.00"}]}).json["data"]
+    body = {"client_id": c["id"], "amount": "130.00", "method": "bank_transfer",
+            "invoice_ids": [inv["id"]], "reference": "SEPA-77",
+            "idempotency_key": "import-row-0001-abcdef"}
+    first = api.post("payments", json=body)
+    assert first.status_code == 201, first.json
+    payment = first.json["data"]
+    assert payment["amount"] == "130.00" and payment["reference"] == "SEPA-77"
+    assert payment["invoices"] == [{"invoice_id": inv["id"], "amount": "100.00"}]
+    again = api.post("payments", json=body)  # the integration retried: nothing new
+    assert again.json["data"]["id"] == payment["id"]
+    assert api.get(f"invoices/{inv['id']}").json["data"]["status"] == "paid"
+    credits = api.get(f"credits?client_id={c['id']}").json["data"]
+    assert [(cr["reason"], cr["balance"]) for cr in credits] == [("overpayment", "30.00")]
+    assert api.delete(f"payments/{payment['id']}").status_code == 405
+    listed = api.get(f"payments?client_id={c['id']}").json
+    assert listed["meta"]["pagination"]["total"] == 1
+
+
+@pytest.mark.parametrize("change,field", [
+    ({"amount": 130.0}, "amount"),
+    ({"amount": "-5.00"}, "amount"),
+    ({"method": "bitcoin"}, "method"),
+    ({"invoice_ids": ["not-theirs"]}, "invoice_ids"),
+])
+def test_bad_payments_record_nothing(api, app, change, field):
+    c = api.post("clients", json=NEW_CLIENT).json["data"]
+    body = {"client_id": c["id"], "amount": "10.00", "method": "cheque", **change}
+    response = api.post("payments", json=body)
+    assert response.status_code == 422 and field in response.json["errors"], response.json
+    with app.app_context():
+        models.db.connect(reuse_if_open=True)
+        assert models.Payment.select().count() == 0
+        models.db.close()

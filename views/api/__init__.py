@@ -192,5 +192,6 @@ def load_resources():
         resources_clients,
         resources_documents,
         resources_invoices,
+        resources_payments,
         resources_quotes,
     )
