@@ -10,7 +10,6 @@ import secrets
 
 from flask_login import UserMixin
 from peewee import (
-    SQL,
     BigIntegerField,
     BooleanField,
     CharField,
@@ -90,8 +89,9 @@ class Company(BaseModel):
 
     @classmethod
     def current(cls):
-        # Read on every request; "*" spares peewee building the long column list each time.
-        return cls.select(SQL("*")).order_by(cls.id).first()
+        # Read on every request: the SQL is built once (see prepared.py).
+        from prepared import prepared
+        return prepared("company", lambda: cls.select().order_by(cls.id).limit(1)).first()
 
     def module_enabled(self, key):
         return key not in {m.strip() for m in self.disabled_modules.split(",")}
@@ -200,7 +200,31 @@ class RecurringInvoice(PublicModel):
     created_at = DateTimeField(default=utcnow)
 
 
-class Invoice(PublicModel):
+class InvoiceStatus:
+    """What an invoice's status means to a client: shared by the model and by list rows."""
+
+    # What a client reads: "sent" is the business's word; the client sees what they owe.
+    STATUS_LABELS = {"sent": "Unpaid", "partial": "Partially paid", "paid": "Paid",
+                     "overdue": "Overdue", "cancelled": "Cancelled", "void": "Void",
+                     "draft": "Draft"}
+
+    def is_overdue(self, today=None):
+        today = today or utcnow().date()
+        return (self.status in ("sent", "partial") and self.balance > 0
+                and self.due_date is not None and self.due_date < today)
+
+    @property
+    def is_payable(self):
+        return self.status in ("sent", "partial") and self.balance > 0
+
+    def display_status(self, today=None):
+        return "overdue" if self.is_overdue(today) else self.status
+
+    def status_label(self, today=None):
+        return self.STATUS_LABELS[self.display_status(today)]
+
+
+class Invoice(InvoiceStatus, PublicModel):
     STATUSES = ("draft", "sent", "partial", "paid", "cancelled", "void")
     client = ForeignKeyField(Client, backref="invoices", on_delete="CASCADE")
     recurring = ForeignKeyField(RecurringInvoice, null=True, backref="invoices",
@@ -239,32 +263,12 @@ class Invoice(PublicModel):
         return cls.select().where(
             (cls.client == client) & (cls.status != "draft") & cls.archived_at.is_null())
 
-    def is_overdue(self, today=None):
-        today = today or utcnow().date()
-        return (self.status in ("sent", "partial") and self.balance > 0
-                and self.due_date is not None and self.due_date < today)
-
-    @property
-    def is_payable(self):
-        return self.status in ("sent", "partial") and self.balance > 0
-
     @property
     def amount_due_now(self):
         """The deposit when one is set and unpaid, else the balance."""
         if self.partial and self.partial < self.balance:
             return self.partial
         return self.balance
-
-    def display_status(self, today=None):
-        return "overdue" if self.is_overdue(today) else self.status
-
-    # What a client reads: "sent" is the business's word; the client sees what they owe.
-    STATUS_LABELS = {"sent": "Unpaid", "partial": "Partially paid", "paid": "Paid",
-                     "overdue": "Overdue", "cancelled": "Cancelled", "void": "Void",
-                     "draft": "Draft"}
-
-    def status_label(self, today=None):
-        return self.STATUS_LABELS[self.display_status(today)]
 
 
 class Quote(PublicModel):

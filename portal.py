@@ -13,11 +13,11 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
-from peewee import SQL
 from playhouse.db_url import connect as connect_url
 
 import assets
 import models
+from prepared import prepared, slot
 
 compress = Compress()
 csrf = CSRFProtect()
@@ -174,8 +174,10 @@ def load_contact(user_id):
     contact_id, _, token = user_id.partition(":")
     if not contact_id.isdigit():
         return None
-    # Every request loads the contact: "*" spares peewee building the column list each time.
-    contact = models.Contact.select(SQL("*")).where(models.Contact.id == int(contact_id)).first()
+    # Every request loads the contact: the SQL is built once (see prepared.py).
+    Contact = models.Contact
+    contact = prepared("contact-by-id", lambda: Contact.select().where(
+        Contact.id == slot("id"))).first(id=int(contact_id))
     if contact is None or not contact.is_active or contact.session_token != token:
         return None
     return contact

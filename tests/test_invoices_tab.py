@@ -127,6 +127,8 @@ def test_search_by_number(client, auth, varied):
     # LIKE wildcards are searched for literally.
     none = client.get("/client/invoices?q=%25")
     assert rows(none) == []
+    assert rows(client.get("/client/invoices?q=INV_")) == []
+    assert rows(client.get("/client/invoices?q=INV_&status=unpaid")) == []
     assert "No invoices match" in none.get_data(as_text=True)
 
 

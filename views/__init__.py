@@ -77,14 +77,22 @@ def render_tab(template, status_code=200, **context):
 
 
 class Page:
-    """One page of a query: the numbers a pager shows, and only this page's rows."""
+    """One page of a query: the numbers a pager shows, and only this page's rows.
 
-    def __init__(self, query, page, per_page, total):
+    `rows` is a Peewee query, or a function of (offset, limit) for lists that fetch their
+    own rows (billing.listing)."""
+
+    def __init__(self, rows, page, per_page, total):
         self.per_page, self.total = per_page, total
         self.pages = max(1, math.ceil(total / per_page))
         # A page past the end (an old link, a shrunken filter) shows the last page.
         self.page = min(page, self.pages)
-        self.items = list(query.paginate(self.page, per_page)) if total else []
+        if not total:
+            self.items = []
+        elif callable(rows):
+            self.items = rows((self.page - 1) * per_page, per_page)
+        else:
+            self.items = list(rows.paginate(self.page, per_page))
 
     @property
     def has_prev(self):

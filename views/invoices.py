@@ -33,13 +33,17 @@ def index():
     status = status if status in FILTERS else "all"
     search = args.get("q", "").strip()[:50]
     sort, descending = listing.parse_sort(args.get("sort", "-date"), SORTS, "-date")
-    query = listing.invoice_query(current_user.client_id, status=status, search=search)
-    total = listing.count_invoices(current_user.client_id, query, status=status, search=search)
-    query = listing.order(query, models.Invoice, SORTS[sort], descending)
-    page = Page(query, page_number(args.get("page")), current_app.config["PAGE_SIZE"], total)
+    client_id, today = current_user.client_id, models.utcnow().date()
+    total = listing.count_invoices(client_id, status=status, search=search, today=today)
+
+    def rows(offset, limit):
+        return listing.invoice_rows(client_id, status=status, search=search, sort=SORTS[sort],
+                                    descending=descending, offset=offset, limit=limit,
+                                    today=today)
+
+    page = Page(rows, page_number(args.get("page")), current_app.config["PAGE_SIZE"], total)
     return render_tab("invoices/list.html", page=page, status=status, q=search,
-                      sort=("-" if descending else "") + sort, filters=FILTERS,
-                      today=models.utcnow().date())
+                      sort=("-" if descending else "") + sort, filters=FILTERS, today=today)
 
 
 @bp.get("/invoices/<public_id>")

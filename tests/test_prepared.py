@@ -1,0 +1,53 @@
+"""Prepared queries: Peewee's SQL built once per shape, each run with its own values."""
+import datetime as dt
+
+from peewee import fn
+
+import models
+from prepared import prepared, slot
+from tests import factories
+
+
+def test_built_once_and_run_with_each_calls_values(db):
+    a, b = factories.client(name="Alpha"), factories.client(name="Beta")
+    built = []
+
+    def build():
+        built.append(1)
+        return models.Client.select().where(models.Client.id == slot("id"))
+
+    assert prepared("test-client-by-id", build).first(id=a.id).name == "Alpha"
+    assert prepared("test-client-by-id", build).first(id=b.id).name == "Beta"
+    assert prepared("test-client-by-id", build).first(id=-1) is None
+    assert built == [1]
+
+
+def test_slot_values_are_converted_by_their_field(db):
+    c = factories.client()
+    for days in (1, 10):
+        factories.invoice(c, status="sent", date=dt.date(2026, 1, 1),
+                          due_date=dt.date(2026, 1, days))
+    Invoice = models.Invoice
+    due_before = prepared("test-due-before", lambda: Invoice.select(fn.COUNT(Invoice.id)).where(
+        (Invoice.client == slot("client")) & (Invoice.due_date < slot("day", Invoice.due_date))))
+    assert due_before.scalar(client=c.id, day=dt.date(2026, 1, 5)) == 1
+    assert due_before.scalar(client=c.id, day=dt.date(2026, 2, 1)) == 2
+
+
+class Row:
+    def __init__(self, **columns):
+        self.__dict__.update(columns)
+
+
+def test_records_are_plain_objects_with_python_values(db):
+    c = factories.client()
+    factories.invoice(c, status="sent", date=dt.date(2026, 3, 4), due_date=None)
+    Invoice = models.Invoice
+    query = prepared("test-records", lambda: Invoice.select(
+        Invoice.number, Invoice.date, Invoice.due_date, Invoice.total).where(
+        Invoice.client == slot("client")))
+    (row,) = query.records(Row, client=c.id)
+    assert isinstance(row, Row)
+    assert row.date == dt.date(2026, 3, 4)  # SQLite hands back text; a date comes out
+    assert row.due_date is None
+    assert isinstance(row.total, int)
