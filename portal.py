@@ -1,4 +1,5 @@
 """App factory, configuration from PORTAL_* variables, extensions and the `portal` CLI."""
+import gc
 import os
 import secrets
 import sys
@@ -174,9 +175,10 @@ def load_contact(user_id):
     contact_id, _, token = user_id.partition(":")
     if not contact_id.isdigit():
         return None
-    # Every request loads the contact: the SQL is built once (see prepared.py).
-    Contact = models.Contact
-    contact = prepared("contact-by-id", lambda: Contact.select().where(
+    # Every request loads the contact, and most pages show or use its client: one query,
+    # its SQL built once (see prepared.py).
+    Contact, Client = models.Contact, models.Client
+    contact = prepared("contact-by-id", lambda: Contact.select(Contact, Client).join(Client).where(
         Contact.id == slot("id"))).first(id=int(contact_id))
     if contact is None or not contact.is_active or contact.session_token != token:
         return None
@@ -259,6 +261,10 @@ def serve(host, port, threads):
         models.db.close()
     base = app.config["BASE_URL"] or f"http://{host}:{port}"
     click.echo(f"Portal: {base}/client/login   Staff: {base}/admin/login")
+    # Everything loaded so far lives as long as the process: keep it out of the cyclic
+    # collector, whose full passes over it paused requests for ~50 ms (a p99 at load).
+    gc.collect()
+    gc.freeze()
     waitress.serve(app, host=host, port=port, threads=threads, ident="portal")
 
 

@@ -307,3 +307,21 @@ def test_every_htmx_link_and_form_works_without_javascript(client, auth, full_in
                 action = re.search(r'hx-get="([^"]*)"', form).group(1)
                 assert 'method="get"' in form and f'action="{action}"' in form, form
         assert "<noscript><button>Apply</button></noscript>" in html or "filters" not in html
+
+
+def test_kept_row_html_follows_the_invoice_and_the_locale(app, client, auth, varied):
+    """Rows are rendered once per distinct content: a paid invoice or another locale is a
+    different row, never the HTML kept from an earlier view."""
+    login(auth)
+    target = varied["invoices"][0]
+    before = client.get("/client/invoices")
+    assert status_of(before, target.number) == "sent"
+    assert "$300.00" in before.get_data(as_text=True)
+    with opened(app):
+        invoice_service.mark_paid(models.Invoice.get_by_id(target.id))
+        models.Contact.update(locale="de_DE").where(
+            models.Contact.email == "v@v.example").execute()
+    after = client.get("/client/invoices")
+    assert status_of(after, target.number) == "paid"
+    html = after.get_data(as_text=True)
+    assert "300,00\xa0$" in html and "$300.00" not in html

@@ -178,18 +178,33 @@ def register_filters(app):
         return _format_date(value, fmt, locale)
 
     app.add_template_filter(plain_number, "plain")
+    app.add_template_global(list_url, "list_url")
 
     @app.context_processor
     def portal_context():
         return {"company": company(), "tabs": visible_tabs, "tab_enabled": tab_enabled,
                 "static_url": static_url, "brand_version": brand_version,
-                "locale": user_locale(), "list_url": list_url}
+                "locale": user_locale(), "fixed_url": fixed_url}
 
 
-def list_url(args):
-    """This page with other query arguments: a list's sort and page links (url_for would
-    route-build each of them again)."""
-    return request.path + "?" + urlencode(args)
+def list_url(args, path=None):
+    """This page (or `path`) with other query arguments: a list's sort and page links
+    (url_for would route-build each of them again)."""
+    return (path or request.path) + "?" + urlencode(args)
+
+
+def memo_macro(template, macro, *args):
+    """The HTML of a macro called with `args`, rendered once per distinct call (and locale
+    and URL root): for list parts that repeat from view to view. Everything the macro shows
+    must come from its arguments, which must be hashable."""
+    return _memo_macro(template, macro, user_locale(), request.script_root, args)
+
+
+@functools.lru_cache(maxsize=8192)
+def _memo_macro(template, macro, locale, script_root, args):
+    from flask import current_app
+    module = current_app.jinja_env.get_template(template).make_module({"locale": locale})
+    return getattr(module, macro)(*args)
 
 
 @functools.lru_cache(maxsize=64)
@@ -200,9 +215,26 @@ def _file_hash(path, mtime):
 
 def static_url(filename):
     """A static URL carrying its content hash, so browsers may cache it for a year."""
-    from flask import current_app, url_for
+    from flask import current_app
     path = os.path.join(current_app.static_folder, filename)
-    return url_for("static", filename=filename, v=_file_hash(path, os.path.getmtime(path)))
+    return _static_url(request.script_root, filename, os.path.getmtime(path), path)
+
+
+@functools.lru_cache(maxsize=64)
+def _static_url(script_root, filename, mtime, path):
+    from flask import url_for
+    return url_for("static", filename=filename, v=_file_hash(path, mtime))
+
+
+@functools.lru_cache(maxsize=256)
+def _fixed_url(script_root, endpoint):
+    from flask import url_for
+    return url_for(endpoint)
+
+
+def fixed_url(endpoint):
+    """url_for of a route without arguments, built once: the tab bar has a dozen of them."""
+    return _fixed_url(request.script_root, endpoint)
 
 
 def brand_version():
@@ -222,7 +254,9 @@ def brand_css():
 
 
 def visible_tabs():
-    return [(key, label, endpoint) for key, label, endpoint in TABS if tab_enabled(key)]
+    """(key, label, url) of each tab the business left on."""
+    return [(key, label, fixed_url(endpoint)) for key, label, endpoint in TABS
+            if tab_enabled(key)]
 
 
 def register_views(app):
