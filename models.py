@@ -90,8 +90,10 @@ class Company(BaseModel):
     @classmethod
     def current(cls):
         # Read on every request: the SQL is built once (see prepared.py).
-        from prepared import prepared
-        return prepared("company", lambda: cls.select().order_by(cls.id).limit(1)).first()
+        from prepared import model_fields, prepared
+        found = prepared("company", lambda: cls.select(*model_fields(cls)).order_by(cls.id).limit(
+            1)).first_models(cls)
+        return found[0] if found else None
 
     def module_enabled(self, key):
         return key not in {m.strip() for m in self.disabled_modules.split(",")}

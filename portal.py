@@ -18,7 +18,7 @@ from playhouse.db_url import connect as connect_url
 
 import assets
 import models
-from prepared import prepared, slot
+from prepared import model_fields, prepared, slot
 
 compress = Compress()
 csrf = CSRFProtect()
@@ -178,9 +178,13 @@ def load_contact(user_id):
     # Every request loads the contact, and most pages show or use its client: one query,
     # its SQL built once (see prepared.py).
     Contact, Client = models.Contact, models.Client
-    contact = prepared("contact-by-id", lambda: Contact.select(Contact, Client).join(Client).where(
-        Contact.id == slot("id"))).first(id=int(contact_id))
-    if contact is None or not contact.is_active or contact.session_token != token:
+    found = prepared("contact-by-id", lambda: Contact.select(*model_fields(Contact, Client)).join(
+        Client).where(Contact.id == slot("id"))).first_models(Contact, Client, id=int(contact_id))
+    if found is None:
+        return None
+    contact, contact.client = found
+    contact._dirty.clear()
+    if not contact.is_active or contact.session_token != token:
         return None
     return contact
 

@@ -6,12 +6,15 @@ that was a third of the time spent in our code. A prepared query keeps Peewee's 
 each shape and swaps in this request's values, so the query is still written with Peewee
 (one dialect-aware source, same SQL on SQLite and PostgreSQL) and only its text is reused.
 """
+import datetime as dt
 import threading
 
 from peewee import (
     AutoField,
     BigIntegerField,
     CharField,
+    DateField,
+    DateTimeField,
     ForeignKeyField,
     IntegerField,
     Value,
@@ -76,14 +79,57 @@ class PreparedQuery:
                        for name, conv, value in zip(names, converters, row, strict=True)})
                 for row in cursor.fetchall()]
 
+    def first_models(self, *model_classes, **values):
+        """The first row as one instance per model, or None: for a query that selects
+        model_fields(*model_classes). Peewee's own cursor wrappers redo their column
+        bookkeeping on every query, which for a request's contact cost more than the query."""
+        row = self._cursor(values).fetchone()
+        if row is None:
+            return None
+        row = [conv(value) if conv and value is not None else value
+               for conv, value in zip(self._converters(), row, strict=True)]
+        instances, at = [], 0
+        for model in model_classes:
+            fields = model._meta.sorted_fields
+            data = {field.name: value for field, value in zip(fields, row[at:at + len(fields)],
+                                                                strict=True)}
+            at += len(fields)
+            instance = model(__no_default__=1, **data)  # as Peewee builds a row's model
+            instance._dirty.clear()
+            instances.append(instance)
+        return instances
+
     def _converters(self):
         if not hasattr(self, "_column_converters"):
-            self._column_converters = [
-                None if isinstance(node, (AutoField, IntegerField, BigIntegerField,
-                                          CharField, ForeignKeyField))
-                else getattr(node, "python_value", None)
-                for node in self.query._returning]
+            self._column_converters = [_converter(node) for node in self.query._returning]
         return self._column_converters
+
+
+def model_fields(*model_classes):
+    """Every field of each model, in the order first_models() reads them back."""
+    return [field for model in model_classes for field in model._meta.sorted_fields]
+
+
+def _converter(node):
+    if isinstance(node, (AutoField, IntegerField, BigIntegerField, CharField, ForeignKeyField)):
+        return None
+    if isinstance(node, DateTimeField):
+        return _iso_converter(node, dt.datetime.fromisoformat)
+    if isinstance(node, DateField):
+        return _iso_converter(node, dt.date.fromisoformat)
+    return getattr(node, "python_value", None)
+
+
+def _iso_converter(field, parse):
+    # SQLite keeps dates as ISO text; Peewee tries strptime formats in turn (~4 µs a value).
+    def convert(value):
+        if isinstance(value, str):
+            try:
+                return parse(value)
+            except ValueError:
+                pass
+        return field.python_value(value)
+    return convert
 
 
 def prepared(key, build):

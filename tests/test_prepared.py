@@ -51,3 +51,19 @@ def test_records_are_plain_objects_with_python_values(db):
     assert row.date == dt.date(2026, 3, 4)  # SQLite hands back text; a date comes out
     assert row.due_date is None
     assert isinstance(row.total, int)
+
+
+def test_first_models_builds_clean_instances_of_each_model(db):
+    from prepared import model_fields
+    c = factories.client(name="Gamma")
+    person = factories.contact(c, email="gamma@test.example")
+    Contact, Client = models.Contact, models.Client
+    query = prepared("test-contact-client", lambda: Contact.select(
+        *model_fields(Contact, Client)).join(Client).where(Contact.id == slot("id")))
+    contact, client = query.first_models(Contact, Client, id=person.id)
+    assert (contact.email, client.name) == ("gamma@test.example", "Gamma")
+    assert contact.is_active is True  # SQLite's 1 comes back a bool
+    assert isinstance(contact.created_at, dt.datetime)
+    assert contact.created_at == models.Contact.get_by_id(person.id).created_at
+    assert not contact.is_dirty() and contact.client_id == client.id
+    assert query.first_models(Contact, Client, id=-1) is None
