@@ -96,7 +96,7 @@ class Company(BaseModel):
         return found[0] if found else None
 
     def module_enabled(self, key):
-        return key not in {m.strip() for m in self.disabled_modules.split(",")}
+        return key not in {m.strip() for m in (self.disabled_modules or "").split(",")}
 
 
 class Sequence(BaseModel):

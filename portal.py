@@ -63,6 +63,8 @@ def load_config(app, test_config):
         COMPRESS_BR_LEVEL=1,
         COMPRESS_LEVEL=1,
         COMPRESS_ZSTD_LEVEL=1,  # static URLs carry a content hash
+        # Dynamic pages carry no ETag (assets.py answers conditional requests for static).
+        COMPRESS_EVALUATE_CONDITIONAL_REQUEST=False,
     )
     if test_config:
         app.config.update(test_config)

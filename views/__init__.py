@@ -12,6 +12,7 @@ from babel.dates import format_date, format_datetime
 from flask import abort, g, has_request_context, make_response, render_template, request
 from flask_login import current_user, login_required
 from jinja2 import pass_context
+from markupsafe import Markup
 
 import models
 from billing.documents import plain_number
@@ -40,10 +41,12 @@ def company():
 
 
 def tab_enabled(key):
-    c = company()
-    if key == "pre_payment" and not c.prepayments_enabled:
-        return False
-    return c.module_enabled(key)
+    # Asked for every tab of the bar: work the company's switches out once per request.
+    if "enabled_tabs" not in g:
+        c = company()
+        g.enabled_tabs = {k for k in MODULE_KEYS if c.module_enabled(k)
+                          and (k != "pre_payment" or c.prepayments_enabled)}
+    return key in g.enabled_tabs
 
 
 def portal_tab(key):
@@ -198,6 +201,12 @@ def memo_macro(template, macro, *args):
     and URL root): for list parts that repeat from view to view. Everything the macro shows
     must come from its arguments, which must be hashable."""
     return _memo_macro(template, macro, user_locale(), request.script_root, args)
+
+
+def memo_macro_join(template, macro, calls):
+    """memo_macro for each argument tuple in `calls`, joined: a list's rows."""
+    locale, root = user_locale(), request.script_root
+    return Markup("".join(_memo_macro(template, macro, locale, root, args) for args in calls))
 
 
 @functools.lru_cache(maxsize=8192)

@@ -3,7 +3,6 @@ from collections import namedtuple
 
 from flask import Blueprint, abort, current_app, request
 from flask_login import current_user
-from markupsafe import Markup
 
 import models
 import pdf
@@ -12,6 +11,7 @@ from views import (
     Page,
     fixed_url,
     memo_macro,
+    memo_macro_join,
     page_number,
     portal_tab,
     render_tab,
@@ -85,10 +85,9 @@ def invoice_rows(rows):
     """The list's rows. Rendering 25 rows was a quarter of the tab's time and rows repeat
     from view to view (the first page above all), so each distinct row is rendered once;
     a changed invoice is a different InvoiceLine, hence a new row."""
-    prefix = fixed_url("invoices.index") + "/"
-    return Markup("".join(
-        memo_macro(LIST_PARTS, "row", InvoiceLine(*(getattr(row, f) for f in InvoiceLine._fields)),
-                   prefix) for row in rows))
+    prefix, fields = fixed_url("invoices.index") + "/", InvoiceLine._fields
+    return memo_macro_join(LIST_PARTS, "row", (
+        (InvoiceLine(*[getattr(row, name) for name in fields]), prefix) for row in rows))
 
 
 def invoice_list_head(status, q, sort):
