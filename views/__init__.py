@@ -186,7 +186,7 @@ def register_filters(app):
     @app.context_processor
     def portal_context():
         return {"company": company(), "tabs": visible_tabs, "tab_enabled": tab_enabled,
-                "static_url": static_url, "brand_version": brand_version,
+                "static_url": static_url, "brand_url": brand_url,
                 "locale": user_locale(), "fixed_url": fixed_url}
 
 
@@ -246,9 +246,15 @@ def fixed_url(endpoint):
     return _fixed_url(request.script_root, endpoint)
 
 
-def brand_version():
-    c = company()
-    return hashlib.sha256(c.brand_color.encode()).hexdigest()[:8]
+def brand_url():
+    """The brand stylesheet's URL, versioned by the colour so a change reaches browsers."""
+    return _brand_url(request.script_root, company().brand_color or "")
+
+
+@functools.lru_cache(maxsize=64)
+def _brand_url(script_root, color):
+    from flask import url_for
+    return url_for("brand_css", v=hashlib.sha256(color.encode()).hexdigest()[:8])
 
 
 def brand_css():

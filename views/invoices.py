@@ -55,6 +55,7 @@ def index():
     page = Page(rows, page_number(args.get("page")), current_app.config["PAGE_SIZE"], total)
     return render_tab("invoices/list.html", page=page, status=status, q=search,
                       sort=("-" if descending else "") + sort, filters=FILTERS, today=today,
+                      any_payable=any(row.is_payable for row in page.items),
                       invoice_rows=invoice_rows, invoice_list_head=invoice_list_head)
 
 
