@@ -253,10 +253,11 @@ def demo():
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-# Pages are CPU work under one interpreter lock: past a few threads they only queue for it
-# (measured in bench/: 8 threads served 40% fewer pages than 2-4); a few threads still
-# cover requests that wait on SMTP or a payment gateway.
-@click.option("--threads", default=4, show_default=True, type=int)
+# Pages are CPU work under one interpreter lock, and every SQLite call hands that lock to
+# another thread: measured in bench/, the Invoices tab served 1 thread 770 req/s, 2 threads
+# 610, 4 threads 500 (p99 31 ms at 2, 43-58 ms at 4). Two still let one request wait on
+# SMTP or a payment gateway while the other serves; raise it if yours are slow.
+@click.option("--threads", default=2, show_default=True, type=int)
 def serve(host, port, threads):
     """Serve the portal with waitress."""
     import waitress

@@ -261,7 +261,7 @@ def parse_args(argv):
     parser.add_argument("--duration", type=int, default=4, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="runs per endpoint (median)")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=4,
+    parser.add_argument("--threads", type=int, default=2,
                         help="waitress threads (portal serve's default)")
     parser.add_argument("--big", type=int, default=10_000, help="the big client's invoices")
     parser.add_argument("--total", type=int, default=100_000, help="invoices in all")
