@@ -325,3 +325,20 @@ def test_kept_row_html_follows_the_invoice_and_the_locale(app, client, auth, var
     assert status_of(after, target.number) == "paid"
     html = after.get_data(as_text=True)
     assert "300,00\xa0$" in html and "$300.00" not in html
+
+
+def test_sort_menu_for_phones_offers_every_sort_and_shows_the_current_one(client, auth, varied):
+    """On a phone the table's headers are hidden (rows become cards): the filter form sorts."""
+    login(auth)
+    html = client.get("/client/invoices?sort=-total&status=unpaid").get_data(as_text=True)
+    menu = re.search(r'<select name="sort">(.*?)</select>', html, re.S).group(1)
+    values = re.findall(r'<option value="([^"]+)"', menu)
+    assert len(values) == 12 and {v.lstrip("-") for v in values} == {
+        "date", "due_date", "number", "total", "balance", "status"}
+    assert re.findall(r'<option value="([^"]+)" selected', menu) == ["-total"]
+    assert re.findall(r'<option value="([^"]+)" selected',
+                      re.search(r'<select name="status">(.*?)</select>', html, re.S).group(1)
+                      ) == ["unpaid"]
+    # The menu submits with the form: the same GET the headers make.
+    got = rows(client.get("/client/invoices?status=all&q=&sort=total"))
+    assert got == [inv.number for inv in sorted(varied["invoices"], key=lambda i: i.total)]

@@ -22,7 +22,14 @@ bp = Blueprint("invoices", __name__, url_prefix="/client")
 
 SORTS = {"date": "date", "due_date": "due_date", "number": "number", "total": "total",
          "balance": "balance", "status": "status"}
-FILTERS = ("all", "unpaid", "overdue", "paid")
+FILTER_LABELS = (("all", "All"), ("unpaid", "Unpaid"), ("overdue", "Overdue"), ("paid", "Paid"))
+FILTERS = tuple(value for value, _ in FILTER_LABELS)
+SORT_LABELS = (("-date", "Newest first"), ("date", "Oldest first"),
+               ("due_date", "Due soonest"), ("-due_date", "Due latest"),
+               ("-total", "Largest amount"), ("total", "Smallest amount"),
+               ("-balance", "Largest balance"), ("balance", "Smallest balance"),
+               ("number", "Number, A to Z"), ("-number", "Number, Z to A"),
+               ("status", "Status, A to Z"), ("-status", "Status, Z to A"))
 
 
 def get_invoice(public_id):
@@ -54,9 +61,10 @@ def index():
 
     page = Page(rows, page_number(args.get("page")), current_app.config["PAGE_SIZE"], total)
     return render_tab("invoices/list.html", page=page, status=status, q=search,
-                      sort=("-" if descending else "") + sort, filters=FILTERS, today=today,
+                      sort=("-" if descending else "") + sort, today=today,
                       any_payable=any(row.is_payable for row in page.items),
-                      invoice_rows=invoice_rows, invoice_list_head=invoice_list_head)
+                      invoice_rows=invoice_rows, invoice_list_head=invoice_list_head,
+                      invoice_list_filters=invoice_list_filters)
 
 
 @bp.get("/invoices/<public_id>")
@@ -93,3 +101,8 @@ def invoice_rows(rows):
 
 def invoice_list_head(status, q, sort):
     return memo_macro(LIST_PARTS, "head", request.path, status, q, sort)
+
+
+def invoice_list_filters(status, q, sort):
+    return memo_macro(LIST_PARTS, "filters", request.path, status, q, sort, FILTER_LABELS,
+                      SORT_LABELS)
