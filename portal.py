@@ -254,9 +254,9 @@ def demo():
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 # Pages are CPU work under one interpreter lock, and every SQLite call hands that lock to
-# another thread: measured in bench/, the Invoices tab served 1 thread 770 req/s, 2 threads
-# 610, 4 threads 500 (p99 31 ms at 2, 43-58 ms at 4). Two still let one request wait on
-# SMTP or a payment gateway while the other serves; raise it if yours are slow.
+# another thread: measured in bench/, the Invoices tab served ~630 req/s with p99 30 ms on
+# 2 threads, ~545 req/s with p99 43 ms on 4 (the full page's p99 reached 51 ms). Two still
+# let one request wait on SMTP or a payment gateway while the other serves.
 @click.option("--threads", default=2, show_default=True, type=int)
 def serve(host, port, threads):
     """Serve the portal with waitress."""
