@@ -55,15 +55,6 @@ class PreparedQuery:
             params[index] = field.db_value(value) if field is not None else value
         return models.db.execute_sql(self.sql, params)
 
-    def run(self, **values):
-        """The query's own result (models, tuples...) exactly as Peewee would give it."""
-        # _get_cursor_wrapper is how Peewee itself turns a cursor into this query's rows.
-        return list(self.query._get_cursor_wrapper(self._cursor(values)))
-
-    def first(self, **values):
-        rows = self.run(**values)
-        return rows[0] if rows else None
-
     def scalar(self, **values):
         row = self._cursor(values).fetchone()
         return row[0] if row else None

@@ -14,11 +14,11 @@ def test_built_once_and_run_with_each_calls_values(db):
 
     def build():
         built.append(1)
-        return models.Client.select().where(models.Client.id == slot("id"))
+        return models.Client.select(models.Client.name).where(models.Client.id == slot("id"))
 
-    assert prepared("test-client-by-id", build).first(id=a.id).name == "Alpha"
-    assert prepared("test-client-by-id", build).first(id=b.id).name == "Beta"
-    assert prepared("test-client-by-id", build).first(id=-1) is None
+    assert prepared("test-client-by-id", build).scalar(id=a.id) == "Alpha"
+    assert prepared("test-client-by-id", build).scalar(id=b.id) == "Beta"
+    assert prepared("test-client-by-id", build).scalar(id=-1) is None
     assert built == [1]
 
 
