@@ -181,7 +181,35 @@ class Contact(PublicModel, UserMixin):
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
 
 
-class RecurringInvoice(PublicModel):
+class BillingDocument(PublicModel):
+    """What invoices, quotes, credits and recurring templates share: priced lines and their
+    totals in the currency's minor units."""
+    currency = CharField(max_length=3)
+    discount = BigIntegerField(default=0)  # whole-document discount, minor units
+    subtotal = BigIntegerField(default=0)
+    tax_total = BigIntegerField(default=0)
+    total = BigIntegerField(default=0)
+    notes = TextField(default="")
+    terms = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+    def ordered_lines(self):
+        return list(self.lines.order_by(LineItem.position))
+
+
+class IssuedDocument(BillingDocument):
+    """An invoice, quote or credit: issued to the client and shown once out of draft."""
+    footer = TextField(default="")
+    archived_at = DateTimeField(null=True)
+
+    @classmethod
+    def for_client(cls, client):
+        """What a contact may see: the client's records that have left draft."""
+        return cls.select().where(
+            (cls.client == client) & (cls.status != "draft") & cls.archived_at.is_null())
+
+
+class RecurringInvoice(BillingDocument):
     FREQUENCIES = ("daily", "weekly", "fortnightly", "monthly", "quarterly", "yearly")
     client = ForeignKeyField(Client, backref="recurring_invoices", on_delete="CASCADE")
     number = CharField(max_length=32)
@@ -192,14 +220,6 @@ class RecurringInvoice(PublicModel):
     remaining_cycles = IntegerField(default=-1)  # -1: until stopped
     due_days = IntegerField(default=30)
     auto_bill = BooleanField(default=False)
-    currency = CharField(max_length=3)
-    discount = BigIntegerField(default=0)
-    subtotal = BigIntegerField(default=0)
-    tax_total = BigIntegerField(default=0)
-    total = BigIntegerField(default=0)
-    notes = TextField(default="")
-    terms = TextField(default="")
-    created_at = DateTimeField(default=utcnow)
 
 
 class InvoiceStatus:
@@ -226,7 +246,7 @@ class InvoiceStatus:
         return self.STATUS_LABELS[self.display_status(today)]
 
 
-class Invoice(InvoiceStatus, PublicModel):
+class Invoice(InvoiceStatus, IssuedDocument):
     STATUSES = ("draft", "sent", "partial", "paid", "cancelled", "void")
     client = ForeignKeyField(Client, backref="invoices", on_delete="CASCADE")
     recurring = ForeignKeyField(RecurringInvoice, null=True, backref="invoices",
@@ -235,22 +255,12 @@ class Invoice(InvoiceStatus, PublicModel):
     status = CharField(max_length=16, default="draft", index=True)
     date = DateField()
     due_date = DateField(null=True)
-    currency = CharField(max_length=3)
     po_number = CharField(max_length=64, default="")
-    discount = BigIntegerField(default=0)  # whole-invoice discount, minor units
-    subtotal = BigIntegerField(default=0)
-    tax_total = BigIntegerField(default=0)
-    total = BigIntegerField(default=0)
     balance = BigIntegerField(default=0)
     partial = BigIntegerField(default=0)  # deposit due first, 0 when none
     partial_due_date = DateField(null=True)
-    notes = TextField(default="")
-    terms = TextField(default="")
-    footer = TextField(default="")
     sent_at = DateTimeField(null=True)
     viewed_at = DateTimeField(null=True)
-    archived_at = DateTimeField(null=True)
-    created_at = DateTimeField(default=utcnow)
 
     class Meta:
         # A contact's list reads one client's rows in date order and stops after a page.
@@ -258,12 +268,6 @@ class Invoice(InvoiceStatus, PublicModel):
         # invoices for the pager reads only the index.
         indexes = ((("client", "date"), False), (("client", "due_date"), False),
                    (("client", "number"), False), (("client", "archived_at", "status"), False))
-
-    @classmethod
-    def for_client(cls, client):
-        """What a contact may see: the client's invoices that have left draft."""
-        return cls.select().where(
-            (cls.client == client) & (cls.status != "draft") & cls.archived_at.is_null())
 
     @property
     def amount_due_now(self):
@@ -273,21 +277,13 @@ class Invoice(InvoiceStatus, PublicModel):
         return self.balance
 
 
-class Quote(PublicModel):
+class Quote(IssuedDocument):
     STATUSES = ("draft", "sent", "approved", "converted", "declined", "expired")
     client = ForeignKeyField(Client, backref="quotes", on_delete="CASCADE")
     number = CharField(max_length=32)
     status = CharField(max_length=16, default="draft", index=True)
     date = DateField()
     valid_until = DateField(null=True)
-    currency = CharField(max_length=3)
-    discount = BigIntegerField(default=0)
-    subtotal = BigIntegerField(default=0)
-    tax_total = BigIntegerField(default=0)
-    total = BigIntegerField(default=0)
-    notes = TextField(default="")
-    terms = TextField(default="")
-    footer = TextField(default="")
     invoice = ForeignKeyField(Invoice, null=True, backref="quotes", on_delete="SET NULL")
     approved_by = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
     approved_at = DateTimeField(null=True)
@@ -296,13 +292,6 @@ class Quote(PublicModel):
     declined_reason = TextField(default="")
     sent_at = DateTimeField(null=True)
     viewed_at = DateTimeField(null=True)
-    archived_at = DateTimeField(null=True)
-    created_at = DateTimeField(default=utcnow)
-
-    @classmethod
-    def for_client(cls, client):
-        return cls.select().where(
-            (cls.client == client) & (cls.status != "draft") & cls.archived_at.is_null())
 
     def is_expired(self, today=None):
         today = today or utcnow().date()
@@ -312,29 +301,14 @@ class Quote(PublicModel):
         return "expired" if self.is_expired(today) else self.status
 
 
-class Credit(PublicModel):
+class Credit(IssuedDocument):
     STATUSES = ("draft", "sent", "partial", "applied", "void")
     client = ForeignKeyField(Client, backref="credits", on_delete="CASCADE")
     number = CharField(max_length=32)
     status = CharField(max_length=16, default="draft", index=True)
     date = DateField()
-    currency = CharField(max_length=3)
-    discount = BigIntegerField(default=0)
-    subtotal = BigIntegerField(default=0)
-    tax_total = BigIntegerField(default=0)
-    total = BigIntegerField(default=0)
     balance = BigIntegerField(default=0)
     reason = CharField(max_length=32, default="adjustment")  # refund, adjustment, overpayment
-    notes = TextField(default="")
-    terms = TextField(default="")
-    footer = TextField(default="")
-    archived_at = DateTimeField(null=True)
-    created_at = DateTimeField(default=utcnow)
-
-    @classmethod
-    def for_client(cls, client):
-        return cls.select().where(
-            (cls.client == client) & (cls.status != "draft") & cls.archived_at.is_null())
 
 
 class LineItem(BaseModel):

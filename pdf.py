@@ -40,7 +40,7 @@ def send(data, filename, inline=False):
 
 
 def invoice_pdf(invoice):
-    lines = list(invoice.lines.order_by(models.LineItem.position))
+    lines = invoice.ordered_lines()
     return render("pdf/invoice.html", doc=invoice, kind="Invoice", lines=lines,
                   taxes=documents.tax_summary(lines), client=invoice.client,
                   company=models.Company.current())

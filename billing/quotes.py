@@ -193,7 +193,7 @@ def _convert(quote, staff=None, contact=None):
               "quantity": line.quantity, "unit_cost": line.unit_cost,
               "discount_percent": line.discount_percent, "tax_name": line.tax_name,
               "tax_rate": line.tax_rate}
-             for line in quote.lines.order_by(models.LineItem.position)]
+             for line in quote.ordered_lines()]
     today = models.utcnow().date()
     invoice = invoice_service.create_invoice(
         quote.client, lines, date=today, due_date=invoice_service.due_date_for(today),

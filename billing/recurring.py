@@ -52,7 +52,7 @@ def generate(recurring, today=None):
                   "quantity": li.quantity, "unit_cost": li.unit_cost,
                   "discount_percent": li.discount_percent, "tax_name": li.tax_name,
                   "tax_rate": li.tax_rate}
-                 for li in recurring.lines.order_by(models.LineItem.position)]
+                 for li in recurring.ordered_lines()]
         invoice = invoices.create_invoice(
             recurring.client, lines, date=send_date,
             due_date=invoices.due_date_for(send_date, recurring.due_days),

@@ -35,10 +35,10 @@ def test_approve_converts_lines_taxes_discount_and_numbering(db, tmp_path):
     assert q.subtotal == 100000 + 5397 + 12000
     assert invoice.total == q.subtotal - 5000 + q.tax_total
     assert invoice.balance == invoice.total and invoice.status == "sent" and invoice.sent_at
-    lines = list(invoice.lines.order_by(models.LineItem.position))
+    lines = invoice.ordered_lines()
     assert [(line.product, line.amount, line.tax_amount, line.tax_rate) for line in lines] == [
         (line.product, line.amount, line.tax_amount, line.tax_rate)
-        for line in q.lines.order_by(models.LineItem.position)]
+        for line in q.ordered_lines()]
     assert (invoice.notes, invoice.terms, invoice.footer) == (
         "Phase one only.", "50% up front.", "Thanks")
     assert q.status == "converted" and q.invoice_id == invoice.id

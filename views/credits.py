@@ -49,7 +49,7 @@ def index():
 @portal_tab("credits")
 def show(public_id):
     credit = get_credit(public_id)
-    lines = list(credit.lines.order_by(models.LineItem.position))
+    lines = credit.ordered_lines()
     return render_tab("credits/show.html", credit=credit, lines=lines,
                       taxes=documents.tax_summary(lines),
                       status=credit_service.display_status(credit))
@@ -59,7 +59,7 @@ def show(public_id):
 @portal_tab("credits")
 def download(public_id):
     credit = get_credit(public_id)
-    lines = list(credit.lines.order_by(models.LineItem.position))
+    lines = credit.ordered_lines()
     data = pdf.render("pdf/credit.html", doc=credit, kind="Credit note", lines=lines,
                       taxes=documents.tax_summary(lines), client=credit.client,
                       company=company(), status=credit_service.display_status(credit))

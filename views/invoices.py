@@ -71,7 +71,7 @@ def index():
 @portal_tab("invoices")
 def show(public_id):
     invoice = get_invoice(public_id)
-    lines = list(invoice.lines.order_by(models.LineItem.position))
+    lines = invoice.ordered_lines()
     return render_tab("invoices/show.html", invoice=invoice, lines=lines,
                       taxes=documents.tax_summary(lines), today=models.utcnow().date())
 

@@ -70,7 +70,7 @@ def index():
 
 
 def _show(quote, error=None, field=None, status_code=200):
-    lines = list(quote.lines.order_by(models.LineItem.position))
+    lines = quote.ordered_lines()
     approvable = True
     try:
         quote_service.check_approvable(quote)
@@ -94,7 +94,7 @@ def show(public_id):
 @portal_tab("quotes")
 def download(public_id):
     quote = get_quote(public_id)
-    lines = list(quote.lines.order_by(models.LineItem.position))
+    lines = quote.ordered_lines()
     data = pdf.render("pdf/quote.html", doc=quote, kind="Quote", lines=lines,
                       taxes=documents.tax_summary(lines), client=quote.client,
                       company=company(), terms_accepted=quote_service.terms_accepted(quote))

@@ -36,7 +36,7 @@ def show(public_id):
     recurring = visible_recurring().where(R.public_id == public_id[:24]).first()
     if recurring is None:
         abort(404)
-    lines = list(recurring.lines.order_by(models.LineItem.position))
+    lines = recurring.ordered_lines()
     Invoice = models.Invoice
     produced = Invoice.for_client(current_user.client_id).where(Invoice.recurring == recurring)
     total = produced.count()

@@ -75,7 +75,6 @@ def money_out(minor, currency):
 
 
 def lines_out(record, currency):
-    import models
     return [{"product": li.product, "description": li.description,
              "quantity": format(li.quantity.normalize(), "f"),
              "cost": money_out(li.unit_cost, currency),
@@ -83,7 +82,7 @@ def lines_out(record, currency):
              "tax_name": li.tax_name, "tax_rate": format(li.tax_rate.normalize(), "f"),
              "amount": money_out(li.amount, currency),
              "tax_amount": money_out(li.tax_amount, currency)}
-            for li in record.lines.order_by(models.LineItem.position)]
+            for li in record.ordered_lines()]
 
 
 def iso(value):
