@@ -17,8 +17,8 @@ def reset_database():
     models.create_tables()
 
 
-@pytest.fixture
-def app(tmp_path):
+def make_app(tmp_path, **overrides):
+    """A test app on a fresh database (SQLite, or PORTAL_TEST_DATABASE_URL) with a company."""
     app = create_app({
         "TESTING": True,
         "DATABASE_URL": TEST_DB or f"sqlite:///{tmp_path}/test.sqlite3",
@@ -27,12 +27,19 @@ def app(tmp_path):
         "RATELIMIT_ENABLED": False,
         "SECRET_KEY": "test-secret",
         "BASE_URL": "http://portal.test",
+        **overrides,
     })
     with app.app_context():
         models.db.connect(reuse_if_open=True)
         reset_database()
         factories.company()
         models.db.close()
+    return app
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = make_app(tmp_path)
     yield app
     if not models.db.is_closed():
         models.db.close()
@@ -98,15 +105,12 @@ def world(app):
     """Two clients: A with two contacts and invoices in every state, B with one invoice."""
     with app.test_request_context():
         models.db.connect(reuse_if_open=True)
-        a = factories.client(name="Alpha Ltd")
-        b = factories.client(name="Beta GmbH")
-        a1 = factories.contact(a, email="a1@alpha.example")
-        a2 = factories.contact(a, email="a2@alpha.example")
-        b1 = factories.contact(b, email="b1@beta.example")
+        people = factories.two_clients()
+        a, b = people["a"], people["b"]
         invoices = {
             status: factories.invoice(a, status=status)
             for status in ("draft", "sent", "partial", "paid", "cancelled")
         }
         other = factories.invoice(b, status="sent")
         models.db.close()
-    return {"a": a, "b": b, "a1": a1, "a2": a2, "b1": b1, "invoices": invoices, "other": other}
+    return {**people, "invoices": invoices, "other": other}

@@ -9,9 +9,8 @@ import socket
 from flask import current_app
 
 import models
-from portal import create_app
 from tests import factories
-from tests.conftest import TEST_DB, csrf_token, reset_database
+from tests.conftest import csrf_token
 
 ALERT_RE = re.compile(r'role="alert">([^<]*)<')
 
@@ -20,27 +19,6 @@ def alert(response):
     """The error message a page shows (the role=alert paragraph), or None."""
     match = ALERT_RE.search(response.get_data(as_text=True))
     return match.group(1).strip() if match else None
-
-
-def make_app(tmp_path, **overrides):
-    """An app like conftest's `app` fixture, with some settings changed."""
-    config = {
-        "TESTING": True,
-        "DATABASE_URL": TEST_DB or f"sqlite:///{tmp_path}/test.sqlite3",
-        "OUTBOX_PATH": str(tmp_path / "outbox"),
-        "UPLOAD_PATH": str(tmp_path / "uploads"),
-        "RATELIMIT_ENABLED": False,
-        "SECRET_KEY": "test-secret",
-        "BASE_URL": "http://portal.test",
-        **overrides,
-    }
-    app = create_app(config)
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
-        reset_database()
-        factories.company()
-        models.db.close()
-    return app
 
 
 @contextlib.contextmanager

@@ -51,3 +51,10 @@ def invoice(client_, status="sent", lines=None, **kw):
     if status not in ("draft", "sent"):
         models.Invoice.update(status=status).where(models.Invoice.id == inv.id).execute()
     return models.Invoice.get_by_id(inv.id)
+
+
+def two_clients():
+    """Client A with contacts a1 and a2, client B with contact b1: the cross-client cases."""
+    a, b = client(name="Alpha Ltd"), client(name="Beta GmbH")
+    return {"a": a, "b": b, "a1": contact(a, email="a1@alpha.example"),
+            "a2": contact(a, email="a2@alpha.example"), "b1": contact(b, email="b1@beta.example")}

@@ -66,13 +66,10 @@ def qworld(app):
     """Client A (two contacts) with quotes in every state; client B with one sent quote."""
     with app.test_request_context():
         models.db.connect(reuse_if_open=True)
-        a = factories.client(name="Alpha Ltd")
-        b = factories.client(name="Beta GmbH")
-        a1 = factories.contact(a, email="a1@alpha.example")
-        a2 = factories.contact(a, email="a2@alpha.example")
-        b1 = factories.contact(b, email="b1@beta.example")
+        people = factories.two_clients()
+        a, b = people["a"], people["b"]
         quotes = {status: quote(a, status) for status in
                   ("draft", "sent", "expired", "declined", "converted")}
         other = quote(b, "sent")
         models.db.close()
-    return {"a": a, "b": b, "a1": a1, "a2": a2, "b1": b1, "quotes": quotes, "other": other}
+    return {**people, "quotes": quotes, "other": other}

@@ -9,8 +9,8 @@ import models
 import portal
 from billing.accounts import BAD_LOGIN
 from tests import factories
-from tests.conftest import csrf_token
-from tests.core_support import alert, make_app, opened, post, snapshot
+from tests.conftest import csrf_token, make_app
+from tests.core_support import alert, opened, post, snapshot
 
 A1 = "a1@alpha.example"
 

@@ -12,7 +12,8 @@ import models
 import portal
 from billing import invoices as invoice_service
 from tests import factories
-from tests.core_support import free_port, login_staff, make_app, opened
+from tests.conftest import make_app
+from tests.core_support import free_port, login_staff, opened
 
 LINK_RE = re.compile(r"http://portal\.test/client/invoice/[A-Za-z0-9_-]{40,}")
 
