@@ -11,6 +11,7 @@ import pytest
 
 import models
 from tests import factories
+from tests.conftest import csrf_token
 
 HERE = os.path.dirname(__file__)
 
@@ -120,3 +121,11 @@ def conn(app):
     yield models.db
     if not models.db.is_closed():
         models.db.close()
+
+
+def save_card(client, gateway, number="4242424242424242"):
+    """Add a card on the Payment Methods tab, as a contact does."""
+    token = csrf_token(client, "/client/payment_methods/create")
+    return client.post("/client/payment_methods/create", data={
+        "csrf_token": token, "gateway": gateway.id, "card_number": number, "exp_month": "12",
+        "exp_year": "2035", "cvc": "123"})

@@ -4,16 +4,7 @@ import pytest
 
 import models
 from tests.conftest import csrf_token, hx
-from tests.payments_support import conn, demo_gateway, make_gateway, pay, reload  # noqa: F401
-
-CARD = {"card_number": "4242424242424242", "exp_month": "12", "exp_year": "2035",
-        "cvc": "123"}
-
-
-def save_card(client, gateway, number="4242424242424242"):
-    token = csrf_token(client, "/client/payment_methods/create")
-    return client.post("/client/payment_methods/create", data={
-        "csrf_token": token, "gateway": gateway.id, **CARD, "card_number": number})
+from tests.payments_support import conn, demo_gateway, make_gateway, pay, reload, save_card  # noqa: F401
 
 
 def test_empty_tab_offers_adding_when_a_gateway_can_save(client, auth, world, demo_gateway):

@@ -6,16 +6,10 @@ import models
 from billing import allocation, checkout
 from tests import factories
 from tests.conftest import CSRF_RE, csrf_token
-from tests.payments_support import KEY_RE, conn, demo_gateway, pay, reload, review  # noqa: F401
+from tests.payments_support import KEY_RE, conn, demo_gateway, pay, reload, review, save_card  # noqa: F401
 
 CARD = {"card_number": "4242 4242 4242 4242", "exp_month": "12", "exp_year": "2035",
         "cvc": "123"}
-
-
-def save_card(client, gateway, number="4242424242424242"):
-    token = csrf_token(client, "/client/payment_methods/create")
-    return client.post("/client/payment_methods/create", data={
-        "csrf_token": token, "gateway": gateway.id, **CARD, "card_number": number})
 
 
 def test_pay_selected_from_invoice_list(client, auth, world, demo_gateway):

@@ -23,6 +23,15 @@ def shot(page, name):
         page.screenshot(path=os.path.join(SHOTS, name + ".png"), full_page=True)
 
 
+def fill_card(page, number, month, year, cvc):
+    """Type a card into (localstripe's stand-in for) Stripe.js and submit it."""
+    page.wait_for_selector("#card-element input[placeholder=number]")
+    for name, value in (("number", number), ("exp_month", month), ("exp_year", year),
+                        ("cvc", cvc), ("postal_code", "94105")):
+        page.fill(f"#card-element input[placeholder={name}]", value)
+    page.click("#capture-submit")
+
+
 def no_horizontal_scroll(page):
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
@@ -126,13 +135,7 @@ def test_stripe_add_card_and_pay_through_localstripe(app, live_server, desktop, 
 
     page.goto(live_server + "/client/payment_methods")
     page.click("text=Add payment method")
-    page.wait_for_selector("#card-element input[placeholder=number]")
-    page.fill("#card-element input[placeholder=number]", "4242424242424242")
-    page.fill("#card-element input[placeholder=exp_month]", "12")
-    page.fill("#card-element input[placeholder=exp_year]", "31")
-    page.fill("#card-element input[placeholder=cvc]", "123")
-    page.fill("#card-element input[placeholder=postal_code]", "94105")
-    page.click("#capture-submit")
+    fill_card(page, "4242424242424242", "12", "31", "123")
     page.wait_for_selector("text=Visa •••• 4242 was saved")
     token = models.GatewayToken.get()
     assert token.token.startswith("pm_") and (token.exp_month, token.exp_year) == (12, 2031)
@@ -143,13 +146,7 @@ def test_stripe_add_card_and_pay_through_localstripe(app, live_server, desktop, 
     page.click("button:has-text('Pay $100.00')")
     page.check(f"input[name=method][value='new:{gateway.id}']")
     page.click("form.checkout button")
-    page.wait_for_selector("#card-element input[placeholder=number]")
-    page.fill("#card-element input[placeholder=number]", "5555555555554444")
-    page.fill("#card-element input[placeholder=exp_month]", "10")
-    page.fill("#card-element input[placeholder=exp_year]", "32")
-    page.fill("#card-element input[placeholder=cvc]", "321")
-    page.fill("#card-element input[placeholder=postal_code]", "94105")
-    page.click("#capture-submit")
+    fill_card(page, "5555555555554444", "10", "32", "321")
     page.wait_for_selector("text=Payment received")
 
     # Then the other invoice with the saved card, in one tap.
@@ -186,12 +183,7 @@ def test_stripe_card_needing_3d_secure(app, live_server, desktop, world, localst
     page = desktop
     log_in(page, live_server, "a2@alpha.example", factories.PASSWORD)
     page.goto(live_server + "/client/payment_methods/create")
-    page.fill("#card-element input[placeholder=number]", "4000002500003155")
-    page.fill("#card-element input[placeholder=exp_month]", "12")
-    page.fill("#card-element input[placeholder=exp_year]", "31")
-    page.fill("#card-element input[placeholder=cvc]", "123")
-    page.fill("#card-element input[placeholder=postal_code]", "94105")
-    page.click("#capture-submit")
+    fill_card(page, "4000002500003155", "12", "31", "123")
     page.click("text=Complete authentication")  # localstripe's stand-in 3-D Secure dialog
     page.wait_for_selector("text=Visa •••• 3155 was saved")
 
