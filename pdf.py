@@ -39,8 +39,12 @@ def send(data, filename, inline=False):
     return response
 
 
+def document_pdf(template, doc, kind, **extra):
+    """An invoice, quote or credit note: its lines in order, tax summary, client, company."""
+    lines = doc.ordered_lines()
+    return render(template, doc=doc, kind=kind, lines=lines, taxes=documents.tax_summary(lines),
+                  client=doc.client, company=models.Company.current(), **extra)
+
+
 def invoice_pdf(invoice):
-    lines = invoice.ordered_lines()
-    return render("pdf/invoice.html", doc=invoice, kind="Invoice", lines=lines,
-                  taxes=documents.tax_summary(lines), client=invoice.client,
-                  company=models.Company.current())
+    return document_pdf("pdf/invoice.html", invoice, "Invoice")

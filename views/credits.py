@@ -9,7 +9,7 @@ import models
 import pdf
 from billing import credits as credit_service
 from billing import documents, listing
-from views import Page, company, page_number, portal_tab, render_tab
+from views import Page, page_number, portal_tab, render_tab
 
 bp = Blueprint("credits", __name__, url_prefix="/client")
 
@@ -59,8 +59,6 @@ def show(public_id):
 @portal_tab("credits")
 def download(public_id):
     credit = get_credit(public_id)
-    lines = credit.ordered_lines()
-    data = pdf.render("pdf/credit.html", doc=credit, kind="Credit note", lines=lines,
-                      taxes=documents.tax_summary(lines), client=credit.client,
-                      company=company(), status=credit_service.display_status(credit))
+    data = pdf.document_pdf("pdf/credit.html", credit, "Credit note",
+                            status=credit_service.display_status(credit))
     return pdf.send(data, f"credit-{credit.number}.pdf", inline=request.args.get("inline") == "1")

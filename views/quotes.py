@@ -94,10 +94,8 @@ def show(public_id):
 @portal_tab("quotes")
 def download(public_id):
     quote = get_quote(public_id)
-    lines = quote.ordered_lines()
-    data = pdf.render("pdf/quote.html", doc=quote, kind="Quote", lines=lines,
-                      taxes=documents.tax_summary(lines), client=quote.client,
-                      company=company(), terms_accepted=quote_service.terms_accepted(quote))
+    data = pdf.document_pdf("pdf/quote.html", quote, "Quote",
+                            terms_accepted=quote_service.terms_accepted(quote))
     return pdf.send(data, f"quote-{quote.number}.pdf", inline=request.args.get("inline") == "1")
 
 
