@@ -180,6 +180,20 @@ class Contact(PublicModel, UserMixin):
     def check_password(self, password):
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
 
+    @classmethod
+    def with_client(cls, contact_id):
+        """The contact and its client in one query, or None. Every portal request loads its
+        contact and most show or use the client; the SQL is built once (see prepared.py)."""
+        from prepared import model_fields, prepared, slot
+        found = prepared("contact-with-client", lambda: cls.select(
+            *model_fields(cls, Client)).join(Client).where(cls.id == slot("id"))).first_models(
+            cls, Client, id=contact_id)
+        if found is None:
+            return None
+        contact, contact.client = found
+        contact._dirty.clear()  # attaching the loaded client is not a change to save
+        return contact
+
 
 class BillingDocument(PublicModel):
     """What invoices, quotes, credits and recurring templates share: priced lines and their

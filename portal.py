@@ -18,7 +18,6 @@ from playhouse.db_url import connect as connect_url
 
 import assets
 import models
-from prepared import model_fields, prepared, slot
 
 compress = Compress()
 csrf = CSRFProtect()
@@ -177,16 +176,8 @@ def load_contact(user_id):
     contact_id, _, token = user_id.partition(":")
     if not contact_id.isdigit():
         return None
-    # Every request loads the contact, and most pages show or use its client: one query,
-    # its SQL built once (see prepared.py).
-    Contact, Client = models.Contact, models.Client
-    found = prepared("contact-by-id", lambda: Contact.select(*model_fields(Contact, Client)).join(
-        Client).where(Contact.id == slot("id"))).first_models(Contact, Client, id=int(contact_id))
-    if found is None:
-        return None
-    contact, contact.client = found
-    contact._dirty.clear()
-    if not contact.is_active or contact.session_token != token:
+    contact = models.Contact.with_client(int(contact_id))
+    if contact is None or not contact.is_active or contact.session_token != token:
         return None
     return contact
 
