@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install what the test suite needs, then run it on SQLite and on PostgreSQL.
+# Install what the test suite needs into a fresh virtualenv, then run the suite on SQLite
+# and on PostgreSQL. Both halves always run; the exit status is non-zero if either failed.
 # Usage: bash tests/run.sh [pytest args]   (PORTAL_TEST_SKIP_PG=1 runs SQLite only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,25 +19,39 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+# A fresh virtualenv with the locked versions: nothing installed by hand on this machine
+# can decide the result. (.venv-test stays for re-running pytest by hand afterwards.)
+venv=${PORTAL_TEST_VENV:-.venv-test}
+python3 -m venv --clear "$venv"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check \
+  -c constraints.txt -e '.[test]'
+export PATH="$PWD/$venv/bin:$PATH"
+python=$PWD/$venv/bin/python
+
 ruff check .
 
+failed=()
 echo "== test suite on SQLite"
-python3 -m pytest -p no:cacheprovider "$@"
+"$python" -m pytest -p no:cacheprovider "$@" || failed+=(SQLite)
 
-if [ "${PORTAL_TEST_SKIP_PG:-}" = 1 ]; then exit 0; fi
+if [ "${PORTAL_TEST_SKIP_PG:-}" != 1 ]; then
+  # PostgreSQL: a throwaway cluster in a temp folder, owned by the postgres user.
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  pgdir=$(mktemp -d /tmp/portal-pg.XXXXXX)
+  pgport=${PORTAL_TEST_PG_PORT:-55432}
+  run_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
+  [ "$(id -u)" = 0 ] && chown postgres "$pgdir"
+  run_pg "$pgbin/initdb -D $pgdir/data -A trust -U portal >/dev/null"
+  run_pg "$pgbin/pg_ctl -D $pgdir/data -o '-p $pgport -k $pgdir -c fsync=off -c full_page_writes=off -c synchronous_commit=off' -l $pgdir/log -w start >/dev/null"
+  trap 'run_pg "$pgbin/pg_ctl -D $pgdir/data -m immediate stop" >/dev/null 2>&1 || true; rm -rf "$pgdir"' EXIT
+  run_pg "$pgbin/createdb -h $pgdir -p $pgport -U portal portal_test"
 
-# PostgreSQL: a throwaway cluster in a temp folder, owned by the postgres user.
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-pgdir=$(mktemp -d /tmp/portal-pg.XXXXXX)
-pgport=${PORTAL_TEST_PG_PORT:-55432}
-run_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
-[ "$(id -u)" = 0 ] && chown postgres "$pgdir"
-run_pg "$pgbin/initdb -D $pgdir/data -A trust -U portal >/dev/null"
-run_pg "$pgbin/pg_ctl -D $pgdir/data -o '-p $pgport -k $pgdir -c fsync=off -c full_page_writes=off -c synchronous_commit=off' -l $pgdir/log -w start >/dev/null"
-trap 'run_pg "$pgbin/pg_ctl -D $pgdir/data -m immediate stop" >/dev/null 2>&1 || true; rm -rf "$pgdir"' EXIT
-run_pg "$pgbin/createdb -h $pgdir -p $pgport -U portal portal_test"
+  echo "== test suite on PostgreSQL"
+  PORTAL_TEST_DATABASE_URL="postgresql://portal@127.0.0.1:$pgport/portal_test" \
+    "$python" -m pytest -p no:cacheprovider "$@" || failed+=(PostgreSQL)
+fi
 
-echo "== test suite on PostgreSQL"
-PORTAL_TEST_DATABASE_URL="postgresql://portal@127.0.0.1:$pgport/portal_test" \
-  python3 -m pytest -p no:cacheprovider "$@"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED on: ${failed[*]}" >&2
+  exit 1
+fi
