@@ -33,7 +33,8 @@ def test_several_methods_default_and_remove(client, auth, world, demo_gateway, c
     assert reload(second).deleted_at is not None
     assert reload(first).is_default  # the remaining card takes over as default
     html = client.get("/client/payment_methods").get_data(as_text=True)
-    assert "5555" not in html.split("was removed")[-1]
+    listing = html.split("was removed")[-1]  # past the flash that names the removed card
+    assert "4242" in listing and "4444" not in listing
 
 
 def test_bad_demo_card_is_refused(client, auth, world, demo_gateway):
