@@ -51,7 +51,7 @@ class DemoGateway(Gateway):
         except (TypeError, ValueError):
             raise PaymentDeclined("Enter the card's expiry month and year.") from None
         year = year + 2000 if year < 100 else year
-        today = today or dt.date.today()
+        today = today or dt.datetime.now(dt.UTC).date()  # UTC, like every date we keep
         if not 1 <= month <= 12 or (year, month) < (today.year, today.month) or year > 2100:
             raise PaymentDeclined("The card's expiry date is not valid.")
         if not (cvc or "").isdigit() or len(cvc) not in (3, 4):

@@ -55,8 +55,8 @@ def login_staff(client, email, password=factories.PASSWORD):
 
 def records_for(client, *, with_keys=True):
     """One visible record of every kind the portal shows, for `client`; call inside opened()."""
-    inv = factories.invoice(client, status="sent", due_date=dt.date.today() + dt.timedelta(30))
     today = models.utcnow().date()
+    inv = factories.invoice(client, status="sent", due_date=today + dt.timedelta(30))
     quote = models.Quote.create(client=client, number=f"QUO-{client.id}-1", status="sent",
                                 date=today, currency=client.currency, total=5000)
     credit = models.Credit.create(client=client, number=f"CR-{client.id}-1", status="sent",

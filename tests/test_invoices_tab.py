@@ -12,7 +12,7 @@ from tests import factories
 from tests.conftest import hx
 from tests.core_support import QueryCounter, opened
 
-TODAY = dt.date.today()
+TODAY = models.utcnow().date()
 ROW_RE = re.compile(r'<td data-label="Number"><a [^>]*>([^<]+)</a>')
 
 

@@ -11,7 +11,7 @@ from tests import factories
 from tests.conftest import csrf_token
 from tests.core_support import alert, login_staff, opened, snapshot
 
-TODAY = dt.date.today()
+TODAY = models.utcnow().date()
 LINK_RE = re.compile(r"http://portal\.test(/client/invoice/([A-Za-z0-9_-]+))")
 
 

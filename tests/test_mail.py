@@ -48,7 +48,7 @@ def seed(app):
         c = factories.client(name="Mail Co")
         factories.contact(c, email="m1@mail.example")
         factories.contact(c, email="m2@mail.example")
-        return factories.invoice(c, status="draft", due_date=dt.date.today())
+        return factories.invoice(c, status="draft", due_date=models.utcnow().date())
 
 
 @pytest.fixture
