@@ -103,6 +103,11 @@ class Gateway:
         """
         raise NotImplementedError
 
+    def cancel_charge(self, reference):
+        """Withdraw a charge still waiting for the customer (3-D Secure), so it can never
+        take the money later; GatewayError when the gateway refuses (it may have finished)."""
+        raise NotImplementedError
+
     def refund(self, reference, amount, idempotency_key=None):
         """Give `amount` of a charge back (only when capabilities.refunds)."""
         raise NotImplementedError

@@ -151,6 +151,9 @@ class StripeGateway(Gateway):
         found.sort(key=lambda i: {"succeeded": 0, "processing": 1}.get(i.status, 2))
         return self._result(found[0])
 
+    def cancel_charge(self, reference):
+        self._call(self.client().v1.payment_intents.cancel, reference)
+
     def refund(self, reference, amount=None, idempotency_key=None):
         params = {"payment_intent": reference}
         if amount:

@@ -257,3 +257,32 @@ def test_stripe_3ds_finished_but_never_reported_is_completed_by_reference(
     assert "pending payments: 1 completed" in run_due(app)
     assert reload(payment).status == "completed" and reload(invoice).status == "paid"
     assert reload(client).paid_to_date == 10000
+
+
+def test_stripe_3ds_abandoned_for_an_hour_is_cancelled_and_frees_the_invoice(
+        app, conn, localstripe, stripe_gateway):
+    client, contact, invoice = setup_client(conn)
+    api, card = stripe_card(localstripe, "4000002500003155")
+    outcome = checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
+                           idempotency_key="stripe-3ds-gone-" + "j" * 24,
+                           gateway=StripeGateway(stripe_gateway), new_method=card)
+    assert outcome.status == "requires_action"
+    payment = reload(outcome.payment)
+    minutes_pass(payment, 30)
+    assert "1 still processing" in run_due(app)  # the customer may still be at their bank
+    minutes_pass(payment, 61)
+    assert "pending payments: 0 completed, 1 failed" in run_due(app)
+    assert reload(payment).status == "failed"
+    assert api.payment_intents.retrieve(payment.gateway_reference).status == "canceled"
+    # The cancelled intent can no longer take the money; the invoice is open to pay again.
+    response = requests.post(
+        f"{localstripe}/v1/payment_intents/{payment.gateway_reference}/_authenticate",
+        json={"key": "pk_test_portal", "client_secret": outcome.client_secret,
+              "success": True}, timeout=10)
+    assert response.status_code == 400
+    _, card = stripe_card(localstripe)
+    again = checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
+                         idempotency_key="stripe-3ds-again-" + "k" * 24,
+                         gateway=StripeGateway(stripe_gateway), new_method=card)
+    assert again.status == "completed" and reload(invoice).status == "paid"
+    assert reload(client).paid_to_date == 10000
