@@ -96,8 +96,8 @@ def settle(payment, abandoned_before):
     except PaymentDeclined as exc:  # a definite no: nothing was taken
         checkout.mark_failed(payment.id, exc.message)
         return "failed"
-    except GatewayError:
-        return "waiting"  # no answer now; the next run asks again
+    except (GatewayError, NotImplementedError):
+        return "waiting"  # no answer now (or no way to ask): the next run asks again
     if result is None:
         checkout.mark_failed(payment.id, NEVER_CHARGED)
         return "failed"

@@ -133,6 +133,23 @@ def test_ten_racing_partial_payments_take_at_most_the_balance(app, slow_demo):
     assert_books(app, client, invoice, 9000)
 
 
+def test_with_over_payment_allowed_only_the_first_surplus_becomes_credit(app, slow_demo):
+    client, contact, invoice, token = world(app, allow_over_payment=True)
+    results = service_race(app, contact, invoice, token, "150.00", 10)
+    done = [r for r in results if r == "completed"]
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert (len(done), len(refused)) == (1, 9), results
+    assert_refusals(refused, invoice)
+    with app.app_context():
+        models.db.connect(reuse_if_open=True)
+        assert charged_at_gateway(client) == 15000
+        assert reload(invoice).balance == 0
+        # The one over-payment the person asked for, kept as credit; no other surplus.
+        credits = models.Credit.select().where(models.Credit.client == client.id)
+        assert [c.balance for c in credits] == [5000]
+        models.db.close()
+
+
 def test_thirty_racing_forms_through_the_portal(app, slow_demo):
     client, contact, invoice, token = world(app)
     forms = []
