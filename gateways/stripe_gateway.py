@@ -136,7 +136,10 @@ class StripeGateway(Gateway):
         params = {"limit": 100}
         found = []
         for _ in range(FIND_PAGES):
-            page = self._call(api.list, params=params)
+            try:
+                page = self._call(api.list, params=params)
+            except PaymentDeclined as exc:  # a refused lookup says nothing of the charge
+                raise GatewayError() from exc
             found += [intent for intent in page.data if _metadata(intent).get("payment")
                       == wanted]
             if not page.has_more or not page.data:
