@@ -430,6 +430,20 @@ class PaymentAllocation(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
+class DemoCharge(BaseModel):
+    """The demo gateway's own books: what it charged, under which idempotency key.
+
+    It stands in for a payment service's records, so a charge our side lost track of (a
+    crash before the bookkeeping) can be found again by key, offline, from any process.
+    """
+    idempotency_key = CharField(max_length=100, unique=True)
+    reference = CharField(max_length=40, unique=True)
+    amount = BigIntegerField()
+    currency = CharField(max_length=3)
+    payment = CharField(max_length=24, default="")  # our Payment's public id (metadata)
+    created_at = DateTimeField(default=utcnow)
+
+
 class Document(PublicModel):
     client = ForeignKeyField(Client, backref="documents", on_delete="CASCADE")
     invoice = ForeignKeyField(Invoice, null=True, backref="documents", on_delete="CASCADE")
@@ -557,7 +571,7 @@ MODELS = [
     Company, Sequence, StaffUser, ApiToken, Client, Contact, RecurringInvoice, Invoice, Quote,
     Credit, LineItem, GatewayConfig, GatewayToken, Payment, PaymentAllocation, Document, Plan,
     Subscription, PrepaymentSchedule, Invitation, PasswordReset, EmailMessage, Activity,
-    GatewayCustomer,
+    GatewayCustomer, DemoCharge,
 ]
 
 

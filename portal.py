@@ -334,7 +334,8 @@ def token_create(email, name):
 
 @cli.command("run-due")
 def run_due():
-    """One scheduler tick: recurring invoices, pre-payments, renewals, e-mail retries."""
+    """One scheduler tick: recurring invoices, pre-payments, renewals, pending payments
+    reconciled with the gateway, e-mail retries."""
     app = _app()
     from billing import scheduler
     for line in scheduler.run_due(app):

@@ -151,6 +151,11 @@ def apply_plan(payment, plan_data, *, contact=None, staff=None):
     overpayment_credit). Balances are re-read: an invoice paid meanwhile takes nothing and
     its share becomes credit, so money in == allocated + credit created, always.
     """
+    if models.on_postgres():
+        # Take the row locks in id order, as claims do, so two payments over the same
+        # invoices queue instead of deadlocking; the lines are then applied in plan order.
+        for inv_id in sorted({inv_id for inv_id, _ in plan_data["lines"]}):
+            locked(models.Invoice, inv_id)
     lines = [(locked(models.Invoice, inv_id), amount) for inv_id, amount in plan_data["lines"]]
     credit_payment = None
     credit_left = plan_data.get("credit", 0)

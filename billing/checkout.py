@@ -13,7 +13,14 @@ from peewee import IntegrityError
 
 import gateways
 import models
-from billing import DomainError, allocation, numbering, payment_methods, transaction
+from billing import (
+    DomainError,
+    allocation,
+    numbering,
+    payment_methods,
+    reservations,
+    transaction,
+)
 from gateways.base import GatewayError
 
 DONE = ("completed", "refunded", "partially_refunded")
@@ -57,7 +64,7 @@ def pay(contact, items, company, *, idempotency_key, token=None, gateway=None,
         return Outcome(existing, "duplicate")
     plan = allocation.plan(contact.client_id, items, company, use_credit=use_credit)
     if plan.charge == 0:
-        return _credit_only(contact, plan, key, staff)
+        return _credit_only(contact, plan, company, key, staff)
     if token is not None:
         if token.client_id != contact.client_id or token.deleted_at is not None:
             raise DomainError("That payment method is no longer available.", "method")
@@ -73,7 +80,7 @@ def pay(contact, items, company, *, idempotency_key, token=None, gateway=None,
     data["staff"] = staff.id if staff else None
     label = f"{(method.brand or 'Card').title()} •••• {method.last4}" if method.last4 \
         else gateway.label
-    payment = _claim(contact, plan, key, gateway, label, json.dumps(data))
+    payment = _claim(contact, plan, company, key, gateway, label, json.dumps(data))
     if payment is None:
         return Outcome(models.Payment.get(models.Payment.idempotency_key == key), "duplicate")
     try:
@@ -92,30 +99,45 @@ def pay(contact, items, company, *, idempotency_key, token=None, gateway=None,
     return Outcome(payment, "processing")
 
 
-def _claim(contact, plan, key, gateway, label, data):
+def _claim(contact, plan, company, key, gateway, label, data):
+    """Claim the key and reserve the plan's amounts in one transaction; None: a duplicate.
+
+    The pending row is both the claim (its key is unique) and the reservation (its plan
+    counts against the invoices while it is pending; see billing/reservations.py).
+    """
+    P = models.Payment
     fields = dict(amount=plan.charge, currency=plan.currency, gateway=gateway.config.id,
                   method=gateway.capabilities.methods[0], method_label=label[:100],
-                  plan=data, status="pending", failure_message="", contact=contact)
-    try:
-        with transaction():
-            return models.Payment.create(client=contact.client_id, idempotency_key=key,
-                                         date=models.utcnow().date(), **fields)
-    except IntegrityError:
-        pass
-    # Someone holds this key. Take it over only if that attempt failed (a retry after a
-    # timeout keeps its key so the gateway, too, sees one request).
-    P = models.Payment
-    existing = P.get(P.idempotency_key == key)
-    if existing.client_id != contact.client_id:
-        raise DomainError("This payment form has expired. Please start again.", "key")
-    taken = P.update(**fields).where((P.id == existing.id) & (P.status == "failed")).execute()
-    return P.get_by_id(existing.id) if taken else None
-
-
-def _credit_only(contact, plan, key, staff):
+                  plan=data, status="pending", failure_message="", contact=contact,
+                  date=models.utcnow().date(), created_at=models.utcnow())
     with transaction():
-        lines = [(allocation.locked(models.Invoice, ln.invoice.id), ln.amount)
-                 for ln in plan.lines]
+        # Lock first: a racing claim on PostgreSQL waits here, then sees our pending row.
+        invoices = reservations.lock_invoices(ln.invoice.id for ln in plan.lines)
+        existing = P.get_or_none(P.idempotency_key == key)
+        if existing is not None and existing.client_id != contact.client_id:
+            raise DomainError("This payment form has expired. Please start again.", "key")
+        if existing is not None and existing.status != "failed":
+            return None
+        reservations.check_fits(plan, company, invoices)
+        if existing is None:
+            try:
+                with models.db.atomic():
+                    return P.create(client=contact.client_id, idempotency_key=key, **fields)
+            except IntegrityError:
+                return None  # the same form, submitted twice at once: the other one won
+        # A retry of a failed attempt keeps its key, so the gateway too sees one request.
+        # created_at restarts: run-due must give this attempt its own grace period.
+        taken = P.update(**fields).where((P.id == existing.id) & (P.status == "failed")
+                                         ).execute()
+        return P.get_by_id(existing.id) if taken else None
+
+
+def _credit_only(contact, plan, company, key, staff):
+    with transaction():
+        invoices = reservations.lock_invoices(ln.invoice.id for ln in plan.lines)
+        # Credit must not pay what a card payment in flight already holds either.
+        reservations.check_fits(plan, company, invoices)
+        lines = [(invoices[ln.invoice.id], ln.amount) for ln in plan.lines]
         try:
             with models.db.atomic():
                 payment, _ = allocation.spend_credit(contact.client_id, plan.currency, key,
@@ -155,6 +177,7 @@ def finalize(payment_id, reference=None):
 
 
 def mark_failed(payment_id, message):
+    """The attempt took no money: it leaves "pending", which releases its reservation."""
     P = models.Payment
     P.update(status="failed", failure_message=message[:500]).where(
         (P.id == payment_id) & (P.status == "pending")).execute()

@@ -18,6 +18,14 @@ def recurring_invoices(app):
 
 
 @job
+def pending_payments(app):
+    from billing import reconcile
+    done = reconcile.settle_pending()
+    return (f"pending payments: {done['completed']} completed, {done['failed']} failed, "
+            f"{done['waiting']} still processing, {done['mismatch']} for staff to check")
+
+
+@job
 def email_retries(app):
     sent, failed = mail.deliver_due(app.config)
     return f"e-mail: {sent} delivered, {failed} to retry"

@@ -54,6 +54,8 @@ class ChargeResult:
     status: str  # succeeded, requires_action, processing
     client_secret: str = ""
     method: SavedMethod | None = None
+    amount: int | None = None    # what the gateway says it takes, when it says
+    currency: str = ""
 
 
 class Gateway:
@@ -89,6 +91,21 @@ class Gateway:
 
     def retrieve_charge(self, reference):
         """Re-read a charge started earlier (e.g. after browser authentication)."""
+        raise NotImplementedError
+
+    def find_charge(self, idempotency_key, metadata):
+        """The charge made for an attempt whose reference we never stored, or None.
+
+        After a crash between the charge and our bookkeeping only the attempt's idempotency
+        key and the metadata we sent ({"payment": public id}) are left to find it by. None
+        means the gateway holds no such charge: nothing was taken. Raise GatewayError when
+        the gateway cannot tell now (the attempt stays pending and is asked again later).
+        """
+        raise NotImplementedError
+
+    def cancel_charge(self, reference):
+        """Withdraw a charge still waiting for the customer (3-D Secure), so it can never
+        take the money later; GatewayError when the gateway refuses (it may have finished)."""
         raise NotImplementedError
 
     def refund(self, reference, amount, idempotency_key=None):

@@ -8,6 +8,9 @@ PORTAL_ENV=production.
 import datetime as dt
 import secrets
 
+from peewee import IntegrityError
+
+import models
 from gateways.base import (
     Capabilities,
     ChargeResult,
@@ -70,10 +73,38 @@ class DemoGateway(Gateway):
             raise GatewayError()
         if outcome != "ok":
             raise PaymentDeclined("Your card was declined. Try another card.")
-        return ChargeResult(reference=f"demo_ch_{secrets.token_hex(10)}", status="succeeded")
+        # Like Stripe: a key already charged answers with that charge, never a second one.
+        D = models.DemoCharge
+        charge = D.get_or_none(D.idempotency_key == idempotency_key)
+        if charge is None:
+            try:
+                with models.db.atomic():
+                    charge = D.create(idempotency_key=idempotency_key, amount=amount,
+                                      currency=currency.upper(),
+                                      reference=f"demo_ch_{secrets.token_hex(10)}",
+                                      payment=str((metadata or {}).get("payment", ""))[:24])
+            except IntegrityError:  # the same key, charged at this very moment
+                charge = D.get(D.idempotency_key == idempotency_key)
+        if (charge.amount, charge.currency) != (amount, currency.upper()):
+            raise PaymentDeclined("This payment form was already used for another amount. "
+                                  "Please start again.")
+        return _result(charge)
 
     def retrieve_charge(self, reference):
-        return ChargeResult(reference=reference, status="succeeded")
+        charge = models.DemoCharge.get_or_none(models.DemoCharge.reference == reference)
+        if charge is None:
+            raise PaymentDeclined("The demo gateway has no such charge.")
+        return _result(charge)
+
+    def find_charge(self, idempotency_key, metadata):
+        D = models.DemoCharge
+        charge = D.get_or_none(D.idempotency_key == idempotency_key)
+        return _result(charge) if charge is not None else None
 
     def refund(self, reference, amount, idempotency_key=None):
         return {"id": f"demo_re_{secrets.token_hex(8)}", "amount": amount}
+
+
+def _result(charge):
+    return ChargeResult(reference=charge.reference, status="succeeded", amount=charge.amount,
+                        currency=charge.currency)

@@ -19,6 +19,7 @@ from gateways.base import (
 )
 
 STRIPE_JS = "https://js.stripe.com/v3/"
+FIND_PAGES = 10  # of 100 PaymentIntents: how far back find_charge looks
 
 
 class StripeGateway(Gateway):
@@ -122,6 +123,40 @@ class StripeGateway(Gateway):
     def retrieve_charge(self, reference):
         return self._result(self._call(self.client().v1.payment_intents.retrieve, reference))
 
+    def find_charge(self, idempotency_key, metadata):
+        """The PaymentIntent we created for an attempt, by the metadata we gave it.
+
+        Listing, not Search: Stripe's search index lags behind by up to a minute or more,
+        and a charge it has not indexed yet must never read as "never charged". The list
+        comes newest first, and run-due asks within minutes of the attempt, so it is near
+        the top. (localstripe, which the tests run against, also has no search.)
+        """
+        wanted = str((metadata or {}).get("payment", ""))
+        api = self.client().v1.payment_intents
+        params = {"limit": 100}
+        found = []
+        for _ in range(FIND_PAGES):
+            try:
+                page = self._call(api.list, params=params)
+            except PaymentDeclined as exc:  # a refused lookup says nothing of the charge
+                raise GatewayError() from exc
+            found += [intent for intent in page.data if _metadata(intent).get("payment")
+                      == wanted]
+            if not page.has_more or not page.data:
+                break
+            params["starting_after"] = page.data[-1].id
+        else:
+            if not found:
+                raise GatewayError()  # not among the newest: cannot tell, ask again later
+        if not found:
+            return None
+        # Should several exist, the one that took money decides, then one still under way.
+        found.sort(key=lambda i: {"succeeded": 0, "processing": 1}.get(i.status, 2))
+        return self._result(found[0])
+
+    def cancel_charge(self, reference):
+        self._call(self.client().v1.payment_intents.cancel, reference)
+
     def refund(self, reference, amount=None, idempotency_key=None):
         params = {"payment_intent": reference}
         if amount:
@@ -137,7 +172,8 @@ class StripeGateway(Gateway):
         if intent.status == "canceled":
             raise PaymentDeclined("The payment was cancelled.")
         return ChargeResult(reference=intent.id, status=intent.status,
-                            client_secret=intent.client_secret or "")
+                            client_secret=intent.client_secret or "", amount=intent.amount,
+                            currency=str(intent.currency or "").upper())
 
     # -- webhooks ----------------------------------------------------------------------
     def verify_event(self, payload, signature):
@@ -149,6 +185,11 @@ class StripeGateway(Gateway):
             return stripe.Webhook.construct_event(payload, signature, secret)
         except (ValueError, stripe.SignatureVerificationError):
             return None
+
+
+def _metadata(intent):
+    metadata = getattr(intent, "metadata", None)
+    return metadata.to_dict() if metadata is not None else {}
 
 
 def _origin(url):

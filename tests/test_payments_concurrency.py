@@ -38,6 +38,7 @@ def run_together(app, count, work):
         t.start()
     for t in threads:
         t.join(60)
+        assert not t.is_alive(), "a racing request never finished"
     assert not errors, errors
     return results
 

@@ -12,7 +12,7 @@ from flask_login import current_user
 import gateways
 import models
 import portal
-from billing import DomainError, allocation, checkout, payment_methods
+from billing import DomainError, allocation, checkout, payment_methods, reservations
 from gateways.base import GatewayError
 from views import acting_staff_id, company, portal_tab, render_tab, tab_enabled
 
@@ -57,6 +57,11 @@ def checkout_context(form, error=None, key=None):
     found = {i.public_id: i for i in Invoice.for_client(client_id)
              .where(Invoice.public_id.in_(ids or [""]))}
     invoices = [found[pid] for pid in ids if pid in found and found[pid].is_payable]
+    # An invoice a payment in flight holds in full is shown as being processed, never
+    # offered for a second charge (the claim would refuse it anyway).
+    processing = reservations.in_flight(client_id, invoices)
+    held_in_full = {inv.id for inv, _, left in processing if left == 0}
+    invoices = [inv for inv in invoices if inv.id not in held_in_full]
     currency = invoices[0].currency if invoices else current_user.client.currency
     credit = sum(c.balance for c in allocation.available_credit(client_id, currency))
     enabled = gateways.enabled()
@@ -66,7 +71,8 @@ def checkout_context(form, error=None, key=None):
              if t.gateway_id in usable_ids]
     c = company()
     return {
-        "invoices": invoices, "currency": currency, "credit_available": credit,
+        "invoices": invoices, "processing": processing, "currency": currency,
+        "credit_available": credit,
         "saved": saved, "new_gateways": [g for g in enabled if g.capabilities.online],
         "offline_gateways": [g for g in enabled if not g.capabilities.online],
         "editable": c.allow_partial_payments or c.allow_over_payment,
@@ -81,7 +87,7 @@ def new_key():
 
 def review(form, error=None, status=200, key=None):
     context = checkout_context(form, error, key)
-    if not context["invoices"] and error is None:
+    if not context["invoices"] and not context["processing"] and error is None:
         context["error"] = DomainError("Select at least one unpaid invoice to pay.", "invoices")
         status = 422
     return render_tab("payments/checkout.html", status_code=status, **context)
