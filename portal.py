@@ -177,7 +177,7 @@ def load_contact(user_id):
     if not contact_id.isdigit():
         return None
     contact = models.Contact.with_client(int(contact_id))
-    if contact is None or not contact.is_active or contact.session_token != token:
+    if contact is None or not contact.may_sign_in or contact.session_token != token:
         return None
     return contact
 
