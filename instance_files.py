@@ -4,9 +4,10 @@ The database, the uploads, the outbox (it holds live reset and invitation links)
 key and backups are as sensitive as each other: every one is created readable by the owner
 only (files 0600, folders 0700), whatever the process umask.
 
-A backup is one .tar.gz: manifest.json, database.sqlite3 (a consistent snapshot taken with
+A backup is one .tar.gz: database.sqlite3 (a consistent snapshot taken with
 SQLite's online backup, so the portal may keep serving), uploads/<name> and secret_key (the
-generated one; a key given in PORTAL_SECRET_KEY stays with the configuration). On PostgreSQL
+generated one; a key given in PORTAL_SECRET_KEY stays with the configuration) and
+manifest.json (format version, date, database kind, what is included). On PostgreSQL
 the archive holds no database: pg_dump and pg_restore do that job better than we could, so
 `portal backup` says so instead of hiding it.
 """
@@ -134,8 +135,8 @@ def _add(tar, name, data=None, path=None):
     info = tarfile.TarInfo(name)
     info.mode, info.mtime = 0o600, int(dt.datetime.now(dt.UTC).timestamp())
     if path is not None:
-        info.size = os.path.getsize(path)
         with open(path, "rb") as f:
+            info.size = os.fstat(f.fileno()).st_size
             tar.addfile(info, f)
     else:
         info.size = len(data)
@@ -150,7 +151,6 @@ def backup(app, target):
         raise BackupError(f"{target} must be a file in an existing folder, "
                           "e.g. backups/portal-2026-01-31.tar.gz.")
     kind = _kind()
-    uploads = _uploads(app.config["UPLOAD_PATH"])
     secret = _generated_secret(app)
     scratch = tempfile.mkdtemp(dir=folder, prefix=".portal-backup-")  # 0700
     try:
@@ -167,21 +167,29 @@ def backup(app, target):
         else:
             rows = {m._meta.table_name: m.select().count() for m in models.MODELS
                     if m.table_exists()}
-        manifest = {
-            "format": FORMAT, "version": VERSION,
-            "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "database": kind, "database_included": snapshot is not None,
-            "secret_key_included": secret is not None, "uploads": len(uploads), "rows": rows,
-        }
         archive = os.path.join(scratch, "archive.tar.gz")
+        uploaded = 0
         with open_private(archive, "xb") as out, tarfile.open(fileobj=out, mode="w:gz") as tar:
-            _add(tar, MANIFEST_MEMBER, json.dumps(manifest, indent=2).encode())
             if snapshot:
                 _add(tar, DATABASE_MEMBER, path=snapshot)
             if secret:
                 _add(tar, SECRET_MEMBER, path=secret)
-            for name in uploads:
-                _add(tar, f"uploads/{name}", path=os.path.join(app.config["UPLOAD_PATH"], name))
+            # Listed after the snapshot: an upload's file is written before its row commits,
+            # so every document in the snapshot finds its file here.
+            for name in _uploads(app.config["UPLOAD_PATH"]):
+                try:
+                    _add(tar, f"uploads/{name}",
+                         path=os.path.join(app.config["UPLOAD_PATH"], name))
+                    uploaded += 1
+                except FileNotFoundError:
+                    pass  # deleted since the snapshot; its row may be in it, nothing to copy
+            manifest = {
+                "format": FORMAT, "version": VERSION,
+                "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "database": kind, "database_included": snapshot is not None,
+                "secret_key_included": secret is not None, "uploads": uploaded, "rows": rows,
+            }
+            _add(tar, MANIFEST_MEMBER, json.dumps(manifest, indent=2).encode())
         os.replace(archive, target)  # never a half-written backup under the real name
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
