@@ -10,6 +10,7 @@ from email.message import EmailMessage as MimeMessage
 from email.utils import formataddr, make_msgid
 from urllib.parse import unquote, urlparse
 
+import instance_files
 import models
 
 MAX_ATTEMPTS = 8
@@ -53,10 +54,11 @@ def send_smtp(url, mime):
 
 
 def write_outbox(path, message, mime):
-    os.makedirs(path, exist_ok=True)
+    # Owner-only: a message holds live reset and invitation links.
+    instance_files.private_dir(path)
     name = f"{message.created_at:%Y%m%dT%H%M%S}-{message.id:06d}.eml"
     tmp = os.path.join(path, "." + name)
-    with open(tmp, "wb") as f:
+    with instance_files.open_private(tmp) as f:
         f.write(mime.as_bytes())
     os.replace(tmp, os.path.join(path, name))
 

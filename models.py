@@ -180,6 +180,12 @@ class Contact(PublicModel, UserMixin):
     def check_password(self, password):
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
 
+    @property
+    def may_sign_in(self):
+        """Archiving a client closes its portal without deleting a row: its contacts' logins,
+        sessions, e-mailed links and payments all stop, as for a deactivated contact."""
+        return self.is_active and self.client.archived_at is None
+
     @classmethod
     def with_client(cls, contact_id):
         """The contact and its client in one query, or None. Every portal request loads its
@@ -457,7 +463,17 @@ class Document(PublicModel):
 
     @classmethod
     def for_client(cls, client):
-        return cls.select().where((cls.client == client) & (cls.is_public == True))  # noqa: E712
+        """The client's shared files. A file attached to an invoice or quote belongs to that
+        record, so it is shared only while the contact may see the record: hidden, not just
+        unnamed, under a draft (a timesheet or spec would reveal what the draft holds before
+        the business sends it), an archived record or another client's. It appears, with
+        the record's number, once the record is sent."""
+        return cls.select().where(
+            (cls.client == client) & (cls.is_public == True)  # noqa: E712
+            & (cls.invoice.is_null()
+               | cls.invoice.in_(Invoice.for_client(client).select(Invoice.id)))
+            & (cls.quote.is_null()
+               | cls.quote.in_(Quote.for_client(client).select(Quote.id))))
 
 
 class Plan(PublicModel):
@@ -515,13 +531,27 @@ class Invitation(BaseModel):
                    expires_at=utcnow() + dt.timedelta(days=ttl_days), **record)
         return key
 
+    @property
+    def record(self):
+        return self.invoice or self.quote or self.credit
+
     @classmethod
     def find(cls, key):
-        """The live invitation for an e-mailed key, or None (unknown, tampered or expired)."""
+        """The live invitation for an e-mailed key, or None: unknown, tampered or expired, or
+        what it opens is out of the contact's sight (a draft, archived, deleted or another
+        client's record; an inactive contact; an archived client). A link is a login, so it
+        dies with the record or account it was sent for."""
         if not key or len(key) > 100:
             return None
         inv = cls.get_or_none(cls.key_hash == hash_token(key))
         if inv is None or inv.expires_at < utcnow():
+            return None
+        record = inv.record
+        if record is None or not inv.contact.may_sign_in:
+            return None
+        kind = type(record)
+        # The portal's own visibility rule, so a link never opens what a list would hide.
+        if not kind.for_client(inv.contact.client_id).where(kind.id == record.id).exists():
             return None
         return inv
 

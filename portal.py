@@ -18,6 +18,7 @@ from htmx_flask.requests import HtmxAwareRequest
 from playhouse.db_url import connect as connect_url
 
 import assets
+import instance_files
 import models
 
 compress = Compress()
@@ -58,7 +59,7 @@ def load_config(app, test_config):
     env = os.environ
     instance = env.get("PORTAL_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
     app.instance_path = os.path.abspath(instance)
-    os.makedirs(app.instance_path, exist_ok=True)
+    instance_files.private_dir(app.instance_path)
     app.config.from_mapping(
         PORTAL_ENV=env.get("PORTAL_ENV", "development"),
         DATABASE_URL=env.get("PORTAL_DATABASE_URL")
@@ -130,6 +131,7 @@ def create_app(test_config=None):
     app = Flask(__name__, template_folder="partials", static_folder="static",
                 instance_relative_config=True)
     load_config(app, test_config)
+    instance_files.secure(app)
     models.db.initialize(open_database(app.config["DATABASE_URL"]))
 
     Htmx(app)
@@ -202,7 +204,7 @@ def load_contact(user_id):
     if not contact_id.isdigit():
         return None
     contact = models.Contact.with_client(int(contact_id))
-    if contact is None or not contact.is_active or contact.session_token != token:
+    if contact is None or not contact.may_sign_in or contact.session_token != token:
         return None
     return contact
 
@@ -345,21 +347,33 @@ def run_due():
 @cli.command()
 @click.argument("path")
 def backup(path):
-    """Write a consistent copy of the SQLite database to PATH."""
-    import sqlite3
-
-    from peewee import SqliteDatabase
-    _app()
-    database = models.db.obj
-    if not isinstance(database, SqliteDatabase):
-        raise click.ClickException("For PostgreSQL use pg_dump; `portal backup` copies SQLite.")
-    # sqlite3's online backup copies a consistent snapshot while the portal keeps running.
-    target = sqlite3.connect(path)
+    """Write everything this instance needs to PATH, one owner-only .tar.gz: a consistent
+    snapshot of the SQLite database (the portal may keep running), the uploaded documents
+    and the generated secret key. On PostgreSQL the database is NOT included: back it up
+    with pg_dump; the archive then holds the uploads and the secret key."""
+    app = _app()
     try:
-        database.connection().backup(target)
-    finally:
-        target.close()
-    click.echo(f"Backed up to {path}")
+        manifest = instance_files.backup(app, path)
+    except instance_files.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in instance_files.summary(manifest, f"Backed up to {path}"):
+        click.echo(line)
+
+
+@cli.command()
+@click.argument("path")
+@click.option("--force", is_flag=True, help="Replace a database that already holds data.")
+def restore(path, force):
+    """Restore a `portal backup` archive into this instance (stop `portal serve` first).
+    A database that already holds data is replaced only with --force. On PostgreSQL only
+    the uploads and the secret key are restored: restore the database with pg_restore."""
+    app = _app()
+    try:
+        manifest = instance_files.restore(app, path, force=force)
+    except instance_files.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in instance_files.summary(manifest, f"Restored {path}"):
+        click.echo(line)
 
 
 @cli.group()

@@ -16,8 +16,10 @@ _DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
 
 
 def authenticate(email, password):
-    contact = models.Contact.get_or_none(models.Contact.email == (email or "").strip().lower())
-    if contact is None or not contact.is_active or not contact.password_hash:
+    contact = (models.Contact.select(models.Contact, models.Client).join(models.Client)
+               .where(models.Contact.email == (email or "").strip().lower()).first())
+    # A closed account (inactive, or its client archived) fails exactly as an unknown one.
+    if contact is None or not contact.may_sign_in or not contact.password_hash:
         check_password_hash(_DUMMY_HASH, password or "")
         raise DomainError(BAD_LOGIN)
     if not contact.check_password(password or ""):
@@ -30,7 +32,7 @@ def authenticate(email, password):
 def request_password_reset(email, config):
     """E-mail a single-use link when the address is a contact's; silent otherwise."""
     contact = models.Contact.get_or_none(models.Contact.email == (email or "").strip().lower())
-    if contact is None or not contact.is_active:
+    if contact is None or not contact.may_sign_in:
         return None
     key = secrets.token_urlsafe(32)
     with transaction():
@@ -50,6 +52,8 @@ def find_reset(key):
     reset = models.PasswordReset.get_or_none(
         models.PasswordReset.token_hash == models.hash_token(key))
     if reset is None or reset.used_at is not None or reset.expires_at < models.utcnow():
+        return None
+    if not reset.contact.may_sign_in:  # a link mailed before the account was closed
         return None
     return reset
 

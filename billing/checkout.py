@@ -56,6 +56,9 @@ def pay(contact, items, company, *, idempotency_key, token=None, gateway=None,
     (gateway + new_method: SavedMethod; save_method keeps it). Raises DomainError /
     PaymentFailed and records nothing when refused.
     """
+    if not contact.may_sign_in:
+        # Archiving a client closes its account: nothing more is charged through it.
+        raise DomainError("This account is closed. Please contact us to pay.")
     key = check_key(idempotency_key)
     existing = models.Payment.get_or_none(models.Payment.idempotency_key == key)
     if existing is not None and existing.client_id != contact.client_id:

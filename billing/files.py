@@ -3,6 +3,7 @@ import mimetypes
 import os
 import secrets
 
+import instance_files
 import models
 from billing import DomainError, transaction
 
@@ -30,12 +31,12 @@ def store(upload_path, client, filename, stream, *, is_public=False, invoice=Non
     if content_type not in ALLOWED_TYPES:
         raise DomainError("That kind of file cannot be shared. Use PDF, images, office "
                           "documents, text, CSV or ZIP.", "file")
-    os.makedirs(upload_path, exist_ok=True)
+    instance_files.private_dir(upload_path)
     storage_name = secrets.token_hex(16)
     path = os.path.join(upload_path, storage_name)
     size = 0
     try:
-        with open(path, "xb") as out:
+        with instance_files.open_private(path, "xb") as out:
             while chunk := stream.read(64 * 1024):
                 size += len(chunk)
                 if size > MAX_BYTES:

@@ -1,6 +1,7 @@
 """The `portal` CLI (DESIGN.md §6), run through Flask's test runner against the test app."""
 import re
 import sqlite3
+import tarfile
 
 import pytest
 from click.testing import CliRunner
@@ -107,15 +108,17 @@ def test_token_create_stores_only_a_hash(app):
 
 
 def test_backup_writes_a_readable_copy(app, tmp_path):
-    target = tmp_path / "backup.sqlite3"
+    target = tmp_path / "backup.tar.gz"
     result = invoke(app, "backup", str(target))
-    if TEST_DB:
-        # PostgreSQL has its own tools; the command says so instead of writing a bad file.
-        assert result.exit_code != 0 and "pg_dump" in result.output
-        assert not target.exists()
-        return
-    assert result.exit_code == 0 and str(target) in result.output
-    with sqlite3.connect(target) as copy:
+    assert result.exit_code == 0 and str(target) in result.output, result.output
+    with tarfile.open(target) as tar:
+        names = tar.getnames()
+        if TEST_DB:
+            # PostgreSQL has its own tools; the command says so instead of pretending.
+            assert "database.sqlite3" not in names and "pg_dump" in result.output
+            return
+        tar.extract("database.sqlite3", tmp_path, filter="data")
+    with sqlite3.connect(tmp_path / "database.sqlite3") as copy:
         (name,) = copy.execute("SELECT name FROM company").fetchone()
     assert name == "Test Studio"
 

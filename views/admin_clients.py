@@ -33,7 +33,8 @@ def index():
 def impersonate(contact_id):
     """Open the portal as this contact; the session remembers who the staff member is."""
     contact = models.Contact.get_or_none(models.Contact.id == contact_id)
-    if contact is None or not contact.is_active:
+    # Only a contact who could log in: an archived client's portal is closed to staff too.
+    if contact is None or not contact.may_sign_in:
         abort(404)
     staff = current_staff()
     models.Activity.log("staff.impersonation_started", contact, client=contact.client_id,
