@@ -159,3 +159,11 @@ def test_upload_refuses_unknown_fields_and_odd_flags(api, app, client_id):
 def test_times_are_rfc3339_utc(api, client_id):
     created = api.get(f"clients/{client_id}").json["data"]["created_at"]
     assert created.endswith("Z") and "T" in created
+
+
+def test_quantity_times_price_too_large_is_refused(api, app, client_id):
+    # Found by schemathesis: this overflowed SQLite's 64-bit INTEGER and answered 500.
+    response = api.post("invoices", json={"client_id": client_id, "line_items": [
+        {"cost": "200000000", "quantity": 461168602}]})
+    assert response.status_code == 422 and "too large" in response.json["message"]
+    assert count(app, models.Invoice) == 0 and count(app, models.LineItem) == 0
