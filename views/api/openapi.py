@@ -4,22 +4,24 @@ drift from what the API does."""
 from views.api.schemas import ERROR, ID, MONEY, PAGINATION
 
 STATUS_TEXT = {
-    "400": "The body is not a JSON object (or is nested too deeply)",
+    "400": "Malformed request: a character that is not allowed, or a body that is not a "
+           "JSON object (or is nested too deeply)",
     "401": "Missing or wrong X-API-TOKEN",
     "404": "No such record",
     "413": "The body is too large",
     "422": "Invalid input: nothing was changed",
     "429": "Too many requests; retry later",
 }
-# The refusals each kind of operation can give, besides its success.
+# The refusals each kind of operation can give, besides its success. Any request can be a
+# 400: the app refuses control characters in a URL before it reaches the API.
 REFUSALS = {
-    "list": ("401", "422", "429"),
+    "list": ("400", "401", "422", "429"),
     "create": ("400", "401", "413", "422"),
-    "show": ("401", "404"),
+    "show": ("400", "401", "404"),
     "update": ("400", "401", "404", "413", "422"),
-    "delete": ("401", "404", "422"),
+    "delete": ("400", "401", "404", "422"),
     "bulk": ("400", "401", "404", "413", "422"),
-    "upload": ("401", "404", "413", "422"),
+    "upload": ("400", "401", "404", "413", "422"),
 }
 
 
