@@ -56,7 +56,8 @@ def json_body():
         raise ApiError("The request body is larger than 2 MB.", 413)
     if not request.is_json:
         raise ApiError("Send a JSON object with Content-Type: application/json.", 400)
-    raw = request.get_data(cache=False)
+    # Read one byte past the limit at most, whatever the (possibly absent) Content-Length says.
+    raw = request.stream.read(MAX_JSON_BYTES + 1)
     if len(raw) > MAX_JSON_BYTES:
         raise ApiError("The request body is larger than 2 MB.", 413)
     try:
@@ -138,7 +139,8 @@ def query_args(parameters, args):
             continue
         value = raw
         if schema.get("type") == "integer":
-            # int() would take "1e20"-like junk in other forms (" 1", "1_0"); digits only.
+            # int() also takes " 1", "+1", "1_000" and non-ASCII digits: only plain digits
+            # are a page number, and at most 12 of them (the schema's maximum does the rest).
             if not WHOLE_NUMBER.fullmatch(raw):
                 errors[name] = [f"{parameter['description']} Send a whole number."]
                 continue
