@@ -6,6 +6,10 @@ from billing import DomainError
 
 HUNDRED = Decimal(100)
 QUANTITY_PLACES = Decimal("0.0001")  # LineItem.quantity keeps four decimals
+# Largest amount a line or document may come to, in minor units (10 trillion dollars): far
+# below the 2^63 a BigIntegerField holds, so a client's balance over many documents still fits,
+# and quantity x price can never overflow the database.
+MAX_MINOR = 10 ** 15
 
 
 def _number(value, label, places=None):
@@ -33,6 +37,8 @@ def price_lines(lines, discount=0):
         gross = Decimal(line.quantity) * line.unit_cost
         line.amount = _round(gross * (1 - Decimal(line.discount_percent) / HUNDRED))
     subtotal = sum(line.amount for line in lines)
+    if subtotal > MAX_MINOR or any(abs(line.amount) > MAX_MINOR for line in lines):
+        raise DomainError("Those amounts are too large for one document.", "lines")
     if discount < 0 or discount > subtotal:
         raise DomainError("The discount must be between zero and the subtotal.", "discount")
     tax_total = 0

@@ -5,31 +5,8 @@ import re
 import pytest
 
 import models
-from portal import cli
 from tests import factories
-
-
-@pytest.fixture
-def api(app, client, runner):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
-        factories.staff("integration@test.example")
-        models.db.close()
-    token = runner.invoke(cli, ["token", "create", "integration@test.example"]).output.strip()
-    assert re.fullmatch(r"[\w-]{40,}", token)
-
-    class Api:
-        def __getattr__(self, method):
-            def call(path, **kw):
-                headers = {"X-API-TOKEN": token, **kw.pop("headers", {})}
-                return getattr(client, method)(f"/api/v1/{path}", headers=headers, **kw)
-            return call
-    return Api()
-
-
-NEW_CLIENT = {"name": "Initech", "currency": "EUR", "address": "1 Main St",
-              "contacts": [{"first_name": "Bill", "email": "bill@initech.example"},
-                           {"first_name": "Peter", "email": "peter@initech.example"}]}
+from tests.api_support import NEW_CLIENT, api_fixture  # noqa: F401 - the api fixture
 
 
 def test_token_is_required(client):
@@ -61,7 +38,7 @@ def test_clients_crud_with_nested_contacts(api):
 @pytest.mark.parametrize("payload,field", [
     ({"currency": "EUR"}, "name"),
     ({"name": "X", "currency": "EURO"}, "currency"),
-    ({"name": "X", "contacts": [{"email": "not-an-email"}]}, "contacts"),
+    ({"name": "X", "contacts": [{"email": "not-an-email"}]}, "contacts[0].email"),
     ({"name": "X", "contacts": "bill"}, "contacts"),
 ])
 def test_bad_clients_are_refused_and_nothing_is_written(api, app, payload, field):
@@ -107,10 +84,10 @@ def test_invoice_from_api_to_portal(api, client, auth):
 
 
 @pytest.mark.parametrize("line,field", [
-    ({"product": "x", "cost": 10.5}, "cost"),          # a float, not a decimal string
-    ({"product": "x", "cost": "10.555"}, "cost"),      # more decimals than EUR has
-    ({"product": "x", "cost": "abc"}, "cost"),
-    ({"product": "x", "cost": "1", "quantity": "NaN"}, "quantity"),
+    ({"product": "x", "cost": 10.5}, "line_items[0].cost"),      # a float, not a string
+    ({"product": "x", "cost": "10.555"}, "line_items[0].cost"),  # more decimals than EUR has
+    ({"product": "x", "cost": "abc"}, "line_items[0].cost"),
+    ({"product": "x", "cost": "1", "quantity": "NaN"}, "line_items[0].quantity"),
 ])
 def test_bad_money_is_refused(api, app, line, field):
     c = api.post("clients", json=NEW_CLIENT).json["data"]
@@ -161,27 +138,79 @@ def test_recurring_and_documents(api, app):
     assert api.get("documents").json["meta"]["pagination"]["total"] == 0
 
 
-def test_openapi_documents_every_api_route(app, client):
+# What each resource supports: a method not listed here answers 405 with Allow.
+SUPPORTED = {
+    "clients": {"list", "create", "show", "update", "delete", "upload"},
+    "invoices": {"list", "create", "show", "update", "delete", "bulk", "upload"},
+    "recurring_invoices": {"list", "create", "show", "update", "delete"},
+    "quotes": {"list", "create", "show", "delete", "bulk", "upload"},
+    "credits": {"list", "create", "show", "delete"},
+    "payments": {"list", "create", "show"},
+    "documents": {"list", "show", "update", "delete"},
+}
+SHAPES = {"list": ("", "GET"), "create": ("", "POST"), "show": ("/{id}", "GET"),
+          "update": ("/{id}", "PUT PATCH"), "delete": ("/{id}", "DELETE"),
+          "bulk": ("/bulk", "POST"), "upload": ("/{id}/upload", "POST")}
+
+
+def test_openapi_lists_exactly_the_routes_that_exist(app, client):
     spec = client.get("/api/v1/openapi.json").json
     documented = {(path, method.upper()) for path, item in spec["paths"].items()
                   for method in item if method != "parameters"}
-    from views.api import RESOURCES
-    expected = set()
-    for name, res in RESOURCES.items():
-        expected |= {(f"/api/v1/{name}", "GET"), (f"/api/v1/{name}", "POST"),
-                     (f"/api/v1/{name}/{{id}}", "GET"), (f"/api/v1/{name}/{{id}}", "PUT"),
-                     (f"/api/v1/{name}/{{id}}", "DELETE")}
-        if res.bulk_actions:
-            expected.add((f"/api/v1/{name}/bulk", "POST"))
-        if res.accepts_uploads:
-            expected.add((f"/api/v1/{name}/{{id}}/upload", "POST"))
+    expected = {(f"/api/v1/{name}{SHAPES[op][0]}", method)
+                for name, ops in SUPPORTED.items() for op in ops
+                for method in SHAPES[op][1].split()}
     assert documented == expected
-    # Every generic route of the blueprint is one of the shapes above.
-    rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/")}
-    assert rules == {"/api/v1/<name>", "/api/v1/<name>/<public_id>", "/api/v1/<name>/bulk",
-                     "/api/v1/<name>/<public_id>/upload", "/api/v1/openapi.json"}
-    for name in ("clients", "invoices", "recurring_invoices", "documents"):
-        assert f"/api/v1/{name}" in spec["paths"]
+    routed = {(re.sub(r"<[^>]*public_id>", "{id}", r.rule), method)
+              for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/")
+              and r.rule != "/api/v1/openapi.json"
+              for method in r.methods - {"HEAD", "OPTIONS"}}
+    assert routed == documented
+
+
+def _schema(spec, schema):
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def test_openapi_types_every_body_and_answer(client):
+    spec = client.get("/api/v1/openapi.json").json
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if method == "parameters":
+                continue
+            body = op.get("requestBody")
+            if body:
+                schema = _schema(spec, next(iter(body["content"].values()))["schema"])
+                assert schema["properties"] and schema["additionalProperties"] is False, path
+            for status, answer in op["responses"].items():
+                schema = _schema(spec, answer["content"]["application/json"]["schema"])
+                if status.startswith("4"):
+                    assert schema["required"] == ["message", "errors"], (path, status)
+                else:
+                    data = _schema(spec, schema["properties"]["data"])
+                    record = _schema(spec, data.get("items", data))
+                    assert record["properties"] and record["required"], (path, method)
+            if method == "get" and "{id}" not in path:
+                paging = {p["name"]: p["schema"] for p in op["parameters"]}
+                assert paging["page"]["minimum"] == 1 and paging["page"]["maximum"]
+                assert paging["per_page"]["maximum"] == 100
+    line = spec["components"]["schemas"]["InvoicesCreate"]["properties"]["line_items"]["items"]
+    assert {"description", "quantity", "cost", "discount_percent", "tax_rate"} <= set(
+        line["properties"]) and line["additionalProperties"] is False
+    assert line["properties"]["cost"]["type"] == "string" and line["properties"]["cost"]["pattern"]
+    assert spec["components"]["schemas"]["InvoicesCreate"]["properties"]["due_date"][
+        "format"] == "date"
+
+
+def test_no_documented_operation_answers_405(api, client):
+    spec = client.get("/api/v1/openapi.json").json
+    for path, item in spec["paths"].items():
+        for method in item:
+            if method != "parameters":
+                url = path.removeprefix("/api/v1/").replace("{id}", "nosuchid")
+                assert getattr(api, method)(url, json={}).status_code != 405, (method, path)
 
 
 def test_quotes_approve_and_credits(api, app):

@@ -17,6 +17,11 @@ ERROR_MESSAGES = {
     429: "For your account's safety we paused further tries. Please wait a minute and try "
          "again, or reset your password.",
 }
+# Integrations read these, not a person on a page.
+API_MESSAGES = {
+    404: "Not found.",
+    405: "This resource does not support that method; the Allow header lists those it does.",
+}
 
 
 def error_page(exc):
@@ -27,12 +32,17 @@ def error_page(exc):
         message = ("Your form expired or was sent from somewhere else. Reload the page and "
                    "try again.")
     if request.path.startswith("/api/"):
-        return {"message": message, "errors": {}}, code
-    response = make_response(render_template(
-        "error.html", code=code, message=message, title=ERROR_TITLES.get(code, "Error")), code)
-    if code == 429 and hasattr(exc, "get_headers"):
+        message = API_MESSAGES.get(code, message)
+        response = make_response({"message": message, "errors": {}}, code)
+    else:
+        response = make_response(render_template(
+            "error.html", code=code, message=message, title=ERROR_TITLES.get(code, "Error")),
+            code)
+    # The refusal's own headers are part of it: Allow on a 405 (RFC 9110 requires it),
+    # Retry-After on a 429.
+    if hasattr(exc, "get_headers"):
         for name, value in exc.get_headers():
-            if name.lower() == "retry-after":
+            if name.lower() in ("allow", "retry-after"):
                 response.headers[name] = value
     return response
 

@@ -1,13 +1,17 @@
 """JSON API for staff integrations (DESIGN.md §7): /api/v1/<resource>, token in X-API-TOKEN.
 
-Each resource (views/api/resources_*.py) declares how to list, read, create, update, archive
-and bulk-act on its records through the same billing services the portal and back office use;
-this module turns that into routes, JSON envelopes, errors and the OpenAPI document.
+Each resource (views/api/resources_*.py) declares what it supports (its request and record
+schemas, filters, bulk actions, uploads) and how to list, read, create, update, archive and
+bulk-act on its records through the same billing services the portal and back office use.
+This module turns exactly that into routes, so a method a resource does not support is a
+405 with an Allow header from the router, and the OpenAPI document (views/api/openapi.py)
+lists exactly the routes that exist.
 """
 import functools
 
-from flask import Blueprint, abort, g, jsonify, request
+from flask import Blueprint, abort, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
 
 import models
 from billing import DomainError
@@ -17,13 +21,13 @@ from portal import csrf, limiter
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 RESOURCES = {}
-MAX_PER_PAGE = 100
 
 
 class ApiError(Exception):
-    def __init__(self, message, status=422, field=None):
+    def __init__(self, message, status=422, field=None, errors=None):
         super().__init__(message)
         self.message, self.status, self.field = message, status, field
+        self.errors = errors if errors is not None else ({field: [message]} if field else {})
 
 
 def resource(cls):
@@ -45,14 +49,15 @@ def token_required(view):
     return wrapper
 
 
-def error(message, status=422, field=None):
-    errors = {field: [message]} if field else {}
+def error(message, status=422, field=None, errors=None):
+    if errors is None:
+        errors = {field: [message]} if field else {}
     return jsonify({"message": message, "errors": errors}), status
 
 
 @bp.errorhandler(ApiError)
 def api_error(exc):
-    return error(exc.message, exc.status, exc.field)
+    return error(exc.message, exc.status, errors=exc.errors)
 
 
 @bp.errorhandler(DomainError)
@@ -67,36 +72,22 @@ def money_error(exc):
 
 @bp.errorhandler(HTTPException)
 def http_error(exc):
-    return error(exc.description if exc.code != 404 else "Not found.", exc.code)
-
-
-def body():
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError("Send a JSON object with Content-Type: application/json.", 400)
-    return data
-
-
-def get_resource(name):
-    res = RESOURCES.get(name)
-    if res is None:
-        abort(404)
-    return res
+    response, status = error(exc.description if exc.code != 404 else "Not found.", exc.code)
+    for name, value in exc.get_headers():
+        if name.lower() in ("allow", "retry-after"):
+            response.headers[name] = value
+    return response, status
 
 
 def find(res, public_id):
-    record = res.find(public_id[:24])
+    from views.api.validation import WHOLE_ID
+    record = res.find(public_id) if WHOLE_ID.fullmatch(public_id) else None
     if record is None:
         abort(404)
     return record
 
 
-def paginate(query):
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-        per_page = min(MAX_PER_PAGE, max(1, int(request.args.get("per_page", 25))))
-    except ValueError:
-        raise ApiError("page and per_page must be whole numbers.", 400) from None
+def paginate(query, page, per_page):
     total = query.count()
     rows = list(query.paginate(page, per_page)) if total else []
     pages = max(1, -(-total // per_page))
@@ -104,81 +95,88 @@ def paginate(query):
                                  "current_page": page, "total_pages": pages}}
 
 
-@bp.get("/<name>")
 @token_required
 @limiter.limit("600 per minute")
 def list_records(name):
-    res = get_resource(name)
-    rows, meta = paginate(res.query(request.args))
+    from views.api.validation import query_args
+    res = RESOURCES[name]
+    args = query_args(res.parameters(), request.args)
+    rows, meta = paginate(res.query(args), args["page"], args["per_page"])
     return jsonify({"data": [res.serialize(r) for r in rows], "meta": meta})
 
 
-@bp.post("/<name>")
 @token_required
 def create_record(name):
-    res = get_resource(name)
-    record = res.create(body(), g.api_staff)
+    from views.api.validation import json_body, validate
+    res = RESOURCES[name]
+    record = res.create(validate(res.create_schema, json_body()), g.api_staff)
     return jsonify({"data": res.serialize(res.find(record.public_id))}), 201
 
 
-@bp.get("/<name>/<public_id>")
 @token_required
 def show_record(name, public_id):
-    res = get_resource(name)
+    res = RESOURCES[name]
     return jsonify({"data": res.serialize(find(res, public_id))})
 
 
-@bp.route("/<name>/<public_id>", methods=["PUT", "PATCH"])
 @token_required
 def update_record(name, public_id):
-    res = get_resource(name)
-    record = res.update(find(res, public_id), body(), g.api_staff)
+    from views.api.validation import json_body, validate
+    res = RESOURCES[name]
+    record = find(res, public_id)
+    data = validate(res.update_schema, json_body())
+    record = res.update(record, data, g.api_staff)
     return jsonify({"data": res.serialize(res.find(record.public_id))})
 
 
-@bp.delete("/<name>/<public_id>")
 @token_required
 def delete_record(name, public_id):
-    res = get_resource(name)
+    res = RESOURCES[name]
     record = res.archive(find(res, public_id), g.api_staff)
     return jsonify({"data": res.serialize(record)})
 
 
-@bp.post("/<name>/bulk")
 @token_required
 def bulk(name):
-    res = get_resource(name)
-    data = body()
-    action, ids = data.get("action"), data.get("ids")
-    if action not in res.bulk_actions:
-        raise ApiError(f"action must be one of: {', '.join(sorted(res.bulk_actions))}.",
-                       422, "action")
-    if not isinstance(ids, list) or not ids or len(ids) > 100:
-        raise ApiError("ids must be a list of 1 to 100 ids.", 422, "ids")
-    records = [find(res, str(i)) for i in ids]
-    results = [res.bulk_actions[action](res, record, data, g.api_staff) for record in records]
+    from views.api.validation import json_body, validate
+    res = RESOURCES[name]
+    data = validate(res.bulk_schema, json_body())
+    records = [find(res, i) for i in data["ids"]]
+    results = [res.bulk_actions[data["action"]](res, record, data, g.api_staff)
+               for record in records]
     return jsonify({"data": [res.serialize(res.find(r.public_id)) for r in results]})
 
 
-@bp.post("/<name>/<public_id>/upload")
 @token_required
 def upload(name, public_id):
-    from flask import current_app
-
     from billing import files
-    res = get_resource(name)
-    if not res.accepts_uploads:
-        abort(404)
+    from views.api.resources_documents import DocumentResource
+    from views.api.validation import upload_form
+    res = RESOURCES[name]
     record = find(res, public_id)
-    upload_file = request.files.get("file")
-    if upload_file is None or not upload_file.filename:
-        raise ApiError("Send the file as multipart field 'file'.", 422, "file")
-    is_public = request.form.get("is_public", "false").lower() in ("1", "true", "yes")
+    upload_file, is_public = upload_form(request)
     document = files.store(current_app.config["UPLOAD_PATH"], res.client_of(record),
                            upload_file.filename, upload_file.stream, is_public=is_public,
                            **res.document_link(record))
-    from views.api.resources_documents import DocumentResource
     return jsonify({"data": DocumentResource().serialize(document)}), 201
+
+
+# (path under /api/v1/<resource>, methods, view, operation kind) for each thing a resource can
+# do; the router and the OpenAPI document both come from this table.
+def operations(res):
+    ops = [("", ("GET",), list_records, "list")]
+    if res.create_schema is not None:
+        ops.append(("", ("POST",), create_record, "create"))
+    ops.append(("/<public_id>", ("GET",), show_record, "show"))
+    if res.update_schema is not None:
+        ops.append(("/<public_id>", ("PUT", "PATCH"), update_record, "update"))
+    if res.deletable:
+        ops.append(("/<public_id>", ("DELETE",), delete_record, "delete"))
+    if res.bulk_actions:
+        ops.append(("/bulk", ("POST",), bulk, "bulk"))
+    if res.accepts_uploads:
+        ops.append(("/<public_id>/upload", ("POST",), upload, "upload"))
+    return ops
 
 
 @bp.get("/openapi.json")
@@ -187,7 +185,12 @@ def openapi():
     return jsonify(document(RESOURCES))
 
 
+_routed = False
+
+
 def load_resources():
+    """Import the resources and route what each supports (once: blueprints are shared)."""
+    global _routed
     from views.api import (  # noqa: F401 - importing registers them
         resources_clients,
         resources_documents,
@@ -195,3 +198,21 @@ def load_resources():
         resources_payments,
         resources_quotes,
     )
+    if _routed:
+        return
+    for name, res in sorted(RESOURCES.items()):
+        for path, methods, view, kind in operations(res):
+            bp.add_url_rule(f"/{name}{path}".replace("<public_id>", "<public_id:public_id>"),
+                            f"{name}_{kind}", view, methods=list(methods),
+                            defaults={"name": name})
+    _routed = True
+
+
+class PublicIdConverter(BaseConverter):
+    """A record id; never "bulk", so /<resource>/bulk is one route with one Allow header."""
+    regex = r"(?!bulk(?:/|$))[A-Za-z0-9_-]{1,24}"
+
+
+@bp.record
+def _add_converter(state):
+    state.app.url_map.converters["public_id"] = PublicIdConverter

@@ -1,16 +1,33 @@
 """What every API resource has in common."""
 import models
 from views.api import ApiError
+from views.api.schemas import BULK_IDS, PAGING, body, enum
 
 
 class Resource:
+    """A resource declares what it supports; views/api routes exactly that.
+
+    create_schema / update_schema: the request body schema, or None when the operation does
+    not exist (the router then answers 405 with Allow). record_schema: what serialize()
+    returns. filters: query parameters besides page and per_page.
+    """
     name = ""
     model = None
     accepts_uploads = False
+    deletable = True
     bulk_actions = {}
-    # For the OpenAPI document: field name -> (JSON type, description).
-    fields = {}
-    required = ()
+    create_schema = None
+    update_schema = None
+    record_schema = {"type": "object"}
+    filters = ()
+
+    def __init__(self):
+        # Built once, so the validator compiled for it is reused (validation keys by identity).
+        self.bulk_schema = body({"action": enum(sorted(self.bulk_actions)), "ids": BULK_IDS},
+                                required=("action", "ids")) if self.bulk_actions else None
+
+    def parameters(self):
+        return [*PAGING, *self.filters]
 
     def query(self, args):
         return self.model.select().order_by(self.model.id.desc())
@@ -22,14 +39,12 @@ class Resource:
         raise NotImplementedError
 
     def create(self, data, staff):
-        raise ApiError(f"{self.name} cannot be created through the API.", 405)
+        raise NotImplementedError
 
     def update(self, record, data, staff):
-        raise ApiError(f"{self.name} cannot be changed through the API.", 405)
+        raise NotImplementedError
 
     def archive(self, record, staff):
-        if not hasattr(record, "archived_at"):
-            raise ApiError(f"{self.name} cannot be archived.", 405)
         if record.archived_at is None:
             record.archived_at = models.utcnow()
             record.save()
@@ -46,8 +61,7 @@ class Resource:
 
 def client_by_id(data, key="client_id"):
     value = data.get(key)
-    client = models.Client.get_or_none(models.Client.public_id == str(value)[:24]) \
-        if value else None
+    client = models.Client.get_or_none(models.Client.public_id == value) if value else None
     if client is None:
         raise ApiError(f"{key} must be the id of an existing client.", 422, key)
     return client

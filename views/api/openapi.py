@@ -1,85 +1,114 @@
-"""The OpenAPI 3.1 document, built from the registered resources so it cannot drift."""
+"""The OpenAPI 3.1 document, built from the same resource declarations that route and
+validate requests (views/api/__init__.py operations(), views/api/schemas.py), so it cannot
+drift from what the API does."""
+from views.api.schemas import ERROR, ID, MONEY, PAGINATION
 
-MONEY = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "example": "1250.00"}
+STATUS_TEXT = {
+    "400": "Malformed request: a character that is not allowed, or a body that is not a "
+           "JSON object (or is nested too deeply)",
+    "401": "Missing or wrong X-API-TOKEN",
+    "404": "No such record",
+    "413": "The body is too large",
+    "422": "Invalid input: nothing was changed",
+    "429": "Too many requests; retry later",
+}
+# The refusals each kind of operation can give, besides its success. Any request can be a
+# 400: the app refuses control characters in a URL before it reaches the API.
+REFUSALS = {
+    "list": ("400", "401", "422", "429"),
+    "create": ("400", "401", "413", "422"),
+    "show": ("400", "401", "404"),
+    "update": ("400", "401", "404", "413", "422"),
+    "delete": ("400", "401", "404", "422"),
+    "bulk": ("400", "401", "404", "413", "422"),
+    "upload": ("400", "401", "404", "413", "422"),
+}
 
 
-def _schema(res):
-    props = {}
-    for name, (kind, description) in res.fields.items():
-        prop = {"type": kind, "description": description}
-        if kind == "array":
-            prop["items"] = {"type": "object"}
-        props[name] = prop
-    return {"type": "object", "properties": props, "required": list(res.required)}
+def _ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _ok(description, schema=None):
-    content = {"application/json": {"schema": schema or {"$ref": "#/components/schemas/Data"}}}
-    return {"description": description, "content": content}
+def _json(schema):
+    return {"application/json": {"schema": schema}}
 
 
-def _errors():
-    return {code: {"description": text, "content": {"application/json": {"schema": {
-        "$ref": "#/components/schemas/Error"}}}} for code, text in (
-        ("401", "Missing or wrong X-API-TOKEN"), ("404", "No such record"),
-        ("422", "Invalid input: nothing was changed"))}
+def _responses(kind, status, description, schema):
+    responses = {status: {"description": description, "content": _json(schema)}}
+    for code in REFUSALS[kind]:
+        responses[code] = {"description": STATUS_TEXT[code], "content": _json(_ref("Error"))}
+    return responses
 
 
-def paths_for(name, res):
-    ref = {"$ref": f"#/components/schemas/{name}"}
-    id_param = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
-    paging = [{"name": n, "in": "query", "schema": {"type": "integer"}}
-              for n in ("page", "per_page")]
-    paths = {
-        f"/api/v1/{name}": {
-            "get": {"summary": f"List {name}", "parameters": paging,
-                    "responses": {"200": _ok("A page", {"$ref": "#/components/schemas/Page"}),
-                                  **_errors()}},
-            "post": {"summary": f"Create one of {name}", "requestBody": {
-                "content": {"application/json": {"schema": ref}}},
-                "responses": {"201": _ok("Created"), **_errors()}},
-        },
-        f"/api/v1/{name}/{{id}}": {
-            "parameters": id_param,
-            "get": {"summary": "Show", "responses": {"200": _ok("The record"), **_errors()}},
-            "put": {"summary": "Update", "requestBody": {
-                "content": {"application/json": {"schema": ref}}},
-                "responses": {"200": _ok("Updated"), **_errors()}},
-            "delete": {"summary": "Archive", "responses": {"200": _ok("Archived"),
-                                                           **_errors()}},
-        },
-    }
-    if res.bulk_actions:
-        paths[f"/api/v1/{name}/bulk"] = {"post": {
-            "summary": f"Bulk action on {name}", "requestBody": {"content": {
-                "application/json": {"schema": {"type": "object", "properties": {
-                    "action": {"type": "string", "enum": sorted(res.bulk_actions)},
-                    "ids": {"type": "array", "items": {"type": "string"}}},
-                    "required": ["action", "ids"]}}}},
-            "responses": {"200": _ok("The changed records"), **_errors()}}}
-    if res.accepts_uploads:
-        paths[f"/api/v1/{name}/{{id}}/upload"] = {"parameters": id_param, "post": {
-            "summary": "Upload a document", "requestBody": {"content": {"multipart/form-data": {
-                "schema": {"type": "object", "properties": {
-                    "file": {"type": "string", "format": "binary"},
-                    "is_public": {"type": "boolean"}}, "required": ["file"]}}}},
-            "responses": {"201": _ok("The document"), **_errors()}}}
-    return paths
+def _title(name):
+    return "".join(part.title() for part in name.split("_"))
+
+
+def _operation(name, kind, res):
+    title = _title(name)
+    one = {"type": "object", "required": ["data"], "properties": {"data": _ref(title)}}
+    many = {"type": "object", "required": ["data"],
+            "properties": {"data": {"type": "array", "items": _ref(title)}}}
+    if kind == "list":
+        page = {**many, "required": ["data", "meta"], "properties": {
+            **many["properties"], "meta": {"type": "object", "required": ["pagination"],
+                                           "properties": {"pagination": _ref("Pagination")}}}}
+        return {"summary": f"List {name}", "parameters": res.parameters(),
+                "responses": _responses(kind, "200", "A page of records", page)}
+    if kind == "create":
+        return {"summary": f"Create one of {name}", "requestBody": {
+            "required": True, "content": _json(_ref(f"{title}Create"))},
+            "responses": _responses(kind, "201", "Created", one)}
+    if kind == "show":
+        return {"summary": "Show one", "responses": _responses(kind, "200", "The record", one)}
+    if kind == "update":
+        return {"summary": "Change fields (those left out stay as they are)", "requestBody": {
+            "required": True, "content": _json(_ref(f"{title}Update"))},
+            "responses": _responses(kind, "200", "Updated", one)}
+    if kind == "delete":
+        return {"summary": "Archive (documents: delete)",
+                "responses": _responses(kind, "200", "Archived", one)}
+    if kind == "bulk":
+        return {"summary": f"Bulk action on {name}", "requestBody": {
+            "required": True, "content": _json(_ref(f"{title}Bulk"))},
+            "responses": _responses(kind, "200", "The changed records", many)}
+    return {"summary": "Upload a document", "requestBody": {"required": True, "content": {
+        "multipart/form-data": {"schema": {
+            "type": "object", "additionalProperties": False, "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary"},
+                           "is_public": {"type": "boolean"}}}}}},
+        "responses": _responses(kind, "201", "The document", {
+            "type": "object", "required": ["data"], "properties": {"data": _ref("Documents")}})}
+
+
+def _path(name, path):
+    # Flask's /<public_id> is OpenAPI's /{id}.
+    path = path.replace("<public_id>", "{id}")
+    return f"/api/v1/{name}{path}"
+
+
+ID_PARAMETER = {"name": "id", "in": "path", "required": True, "schema": ID}
 
 
 def document(resources):
-    paths, schemas = {}, {
-        "Money": MONEY,
-        "Data": {"type": "object", "properties": {"data": {"type": "object"}}},
-        "Page": {"type": "object", "properties": {
-            "data": {"type": "array", "items": {"type": "object"}},
-            "meta": {"type": "object", "properties": {"pagination": {"type": "object"}}}}},
-        "Error": {"type": "object", "properties": {
-            "message": {"type": "string"}, "errors": {"type": "object"}}},
-    }
+    from views.api import operations
+    paths = {}
+    schemas = {"Money": MONEY, "Error": ERROR, "Pagination": PAGINATION}
     for name, res in sorted(resources.items()):
-        paths.update(paths_for(name, res))
-        schemas[name] = _schema(res)
+        title = _title(name)
+        schemas[title] = res.record_schema
+        if res.create_schema is not None:
+            schemas[f"{title}Create"] = res.create_schema
+        if res.update_schema is not None:
+            schemas[f"{title}Update"] = res.update_schema
+        if res.bulk_schema is not None:
+            schemas[f"{title}Bulk"] = res.bulk_schema
+        for path, methods, _view, kind in operations(res):
+            item = paths.setdefault(_path(name, path), {})
+            if "{id}" in _path(name, path):
+                item["parameters"] = [ID_PARAMETER]
+            for method in methods:
+                item[method.lower()] = _operation(name, kind, res)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Client portal API", "version": "1"},

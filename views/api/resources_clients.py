@@ -1,29 +1,55 @@
 """/api/v1/clients, with nested contacts."""
-from babel.numbers import get_currency_precision
+from babel.numbers import is_currency
 
 import models
 from billing import clients
 from views.api import ApiError, resource
 from views.api.base import Resource
 from views.api.fields import iso, money_out, text
+from views.api.schemas import (
+    DATETIME_OUT,
+    EMAIL,
+    ID,
+    MONEY_OUT,
+    body,
+    line,
+    query,
+    record,
+    string_out,
+)
+from views.api.schemas import text as text_schema
+
+CONTACT = body({
+    "id": {**ID, "description": "An existing contact's id: that contact is updated."},
+    "first_name": line(200), "last_name": line(200), "email": EMAIL, "phone": line(200),
+    "password": {"type": "string", "minLength": 1, "maxLength": 200,
+                 "description": "Sets the contact's portal password."},
+    "is_primary": {"type": "boolean", "description": "The client's main contact."},
+}, required=("email",))
+FIELDS = {
+    "name": line(200, "Client name (not blank).", min_length=1),
+    "number": line(200, "Your reference for the client."),
+    "email": {**EMAIL, "description": "The client's billing e-mail address."},
+    "address": text_schema(2000, "Multi-line postal address."),
+    "currency": {"type": "string", "pattern": "^[A-Za-z]{3}$",
+                 "description": "ISO 4217 currency code such as USD."},
+    "contacts": {"type": "array", "maxItems": 50, "items": CONTACT,
+                 "description": "Up to 50 contacts (portal logins); on update, contacts "
+                                "with an id are changed and those without are added."},
+}
+CONTACT_OUT = record({"id": {"type": "string"}, "first_name": string_out(),
+                      "last_name": string_out(), "email": string_out(), "phone": string_out(),
+                      "is_primary": {"type": "boolean"}})
 
 
 def _contacts(data):
-    raw = data.get("contacts", [])
-    if not isinstance(raw, list) or len(raw) > 50:
-        raise ApiError("contacts must be a list of at most 50 contacts.", 422, "contacts")
     parsed = []
-    for item in raw:
-        if not isinstance(item, dict):
-            raise ApiError("Each contact must be an object.", 422, "contacts")
+    for item in data.get("contacts", []):
         contact = {key: text(item, key, limit=254) for key in
-                   ("first_name", "last_name", "email", "phone") if key in item}
-        if "id" in item:
-            contact["id"] = text(item, "id", limit=24)
-        if "password" in item:
-            contact["password"] = text(item, "password", limit=200)
+                   ("first_name", "last_name", "email", "phone", "id", "password")
+                   if key in item}
         if "is_primary" in item:
-            contact["is_primary"] = bool(item["is_primary"])
+            contact["is_primary"] = item["is_primary"]
         parsed.append(contact)
     return parsed
 
@@ -32,13 +58,8 @@ def _fields(data):
     fields = {key: text(data, key, limit=2000 if key == "address" else 200)
               for key in ("name", "number", "email", "address") if key in data}
     if "currency" in data:
-        currency = text(data, "currency", limit=3).upper()
-        try:
-            get_currency_precision(currency)
-            valid = len(currency) == 3 and currency.isalpha()
-        except Exception:  # noqa: BLE001 - Babel raises several kinds for unknown codes
-            valid = False
-        if not valid:
+        currency = data["currency"].upper()
+        if not is_currency(currency):
             raise ApiError("currency must be an ISO 4217 code such as USD.", 422, "currency")
         fields["currency"] = currency
     return fields
@@ -48,10 +69,14 @@ def _fields(data):
 class ClientResource(Resource):
     name = "clients"
     model = models.Client
-    fields = {"name": ("string", "Client name"), "number": ("string", "Your reference"),
-              "email": ("string", ""), "address": ("string", "Multi-line postal address"),
-              "currency": ("string", "ISO 4217"), "contacts": ("array", "Contacts (logins)")}
-    required = ("name",)
+    create_schema = body(FIELDS, required=("name",))
+    update_schema = body(FIELDS)
+    record_schema = record({
+        "id": {"type": "string"}, "name": string_out(), "number": string_out(),
+        "email": string_out(), "address": string_out(), "currency": {"type": "string"},
+        "balance": MONEY_OUT, "paid_to_date": MONEY_OUT, "archived_at": DATETIME_OUT,
+        "created_at": DATETIME_OUT, "contacts": {"type": "array", "items": CONTACT_OUT}})
+    filters = (query("name", line(100), "Only clients whose name contains this."),)
     accepts_uploads = True
 
     def client_of(self, record):
@@ -61,7 +86,7 @@ class ClientResource(Resource):
         C = models.Client
         query = C.select().where(C.archived_at.is_null())
         if args.get("name"):
-            query = query.where(C.name.contains(args["name"][:100]))
+            query = query.where(C.name.contains(args["name"]))
         return query.order_by(C.name, C.id)
 
     def serialize(self, c):

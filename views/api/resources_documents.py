@@ -5,22 +5,32 @@ from flask import current_app
 
 import models
 from billing import files
-from views.api import ApiError, resource
+from views.api import resource
 from views.api.base import Resource
 from views.api.fields import iso
+from views.api.schemas import CLIENT_FILTER, DATETIME_OUT, body, record, string_out
 
 
 @resource
 class DocumentResource(Resource):
     name = "documents"
     model = models.Document
-    fields = {"is_public": ("boolean", "Shown in the client's portal")}
+    update_schema = body({"is_public": {"type": "boolean",
+                                        "description": "Shown in the client's portal."}},
+                         required=("is_public",))
+    record_schema = record({
+        "id": {"type": "string"}, "client_id": {"type": "string"},
+        "filename": {"type": "string"}, "content_type": {"type": "string"},
+        "size": {"type": "integer", "minimum": 0}, "is_public": {"type": "boolean"},
+        "invoice_id": string_out(nullable_=True), "quote_id": string_out(nullable_=True),
+        "created_at": DATETIME_OUT})
+    filters = (CLIENT_FILTER,)
 
     def query(self, args):
         D = models.Document
         query = D.select(D, models.Client).join(models.Client)
         if args.get("client_id"):
-            query = query.where(models.Client.public_id == args["client_id"][:24])
+            query = query.where(models.Client.public_id == args["client_id"])
         return query.order_by(D.id.desc())
 
     def serialize(self, d):
@@ -31,9 +41,6 @@ class DocumentResource(Resource):
                 "created_at": iso(d.created_at)}
 
     def update(self, record, data, staff):
-        if not isinstance(data.get("is_public"), bool):
-            raise ApiError("is_public (true or false) is the one field that can change.", 422,
-                           "is_public")
         record.is_public = data["is_public"]
         record.save()
         models.Activity.log("document.shared" if record.is_public else "document.hidden",
@@ -49,5 +56,3 @@ class DocumentResource(Resource):
         models.Activity.log("document.deleted", staff=staff, client=record.client_id,
                             detail=record.filename)
         return record
-
-

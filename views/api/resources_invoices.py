@@ -2,16 +2,49 @@
 import models
 from billing import invoices, recurring
 from billing.schedule import FREQUENCIES
-from views.api import ApiError, resource
+from views.api import resource
 from views.api.base import Resource, bulk, client_by_id
 from views.api.fields import amount, date, iso, lines, lines_out, money_out, text
+from views.api.schemas import (
+    CLIENT_FILTER,
+    DATE,
+    DATE_OUT,
+    DATETIME_OUT,
+    ID,
+    LINE_ITEMS_OUT,
+    MONEY,
+    MONEY_OUT,
+    TOTALS_OUT,
+    body,
+    enum,
+    line,
+    line_items,
+    nullable,
+    record,
+    status_filter,
+    string_out,
+)
+from views.api.schemas import text as text_schema
+
+CLIENT_ID = {**ID, "description": "The id of an existing client."}
+NOTES = {key: text_schema(5000) for key in ("notes", "terms", "footer")}
+INVOICE_FIELDS = {
+    "date": {**DATE, "description": "Issue date, YYYY-MM-DD (default today)."},
+    "due_date": nullable({**DATE, "description": "Due date, YYYY-MM-DD, or null."}),
+    "discount": {**MONEY, "description": "Amount off the subtotal, a decimal string."},
+    "partial": {**MONEY, "description": "Deposit due first, a decimal string."},
+    "partial_due_date": nullable({**DATE, "description": "When the deposit is due."}),
+    "po_number": line(64, "The client's purchase order number."),
+    **NOTES,
+}
+DOCUMENT_OUT = {"id": {"type": "string"}, "client_id": {"type": "string"},
+                "number": {"type": "string"}, "status": {"type": "string"},
+                "currency": {"type": "string"}, **TOTALS_OUT, "line_items": LINE_ITEMS_OUT}
 
 
 def document_fields(data, currency):
-    fields = {}
-    for key in ("notes", "terms", "footer"):
-        if key in data:
-            fields[key] = text(data, key, limit=5000)
+    fields = {key: text(data, key, limit=5000) for key in ("notes", "terms", "footer")
+              if key in data}
     if "po_number" in data:
         fields["po_number"] = text(data, "po_number", limit=64)
     for key in ("date", "due_date", "partial_due_date"):
@@ -37,13 +70,18 @@ def _archive(res, invoice, data, staff):
 class InvoiceResource(Resource):
     name = "invoices"
     model = models.Invoice
-    fields = {"client_id": ("string", "Client id"), "line_items": ("array", "Lines"),
-              "date": ("string", "YYYY-MM-DD"), "due_date": ("string", "YYYY-MM-DD"),
-              "discount": ("string", "Decimal amount"), "partial": ("string", "Deposit due"),
-              "partial_due_date": ("string", "YYYY-MM-DD"), "po_number": ("string", ""),
-              "notes": ("string", ""), "terms": ("string", ""), "footer": ("string", ""),
-              "status": ("string", "draft (default) or sent")}
-    required = ("client_id", "line_items")
+    create_schema = body({
+        "client_id": CLIENT_ID, "line_items": line_items(), **INVOICE_FIELDS,
+        "status": enum(("draft", "sent"), "draft (default) or sent: sent is owed at once."),
+    }, required=("client_id", "line_items"))
+    update_schema = body({"line_items": line_items(), **INVOICE_FIELDS})
+    record_schema = record({
+        **DOCUMENT_OUT, "date": DATE_OUT, "due_date": DATE_OUT, "balance": MONEY_OUT,
+        "partial": MONEY_OUT, "partial_due_date": DATE_OUT, "po_number": string_out(),
+        "notes": string_out(), "terms": string_out(), "footer": string_out(),
+        "recurring_id": string_out(nullable_=True), "sent_at": DATETIME_OUT,
+        "viewed_at": DATETIME_OUT, "archived_at": DATETIME_OUT})
+    filters = (CLIENT_FILTER, status_filter(models.Invoice.STATUSES))
     bulk_actions = {"email": bulk(invoices.email_invoice, with_config=True),
                     "mark_sent": bulk(invoices.mark_sent), "mark_paid": bulk(invoices.mark_paid),
                     "archive": _archive}
@@ -54,8 +92,8 @@ class InvoiceResource(Resource):
         query = Inv.select(Inv, models.Client).join(models.Client).where(
             Inv.archived_at.is_null())
         if args.get("client_id"):
-            query = query.where(models.Client.public_id == args["client_id"][:24])
-        if args.get("status") in Inv.STATUSES:
+            query = query.where(models.Client.public_id == args["client_id"])
+        if args.get("status"):
             query = query.where(Inv.status == args["status"])
         return query.order_by(Inv.date.desc(), Inv.id.desc())
 
@@ -73,12 +111,9 @@ class InvoiceResource(Resource):
 
     def create(self, data, staff):
         client = client_by_id(data)
-        status = data.get("status", "draft")
-        if status not in ("draft", "sent"):
-            raise ApiError("status must be draft or sent.", 422, "status")
         fields = document_fields(data, client.currency)
-        return invoices.create_invoice(client, lines(data, client.currency), status=status,
-                                       **fields)
+        return invoices.create_invoice(client, lines(data, client.currency),
+                                       status=data.get("status", "draft"), **fields)
 
     def update(self, record, data, staff):
         new_lines = lines(data, record.currency) if "line_items" in data else None
@@ -96,13 +131,27 @@ class InvoiceResource(Resource):
 class RecurringResource(Resource):
     name = "recurring_invoices"
     model = models.RecurringInvoice
-    fields = {"client_id": ("string", "Client id"), "line_items": ("array", "Lines"),
-              "frequency": ("string", ", ".join(FREQUENCIES)),
-              "start_date": ("string", "YYYY-MM-DD"),
-              "remaining_cycles": ("integer", "-1: until stopped"),
-              "due_days": ("integer", "Days from issue to due"),
-              "status": ("string", "active, paused or draft")}
-    required = ("client_id", "line_items", "start_date")
+    create_schema = body({
+        "client_id": CLIENT_ID, "line_items": line_items(),
+        "frequency": enum(FREQUENCIES, "How often: " + ", ".join(FREQUENCIES) + "."),
+        "start_date": {**DATE, "description": "First issue date, YYYY-MM-DD."},
+        "remaining_cycles": {
+            "anyOf": [{"type": "integer", "const": -1},
+                      {"type": "integer", "minimum": 1, "maximum": 1000}],
+            "description": "-1 (until stopped, the default) or a whole number of invoices "
+                           "from 1 to 1000."},
+        "due_days": {"type": "integer", "minimum": 0, "maximum": 365,
+                     "description": "Days from issue to due, a whole number from 0 to 365."},
+        "discount": {**MONEY, "description": "Amount off each invoice, a decimal string."},
+        "notes": NOTES["notes"], "terms": NOTES["terms"],
+        "status": enum(("active", "paused", "draft"), "active (default), paused or draft."),
+    }, required=("client_id", "line_items", "start_date"))
+    update_schema = body({"status": enum(("active", "paused"), "active or paused.")},
+                         required=("status",))
+    record_schema = record({
+        **DOCUMENT_OUT, "frequency": {"type": "string"}, "start_date": DATE_OUT,
+        "next_send_date": DATE_OUT, "remaining_cycles": {"type": "integer"},
+        "due_days": {"type": "integer"}, "notes": string_out(), "terms": string_out()})
 
     def query(self, args):
         R = models.RecurringInvoice
@@ -118,30 +167,17 @@ class RecurringResource(Resource):
 
     def create(self, data, staff):
         client = client_by_id(data)
-        start = date(data, "start_date")
-        if start is None:
-            raise ApiError("start_date is required.", 422, "start_date")
-        status = data.get("status", "active")
-        if status not in ("active", "paused", "draft"):
-            raise ApiError("status must be active, paused or draft.", 422, "status")
-        cycles, due_days = data.get("remaining_cycles", -1), data.get("due_days", 30)
-        if not isinstance(cycles, int) or cycles < -1 or cycles == 0:
-            raise ApiError("remaining_cycles must be -1 or a positive whole number.", 422,
-                           "remaining_cycles")
-        if not isinstance(due_days, int) or not 0 <= due_days <= 365:
-            raise ApiError("due_days must be a whole number from 0 to 365.", 422, "due_days")
         return recurring.create_recurring(
-            client, lines(data, client.currency), frequency=text(data, "frequency", "monthly"),
-            start_date=start, remaining_cycles=cycles, due_days=due_days,
+            client, lines(data, client.currency), frequency=data.get("frequency", "monthly"),
+            start_date=date(data, "start_date"),
+            remaining_cycles=int(data.get("remaining_cycles", -1)),
+            due_days=int(data.get("due_days", 30)),
             discount=amount(data, "discount", client.currency),
             notes=text(data, "notes", limit=5000), terms=text(data, "terms", limit=5000),
-            status=status)
+            status=data.get("status", "active"))
 
     def update(self, record, data, staff):
-        status = data.get("status")
-        if status not in ("active", "paused"):
-            raise ApiError("Only status (active or paused) can be changed.", 422, "status")
-        return recurring.set_status(record, status, staff=staff)
+        return recurring.set_status(record, data["status"], staff=staff)
 
     def archive(self, record, staff):
         return recurring.set_status(record, "completed", staff=staff)

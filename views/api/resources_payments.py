@@ -1,30 +1,67 @@
-"""/api/v1/payments: every payment of every client; staff record offline ones here."""
+"""/api/v1/payments: every payment of every client; staff record offline ones here.
+
+Payments are records of money: they cannot be changed or deleted through the API (refund
+them instead), so those operations do not exist and answer 405.
+"""
 import models
 from billing import payments
 from views.api import ApiError, resource
 from views.api.base import Resource, client_by_id
 from views.api.fields import date, iso, money_out, text
+from views.api.resources_invoices import CLIENT_ID
+from views.api.schemas import (
+    CLIENT_FILTER,
+    DATE,
+    DATE_OUT,
+    DATETIME_OUT,
+    ID,
+    MONEY,
+    MONEY_OUT,
+    body,
+    enum,
+    line,
+    record,
+    status_filter,
+    string_out,
+)
 
 
 @resource
 class PaymentResource(Resource):
     name = "payments"
     model = models.Payment
-    fields = {"client_id": ("string", "Client id"),
-              "amount": ("string", "Decimal amount in the client's currency"),
-              "method": ("string", ", ".join(payments.MANUAL_METHODS)),
-              "invoice_ids": ("array", "Invoices to pay, in order; the rest becomes credit"),
-              "reference": ("string", "Bank or cheque reference"),
-              "date": ("string", "YYYY-MM-DD"),
-              "idempotency_key": ("string", "Sending the same key again records nothing new")}
-    required = ("client_id", "amount", "method")
+    deletable = False
+    create_schema = body({
+        "client_id": CLIENT_ID,
+        "amount": {**MONEY, "description": "The amount received, a decimal string such as "
+                                           "\"125.00\" in the client's currency."},
+        "method": enum(payments.MANUAL_METHODS, "How the money arrived: "
+                       + ", ".join(payments.MANUAL_METHODS) + "."),
+        "invoice_ids": {"type": "array", "maxItems": 100, "items": ID,
+                        "description": "Up to 100 of the client's invoices to pay, in order; "
+                                       "the rest becomes credit."},
+        "reference": line(100, "Bank or cheque reference."),
+        "date": {**DATE, "description": "Date received, YYYY-MM-DD (default today)."},
+        "idempotency_key": line(80, "Sending the same key again records nothing new.",
+                                min_length=1),
+    }, required=("client_id", "amount", "method"))
+    record_schema = record({
+        "id": {"type": "string"}, "client_id": {"type": "string"}, "number": {"type": "string"},
+        "status": {"type": "string"}, "date": DATE_OUT, "currency": {"type": "string"},
+        "amount": MONEY_OUT, "applied": MONEY_OUT, "refunded": MONEY_OUT,
+        "method": {"type": "string"}, "method_label": string_out(nullable_=True),
+        "reference": string_out(nullable_=True),
+        "invoices": {"type": "array", "items": record({"invoice_id": {"type": "string"},
+                                                        "amount": MONEY_OUT})},
+        "created_at": DATETIME_OUT})
+    filters = (CLIENT_FILTER, status_filter(models.Payment.STATUSES))
 
     def query(self, args):
         P = models.Payment
         query = P.select(P, models.Client).join(models.Client)
         if args.get("client_id"):
-            query = query.where(models.Client.public_id == args["client_id"][:24])
-        if args.get("status") in P.STATUSES:
+            query = query.where(models.Client.public_id == args["client_id"])
+        if args.get("status"):
             query = query.where(P.status == args["status"])
         return query.order_by(P.date.desc(), P.id.desc())
 
@@ -45,23 +82,12 @@ class PaymentResource(Resource):
     def create(self, data, staff):
         client = client_by_id(data)
         ids = data.get("invoice_ids", [])
-        if not isinstance(ids, list) or len(ids) > 100:
-            raise ApiError("invoice_ids must be a list of at most 100 invoice ids.", 422,
-                           "invoice_ids")
         Inv = models.Invoice
         found = {i.public_id: i.id for i in Inv.select(Inv.id, Inv.public_id).where(
-            (Inv.public_id.in_([str(i)[:24] for i in ids] or [""])) & (Inv.client == client))}
-        missing = [i for i in ids if str(i)[:24] not in found]
-        if missing:
+            (Inv.public_id.in_(ids or [""])) & (Inv.client == client))}
+        if any(i not in found for i in ids):
             raise ApiError("Every invoice must be one of this client's.", 422, "invoice_ids")
-        key = text(data, "idempotency_key", limit=80) or None
-        amount = data.get("amount")
-        if not isinstance(amount, str):
-            raise ApiError("amount must be a decimal string such as \"125.00\".", 422, "amount")
         return payments.record_manual(
-            staff, client, amount, [found[str(i)[:24]] for i in ids],
-            method=text(data, "method", limit=32), reference=text(data, "reference", limit=100),
-            date=date(data, "date"), idempotency_key=key)
-
-    def archive(self, record, staff):
-        raise ApiError("Payments are records of money: refund them instead of deleting.", 405)
+            staff, client, data["amount"], [found[i] for i in ids], method=data["method"],
+            reference=text(data, "reference", limit=100), date=date(data, "date"),
+            idempotency_key=data.get("idempotency_key") or None)

@@ -2,10 +2,27 @@
 import models
 from billing import credits, quotes
 from views import service_config
-from views.api import ApiError, resource
+from views.api import resource
 from views.api.base import Resource, bulk, client_by_id
 from views.api.fields import amount, date, iso, lines, lines_out, money_out, text
-from views.api.resources_invoices import document_fields, totals_out
+from views.api.resources_invoices import CLIENT_ID, DOCUMENT_OUT, NOTES, totals_out
+from views.api.schemas import (
+    CLIENT_FILTER,
+    DATE,
+    DATE_OUT,
+    DATETIME_OUT,
+    MONEY,
+    MONEY_OUT,
+    body,
+    enum,
+    line_items,
+    nullable,
+    record,
+    status_filter,
+    string_out,
+)
+
+QUOTE_STATUSES = ("draft", "sent", "approved", "converted", "declined", "expired")
 
 
 def _approve(res, quote, data, staff):
@@ -18,12 +35,20 @@ def _approve(res, quote, data, staff):
 class QuoteResource(Resource):
     name = "quotes"
     model = models.Quote
-    fields = {"client_id": ("string", "Client id"), "line_items": ("array", "Lines"),
-              "date": ("string", "YYYY-MM-DD"), "valid_until": ("string", "YYYY-MM-DD"),
-              "discount": ("string", "Decimal amount"), "notes": ("string", ""),
-              "terms": ("string", ""), "footer": ("string", ""),
-              "status": ("string", "draft (default) or sent")}
-    required = ("client_id", "line_items")
+    create_schema = body({
+        "client_id": CLIENT_ID, "line_items": line_items(),
+        "date": {**DATE, "description": "Quote date, YYYY-MM-DD (default today)."},
+        "valid_until": nullable({**DATE, "description": "Last day to approve, or null."}),
+        "discount": {**MONEY, "description": "Amount off the subtotal, a decimal string."},
+        **NOTES, "status": enum(("draft", "sent"), "draft (default) or sent."),
+    }, required=("client_id", "line_items"))
+    record_schema = record({
+        **DOCUMENT_OUT, "status": enum(QUOTE_STATUSES), "date": DATE_OUT,
+        "valid_until": DATE_OUT, "notes": string_out(), "terms": string_out(),
+        "footer": string_out(), "invoice_id": string_out(nullable_=True),
+        "approved_at": DATETIME_OUT, "declined_reason": string_out(nullable_=True),
+        "archived_at": DATETIME_OUT})
+    filters = (CLIENT_FILTER, status_filter(models.Quote.STATUSES))
     bulk_actions = {"email": bulk(quotes.email_quote, with_config=True),
                     "mark_sent": bulk(quotes.mark_sent), "approve": _approve,
                     "convert": bulk(quotes.convert)}
@@ -33,8 +58,8 @@ class QuoteResource(Resource):
         Q = models.Quote
         query = Q.select(Q, models.Client).join(models.Client).where(Q.archived_at.is_null())
         if args.get("client_id"):
-            query = query.where(models.Client.public_id == args["client_id"][:24])
-        if args.get("status") in Q.STATUSES:
+            query = query.where(models.Client.public_id == args["client_id"])
+        if args.get("status"):
             query = query.where(Q.status == args["status"])
         return query.order_by(Q.date.desc(), Q.id.desc())
 
@@ -49,15 +74,13 @@ class QuoteResource(Resource):
 
     def create(self, data, staff):
         client = client_by_id(data)
-        status = data.get("status", "draft")
-        if status not in ("draft", "sent"):
-            raise ApiError("status must be draft or sent.", 422, "status")
         return quotes.create_quote(
             client, lines(data, client.currency), date=date(data, "date"),
             valid_until=date(data, "valid_until"),
             discount=amount(data, "discount", client.currency),
             notes=text(data, "notes", limit=5000), terms=text(data, "terms", limit=5000),
-            footer=text(data, "footer", limit=5000), status=status, staff=staff)
+            footer=text(data, "footer", limit=5000), status=data.get("status", "draft"),
+            staff=staff)
 
     def document_link(self, record):
         return {"quote": record}
@@ -67,17 +90,24 @@ class QuoteResource(Resource):
 class CreditResource(Resource):
     name = "credits"
     model = models.Credit
-    fields = {"client_id": ("string", "Client id"), "line_items": ("array", "Lines"),
-              "date": ("string", "YYYY-MM-DD"),
-              "reason": ("string", ", ".join(credits.REASONS)),
-              "notes": ("string", ""), "status": ("string", "sent (default) or draft")}
-    required = ("client_id", "line_items")
+    create_schema = body({
+        "client_id": CLIENT_ID, "line_items": line_items(),
+        "date": {**DATE, "description": "Credit date, YYYY-MM-DD (default today)."},
+        "reason": enum(credits.REASONS, "Why: " + ", ".join(credits.REASONS) + "."),
+        "discount": {**MONEY, "description": "Amount off the subtotal, a decimal string."},
+        "notes": NOTES["notes"],
+        "status": enum(("sent", "draft"), "sent (issued, the default) or draft."),
+    }, required=("client_id", "line_items"))
+    record_schema = record({
+        **DOCUMENT_OUT, "reason": {"type": "string"}, "date": DATE_OUT, "balance": MONEY_OUT,
+        "notes": string_out(), "archived_at": DATETIME_OUT})
+    filters = (CLIENT_FILTER,)
 
     def query(self, args):
         C = models.Credit
         query = C.select(C, models.Client).join(models.Client).where(C.archived_at.is_null())
         if args.get("client_id"):
-            query = query.where(models.Client.public_id == args["client_id"][:24])
+            query = query.where(models.Client.public_id == args["client_id"])
         return query.order_by(C.date.desc(), C.id.desc())
 
     def serialize(self, c):
@@ -89,9 +119,9 @@ class CreditResource(Resource):
 
     def create(self, data, staff):
         client = client_by_id(data)
-        fields = document_fields(data, client.currency)
         return credits.create_credit(
-            client, lines(data, client.currency), date=fields.get("date"),
-            reason=text(data, "reason", "adjustment", limit=32),
-            discount=fields.get("discount", 0), notes=fields.get("notes", ""),
-            status=text(data, "status", "sent", limit=8), staff=staff)
+            client, lines(data, client.currency), date=date(data, "date"),
+            reason=data.get("reason", "adjustment"),
+            discount=amount(data, "discount", client.currency),
+            notes=text(data, "notes", limit=5000), status=data.get("status", "sent"),
+            staff=staff)
