@@ -17,7 +17,7 @@ import gateways
 import models
 from billing import DomainError, gateway_settings
 from billing import payments as payment_service
-from views import Page, page_number
+from views import Page, page_number, user_locale
 from views.admin import current_staff, staff_required
 
 bp = Blueprint("admin_payments", __name__, url_prefix="/admin")
@@ -77,7 +77,7 @@ def refund(payment_id):
     try:
         expected = int(request.form.get("expected_refunded", ""))
         checkout.refund(payment, request.form.get("amount", ""), expected_refunded=expected,
-                        staff=current_staff())
+                        locale=user_locale(), staff=current_staff())
     except ValueError as exc:  # DomainError, or a tampered expected_refunded
         flash(exc.message if isinstance(exc, DomainError) else "Reload the page and retry.",
               "error")
@@ -100,8 +100,9 @@ def record():
             payment = payment_service.record_manual(
                 current_staff(), client, form.get("amount", ""),
                 [_int(i) for i in form.getlist("invoices") if _int(i)],
-                method=form.get("method", ""), reference=form.get("reference", ""),
-                date=date, idempotency_key=form.get("key", "")[:100] or None)
+                method=form.get("method", ""), locale=user_locale(),
+                reference=form.get("reference", ""), date=date,
+                idempotency_key=form.get("key", "")[:100] or None)
         except ValueError as exc:  # DomainError is a ValueError; so is a bad date
             error = exc if isinstance(exc, DomainError) else DomainError("Enter a valid date.")
         else:

@@ -12,7 +12,7 @@ import money
 from billing import DomainError
 from billing import credits as credit_service
 from billing import quotes as quote_service
-from views import Page, page_number, service_config
+from views import Page, page_number, service_config, user_locale
 from views.admin import current_staff, run_action, staff_required
 
 bp = Blueprint("admin_quotes", __name__, url_prefix="/admin")
@@ -49,9 +49,9 @@ def parse_document_form(form):
                               else 0)) & models.Client.archived_at.is_null())
     if client is None:
         raise DomainError("Choose a client.", "client")
-    currency = client.currency
+    currency, locale = client.currency, user_locale()
     try:
-        discount = money.parse(form.get("discount") or "0", currency)
+        discount = money.parse(form.get("discount") or "0", currency, locale)
     except money.MoneyError as exc:
         raise DomainError(f"Discount: {exc}", "discount") from None
     lines = []
@@ -62,7 +62,7 @@ def parse_document_form(form):
         if not row["product"] and not row["unit_price"]:
             continue
         try:
-            unit_cost = money.parse(row["unit_price"] or "0", currency)
+            unit_cost = money.parse(row["unit_price"] or "0", currency, locale)
         except money.MoneyError as exc:
             raise DomainError(f"Line {i + 1}: {exc}", "lines") from None
         lines.append({

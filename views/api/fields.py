@@ -35,7 +35,7 @@ def amount(data, key, currency, default=0):
         raise ApiError(f"{key} must be a decimal string such as \"1250.00\", not a float.",
                        422, key)
     try:
-        return money.parse(str(value), currency)
+        return money.parse(str(value), currency, money.PLAIN)
     except money.MoneyError as exc:
         raise ApiError(f"{key}: {exc}", 422, key) from None
 

@@ -1,5 +1,6 @@
 """/api/v1/payments: every payment of every client; staff record offline ones here."""
 import models
+import money
 from billing import payments
 from views.api import ApiError, resource
 from views.api.base import Resource, client_by_id
@@ -60,7 +61,8 @@ class PaymentResource(Resource):
             raise ApiError("amount must be a decimal string such as \"125.00\".", 422, "amount")
         return payments.record_manual(
             staff, client, amount, [found[str(i)[:24]] for i in ids],
-            method=text(data, "method", limit=32), reference=text(data, "reference", limit=100),
+            method=text(data, "method", limit=32), locale=money.PLAIN,
+            reference=text(data, "reference", limit=100),
             date=date(data, "date"), idempotency_key=key)
 
     def archive(self, record, staff):

@@ -1,0 +1,83 @@
+"""Amounts typed by people are read in their locale, and a blank is never the balance."""
+import pytest
+
+import models
+from billing import DomainError, allocation
+from billing import payments as payment_service
+from tests import factories
+from tests.payments_support import conn, demo_gateway, pay, reload, review, save_card  # noqa: F401
+
+
+def _setup(client, auth, world, demo_gateway, locale):
+    factories.company(allow_partial_payments=True)
+    models.Contact.update(locale=locale).where(models.Contact.email == "a1@alpha.example") \
+        .execute()
+    auth.login("a1@alpha.example")
+    save_card(client, demo_gateway)
+    return models.GatewayToken.get(), world["invoices"]["sent"]
+
+
+@pytest.mark.parametrize("locale,text,paid", [
+    ("de_DE", "10,00", 1000), ("de_DE", "12,5", 1250), ("en_US", "10.00", 1000),
+    ("fr_FR", "10,00", 1000), ("en_US", "1,0.00", None), ("en_US", "10,00", None),
+    ("de_DE", "10.00", None),
+])
+def test_portal_amount_is_read_in_the_contacts_locale(client, auth, world, demo_gateway, conn,
+                                                      locale, text, paid):
+    token, sent = _setup(client, auth, world, demo_gateway, locale)
+    before = models.Payment.select().count()
+    response = pay(client, [sent], f"token:{token.public_id}", amounts={sent: text})
+    if paid is None:
+        # Ambiguous: "10,00" could be ten or a mistyped thousand. Refused, never 1,000.00.
+        assert response.status_code == 422
+        assert "Enter the amount as a number" in response.get_data(as_text=True)
+        assert models.Payment.select().count() == before
+        assert reload(sent).balance == 10000
+    else:
+        assert response.status_code == 303
+        assert reload(sent).balance == 10000 - paid
+
+
+def test_checkout_form_is_filled_in_the_contacts_locale(client, auth, world, demo_gateway,
+                                                        conn):
+    token, sent = _setup(client, auth, world, demo_gateway, "de_DE")
+    page = review(client, [sent]).get_data(as_text=True)
+    assert f'name="amount_{sent.public_id}"' in page and 'value="100,00"' in page
+    # Sent back unchanged, the filled-in amount pays the balance, not a hundredth of it.
+    assert pay(client, [sent], f"token:{token.public_id}",
+               amounts={sent: "100,00"}).status_code == 303
+    assert reload(sent).status == "paid"
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_blank_typed_amount_is_refused_not_the_balance(client, auth, world, demo_gateway, conn,
+                                                       blank):
+    token, sent = _setup(client, auth, world, demo_gateway, "en_US")
+    response = pay(client, [sent], f"token:{token.public_id}", amounts={sent: blank})
+    assert response.status_code == 422
+    assert "Enter an amount" in response.get_data(as_text=True)
+    assert reload(sent).balance == 10000 and models.Payment.select().count() == 0
+
+
+def test_form_choice_says_full_or_due(world, conn):
+    """Without a typed amount, the form's choice decides: the deposit or the whole balance."""
+    company = factories.company()
+    sent = world["invoices"]["sent"]
+    models.Invoice.update(partial=3000).where(models.Invoice.id == sent.id).execute()
+    due = allocation.plan(world["a"].id, [(sent.public_id, allocation.DUE)], company)
+    full = allocation.plan(world["a"].id, [(sent.public_id, allocation.FULL)], company)
+    assert (due.total, full.total) == (3000, 10000)
+    with pytest.raises(DomainError, match="Enter an amount"):
+        allocation.plan(world["a"].id, [(sent.public_id, "")], company)
+
+
+def test_staff_amounts_are_read_in_the_company_locale(world, conn):
+    staff = factories.staff()
+    sent = world["invoices"]["sent"]
+    payment = payment_service.record_manual(staff, world["a"], "40,00", [sent.id],
+                                            method="cash", locale="de_DE")
+    assert payment.amount == 4000 and reload(sent).balance == 6000
+    with pytest.raises(DomainError, match="as a number"):
+        payment_service.record_manual(staff, world["a"], "40,00", [sent.id], method="cash",
+                                      locale="en_US")
+    assert reload(sent).balance == 6000
