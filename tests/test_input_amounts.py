@@ -1,4 +1,5 @@
 """Amounts typed by people are read in their locale, and a blank is never the balance."""
+# ruff: noqa: F811  (pytest fixtures imported from tests.payments_support)
 import pytest
 
 import models
