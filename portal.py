@@ -275,14 +275,19 @@ def staff():
 @click.argument("email")
 def staff_create(email):
     """Create or update a staff login; the password is read from stdin."""
+    from billing import DomainError, validation
     _app()
     models.create_tables()
+    try:
+        email = validation.email_address(email)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
     password = sys.stdin.readline().rstrip("\n")
     if len(password) < 8:
         raise click.ClickException("The password must have at least 8 characters.")
-    user = models.StaffUser.get_or_none(models.StaffUser.email == email.lower())
+    user = models.StaffUser.get_or_none(models.StaffUser.email == email)
     if user is None:
-        user = models.StaffUser(email=email.lower())
+        user = models.StaffUser(email=email)
     user.set_password(password)
     user.save()
     click.echo(f"staff {user.email} ready")
@@ -312,8 +317,11 @@ def run_due():
     """One scheduler tick: recurring invoices, pre-payments, renewals, e-mail retries."""
     app = _app()
     from billing import scheduler
-    for line in scheduler.run_due(app):
+    lines = scheduler.run_due(app)
+    for line in lines:
         click.echo(line)
+    if any(line.endswith(scheduler.FAILED) for line in lines):
+        sys.exit(1)  # every job ran; cron still hears that one of them failed
 
 
 @cli.command()
