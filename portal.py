@@ -40,6 +40,8 @@ def load_config(app, test_config):
         PORTAL_ENV=env.get("PORTAL_ENV", "development"),
         DATABASE_URL=env.get("PORTAL_DATABASE_URL")
         or "sqlite:///" + os.path.join(app.instance_path, "portal.sqlite3"),
+        # Seconds a write waits for another writer's lock on SQLite before answering 503.
+        DATABASE_BUSY_TIMEOUT=float(env.get("PORTAL_DATABASE_BUSY_TIMEOUT", "10")),
         SMTP_URL=env.get("PORTAL_SMTP_URL", ""),
         BASE_URL=env.get("PORTAL_BASE_URL", "").rstrip("/"),
         SECRET_KEY=env.get("PORTAL_SECRET_KEY") or (test_config or {}).get("SECRET_KEY")
@@ -85,7 +87,7 @@ def instance_secret(instance_path):
         return f.read().strip()
 
 
-def open_database(url):
+def open_database(url, busy_timeout=10.0):
     if url.startswith(("postgres://", "postgresql://")):
         # One pool per process: a connection per request costs more than the request.
         url = "postgresql+pool://" + url.split("://", 1)[1]
@@ -97,7 +99,7 @@ def open_database(url):
         url = "sqlite+pool:///" + url[len("sqlite:///"):]
     database = connect_url(url, max_connections=64, stale_timeout=300, check_same_thread=False,
                            pragmas={
-        "journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000,
+        "journal_mode": "wal", "foreign_keys": 1, "busy_timeout": int(busy_timeout * 1000),
         "synchronous": "normal", "cache_size": -16000})
     return database
 
@@ -106,7 +108,8 @@ def create_app(test_config=None):
     app = Flask(__name__, template_folder="partials", static_folder="static",
                 instance_relative_config=True)
     load_config(app, test_config)
-    models.db.initialize(open_database(app.config["DATABASE_URL"]))
+    models.db.initialize(open_database(app.config["DATABASE_URL"],
+                                      app.config["DATABASE_BUSY_TIMEOUT"]))
 
     Htmx(app)
     compress.init_app(app)
