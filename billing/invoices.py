@@ -139,10 +139,12 @@ def cancel(invoice, staff=None):
 
 def mark_viewed(invoice, contact):
     if invoice.viewed_at is None:
-        models.Invoice.update(viewed_at=models.utcnow()).where(
-            (models.Invoice.id == invoice.id) & models.Invoice.viewed_at.is_null()).execute()
-        models.Activity.log("invoice.viewed", invoice, client=invoice.client_id,
-                            contact=contact)
+        with models.unless_busy():
+            models.Invoice.update(viewed_at=models.utcnow()).where(
+                (models.Invoice.id == invoice.id) & models.Invoice.viewed_at.is_null()
+            ).execute()
+            models.Activity.log("invoice.viewed", invoice, client=invoice.client_id,
+                                contact=contact)
 
 
 def _locked(record):

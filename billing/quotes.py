@@ -263,5 +263,6 @@ def terms_accepted(quote):
 def mark_viewed(quote, contact):
     """The first time a contact opens the quote; later views change nothing."""
     if quote.viewed_at is None:
-        models.Quote.update(viewed_at=models.utcnow()).where(
-            (models.Quote.id == quote.id) & models.Quote.viewed_at.is_null()).execute()
+        with models.unless_busy():
+            models.Quote.update(viewed_at=models.utcnow()).where(
+                (models.Quote.id == quote.id) & models.Quote.viewed_at.is_null()).execute()

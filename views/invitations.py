@@ -47,12 +47,15 @@ def _open(kind, key):
             return render_template("auth/invitation_password.html", contact=contact)
     if not already_in:
         start_session(contact, via_invitation=True)
-    models.Invitation.update(viewed_at=models.utcnow()).where(
-        (models.Invitation.id == invitation.id) & models.Invitation.viewed_at.is_null()).execute()
-    if kind == "invoice":
-        mark_viewed(record, contact)
-    else:
-        models.Activity.log(f"{kind}.viewed", record, client=record.client_id, contact=contact)
+    with models.unless_busy():
+        models.Invitation.update(viewed_at=models.utcnow()).where(
+            (models.Invitation.id == invitation.id)
+            & models.Invitation.viewed_at.is_null()).execute()
+        if kind == "invoice":
+            mark_viewed(record, contact)
+        else:
+            models.Activity.log(f"{kind}.viewed", record, client=record.client_id,
+                                contact=contact)
     if not already_in:
         flash(f"Welcome, {contact.name}.", "info")
     return redirect(target)
