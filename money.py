@@ -97,6 +97,16 @@ def parse(text, currency, locale, *, allow_negative=False):
     return minor
 
 
+def parse_number(text, locale):
+    """A quantity or a rate typed in `locale` ("1,5" in German) as a finite Decimal, or
+    None when it is not one."""
+    raw = str(text).strip() if text is not None else ""
+    if not raw or len(raw) > MAX_TEXT:
+        return None
+    value = _plain(raw) if locale == PLAIN else _localized(raw, locale or "en_US")
+    return value if value is not None and value.is_finite() else None
+
+
 def _plain(raw):
     return Decimal(raw) if PLAIN_RE.fullmatch(raw) else None
 

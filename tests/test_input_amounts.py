@@ -1,11 +1,15 @@
 """Amounts typed by people are read in their locale, and a blank is never the balance."""
 # ruff: noqa: F811  (pytest fixtures imported from tests.payments_support)
+from decimal import Decimal
+
 import pytest
 
 import models
 from billing import DomainError, allocation
 from billing import payments as payment_service
 from tests import factories
+from tests.conftest import csrf_token
+from tests.core_support import login_staff, opened
 from tests.payments_support import conn, demo_gateway, pay, reload, review, save_card  # noqa: F401
 
 
@@ -82,3 +86,25 @@ def test_staff_amounts_are_read_in_the_company_locale(world, conn):
         payment_service.record_manual(staff, world["a"], "40,00", [sent.id], method="cash",
                                       locale="en_US")
     assert reload(sent).balance == 6000
+
+
+def test_staff_quote_form_reads_the_company_locale(app, client):
+    with opened(app):
+        factories.company(locale="de_DE")
+        customer = factories.client(currency="EUR")
+        staff = factories.staff()
+    login_staff(client, staff.email)
+    path = "/admin/quotes/new"
+    page = client.get(path).get_data(as_text=True)
+    assert 'placeholder="0,00"' in page
+    response = client.post(path, data={
+        "csrf_token": csrf_token(client, path), "client": str(customer.id),
+        "product": ["Logo"], "description": [""], "quantity": ["2,5"],
+        "unit_price": ["1.234,56"], "tax_name": ["MwSt"], "tax_rate": ["19,5"],
+        "discount": "10,00"})
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
+    with opened(app):
+        line = models.LineItem.get()
+        assert (line.quantity, line.unit_cost, line.tax_rate) == (
+            Decimal("2.5"), 123456, Decimal("19.5"))
+        assert models.Quote.get().discount == 1000

@@ -126,3 +126,23 @@ def test_run_due_skips_a_template_it_cannot_issue(app):
         made = models.Invoice.select().where(models.Invoice.recurring.is_null(False))
         assert {inv.recurring_id for inv in made} == {good.id}
         assert models.RecurringInvoice.get_by_id(legacy.id).next_send_date == TODAY
+
+
+def test_form_ids_beyond_64_bits_are_refused_not_500(app, client):
+    """Ids typed into back-office forms (a select's value, tampered) get the form's own
+    message; the database is never asked for a row number it cannot hold."""
+    with opened(app):
+        staff = factories.staff()
+    login_staff(client, staff.email)
+    huge = "9" * 25
+    for path, data, status in (
+            ("/admin/payments/new", {"client": huge, "amount": "10.00", "method": "cash"}, 422),
+            ("/admin/payments/new", {"client": "1", "invoices": [huge], "amount": "10.00",
+                                     "method": "cash"}, 422),
+            ("/admin/quotes/new", {"client": huge, "product": ["X"], "unit_price": ["1"]},
+             422),
+            ("/admin/documents/", {"client_id": huge}, 303),
+            ("/admin/gateways", {"kind": "manual", "position": huge}, 422)):
+        token = csrf_token(client, "/admin/invoices")
+        response = client.post(path, data={"csrf_token": token, **data})
+        assert response.status_code == status, (path, response.status_code)

@@ -115,6 +115,16 @@ def valid_public_id(value):
     return bool(value) and PUBLIC_ID_RE.fullmatch(value) is not None
 
 
+def row_id(value):
+    """A row id from a form, or None when it is not one a 64-bit column can hold (a
+    database asked for 2**64 answers with an overflow, not "not found")."""
+    text = str(value or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 0 < number < 2 ** 63 else None
+
+
 def page_number(value, default=1):
     try:
         return max(1, min(int(value), 100_000))
