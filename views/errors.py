@@ -66,7 +66,8 @@ def unavailable_kind(exc):
     """"busy" or "storage" for a temporary server-side failure, else None (a real bug)."""
     if isinstance(exc, OperationalError):
         text = str(exc).lower()
-        cause = getattr(exc, "__cause__", None) or getattr(exc, "orig", None)
+        # Peewee re-raises the driver's exception as its own and keeps the original as .orig.
+        cause = getattr(exc, "orig", None) or exc.__context__
         if any(word in text for word in DATABASE_BUSY):
             return "busy"
         if any(word in text for word in DATABASE_DISK):
