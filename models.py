@@ -3,11 +3,9 @@
 Money is integer minor units beside a currency code (DESIGN.md §4). Timestamps are naive UTC.
 Rules that span records (payments, conversion, numbering) live in billing/.
 """
-import contextlib
 import copy
 import datetime as dt
 import hashlib
-import logging
 import secrets
 
 from flask_login import UserMixin
@@ -22,7 +20,6 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
-    OperationalError,
     PostgresqlDatabase,
     SqliteDatabase,
     TextField,
@@ -41,27 +38,6 @@ def on_sqlite():
 
 def on_postgres():
     return isinstance(db.obj, PostgresqlDatabase)
-
-
-@contextlib.contextmanager
-def unless_busy():
-    """Bookkeeping that a page view does (first viewed at, a view in the activity log):
-    skipped, rather than waited for, while another writer holds SQLite's lock. Reading a
-    page must not stall behind a long write, nor fail because of one."""
-    if not on_sqlite():
-        yield
-        return
-    connection = db.connection()
-    previous = connection.execute("PRAGMA busy_timeout").fetchone()[0]
-    connection.execute("PRAGMA busy_timeout = 0")
-    try:
-        yield
-    except OperationalError as exc:
-        if "locked" not in str(exc).lower() or db.in_transaction():
-            raise
-        logging.getLogger("portal.models").info("view not recorded, database busy: %s", exc)
-    finally:
-        connection.execute(f"PRAGMA busy_timeout = {int(previous)}")
 
 
 def utcnow():

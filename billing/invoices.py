@@ -6,7 +6,7 @@ import datetime as dt
 
 import mail
 import models
-from billing import DomainError, documents, notifications, numbering, transaction
+from billing import DomainError, documents, notifications, numbering, transaction, unless_busy
 
 
 def create_invoice(client, lines, *, date=None, due_date=None, discount=0, partial=0,
@@ -139,7 +139,7 @@ def cancel(invoice, staff=None):
 
 def mark_viewed(invoice, contact):
     if invoice.viewed_at is None:
-        with models.unless_busy():
+        with unless_busy():
             models.Invoice.update(viewed_at=models.utcnow()).where(
                 (models.Invoice.id == invoice.id) & models.Invoice.viewed_at.is_null()
             ).execute()

@@ -3,7 +3,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 import models
-from billing import DomainError, accounts
+from billing import DomainError, accounts, unless_busy
 from billing.invoices import mark_viewed
 from portal import limiter
 from views import company, tab_enabled
@@ -47,7 +47,7 @@ def _open(kind, key):
             return render_template("auth/invitation_password.html", contact=contact)
     if not already_in:
         start_session(contact, via_invitation=True)
-    with models.unless_busy():
+    with unless_busy():
         models.Invitation.update(viewed_at=models.utcnow()).where(
             (models.Invitation.id == invitation.id)
             & models.Invitation.viewed_at.is_null()).execute()
