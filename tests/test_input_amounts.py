@@ -11,6 +11,7 @@ from tests import factories
 from tests.conftest import csrf_token
 from tests.core_support import login_staff, opened
 from tests.payments_support import conn, demo_gateway, pay, reload, review, save_card  # noqa: F401
+from tests.test_api import NEW_CLIENT, api  # noqa: F401
 
 
 def _setup(client, auth, world, demo_gateway, locale):
@@ -108,3 +109,33 @@ def test_staff_quote_form_reads_the_company_locale(app, client):
         assert (line.quantity, line.unit_cost, line.tax_rate) == (
             Decimal("2.5"), 123456, Decimal("19.5"))
         assert models.Quote.get().discount == 1000
+
+
+@pytest.mark.parametrize("amount,status", [
+    ("1250.00", 201), ("10,00", 422), ("1,250.00", 422), ("1.250,00", 422), ("1e3", 422),
+    ("NaN", 422), ("10000000000.01", 422)])
+def test_api_money_is_a_plain_decimal_whatever_the_locale(api, app, amount, status):
+    """JSON money is "1250.00" (DESIGN §7): never read in anyone's locale."""
+    with opened(app):
+        factories.company(locale="de_DE")
+    c = api.post("clients", json=NEW_CLIENT).json["data"]
+    response = api.post("payments", json={"client_id": c["id"], "amount": amount,
+                                          "method": "bank_transfer"})
+    assert response.status_code == status, response.json
+    if status == 201:
+        assert response.json["data"]["amount"] == "1250.00"
+    else:
+        assert "amount" in response.json["errors"]
+
+
+@pytest.mark.parametrize("change", [
+    {"name": "Initech\nBcc: all@evil.example"},
+    {"contacts": [{"first_name": "Bill",
+                   "email": "bill@initech.example\r\nBcc: x@evil.example"}]},
+    {"contacts": [{"first_name": "Bi\nll", "email": "bill@initech.example"}]},
+])
+def test_api_refuses_line_breaks_in_names_and_addresses(api, app, change):
+    response = api.post("clients", json={**NEW_CLIENT, **change})
+    assert response.status_code == 422, response.json
+    with opened(app):
+        assert not models.Client.select().exists()
