@@ -4,6 +4,8 @@ A message is a row before it is anything else, so a failed delivery is retried b
 `portal run-due` with back-off instead of being lost.
 """
 import datetime as dt
+import email.errors
+import logging
 import os
 import smtplib
 from email.message import EmailMessage as MimeMessage
@@ -14,10 +16,13 @@ import instance_files
 import models
 
 MAX_ATTEMPTS = 8
+log = logging.getLogger("portal.mail")
 
 
 def queue(to, subject, body_text, body_html=""):
-    return models.EmailMessage.create(to=to, subject=subject, body_text=body_text,
+    # Cut to the columns (PostgreSQL refuses longer text); a long client name is not a reason
+    # to lose the message.
+    return models.EmailMessage.create(to=to[:254], subject=subject[:255], body_text=body_text,
                                       body_html=body_html)
 
 
@@ -64,25 +69,44 @@ def write_outbox(path, message, mime):
 
 
 def deliver(message, config):
-    """Try one message once; record the outcome on the row. Returns True when delivered."""
-    mime = to_mime(message, sender_address(config))
+    """Try one message once; record the outcome on the row. Returns True when delivered.
+
+    Never raises for one message's problem: it is sent from loops over many recipients and
+    after a saved action (an approved quote, an e-mailed invoice), which must stand.
+    """
+    try:
+        mime = to_mime(message, sender_address(config))
+    except (ValueError, TypeError, email.errors.MessageError) as exc:
+        # The row itself cannot become a message (a line break in an address or subject,
+        # e.g. legacy data): retrying cannot help, so it fails now, with the reason.
+        return _failed(message, exc, permanent=True)
     try:
         if config.get("SMTP_URL"):
             send_smtp(config["SMTP_URL"], mime)
         else:
             write_outbox(config["OUTBOX_PATH"], message, mime)
     except (OSError, smtplib.SMTPException) as exc:
-        message.attempts += 1
-        message.last_error = f"{type(exc).__name__}: {exc}"[:500]
-        delay = dt.timedelta(minutes=2 ** min(message.attempts, 10))
-        message.next_attempt_at = models.utcnow() + delay
-        message.status = "failed" if message.attempts >= MAX_ATTEMPTS else "queued"
-        message.save()
-        return False
+        return _failed(message, exc)
+    except Exception as exc:  # noqa: BLE001 - one odd message must not stop the others
+        log.exception("e-mail %s could not be delivered", message.id)
+        return _failed(message, exc)
     message.attempts += 1
     message.status, message.sent_at, message.last_error = "sent", models.utcnow(), ""
     message.save()
     return True
+
+
+def _failed(message, exc, permanent=False):
+    message.attempts += 1
+    message.last_error = f"{type(exc).__name__}: {exc}"[:500]
+    delay = dt.timedelta(minutes=2 ** min(message.attempts, 10))
+    message.next_attempt_at = models.utcnow() + delay
+    message.status = "failed" if permanent or message.attempts >= MAX_ATTEMPTS else "queued"
+    message.save()
+    log.warning("e-mail %s to %r %s: %s", message.id, message.to,
+                "failed" if message.status == "failed" else "will be retried",
+                message.last_error)
+    return False
 
 
 def claim(message_id):

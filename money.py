@@ -1,17 +1,37 @@
-"""Money as integer minor units per ISO 4217 currency; Babel does the formatting."""
+"""Money as integer minor units per ISO 4217 currency; Babel formats and parses it."""
 import functools
 import re
 from decimal import Decimal
 
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    get_decimal_symbol,
+    get_group_symbol,
+    parse_decimal,
+)
 
 
 class MoneyError(ValueError):
     pass
 
 
+# The machine format (JSON API, stored plans): what `decimal_string` writes, and the "locale"
+# to pass to parse() for it. Never grouped, always "." for the decimals.
+PLAIN = "plain"
+
+# Far above any invoice a small business sends, and far below 2**63: sums of a few thousand
+# such amounts still fit the BIGINT columns.
+MAX_MINOR = 10 ** 12
+
 # Plain digits with an optional fraction: no exponents ("1e400"), no "NaN", no "0x10".
-AMOUNT_RE = re.compile(r"-?(?=\.?\d)\d{0,13}(?:\.\d+)?")
+PLAIN_RE = re.compile(r"-?(?=\.?\d)\d*(?:\.\d*)?")
+# Letters are never part of an amount; Babel would read "NaN", "Infinity" and "1e3".
+LETTER_RE = re.compile(r"[^\W\d_]")
+SPACES = (" ", "\xa0", "\u202f")
+MAX_TEXT = 40
 
 
 def exponent(currency):
@@ -23,34 +43,95 @@ def to_decimal(minor, currency):
 
 
 def decimal_string(minor, currency):
-    """"1250.00" for the JSON API and form values."""
+    """"1250.00" for the JSON API."""
     exp = exponent(currency)
     return f"{to_decimal(minor, currency):.{exp}f}"
 
 
-def parse(text, currency, *, allow_negative=False):
-    """A decimal string as typed by a person or an integration, to minor units.
+def input_string(minor, currency, locale):
+    """What a form field holds, in the locale parse() reads it back in: "1250,00" in German.
 
-    Refuses more decimals than the currency has (12.345 USD, 10.5 JPY) rather than rounding
-    money silently.
+    No grouping: a person editing it should not have to keep the separators right.
     """
-    raw = str(text).strip().replace(",", "") if text is not None else ""
+    if locale == PLAIN:
+        return decimal_string(minor, currency)
+    exp = exponent(currency)
+    pattern = "0." + "0" * exp if exp else "0"
+    return format_decimal(to_decimal(minor, currency), pattern, locale=locale or "en_US")
+
+
+def example(locale):
+    """An amount written the way this locale writes it, for error messages."""
+    if locale == PLAIN:
+        return "1250.00"
+    return format_decimal(Decimal("1250.00"), "#,##0.00", locale=locale or "en_US")
+
+
+def parse(text, currency, locale, *, allow_negative=False):
+    """An amount typed by a person in their locale (or PLAIN for machines) to minor units.
+
+    Babel reads it strictly: "10,00" is ten in de_DE, and refused in en_US, where it could
+    be ten or a mistyped thousand. Refuses more decimals than the currency has (12.345 USD,
+    10.5 JPY, "1.000" USD) rather than rounding money silently, and anything beyond
+    MAX_MINOR, so nothing overflows a 64-bit column.
+    """
+    raw = str(text).strip() if text is not None else ""
     if not raw:
-        raise MoneyError("Enter an amount, for example 125.00.")
-    match = AMOUNT_RE.fullmatch(raw) if len(raw) <= 30 else None
-    if match is None:
-        if re.fullmatch(r"-?\d{14,}(\.\d*)?", raw):
+        raise MoneyError(f"Enter an amount, for example {example(locale)}.")
+    if len(raw) > MAX_TEXT:
+        if re.fullmatch(r"-?\d+", raw):
             raise MoneyError("That amount is too large.")
-        raise MoneyError("Enter the amount as a number, for example 125.00.")
-    value = Decimal(raw)
+        raise MoneyError(f"Enter the amount as a number, for example {example(locale)}.")
+    value = _plain(raw) if locale == PLAIN else _localized(raw, locale or "en_US")
+    if value is None or not value.is_finite():
+        raise MoneyError(f"Enter the amount as a number, for example {example(locale)}.")
     if value < 0 and not allow_negative:
         raise MoneyError("The amount cannot be negative.")
-    minor = value.scaleb(exponent(currency))
-    if minor != minor.to_integral_value():
-        places = exponent(currency)
+    places = exponent(currency)
+    if -value.as_tuple().exponent > places:
         raise MoneyError(f"{currency} amounts have at most {places} decimal places."
                          if places else f"{currency} amounts have no decimal places.")
-    return int(minor)
+    minor = int(value.scaleb(places))
+    if abs(minor) > MAX_MINOR:
+        raise MoneyError("That amount is too large.")
+    return minor
+
+
+def parse_number(text, locale):
+    """A quantity or a rate typed in `locale` ("1,5" in German) as a finite Decimal, or
+    None when it is not one."""
+    raw = str(text).strip() if text is not None else ""
+    if not raw or len(raw) > MAX_TEXT:
+        return None
+    value = _plain(raw) if locale == PLAIN else _localized(raw, locale or "en_US")
+    return value if value is not None and value.is_finite() else None
+
+
+def _plain(raw):
+    return Decimal(raw) if PLAIN_RE.fullmatch(raw) else None
+
+
+def _localized(raw, locale):
+    if LETTER_RE.search(raw):
+        return None
+    # French and others group with a (narrow) no-break space; people type a plain one.
+    group = get_group_symbol(locale)
+    if group in SPACES:
+        for space in SPACES:
+            raw = raw.replace(space, group)
+    if raw.startswith(get_decimal_symbol(locale)):
+        raw = "0" + raw  # ".5" / ",5"
+    try:
+        return parse_decimal(raw, locale, strict=True)
+    except (NumberFormatError, ValueError):
+        return None
+
+
+def locale_for(contact=None, company=None):
+    """The locale a person reads and types amounts in: the contact's choice, else the
+    company's (staff have no locale of their own). The same source `views.user_locale` uses
+    to format."""
+    return (getattr(contact, "locale", "") or getattr(company, "locale", "") or "en_US")
 
 
 @functools.lru_cache(maxsize=8192)

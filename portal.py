@@ -64,6 +64,8 @@ def load_config(app, test_config):
         PORTAL_ENV=env.get("PORTAL_ENV", "development"),
         DATABASE_URL=env.get("PORTAL_DATABASE_URL")
         or "sqlite:///" + os.path.join(app.instance_path, "portal.sqlite3"),
+        # Seconds a write waits for another writer's lock on SQLite before answering 503.
+        DATABASE_BUSY_TIMEOUT=float(env.get("PORTAL_DATABASE_BUSY_TIMEOUT", "10")),
         SMTP_URL=env.get("PORTAL_SMTP_URL", ""),
         BASE_URL=env.get("PORTAL_BASE_URL", "").rstrip("/"),
         SECRET_KEY=env.get("PORTAL_SECRET_KEY") or (test_config or {}).get("SECRET_KEY")
@@ -110,7 +112,7 @@ def instance_secret(instance_path):
         return f.read().strip()
 
 
-def open_database(url):
+def open_database(url, busy_timeout=10.0):
     if url.startswith(("postgres://", "postgresql://")):
         # One pool per process: a connection per request costs more than the request.
         url = "postgresql+pool://" + url.split("://", 1)[1]
@@ -122,7 +124,7 @@ def open_database(url):
         url = "sqlite+pool:///" + url[len("sqlite:///"):]
     database = connect_url(url, max_connections=64, stale_timeout=300, check_same_thread=False,
                            pragmas={
-        "journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000,
+        "journal_mode": "wal", "foreign_keys": 1, "busy_timeout": int(busy_timeout * 1000),
         "synchronous": "normal", "cache_size": -16000})
     return database
 
@@ -132,7 +134,8 @@ def create_app(test_config=None):
                 instance_relative_config=True)
     load_config(app, test_config)
     instance_files.secure(app)
-    models.db.initialize(open_database(app.config["DATABASE_URL"]))
+    models.db.initialize(open_database(app.config["DATABASE_URL"],
+                                      app.config["DATABASE_BUSY_TIMEOUT"]))
 
     Htmx(app)
     app.request_class = Request  # after Htmx(), which sets its own request class
@@ -302,14 +305,19 @@ def staff():
 @click.argument("email")
 def staff_create(email):
     """Create or update a staff login; the password is read from stdin."""
+    from billing import DomainError, validation
     _app()
     models.create_tables()
+    try:
+        email = validation.email_address(email)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
     password = sys.stdin.readline().rstrip("\n")
     if len(password) < 8:
         raise click.ClickException("The password must have at least 8 characters.")
-    user = models.StaffUser.get_or_none(models.StaffUser.email == email.lower())
+    user = models.StaffUser.get_or_none(models.StaffUser.email == email)
     if user is None:
-        user = models.StaffUser(email=email.lower())
+        user = models.StaffUser(email=email)
     user.set_password(password)
     user.save()
     click.echo(f"staff {user.email} ready")
@@ -340,8 +348,11 @@ def run_due():
     reconciled with the gateway, e-mail retries."""
     app = _app()
     from billing import scheduler
-    for line in scheduler.run_due(app):
+    lines = scheduler.run_due(app)
+    for line in lines:
         click.echo(line)
+    if any(line.endswith(scheduler.FAILED) for line in lines):
+        sys.exit(1)  # every job ran; cron still hears that one of them failed
 
 
 @cli.command()

@@ -1,4 +1,6 @@
 """Domain services that span records. No Flask request objects in here."""
+import contextlib
+import logging
 
 
 class DomainError(ValueError):
@@ -20,3 +22,26 @@ def transaction():
     if models.on_sqlite():
         return models.db.atomic("IMMEDIATE")
     return models.db.atomic()
+
+
+@contextlib.contextmanager
+def unless_busy():
+    """Bookkeeping that a page view does (first viewed at, a view in the activity log):
+    skipped, rather than waited for, while another writer holds SQLite's lock. Reading a
+    page must not stall behind a long write, nor fail because of one."""
+    import models
+    if not models.on_sqlite():
+        yield
+        return
+    from peewee import OperationalError
+    connection = models.db.connection()
+    previous = connection.execute("PRAGMA busy_timeout").fetchone()[0]
+    connection.execute("PRAGMA busy_timeout = 0")
+    try:
+        yield
+    except OperationalError as exc:
+        if "locked" not in str(exc).lower() or models.db.in_transaction():
+            raise
+        logging.getLogger("portal.billing").info("view not recorded, database busy: %s", exc)
+    finally:
+        connection.execute(f"PRAGMA busy_timeout = {int(previous)}")

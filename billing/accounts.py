@@ -6,7 +6,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 import mail
 import models
-from billing import DomainError, notifications, transaction
+from billing import DomainError, notifications, transaction, validation
 
 RESET_TTL_MINUTES = 60
 MIN_PASSWORD = 8
@@ -95,10 +95,11 @@ def reset_password(key, password, confirm):
 
 def register(*, client_name, first_name, last_name, email, password, confirm):
     """Self-registration (when the business enables it): a new client and its first contact."""
-    email = (email or "").strip().lower()
-    if "@" not in email or len(email) > 254:
-        raise DomainError("Enter a valid e-mail address.", "email")
-    if not client_name.strip():
+    email = validation.email_address(email, "email")
+    client_name = validation.single_line(client_name, "Your company or name", "client_name")
+    first_name = validation.single_line(first_name, "First name", "first_name", 100)
+    last_name = validation.single_line(last_name, "Last name", "last_name", 100)
+    if not client_name:
         raise DomainError("Enter your company or your name.", "client_name")
     validate_password(password, confirm)
     company = models.Company.current()
@@ -118,10 +119,9 @@ def register(*, client_name, first_name, last_name, email, password, confirm):
 
 def update_profile(contact, *, first_name, last_name, phone, current_password="",
                    new_password="", confirm=""):
-    for label, value, limit in (("First name", first_name, 100), ("Last name", last_name, 100),
-                                ("Phone", phone, 50)):
-        if len(value) > limit:
-            raise DomainError(f"{label} can have at most {limit} characters.")
+    first_name = validation.single_line(first_name, "First name", "first_name", 100)
+    last_name = validation.single_line(last_name, "Last name", "last_name", 100)
+    phone = validation.single_line(phone, "Phone", "phone", 50)
     with transaction():
         contact.first_name, contact.last_name, contact.phone = (
             first_name.strip(), last_name.strip(), phone.strip())

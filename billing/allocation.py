@@ -17,6 +17,8 @@ from billing import DomainError, numbering
 from billing.payments import apply_to_invoice
 
 MAX_INVOICES = 100
+# What a form's choice (not a typed amount) asks to pay.
+DUE, FULL = "due", "full"
 
 
 @dataclasses.dataclass
@@ -60,12 +62,15 @@ def available_credit(client_id, currency):
             .order_by(C.date, C.id))
 
 
-def plan(client_id, items, company, *, use_credit=False):
-    """Validate [(invoice public id, amount text or None)] for one client.
+def plan(client_id, items, company, *, use_credit=False, locale=None):
+    """Validate [(invoice public id, amount text or choice)] for one client.
 
-    None means "what is due now" (the deposit when one is set, else the balance); "full"
-    the whole balance.
+    An amount is text typed in `locale` (the payer's; the company's when not given), or a
+    choice the form offered: None or DUE ("what is due now": the deposit when one is set,
+    else the balance), FULL (the whole balance). A blank typed amount is refused, never
+    read as the balance.
     """
+    locale = locale or money.locale_for(None, company)
     items = list(items)
     if not items:
         raise DomainError("Select at least one invoice to pay.", "invoices")
@@ -90,7 +95,7 @@ def plan(client_id, items, company, *, use_credit=False):
             raise DomainError("Invoices in different currencies must be paid separately.",
                               "invoices")
         currency = invoice.currency
-        lines.append(_line(invoice, text, company, key))
+        lines.append(_line(invoice, text, company, key, locale))
     total = sum(line.amount for line in lines)
     credit = 0
     if use_credit:
@@ -101,16 +106,16 @@ def plan(client_id, items, company, *, use_credit=False):
                 total=total)
 
 
-def _line(invoice, text, company, key):
+def _line(invoice, text, company, key, locale):
     field = f"amount_{key}"
     due, balance, currency = invoice.amount_due_now, invoice.balance, invoice.currency
-    if text is None or str(text).strip() == "":
+    if text is None or text == DUE:
         amount = due
-    elif text == "full":
+    elif text == FULL:
         amount = balance
     else:
         try:
-            amount = money.parse(text, currency)
+            amount = money.parse(text, currency, locale)
         except money.MoneyError as exc:
             raise DomainError(f"Invoice {invoice.number}: {exc}", field) from None
     if amount <= 0:

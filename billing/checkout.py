@@ -13,6 +13,7 @@ from peewee import IntegrityError
 
 import gateways
 import models
+import money
 from billing import (
     DomainError,
     allocation,
@@ -65,7 +66,8 @@ def pay(contact, items, company, *, idempotency_key, token=None, gateway=None,
         raise DomainError("This payment form has expired. Please start again.", "key")
     if existing is not None and existing.status != "failed":
         return Outcome(existing, "duplicate")
-    plan = allocation.plan(contact.client_id, items, company, use_credit=use_credit)
+    plan = allocation.plan(contact.client_id, items, company, use_credit=use_credit,
+                           locale=money.locale_for(contact, company))
     if plan.charge == 0:
         return _credit_only(contact, plan, company, key, staff)
     if token is not None:
@@ -252,18 +254,18 @@ def apply_refund(payment_id, refunded_total, staff=None):
     return payment
 
 
-def refund(payment, amount_text, *, expected_refunded, staff=None):
+def refund(payment, amount_text, *, expected_refunded, locale, staff=None):
     """Staff give money back: at the gateway when it can refund, then in our records.
 
     expected_refunded is what the staff member saw; with it the refund is a total, not an
     increment, so a double submit refunds once. Two submits at the very same moment both
-    reach the gateway, where the idempotency key makes Stripe refund once.
+    reach the gateway, where the idempotency key makes Stripe refund once. amount_text is
+    typed in `locale` (money.PLAIN for the API).
     """
-    import money
     if payment.status not in DONE or payment.method == "credit":
         raise DomainError("Only a completed payment can be refunded.")
     try:
-        amount = money.parse(amount_text, payment.currency)
+        amount = money.parse(amount_text, payment.currency, locale)
     except money.MoneyError as exc:
         raise DomainError(str(exc), "amount") from None
     if payment.refunded != expected_refunded:

@@ -3,13 +3,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import models
 from billing import DomainError
+from money import MAX_MINOR
 
 HUNDRED = Decimal(100)
 QUANTITY_PLACES = Decimal("0.0001")  # LineItem.quantity keeps four decimals
-# Largest amount a line or document may come to, in minor units (10 trillion dollars): far
-# below the 2^63 a BigIntegerField holds, so a client's balance over many documents still fits,
-# and quantity x price can never overflow the database.
-MAX_MINOR = 10 ** 15
 
 
 def _number(value, label, places=None):
@@ -37,8 +34,10 @@ def price_lines(lines, discount=0):
         gross = Decimal(line.quantity) * line.unit_cost
         line.amount = _round(gross * (1 - Decimal(line.discount_percent) / HUNDRED))
     subtotal = sum(line.amount for line in lines)
-    if subtotal > MAX_MINOR or any(abs(line.amount) > MAX_MINOR for line in lines):
-        raise DomainError("Those amounts are too large for one document.", "lines")
+    # Every amount must fit the BIGINT columns, and the balances that add them up.
+    if any(abs(line.amount) > MAX_MINOR for line in lines) or abs(subtotal) > MAX_MINOR:
+        raise DomainError("That total is too large for one document: lower the quantity or "
+                          "the price.", "lines")
     if discount < 0 or discount > subtotal:
         raise DomainError("The discount must be between zero and the subtotal.", "discount")
     tax_total = 0
@@ -57,11 +56,20 @@ def set_lines(document, line_dicts, field):
         quantity = _number(data.get("quantity", 1), "Quantity", QUANTITY_PLACES)
         if quantity <= 0:
             raise DomainError("Each line needs a quantity above zero.", "lines")
+        raw_cost = data.get("unit_cost", 0)
         try:
-            unit_cost = int(str(data.get("unit_cost", 0)).strip())
+            if isinstance(raw_cost, bool):  # True is 1 to int(), never to a person
+                raise ValueError(raw_cost)
+            text = str(raw_cost).strip()
+            if len(text) > 30 and not text.lstrip("-").isdigit():
+                raise ValueError(text)
+            # Python refuses int() of a 5,000-digit string; it is simply too large.
+            unit_cost = int(text) if len(text) <= 30 else MAX_MINOR + 1
         except ValueError:
             raise DomainError("The price must be a whole number of minor units.",
                               "lines") from None
+        if abs(unit_cost) > MAX_MINOR:
+            raise DomainError("That price is too large.", "lines")
         discount_percent = _number(data.get("discount_percent", 0), "Discount")
         tax_rate = _number(data.get("tax_rate", 0), "Tax rate")
         if not 0 <= discount_percent <= 100 or not 0 <= tax_rate <= 100:

@@ -6,13 +6,14 @@ import datetime as dt
 
 import mail
 import models
-from billing import DomainError, documents, notifications, numbering, transaction
+from billing import DomainError, documents, notifications, numbering, transaction, unless_busy
 
 
 def create_invoice(client, lines, *, date=None, due_date=None, discount=0, partial=0,
                    partial_due_date=None, notes="", terms="", footer="", po_number="",
                    recurring=None, currency=None, status="draft"):
     date = date or models.utcnow().date()
+    check_dates(date, due_date, partial_due_date)
     with transaction():
         invoice = models.Invoice(
             client=client, number=numbering.next_number("invoice"), date=date,
@@ -37,10 +38,20 @@ def _company_terms():
     return company.invoice_terms if company else ""
 
 
+def check_dates(date, due_date, partial_due_date=None):
+    """An invoice cannot fall due before it is issued."""
+    if due_date is not None and date is not None and due_date < date:
+        raise DomainError("The due date cannot be before the invoice date.", "due_date")
+    if partial_due_date is not None and date is not None and partial_due_date < date:
+        raise DomainError("The deposit's due date cannot be before the invoice date.",
+                          "partial_due_date")
+
+
 def _mark_sent(invoice):
     """Leave draft: the client owes the balance from now on."""
     if invoice.status != "draft":
         return False
+    _check_sendable(invoice)
     invoice.status = "sent"
     invoice.sent_at = models.utcnow()
     invoice.save()
@@ -48,6 +59,13 @@ def _mark_sent(invoice):
                          listed_invoices=models.Client.listed_invoices + 1).where(
         models.Client.id == invoice.client_id).execute()
     return True
+
+
+def _check_sendable(invoice):
+    if invoice.total <= 0:
+        # Nothing to pay: a sent 0.00 invoice would only confuse the client (and the lists).
+        raise DomainError(f"Invoice {invoice.number} has a total of zero: add a priced line "
+                          "before sending it.", "lines")
 
 
 def mark_sent(invoice, staff=None):
@@ -75,6 +93,7 @@ def email_invoice(invoice, config, staff=None):
         contacts = [c for c in invoice.client.contacts if c.is_active and c.email]
         if not contacts:
             raise DomainError("This client has no contact with an e-mail address.")
+        _check_sendable(invoice)
         _mark_sent(invoice)
         messages = [notifications.invoice_email(invoice, contact, config)
                     for contact in contacts]
@@ -120,10 +139,12 @@ def cancel(invoice, staff=None):
 
 def mark_viewed(invoice, contact):
     if invoice.viewed_at is None:
-        models.Invoice.update(viewed_at=models.utcnow()).where(
-            (models.Invoice.id == invoice.id) & models.Invoice.viewed_at.is_null()).execute()
-        models.Activity.log("invoice.viewed", invoice, client=invoice.client_id,
-                            contact=contact)
+        with unless_busy():
+            models.Invoice.update(viewed_at=models.utcnow()).where(
+                (models.Invoice.id == invoice.id) & models.Invoice.viewed_at.is_null()
+            ).execute()
+            models.Activity.log("invoice.viewed", invoice, client=invoice.client_id,
+                                contact=contact)
 
 
 def _locked(record):
@@ -153,6 +174,7 @@ def update_draft(invoice, fields, lines=None, staff=None):
         for key in EDITABLE:
             if key in fields:
                 setattr(invoice, key, fields[key])
+        check_dates(invoice.date, invoice.due_date, invoice.partial_due_date)
         if lines is not None:
             documents.set_lines(invoice, lines, "invoice")
         else:

@@ -48,20 +48,20 @@ def apply_to_invoice(payment, invoice, amount):
         models.Client.id == invoice.client_id).execute()
 
 
-def record_manual(staff, client, amount_text, invoice_ids, *, method, reference="",
+def record_manual(staff, client, amount_text, invoice_ids, *, method, locale, reference="",
                   date=None, idempotency_key=None):
     """Staff record money that arrived outside the portal (transfer, cheque, cash).
 
     The amount goes to the chosen invoices in order, up to each balance; anything left is
     kept for the client as an over-payment credit. Refused with a DomainError, unwritten,
-    when the input is bad.
+    when the input is bad. amount_text is typed in `locale` (money.PLAIN for the API).
     """
     import money
     from billing import allocation, transaction
     if method not in MANUAL_METHODS:
         raise DomainError("Choose how the money arrived.", "method")
     try:
-        amount = money.parse(amount_text, client.currency)
+        amount = money.parse(amount_text, client.currency, locale)
     except money.MoneyError as exc:
         raise DomainError(str(exc), "amount") from None
     if amount <= 0:

@@ -9,7 +9,7 @@ import binascii
 
 import mail
 import models
-from billing import DomainError, documents, numbering, quote_mail, transaction
+from billing import DomainError, documents, numbering, quote_mail, transaction, unless_busy
 from billing import invoices as invoice_service
 
 # Decoded PNG bytes: a drawn signature is well under this, and its base64 stays under
@@ -263,5 +263,6 @@ def terms_accepted(quote):
 def mark_viewed(quote, contact):
     """The first time a contact opens the quote; later views change nothing."""
     if quote.viewed_at is None:
-        models.Quote.update(viewed_at=models.utcnow()).where(
-            (models.Quote.id == quote.id) & models.Quote.viewed_at.is_null()).execute()
+        with unless_busy():
+            models.Quote.update(viewed_at=models.utcnow()).where(
+                (models.Quote.id == quote.id) & models.Quote.viewed_at.is_null()).execute()

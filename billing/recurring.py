@@ -1,6 +1,10 @@
 """Recurring invoices: the template's lines become a sent invoice on each due date."""
+import logging
+
 import models
 from billing import DomainError, documents, invoices, schedule, transaction
+
+log = logging.getLogger("portal.recurring")
 
 
 def create_recurring(client, lines, *, frequency="monthly", start_date, remaining_cycles=-1,
@@ -8,6 +12,10 @@ def create_recurring(client, lines, *, frequency="monthly", start_date, remainin
     from billing import numbering
     if frequency not in schedule.FREQUENCIES:
         raise DomainError("Choose a frequency from the list.", "frequency")
+    remaining_cycles = check_cycles(remaining_cycles)
+    if not _whole(due_days) or not 0 <= due_days <= MAX_DUE_DAYS:
+        raise DomainError(f"Days until due must be a whole number from 0 to {MAX_DUE_DAYS}.",
+                          "due_days")
     with transaction():
         recurring = models.RecurringInvoice.create(
             client=client, number=numbering.next_number("recurring"), frequency=frequency,
@@ -15,8 +23,27 @@ def create_recurring(client, lines, *, frequency="monthly", start_date, remainin
             remaining_cycles=remaining_cycles, due_days=due_days, currency=client.currency,
             discount=discount, notes=notes, terms=terms)
         documents.set_lines(recurring, lines, "recurring")
+        if status == "active" and recurring.total <= 0:
+            raise DomainError("A recurring invoice needs a total above zero.", "lines")
         recurring.save()
     return recurring
+
+
+MAX_CYCLES = 1000  # 83 years of monthly invoices; more is a typo, not a plan
+MAX_DUE_DAYS = 365
+
+
+def _whole(value):
+    # bool is an int to Python, never to a person: `remaining_cycles: true` is refused.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_cycles(value):
+    """-1 (until stopped) or 1 to MAX_CYCLES invoices."""
+    if not _whole(value) or not (value == -1 or 1 <= value <= MAX_CYCLES):
+        raise DomainError(f"Remaining cycles must be -1 (until stopped) or a whole number "
+                          f"from 1 to {MAX_CYCLES}.", "remaining_cycles")
+    return value
 
 
 def _claim(recurring, today):
@@ -71,10 +98,15 @@ def generate_due(config, today=None):
     made = []
     for recurring in due:
         # A template several periods behind catches up one invoice per period.
-        while (invoice := generate(recurring, today)) is not None:
-            made.append(invoice)
-            if config.get("BASE_URL") and any(c.email for c in invoice.client.contacts):
-                invoices.email_invoice(invoice, config)
+        try:
+            while (invoice := generate(recurring, today)) is not None:
+                made.append(invoice)
+                if config.get("BASE_URL") and any(c.email for c in invoice.client.contacts):
+                    invoices.email_invoice(invoice, config)
+        except DomainError as exc:
+            # One template's bad data (e.g. legacy lines that no longer validate) is logged
+            # and left for staff; the other templates are still issued.
+            log.warning("recurring invoice %s not issued: %s", recurring.id, exc.message)
     return made
 
 

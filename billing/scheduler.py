@@ -1,7 +1,12 @@
 """`portal run-due`: one scheduler tick. Each job claims its work, so ticks may overlap."""
+import logging
+
 import mail
 
+log = logging.getLogger("portal.scheduler")
+
 JOBS = []
+FAILED = "FAILED (see the log)"
 
 
 def job(func):
@@ -32,4 +37,12 @@ def email_retries(app):
 
 
 def run_due(app):
-    return [run(app) for run in JOBS]
+    """Run every job; one job's failure is logged and reported, and the others still run."""
+    lines = []
+    for run in JOBS:
+        try:
+            lines.append(run(app))
+        except Exception:  # a bug or bad row in one job must not starve the rest
+            log.exception("run-due job %s failed", run.__name__)
+            lines.append(f"{run.__name__.replace('_', ' ')}: {FAILED}")
+    return lines

@@ -44,8 +44,10 @@ def staff(email=None, password=PASSWORD):
 
 def invoice(client_, status="sent", lines=None, **kw):
     lines = lines or [{"product": "Work", "quantity": 1, "unit_cost": 10000}]
-    inv = invoices.create_invoice(client_, lines, **{
-        "date": dt.date(2026, 10, 1), "due_date": dt.date(2026, 10, 31), **kw})
+    date = kw.pop("date", dt.date(2026, 10, 1))
+    # Due 30 days after whatever date the test chose: never before it (the service refuses).
+    kw.setdefault("due_date", date + dt.timedelta(days=30))
+    inv = invoices.create_invoice(client_, lines, date=date, **kw)
     if status != "draft":
         invoices.mark_sent(inv)
     if status not in ("draft", "sent"):

@@ -1,4 +1,5 @@
 """Money: parsing and formatting per currency exponent, and document totals."""
+import re
 from decimal import Decimal
 
 import pytest
@@ -8,44 +9,97 @@ from hypothesis import strategies as st
 import models
 from billing import DomainError
 from billing.documents import price_lines, set_lines, tax_summary
-from money import MoneyError, decimal_string, format_money, parse
+from money import MAX_MINOR, PLAIN, MoneyError, decimal_string, format_money, input_string, parse
 from tests import factories
 from tests.core_support import opened
 
 
-@pytest.mark.parametrize("text,currency,minor", [
-    ("125.00", "USD", 12500), ("125", "USD", 12500), ("0.5", "USD", 50), (".5", "USD", 50),
-    ("1,250.75", "USD", 125075), (" 9.99 ", "EUR", 999), ("1000", "JPY", 1000),
-    ("1,000", "JPY", 1000), ("12.340", "USD", 1234), ("1.234", "KWD", 1234),
-    ("0", "USD", 0),
+@pytest.mark.parametrize("text,currency,locale,minor", [
+    ("125.00", "USD", "en_US", 12500), ("125", "USD", "en_US", 12500),
+    ("0.5", "USD", "en_US", 50), (".5", "USD", "en_US", 50),
+    ("1,250.75", "USD", "en_US", 125075), (" 9.99 ", "EUR", "en_US", 999),
+    ("1000", "JPY", "en_US", 1000), ("1,000", "JPY", "en_US", 1000),
+    ("1.234", "KWD", "en_US", 1234), ("0", "USD", "en_US", 0),
+    ("1,234.56", "USD", "en_US", 123456), ("1,234.56", "USD", "en_GB", 123456),
+    # German: comma for decimals, dot for thousands.
+    ("10,00", "EUR", "de_DE", 1000), ("10", "EUR", "de_DE", 1000),
+    ("1.234,56", "EUR", "de_DE", 123456), ("1234,56", "EUR", "de_DE", 123456),
+    (",5", "EUR", "de_DE", 50), ("1.000", "JPY", "de_DE", 1000),
+    ("1.000", "EUR", "de", 100000), ("1.234,56", "EUR", "de", 123456),
+    # French groups with a narrow no-break space; a typed plain space means the same.
+    ("1 234,56", "EUR", "fr_FR", 123456), ("1\u202f234,56", "EUR", "fr_FR", 123456),
+    ("10,00", "EUR", "fr_FR", 1000),
+    ("1,000", "JPY", "ja_JP", 1000), ("500", "JPY", "ja_JP", 500),
+    # The machine format (JSON API): digits and a dot, never grouped.
+    ("1250.00", "USD", PLAIN, 125000), ("1000", "JPY", PLAIN, 1000), ("0.05", "USD", PLAIN, 5),
 ])
-def test_parse(text, currency, minor):
-    assert parse(text, currency) == minor
+def test_parse(text, currency, locale, minor):
+    assert parse(text, currency, locale) == minor
 
 
-@pytest.mark.parametrize("text,currency,message", [
-    ("12.345", "USD", "USD amounts have at most 2 decimal places."),
-    ("10.5", "JPY", "JPY amounts have no decimal places."),
-    ("-5", "USD", "The amount cannot be negative."),
-    ("abc", "USD", "Enter the amount as a number"),
-    ("1e3", "USD", "Enter the amount as a number"),
-    ("NaN", "USD", "Enter the amount as a number"),
-    ("Infinity", "USD", "Enter the amount as a number"),
-    ("0x10", "USD", "Enter the amount as a number"),
-    ("1.2.3", "USD", "Enter the amount as a number"),
-    ("", "USD", "Enter an amount"),
-    (None, "USD", "Enter an amount"),
-    ("99999999999999999999", "USD", "too large"),
-    ("1" * 40, "USD", "too large"),
-    ("1." + "0" * 40, "USD", "Enter the amount as a number"),
+@pytest.mark.parametrize("text,currency,locale,message", [
+    # Ten or a mistyped thousand? Refused where the comma groups thousands, never 1,000.00.
+    ("10,00", "USD", "en_US", "Enter the amount as a number, for example 1,250.00."),
+    ("1.234,56", "USD", "en_US", "Enter the amount as a number"),
+    ("1,2,3", "USD", "en_US", "Enter the amount as a number"),
+    ("1,234.56", "EUR", "de_DE", "Enter the amount as a number, for example 1.250,00."),
+    ("10.00", "EUR", "de_DE", "Enter the amount as a number"),
+    (".5", "EUR", "de_DE", "Enter the amount as a number"),
+    # A German "one thousand" typed where the dot is the decimal point: 1.000 is not 1.00.
+    ("1.000", "USD", "en_US", "USD amounts have at most 2 decimal places."),
+    ("12.340", "USD", "en_US", "USD amounts have at most 2 decimal places."),
+    ("1,000", "USD", "de_DE", "USD amounts have at most 2 decimal places."),
+    ("12.345", "USD", "en_US", "USD amounts have at most 2 decimal places."),
+    ("10.5", "JPY", "en_US", "JPY amounts have no decimal places."),
+    ("10,5", "JPY", "de_DE", "JPY amounts have no decimal places."),
+    ("-5", "USD", "en_US", "The amount cannot be negative."),
+    ("-5", "EUR", "de_DE", "The amount cannot be negative."),
+    ("abc", "USD", "en_US", "Enter the amount as a number"),
+    ("1e3", "USD", "en_US", "Enter the amount as a number"),
+    ("NaN", "USD", "en_US", "Enter the amount as a number"),
+    ("NaN", "EUR", "de_DE", "Enter the amount as a number"),
+    ("Infinity", "USD", "en_US", "Enter the amount as a number"),
+    ("-Infinity", "USD", "en_US", "Enter the amount as a number"),
+    ("0x10", "USD", "en_US", "Enter the amount as a number"),
+    ("1.2.3", "USD", "en_US", "Enter the amount as a number"),
+    ("", "USD", "en_US", "Enter an amount"),
+    ("   ", "EUR", "de_DE", "Enter an amount, for example 1.250,00."),
+    (None, "USD", "en_US", "Enter an amount"),
+    ("99999999999999999999", "USD", "en_US", "too large"),
+    ("10000000000.01", "USD", "en_US", "too large"),
+    ("1000000000001", "JPY", "ja_JP", "too large"),
+    ("1" * 40, "USD", "en_US", "too large"),
+    ("1" * 400, "USD", "en_US", "too large"),
+    ("1." + "0" * 40, "USD", "en_US", "Enter the amount as a number"),
+    ("1,250.00", "USD", PLAIN, "Enter the amount as a number, for example 1250.00."),
+    ("10,00", "EUR", PLAIN, "Enter the amount as a number"),
+    ("1e3", "USD", PLAIN, "Enter the amount as a number"),
+    ("NaN", "USD", PLAIN, "Enter the amount as a number"),
+    ("12.345", "USD", PLAIN, "USD amounts have at most 2 decimal places."),
 ])
-def test_parse_refuses(text, currency, message):
-    with pytest.raises(MoneyError, match=message.replace(".", r"\.")):
-        parse(text, currency)
+def test_parse_refuses(text, currency, locale, message):
+    with pytest.raises(MoneyError, match=re.escape(message)):
+        parse(text, currency, locale)
+
+
+def test_parse_caps_at_max_minor():
+    assert parse("10000000000.00", "USD", "en_US") == MAX_MINOR
+    assert MAX_MINOR * 1000 < 2 ** 63  # a thousand of them still fit a BIGINT
 
 
 def test_parse_negative_when_allowed():
-    assert parse("-12.50", "USD", allow_negative=True) == -1250
+    assert parse("-12.50", "USD", "en_US", allow_negative=True) == -1250
+    assert parse("-12,50", "EUR", "de_DE", allow_negative=True) == -1250
+
+
+@pytest.mark.parametrize("minor,currency,locale,text", [
+    (125075, "EUR", "de_DE", "1250,75"), (125075, "USD", "en_US", "1250.75"),
+    (1000, "JPY", "ja_JP", "1000"), (5, "USD", PLAIN, "0.05"),
+])
+def test_input_string_reads_back(minor, currency, locale, text):
+    """What a form field is filled with parses back to the same amount in that locale."""
+    assert input_string(minor, currency, locale) == text
+    assert parse(text, currency, locale) == minor
 
 
 @pytest.mark.parametrize("minor,currency,locale,text", [
@@ -65,7 +119,13 @@ def test_decimal_string():
 
 @given(st.integers(min_value=0, max_value=10 ** 12), st.sampled_from(["USD", "JPY", "KWD"]))
 def test_decimal_string_round_trips(minor, currency):
-    assert parse(decimal_string(minor, currency), currency) == minor
+    assert parse(decimal_string(minor, currency), currency, PLAIN) == minor
+
+
+@given(st.integers(min_value=0, max_value=10 ** 12), st.sampled_from(["USD", "JPY", "KWD"]),
+       st.sampled_from(["en_US", "de_DE", "fr_FR", "ja_JP", "de_CH", "en_IN"]))
+def test_input_string_round_trips(minor, currency, locale):
+    assert parse(input_string(minor, currency, locale), currency, locale) == minor
 
 
 def line(**kw):

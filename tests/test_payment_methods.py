@@ -117,7 +117,7 @@ def test_payments_tab_queries_do_not_grow_with_the_list(client, auth, world, con
         for _ in range(n):
             inv = factories.invoice(world["a"])
             payment_service.record_manual(staff, world["a"], "100.00", [inv.id],
-                                          method="cash")
+                                          method="cash", locale="en_US")
 
     add(2)
     few = count_queries(lambda: hx(client, "/client/payments"))

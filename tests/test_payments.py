@@ -258,7 +258,7 @@ def test_payments_tab_lists_staff_and_online_payments(client, auth, world, demo_
     from billing import payments as payment_service
     staff = factories.staff()
     payment_service.record_manual(staff, world["a"], "40.00", [world["invoices"]["sent"].id],
-                                  method="cheque", reference="CHQ-77")
+                                  method="cheque", locale="en_US", reference="CHQ-77")
     auth.login("a1@alpha.example")
     html = client.get("/client/payments").get_data(as_text=True)
     assert "CHQ-77" in html and "Cheque" in html and world["invoices"]["sent"].number in html

@@ -67,7 +67,7 @@ def test_credit_moves_no_money_twice(db):
     staff = factories.staff()
     first = factories.invoice(client, date=d(2), due_date=d(30))  # 100.00
     payment_service.record_manual(staff, client, "150.00", [first.id], method="bank_transfer",
-                                  date=d(3))  # 50.00 over: kept as credit
+                                  locale="en_US", date=d(3))  # 50.00 over: kept as credit
     credits.create_credit(client, [{"product": "Goodwill", "unit_cost": 2000}], date=d(4),
                           reason="adjustment")  # 20.00 more credit
     second = factories.invoice(client, date=d(5), due_date=d(30),

@@ -3,7 +3,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 import models
 from billing import DomainError, files, transaction
-from views import Page, page_number
+from views import Page, page_number, row_id
 from views.admin import current_staff, staff_required
 
 bp = Blueprint("admin_documents", __name__, url_prefix="/admin/documents")
@@ -25,7 +25,7 @@ def index():
 @staff_required
 def upload():
     client = models.Client.get_or_none(
-        models.Client.id == request.form.get("client_id", type=int, default=0))
+        models.Client.id == row_id(request.form.get("client_id")))
     upload_file = request.files.get("file")
     if client is None or upload_file is None or not upload_file.filename:
         flash("Choose a client and a file.", "error")

@@ -17,7 +17,7 @@ import gateways
 import models
 from billing import DomainError, gateway_settings
 from billing import payments as payment_service
-from views import Page, page_number
+from views import Page, page_number, row_id, user_locale
 from views.admin import current_staff, staff_required
 
 bp = Blueprint("admin_payments", __name__, url_prefix="/admin")
@@ -40,8 +40,7 @@ def gateways_page(config_id=None):
                 config, kind=form.get("kind", ""), label=form.get("label", ""),
                 settings_text=form.get("settings", "")[:5000],
                 token_mode=form.get("token_mode", ""), is_enabled=form.get("is_enabled") == "1",
-                position=int(form.get("position") or 0) if (form.get("position") or "0")
-                .lstrip("-").isdigit() else 0,
+                position=_position(form.get("position")),
                 production=current_app.config["PORTAL_ENV"] == "production",
                 staff=current_staff())
         except DomainError as exc:
@@ -77,7 +76,7 @@ def refund(payment_id):
     try:
         expected = int(request.form.get("expected_refunded", ""))
         checkout.refund(payment, request.form.get("amount", ""), expected_refunded=expected,
-                        staff=current_staff())
+                        locale=user_locale(), staff=current_staff())
     except ValueError as exc:  # DomainError, or a tampered expected_refunded
         flash(exc.message if isinstance(exc, DomainError) else "Reload the page and retry.",
               "error")
@@ -92,16 +91,17 @@ def record():
     error = None
     form = request.form
     if request.method == "POST":
-        client = models.Client.get_or_none(models.Client.id == _int(form.get("client")))
+        client = models.Client.get_or_none(models.Client.id == row_id(form.get("client")))
         try:
             if client is None:
                 raise DomainError("Choose the client who paid.", "client")
             date = dt.date.fromisoformat(form.get("date")) if form.get("date") else None
             payment = payment_service.record_manual(
                 current_staff(), client, form.get("amount", ""),
-                [_int(i) for i in form.getlist("invoices") if _int(i)],
-                method=form.get("method", ""), reference=form.get("reference", ""),
-                date=date, idempotency_key=form.get("key", "")[:100] or None)
+                [row_id(i) for i in form.getlist("invoices")[:100] if row_id(i)],
+                method=form.get("method", ""), locale=user_locale(),
+                reference=form.get("reference", ""), date=date,
+                idempotency_key=form.get("key", "")[:100] or None)
         except ValueError as exc:  # DomainError is a ValueError; so is a bad date
             error = exc if isinstance(exc, DomainError) else DomainError("Enter a valid date.")
         else:
@@ -120,8 +120,8 @@ def record():
         422 if error else 200
 
 
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+def _position(value):
+    # A list order, not an id: small, possibly negative; anything else (a 30-digit
+    # number would overflow the column) is the default.
+    value = (value or "0").strip()
+    return int(value) if value.lstrip("-").isdigit() and len(value) <= 6 else 0

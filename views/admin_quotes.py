@@ -3,7 +3,7 @@
 Every action calls the same billing functions the portal and the API use.
 """
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
@@ -12,7 +12,7 @@ import money
 from billing import DomainError
 from billing import credits as credit_service
 from billing import quotes as quote_service
-from views import Page, page_number, service_config
+from views import Page, page_number, row_id, service_config, user_locale
 from views.admin import current_staff, run_action, staff_required
 
 bp = Blueprint("admin_quotes", __name__, url_prefix="/admin")
@@ -32,12 +32,11 @@ def _date(value, field):
         raise DomainError(f"Enter the {label} date as YYYY-MM-DD.", field) from None
 
 
-def _decimal(value, label, low, high):
-    try:
-        number = Decimal((value or "").strip() or "0")
-    except InvalidOperation:
-        raise DomainError(f"{label} must be a number.", "lines") from None
-    if not number.is_finite() or number < low or number > high:
+def _decimal(value, label, low, high, locale):
+    number = money.parse_number((value or "").strip() or "0", locale)
+    if number is None:
+        raise DomainError(f"{label} must be a number.", "lines")
+    if number < low or number > high:
         raise DomainError(f"{label} must be between {low} and {high}.", "lines")
     return number
 
@@ -45,13 +44,12 @@ def _decimal(value, label, low, high):
 def parse_document_form(form):
     """The fields shared by the quote and credit forms, as arguments for the services."""
     client = models.Client.get_or_none(
-        (models.Client.id == (int(form.get("client")) if form.get("client", "").isdigit()
-                              else 0)) & models.Client.archived_at.is_null())
+        (models.Client.id == row_id(form.get("client"))) & models.Client.archived_at.is_null())
     if client is None:
         raise DomainError("Choose a client.", "client")
-    currency = client.currency
+    currency, locale = client.currency, user_locale()
     try:
-        discount = money.parse(form.get("discount") or "0", currency)
+        discount = money.parse(form.get("discount") or "0", currency, locale)
     except money.MoneyError as exc:
         raise DomainError(f"Discount: {exc}", "discount") from None
     lines = []
@@ -62,15 +60,15 @@ def parse_document_form(form):
         if not row["product"] and not row["unit_price"]:
             continue
         try:
-            unit_cost = money.parse(row["unit_price"] or "0", currency)
+            unit_cost = money.parse(row["unit_price"] or "0", currency, locale)
         except money.MoneyError as exc:
             raise DomainError(f"Line {i + 1}: {exc}", "lines") from None
         lines.append({
             "product": row["product"][:100], "description": row["description"],
             "quantity": _decimal(row["quantity"] or "1", f"Line {i + 1} quantity",
-                                 Decimal("0.0001"), Decimal("1000000")),
+                                 Decimal("0.0001"), Decimal("1000000"), locale),
             "unit_cost": unit_cost, "tax_name": row["tax_name"][:50],
-            "tax_rate": _decimal(row["tax_rate"], f"Line {i + 1} tax rate", 0, 100)})
+            "tax_rate": _decimal(row["tax_rate"], f"Line {i + 1} tax rate", 0, 100, locale)})
     if not lines:
         raise DomainError("Add at least one line with a product and a price.", "lines")
     return client, {"lines": lines, "discount": discount,

@@ -8,13 +8,14 @@ import secrets
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
+from jinja2 import pass_context
 
 import gateways
 import models
 import portal
 from billing import DomainError, allocation, checkout, payment_methods, reservations
 from gateways.base import GatewayError
-from views import acting_staff_id, company, portal_tab, render_tab, tab_enabled
+from views import acting_staff_id, company, portal_tab, render_tab, tab_enabled, user_locale
 
 bp = Blueprint("checkout", __name__, url_prefix="/client")
 
@@ -38,11 +39,12 @@ def selected_ids(form):
 
 
 def amount_text(form, pid):
-    """The amount typed for an invoice, or its deposit/full choice (None: due now)."""
+    """The amount typed for an invoice (blank stays blank: refused), else the form's choice:
+    the full balance or what is due now. A form without either (pay all) pays what is due."""
     text = form.get(f"amount_{pid}")
     if text is not None:
-        return text[:30]
-    return "full" if form.get(f"choice_{pid}") == "full" else None
+        return text[:40]
+    return allocation.FULL if form.get(f"choice_{pid}") == "full" else allocation.DUE
 
 
 def requested_items(form):
@@ -119,7 +121,7 @@ def pay():
                                    use_credit=use_credit, **acting_staff())
             return finished(outcome)
         plan = allocation.plan(current_user.client_id, requested_items(form), company(),
-                               use_credit=use_credit)
+                               use_credit=use_credit, locale=user_locale())
         if plan.charge == 0:  # credit covers it all: no gateway needed
             outcome = checkout.pay(current_user, requested_items(form), company(),
                                    idempotency_key=form.get("key"), use_credit=True,
@@ -196,7 +198,7 @@ def captured_method(gateway, form):
 
 def capture_and_pay(gateway, form):
     plan = allocation.plan(current_user.client_id, requested_items(form), company(),
-                           use_credit=form.get("use_credit") == "1")
+                           use_credit=form.get("use_credit") == "1", locale=user_locale())
     try:
         method = captured_method(gateway, form)
         outcome = checkout.pay(current_user, requested_items(form), company(),
@@ -239,7 +241,9 @@ def complete(public_id):
 
 
 @bp.app_template_filter("decimal")
-def decimal_filter(minor, currency):
-    """Minor units as the plain decimal a form field holds ("125.00")."""
+@pass_context
+def decimal_filter(ctx, minor, currency):
+    """Minor units as a form field holds them, in the locale the form is parsed in
+    ("125.00", "125,00"), so submitting it unchanged reads back the same amount."""
     import money
-    return money.decimal_string(minor or 0, currency)
+    return money.input_string(minor or 0, currency, ctx.get("locale") or user_locale())

@@ -3,7 +3,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 import models
-from billing import DomainError, accounts
+from billing import DomainError, accounts, unless_busy
 from billing.invoices import mark_viewed
 from portal import limiter
 from views import company, tab_enabled
@@ -45,12 +45,15 @@ def _open(kind, key):
             return render_template("auth/invitation_password.html", contact=contact)
     if not already_in:
         start_session(contact, via_invitation=True)
-    models.Invitation.update(viewed_at=models.utcnow()).where(
-        (models.Invitation.id == invitation.id) & models.Invitation.viewed_at.is_null()).execute()
-    if kind == "invoice":
-        mark_viewed(record, contact)
-    else:
-        models.Activity.log(f"{kind}.viewed", record, client=record.client_id, contact=contact)
+    with unless_busy():
+        models.Invitation.update(viewed_at=models.utcnow()).where(
+            (models.Invitation.id == invitation.id)
+            & models.Invitation.viewed_at.is_null()).execute()
+        if kind == "invoice":
+            mark_viewed(record, contact)
+        else:
+            models.Activity.log(f"{kind}.viewed", record, client=record.client_id,
+                                contact=contact)
     if not already_in:
         flash(f"Welcome, {contact.name}.", "info")
     return redirect(target)

@@ -27,7 +27,7 @@ def amount(data, key, currency, default=0, field=None):
     if value in (None, ""):
         return default
     try:
-        return money.parse(str(value), currency)
+        return money.parse(str(value), currency, money.PLAIN)
     except money.MoneyError as exc:
         raise ApiError(f"{field or key}: {exc}", 422, field or key) from None
 

@@ -4,6 +4,7 @@ Payments are records of money: they cannot be changed or deleted through the API
 them instead), so those operations do not exist and answer 405.
 """
 import models
+import money
 from billing import payments
 from views.api import ApiError, resource
 from views.api.base import Resource, client_by_id
@@ -89,5 +90,5 @@ class PaymentResource(Resource):
             raise ApiError("Every invoice must be one of this client's.", 422, "invoice_ids")
         return payments.record_manual(
             staff, client, data["amount"], [found[i] for i in ids], method=data["method"],
-            reference=text(data, "reference", limit=100), date=date(data, "date"),
-            idempotency_key=data.get("idempotency_key") or None)
+            locale=money.PLAIN, reference=text(data, "reference", limit=100),
+            date=date(data, "date"), idempotency_key=data.get("idempotency_key") or None)
