@@ -1,6 +1,9 @@
 """Contact logins: authenticate, reset a forgotten password."""
 import datetime as dt
+import logging
+import queue
 import secrets
+import threading
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -25,6 +28,49 @@ def authenticate(email, password):
     models.Contact.update(last_login_at=models.utcnow()).where(
         models.Contact.id == contact.id).execute()
     return contact
+
+
+_resets = queue.Queue()
+_worker_lock = threading.Lock()
+_worker = None
+
+
+def queue_password_reset(app, email, config):
+    """Hand a reset request to this process's reset worker and return at once.
+
+    The request that asks does the same small work whether or not the address is a contact's
+    (a real account used to cost three inserts and a delivery, an unknown one a single
+    select: 16 ms against 5.6 ms, which told anyone which addresses have accounts). Looking
+    the address up, storing the link and delivering the mail happen in the worker. A reset
+    lost with the process is asked for again; a message that was stored and not delivered
+    is retried by `portal run-due`."""
+    global _worker
+    with _worker_lock:
+        if _worker is None or not _worker.is_alive():
+            _worker = threading.Thread(target=_work, name="password-resets", daemon=True)
+            _worker.start()
+    _resets.put((app, email, config))
+
+
+def wait_for_queued_resets():
+    """Block until every queued reset request was handled (tests; a clean shutdown)."""
+    _resets.join()
+
+
+def _work():
+    while True:
+        app, email, config = _resets.get()
+        try:
+            with app.app_context():
+                models.db.connect(reuse_if_open=True)
+                try:
+                    request_password_reset(email, config)
+                finally:
+                    models.db.close()
+        except Exception:  # noqa: BLE001 - one failed request must not stop the worker
+            logging.getLogger(__name__).exception("A password reset request failed.")
+        finally:
+            _resets.task_done()
 
 
 def request_password_reset(email, config):
