@@ -53,7 +53,7 @@ def load_config(app, test_config):
     app.instance_path = os.path.abspath(instance)
     os.makedirs(app.instance_path, exist_ok=True)
     # "Production" must not quietly run as development: known names only, in any case.
-    portal_env = env.get("PORTAL_ENV", "development").strip().lower()
+    portal_env = (env.get("PORTAL_ENV", "").strip() or "development").lower()
     if portal_env not in ENVIRONMENTS:
         raise RuntimeError(f"PORTAL_ENV={env['PORTAL_ENV']!r} is not known: "
                            f"use {' or '.join(ENVIRONMENTS)}.")

@@ -1,5 +1,6 @@
 """Human pages for refusals (400, 404, 405, 410, 413, 429); JSON under /api/."""
 from flask import make_response, render_template, request
+from werkzeug.exceptions import SecurityError
 
 ERROR_TITLES = {
     400: "Something in that request was not right",
@@ -21,6 +22,10 @@ ERROR_MESSAGES = {
 
 def error_page(exc):
     """A short human page for refusals, instead of the framework's bare default."""
+    if isinstance(exc, SecurityError):
+        # A Host header outside PORTAL_TRUSTED_HOSTS: no URL can be built for it, so no page.
+        return make_response("This portal does not answer to that host name.", 400,
+                             {"Content-Type": "text/plain; charset=utf-8"})
     code = getattr(exc, "code", 400) or 400
     message = ERROR_MESSAGES.get(code) or getattr(exc, "description", "") or ""
     if code == 400 and "CSRF" in message:
