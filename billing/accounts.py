@@ -4,6 +4,7 @@ import logging
 import queue
 import secrets
 import threading
+import time
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -30,6 +31,7 @@ def authenticate(email, password):
     return contact
 
 
+WORKER_DELAY = 0.25  # seconds
 _resets = queue.Queue()
 _worker_lock = threading.Lock()
 _worker = None
@@ -49,7 +51,7 @@ def queue_password_reset(app, email, config):
         if _worker is None or not _worker.is_alive():
             _worker = threading.Thread(target=_work, name="password-resets", daemon=True)
             _worker.start()
-    _resets.put((app, email, config))
+    _resets.put((time.monotonic() + WORKER_DELAY, app, email, config))
 
 
 def wait_for_queued_resets():
@@ -59,7 +61,10 @@ def wait_for_queued_resets():
 
 def _work():
     while True:
-        app, email, config = _resets.get()
+        due, app, email, config = _resets.get()
+        # Start after the asking request has answered: work on the same interpreter while
+        # it renders would slow that answer for real addresses only.
+        time.sleep(max(0.0, due - time.monotonic()))
         try:
             with app.app_context():
                 models.db.connect(reuse_if_open=True)

@@ -1,6 +1,7 @@
 """E-mailed links never come from a forged Host; production refuses unsafe settings."""
 import os
 import re
+import threading
 
 import pytest
 
@@ -9,7 +10,7 @@ import portal
 from billing.accounts import wait_for_queued_resets
 from tests import factories
 from tests.conftest import CSRF_RE, make_app
-from tests.core_support import opened
+from tests.core_support import QueryCounter, opened
 
 A1 = "a1@alpha.example"
 
@@ -140,3 +141,27 @@ def test_hsts_when_the_portal_is_https(tmp_path):
     assert header.startswith("max-age=") and int(header.split("=")[1]) >= 15552000
     plain = make_app(tmp_path, BASE_URL="http://portal.test").test_client()
     assert "Strict-Transport-Security" not in plain.get("/client/login").headers
+
+
+# ------------------------------------------------------------------ reset requests
+
+def request_statements(app, email):
+    """The SQL the reset request itself runs (on this thread), not the worker's."""
+    client = app.test_client()
+    token = CSRF_RE.search(client.get("/client/password/reset").get_data(as_text=True)).group(1)
+    me = threading.get_ident()
+    with QueryCounter() as counter:
+        client.post("/client/password/reset", data={"email": email, "csrf_token": token})
+        mine = [s for s, thread in zip(counter.statements, counter.threads, strict=True)
+                if thread == me]
+    wait_for_queued_resets()
+    return [re.sub(r", \[.*\]\)$", ")", s) for s in mine]  # the SQL, not its values
+
+
+def test_reset_request_does_the_same_work_for_known_and_unknown_addresses(unconfigured):
+    """Timing must not tell which addresses have accounts: the request takes one path."""
+    known = request_statements(unconfigured, A1)
+    unknown = request_statements(unconfigured, "ghost@nowhere.example")
+    assert known == unknown
+    with opened(unconfigured):
+        assert models.EmailMessage.select().count() == 1  # the known one was still sent
