@@ -1,4 +1,4 @@
-"""App factory, configuration from PORTAL_* variables, extensions and the `portal` CLI."""
+"""App factory, configuration from PORTAL_* variables and the `portal` CLI."""
 import datetime as dt
 import gc
 import os
@@ -7,26 +7,16 @@ import sys
 from urllib.parse import urlparse
 
 import click
-from flask import Flask, abort, current_app, make_response, redirect, request, url_for
+from flask import Flask, abort, redirect, request, url_for
 from flask.cli import ScriptInfo
-from flask_compress import Compress
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
-from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from playhouse.db_url import connect as connect_url
 
 import assets
 import models
 
-compress = Compress()
-csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
-login_manager = LoginManager()
-login_manager.login_view = "auth.login"
-login_manager.login_message = "Please log in to see that page."
-login_manager.session_protection = "basic"
+# Views import these from extensions; some still do from here.
+from extensions import compress, csrf, limiter, login_manager  # noqa: F401
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
@@ -226,40 +216,6 @@ def create_app(test_config=None):
 
     app.add_url_rule("/favicon.ico", "favicon", lambda: abort(404))
     return app
-
-
-@limiter.request_filter
-def limits_off():
-    return not current_app.config.get("PORTAL_RATELIMIT_ENABLED", True)
-
-
-@login_manager.user_loader
-def load_contact(user_id):
-    from views.sessions import contact_session_ok
-    contact_id, _, token = user_id.partition(":")
-    if not contact_id.isdigit():
-        return None
-    contact = models.Contact.with_client(int(contact_id))
-    if contact is None or not contact.is_active or contact.session_token != token:
-        return None
-    return contact if contact_session_ok(contact) else None
-
-
-@login_manager.unauthorized_handler
-def unauthorized():
-    from flask import flash
-    target = url_for("auth.login", next=request.full_path.rstrip("?"))
-    if request.headers.get("HX-Request") == "true":
-        # A login form swapped into a tab would be wrong; send the browser to the page,
-        # and back to the page it showed (not the fragment's URL) after logging in.
-        shown = urlparse(request.headers.get("HX-Current-URL", ""))
-        back = shown.path + ("?" + shown.query if shown.query else "")
-        response = make_response("", 401)
-        response.headers["HX-Redirect"] = url_for(
-            "auth.login", next=back) if shown.netloc == request.host else url_for("auth.login")
-        return response
-    flash(login_manager.login_message, "info")
-    return redirect(target)
 
 
 # ---------------------------------------------------------------- CLI

@@ -9,7 +9,7 @@ they draw on one budget per contact, so three forms do not triple the guesses.
 from flask import request
 from flask_limiter.util import get_remote_address
 
-from portal import limiter
+from extensions import limiter
 
 PER_IP = "10 per minute;50 per hour"
 PER_ACCOUNT = "5 per minute;20 per hour"
