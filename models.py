@@ -106,15 +106,41 @@ class Sequence(BaseModel):
     next_value = IntegerField(default=1)
 
 
-class StaffUser(BaseModel, UserMixin):
+def new_session_token():
+    return secrets.token_hex(16)
+
+
+class SessionOwner:
+    """A login whose sessions carry `session_token`: a session signed with an old token is
+    refused, so rotating it ends every session on the server, copied cookies included."""
+
+    def end_sessions(self):
+        self.session_token = new_session_token()
+        type(self).update(session_token=self.session_token).where(
+            type(self).id == self.id).execute()
+
+
+class StaffUser(SessionOwner, BaseModel, UserMixin):
     email = CharField(max_length=254, unique=True)
     name = CharField(max_length=200, default="")
     password_hash = CharField(max_length=255)
     is_active = BooleanField(default=True)
+    # Kept in the staff session and checked on every request: logout, a password change or
+    # deactivation (is_active) ends the session even where a copy of the cookie survives.
+    session_token = CharField(max_length=32, default=new_session_token)
     created_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def for_session(cls, staff_id, token):
+        """The active staff member a session names, or None when that session was ended."""
+        if not isinstance(staff_id, int) or not token:
+            return None
+        return cls.get_or_none((cls.id == staff_id) & (cls.is_active == True)  # noqa: E712
+                               & (cls.session_token == token))
 
     def set_password(self, password):
         self.password_hash = generate_password_hash(password)
+        self.session_token = new_session_token()
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)
@@ -151,7 +177,7 @@ class Client(PublicModel):
         cls.update(listed_invoices=listed).execute()
 
 
-class Contact(PublicModel, UserMixin):
+class Contact(SessionOwner, PublicModel, UserMixin):
     client = ForeignKeyField(Client, backref="contacts", on_delete="CASCADE")
     first_name = CharField(max_length=100, default="")
     last_name = CharField(max_length=100, default="")
@@ -161,8 +187,9 @@ class Contact(PublicModel, UserMixin):
     is_primary = BooleanField(default=False)
     is_active = BooleanField(default=True)
     password_hash = CharField(max_length=255, default="")
-    # Part of the session's user id: changing it (password reset) signs out every session.
-    session_token = CharField(max_length=32, default=lambda: secrets.token_hex(16))
+    # Part of the session's user id: changing it (logout, password change) signs out every
+    # session of this contact.
+    session_token = CharField(max_length=32, default=new_session_token)
     last_login_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
 
@@ -175,7 +202,7 @@ class Contact(PublicModel, UserMixin):
 
     def set_password(self, password):
         self.password_hash = generate_password_hash(password)
-        self.session_token = secrets.token_hex(16)
+        self.session_token = new_session_token()
 
     def check_password(self, password):
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)

@@ -1,4 +1,5 @@
-"""App factory, configuration from PORTAL_* variables, extensions and the `portal` CLI."""
+"""App factory, configuration from PORTAL_* variables and the `portal` CLI."""
+import datetime as dt
 import gc
 import os
 import secrets
@@ -6,13 +7,8 @@ import sys
 from urllib.parse import urlparse
 
 import click
-from flask import Flask, abort, current_app, make_response, redirect, request, url_for
+from flask import Flask, abort, current_app, redirect, request, url_for
 from flask.cli import ScriptInfo
-from flask_compress import Compress
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
-from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from htmx_flask.requests import HtmxAwareRequest
 from playhouse.db_url import connect as connect_url
@@ -21,13 +17,8 @@ import assets
 import instance_files
 import models
 
-compress = Compress()
-csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
-login_manager = LoginManager()
-login_manager.login_view = "auth.login"
-login_manager.login_message = "Please log in to see that page."
-login_manager.session_protection = "basic"
+# Views import these from extensions; some still do from here.
+from extensions import compress, csrf, limiter, login_manager  # noqa: F401
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
@@ -55,19 +46,45 @@ class Request(HtmxAwareRequest):
         self._max_content_length = value
 
 
+ENVIRONMENTS = ("development", "production")
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _hours(env, name, default):
+    raw = env.get(name, "").strip()
+    try:
+        hours = float(raw) if raw else default
+    except ValueError:
+        raise RuntimeError(f"{name} must be a number of hours, not {raw!r}.") from None
+    if not 0 < hours <= 24 * 31:
+        raise RuntimeError(f"{name} must be between 0 and 744 hours.")
+    return hours
+
+
 def load_config(app, test_config):
     env = os.environ
     instance = env.get("PORTAL_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
     app.instance_path = os.path.abspath(instance)
     instance_files.private_dir(app.instance_path)
+    # "Production" must not quietly run as development: known names only, in any case.
+    portal_env = (env.get("PORTAL_ENV", "").strip() or "development").lower()
+    if portal_env not in ENVIRONMENTS:
+        raise RuntimeError(f"PORTAL_ENV={env['PORTAL_ENV']!r} is not known: "
+                           f"use {' or '.join(ENVIRONMENTS)}.")
+    trusted = [h.strip() for h in env.get("PORTAL_TRUSTED_HOSTS", "").split(",") if h.strip()]
     app.config.from_mapping(
-        PORTAL_ENV=env.get("PORTAL_ENV", "development"),
+        PORTAL_ENV=portal_env,
         DATABASE_URL=env.get("PORTAL_DATABASE_URL")
         or "sqlite:///" + os.path.join(app.instance_path, "portal.sqlite3"),
         # Seconds a write waits for another writer's lock on SQLite before answering 503.
         DATABASE_BUSY_TIMEOUT=float(env.get("PORTAL_DATABASE_BUSY_TIMEOUT", "10")),
         SMTP_URL=env.get("PORTAL_SMTP_URL", ""),
         BASE_URL=env.get("PORTAL_BASE_URL", "").rstrip("/"),
+        # E-mailed links when PORTAL_BASE_URL is unset and no trusted host is asked for: the
+        # serve address (`portal serve` sets it), never a Host header nobody vouched for.
+        DEFAULT_BASE_URL="http://127.0.0.1:5000",
+        # Flask answers 400 to any other Host header.
+        TRUSTED_HOSTS=trusted or None,
         SECRET_KEY=env.get("PORTAL_SECRET_KEY") or (test_config or {}).get("SECRET_KEY")
         or instance_secret(app.instance_path),
         OUTBOX_PATH=os.path.join(app.instance_path, "outbox"),
@@ -76,10 +93,16 @@ def load_config(app, test_config):
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=env.get("PORTAL_BASE_URL", "").startswith("https://"),
         REMEMBER_COOKIE_SAMESITE="Lax",
+        # Absolute session lifetimes from login (views/sessions.py checks them).
+        CONTACT_SESSION_HOURS=_hours(env, "PORTAL_SESSION_HOURS", 12),
+        STAFF_SESSION_HOURS=_hours(env, "PORTAL_STAFF_SESSION_HOURS", 8),
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,  # multipart uploads
         MAX_BODY_SIZE=200_000,  # any other body: forms and JSON
         MAX_FORM_MEMORY_SIZE=200_000,  # one text field of a multipart form
         WTF_CSRF_TIME_LIMIT=None,
+        # Set per app: Flask-Limiter keeps its own flag on the one shared Limiter, which the
+        # last app created would otherwise set for every app (see create_app).
+        RATELIMIT_ENABLED=True,
         RATELIMIT_STORAGE_URI=env.get("PORTAL_RATELIMIT_STORAGE_URL", "memory://"),
         RATELIMIT_HEADERS_ENABLED=True,
         PAGE_SIZE=25,
@@ -94,11 +117,28 @@ def load_config(app, test_config):
     )
     if test_config:
         app.config.update(test_config)
+    # The signed cookie itself expires too, whatever the session inside says.
+    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=max(
+        app.config["CONTACT_SESSION_HOURS"], app.config["STAFF_SESSION_HOURS"]))
     if app.config["PORTAL_ENV"] == "production":
-        if not env.get("PORTAL_SECRET_KEY") and not test_config:
-            raise RuntimeError("PORTAL_ENV=production needs PORTAL_SECRET_KEY set.")
-        if not app.config["BASE_URL"].startswith("https://"):
-            raise RuntimeError("PORTAL_ENV=production needs an https:// PORTAL_BASE_URL.")
+        check_production(app.config, env, test_config)
+
+
+def check_production(config, env, test_config):
+    """Refuse to start in production with a setting that would be unsafe there."""
+    if not env.get("PORTAL_SECRET_KEY") and not test_config:
+        raise RuntimeError("PORTAL_ENV=production needs PORTAL_SECRET_KEY set.")
+    if len(config["SECRET_KEY"]) < 32:
+        raise RuntimeError("PORTAL_ENV=production needs a PORTAL_SECRET_KEY of at least 32 "
+                           "characters (e.g. `python -c 'import secrets; "
+                           "print(secrets.token_hex(32))'`).")
+    if not config["BASE_URL"].startswith("https://"):
+        raise RuntimeError("PORTAL_ENV=production needs an https:// PORTAL_BASE_URL.")
+    smtp = urlparse(config["SMTP_URL"])
+    if smtp.scheme not in ("", "smtps", "smtp+starttls") and smtp.hostname not in LOCAL_HOSTS:
+        # Passwords and reset links would cross the network in clear text.
+        raise RuntimeError("PORTAL_ENV=production refuses plain smtp:// to another host: use "
+                           "smtps:// or smtp+starttls:// in PORTAL_SMTP_URL.")
 
 
 def instance_secret(instance_path):
@@ -142,6 +182,11 @@ def create_app(test_config=None):
     compress.init_app(app)
     assets.init_app(app)
     csrf.init_app(app)
+    # Flask-Limiter keeps one `enabled` flag on the shared Limiter, set by each init_app and
+    # skipping the app's hooks when off: so every app gets the hooks, and each request asks
+    # its own app's setting (limits_off below).
+    app.config["PORTAL_RATELIMIT_ENABLED"] = app.config["RATELIMIT_ENABLED"]
+    app.config["RATELIMIT_ENABLED"] = limiter.enabled = True
     limiter.init_app(app)
     login_manager.init_app(app)
 
@@ -176,6 +221,8 @@ def create_app(test_config=None):
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config["BASE_URL"].startswith("https://") or request.is_secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if request.endpoint != "static":
             # Private pages: never kept by a shared cache, nor shown again after logout.
             headers.setdefault("Cache-Control", "no-store")
@@ -199,34 +246,6 @@ def create_app(test_config=None):
 
     app.add_url_rule("/favicon.ico", "favicon", lambda: abort(404))
     return app
-
-
-@login_manager.user_loader
-def load_contact(user_id):
-    contact_id, _, token = user_id.partition(":")
-    if not contact_id.isdigit():
-        return None
-    contact = models.Contact.with_client(int(contact_id))
-    if contact is None or not contact.may_sign_in or contact.session_token != token:
-        return None
-    return contact
-
-
-@login_manager.unauthorized_handler
-def unauthorized():
-    from flask import flash
-    target = url_for("auth.login", next=request.full_path.rstrip("?"))
-    if request.headers.get("HX-Request") == "true":
-        # A login form swapped into a tab would be wrong; send the browser to the page,
-        # and back to the page it showed (not the fragment's URL) after logging in.
-        shown = urlparse(request.headers.get("HX-Current-URL", ""))
-        back = shown.path + ("?" + shown.query if shown.query else "")
-        response = make_response("", 401)
-        response.headers["HX-Redirect"] = url_for(
-            "auth.login", next=back) if shown.netloc == request.host else url_for("auth.login")
-        return response
-    flash(login_manager.login_message, "info")
-    return redirect(target)
 
 
 # ---------------------------------------------------------------- CLI
@@ -287,7 +306,8 @@ def serve(host, port, threads):
         models.db.connect(reuse_if_open=True)
         models.create_tables()
         models.db.close()
-    base = app.config["BASE_URL"] or f"http://{host}:{port}"
+    app.config["DEFAULT_BASE_URL"] = f"http://{host}:{port}"
+    base = app.config["BASE_URL"] or app.config["DEFAULT_BASE_URL"]
     click.echo(f"Portal: {base}/client/login   Staff: {base}/admin/login")
     # Everything loaded so far lives as long as the process: keep it out of the cyclic
     # collector, whose full passes over it paused requests for ~50 ms (a p99 at load).

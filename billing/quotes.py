@@ -223,8 +223,11 @@ def convert(quote, staff=None):
         return _convert(Q.get_by_id(quote.id), staff=staff)
 
 
-def decline(contact, quote, reason="", ip="", *, config=None):
-    """The contact turns a quote down; staff hear about it. Returns the quote."""
+def decline(contact, quote, reason="", ip="", *, config=None, staff=None):
+    """The contact turns a quote down; staff hear about it. Returns the quote.
+
+    `staff` is set when a staff member does it in the portal as the contact: the record then
+    names them, not the contact."""
     reason = (reason or "").strip()
     if len(reason) > MAX_REASON:
         raise DomainError(f"Keep the reason under {MAX_REASON} characters.", "reason")
@@ -244,9 +247,10 @@ def decline(contact, quote, reason="", ip="", *, config=None):
         if claimed != 1:
             raise DomainError(f"Quote {quote.number} was already answered.")
         quote = Q.get_by_id(quote.id)
-        models.Activity.log("quote.declined", quote, client=quote.client_id, contact=contact,
-                            ip=(ip or "")[:45], detail=reason[:200])
-        messages = quote_mail.staff_declined_email(_company(), contact, quote, config or {})
+        actor = None if staff else contact
+        models.Activity.log("quote.declined", quote, client=quote.client_id, contact=actor,
+                            staff=staff, ip=(ip or "")[:45], detail=reason[:200])
+        messages = quote_mail.staff_declined_email(_company(), actor, quote, config or {})
     if config:
         mail.send_now(messages, config)
     return quote

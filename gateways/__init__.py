@@ -22,7 +22,9 @@ REGISTRY = _registry()
 
 
 def production():
-    return os.environ.get("PORTAL_ENV", "development") == "production" or _app_production()
+    # As portal.load_config reads it: "Production" is production too.
+    return (os.environ.get("PORTAL_ENV", "").strip().lower() == "production"
+            or _app_production())
 
 
 def _app_production():

@@ -109,10 +109,12 @@ class QueryCounter(logging.Handler):
     def __init__(self):
         super().__init__(logging.DEBUG)
         self.statements = []
+        self.threads = []
 
     def emit(self, record):
         if record.name == "peewee":  # not peewee.pool's connection bookkeeping
             self.statements.append(record.getMessage())
+            self.threads.append(record.thread)
 
     def __enter__(self):
         self.logger = logging.getLogger("peewee")

@@ -7,7 +7,7 @@ import pytest
 
 import models
 import portal
-from billing.accounts import BAD_LOGIN
+from billing.accounts import BAD_LOGIN, wait_for_queued_resets
 from tests import factories
 from tests.conftest import csrf_token, make_app
 from tests.core_support import alert, opened, post, snapshot
@@ -122,6 +122,7 @@ def test_reset_requests_rate_limited_per_email(tmp_path):
         codes.append(client.post("/client/password/reset",
                                  data={"email": A1, "csrf_token": token}).status_code)
     assert codes == [200, 200, 200, 429]
+    wait_for_queued_resets()
     with opened(app):
         assert models.EmailMessage.select().count() == 3
     with app.app_context():
@@ -184,6 +185,7 @@ def request_reset_link(client, email):
     response = post(client, "/client/password/reset", {"email": email},
                     token_from="/client/password/reset")
     assert response.status_code == 200
+    wait_for_queued_resets()
     with opened(client.application):
         message = models.EmailMessage.select().where(models.EmailMessage.to == email) \
             .order_by(models.EmailMessage.id.desc()).first()
@@ -263,6 +265,7 @@ def test_unknown_email_reset_gives_same_answer_and_sends_nothing(app, client, wo
         return html.replace(email, "EMAIL")
     assert strip(known, A1) == strip(unknown, "ghost@nowhere.example")
     assert "Check your e-mail" in unknown.get_data(as_text=True)
+    wait_for_queued_resets()
     with opened(app):
         assert models.EmailMessage.select().count() == 1
         assert models.PasswordReset.select().count() == 1

@@ -1,5 +1,7 @@
 """Payment Methods tab, token modes, and every payment <id> route as the wrong contact."""
 # ruff: noqa: F811  (pytest fixtures imported from tests.payments_support)
+import time
+
 import pytest
 
 import models
@@ -64,7 +66,9 @@ def test_staff_acting_as_the_contact_is_recorded_as_staff(app, client, auth, wor
     staff = factories.staff()
     auth.login("a1@alpha.example")
     with client.session_transaction() as session:
-        session["impersonator_id"] = staff.id
+        # A portal view as staff lasts only while the staff session it carries is live.
+        session.update(impersonator_id=staff.id, staff_id=staff.id,
+                       staff_token=staff.session_token, staff_since=int(time.time()))
     save_card(client, demo_gateway)
     token = models.GatewayToken.get()
     assert token.created_by_staff_id == staff.id and token.created_by_contact_id is None

@@ -6,6 +6,7 @@ import pytest
 
 import models
 import views
+from billing.accounts import wait_for_queued_resets
 from portal import create_app
 from tests import factories
 from tests.conftest import csrf_token
@@ -308,6 +309,7 @@ def test_no_secret_is_logged_in_activity(app, client, auth, world):
     anon = app.test_client()
     post(anon, "/client/password/reset", {"email": "a2@alpha.example"},
          token_from="/client/password/reset")
+    wait_for_queued_resets()
     with opened(app):
         bodies = [m.body_text for m in models.EmailMessage.select()]
     keys = re.findall(r"/client/(?:invoice|password/reset)/([A-Za-z0-9_-]{20,})", "\n".join(bodies))

@@ -138,11 +138,22 @@ def acting_staff_id():
     return session.get("impersonator_id")
 
 
+def acting_staff():
+    """That staff member (the user loader already checked their session is live), or None."""
+    staff_id = acting_staff_id()
+    return models.StaffUser.get_or_none(models.StaffUser.id == staff_id) if staff_id else None
+
+
 def service_config():
-    """App config for billing services, with a base URL for e-mailed links."""
+    """App config for billing services, with the base URL for e-mailed links: PORTAL_BASE_URL;
+    else this request's own address when PORTAL_TRUSTED_HOSTS vouches for its Host (Flask
+    answers 400 to any other); else the serve address. Never a Host header nobody vouched
+    for: a forged one would put the attacker's site in a genuine reset e-mail."""
     from flask import current_app
     config = dict(current_app.config)
-    config["BASE_URL"] = config["BASE_URL"] or request.url_root.rstrip("/")
+    if not config["BASE_URL"]:
+        config["BASE_URL"] = (request.url_root.rstrip("/") if config.get("TRUSTED_HOSTS")
+                              else config["DEFAULT_BASE_URL"])
     return config
 
 

@@ -10,26 +10,22 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 
 import models
 from billing import DomainError
 from billing import invoices as invoice_service
-from portal import limiter
-from views import Page, page_number, service_config
+from views import Page, limits, page_number, service_config
 from views.auth import safe_next
+from views.sessions import end_staff_session, staff_from_session, start_staff_session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def current_staff():
     if "staff" not in g:
-        staff_id = session.get("staff_id")
-        g.staff = models.StaffUser.get_or_none(
-            (models.StaffUser.id == staff_id) & (models.StaffUser.is_active == True)  # noqa: E712
-        ) if staff_id else None
+        g.staff = staff_from_session()
     return g.staff
 
 
@@ -43,15 +39,14 @@ def staff_required(view):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute;50 per hour", methods=["POST"])
+@limits.password_form(limits.posted_email, shared_as="staff-password")
 def login():
     error = None
     if request.method == "POST":
         email = request.form.get("email", "")[:254].strip().lower()
         user = models.StaffUser.get_or_none(models.StaffUser.email == email)
         if user and user.is_active and user.check_password(request.form.get("password", "")[:200]):
-            session.clear()
-            session["staff_id"] = user.id
+            start_staff_session(user)
             models.Activity.log("staff.login", user, staff=user, ip=request.remote_addr or "")
             return redirect(safe_next(request.args.get("next")) or url_for("admin.invoices"))
         error = "That e-mail address and password don't match a staff account."
@@ -60,7 +55,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    session.clear()
+    end_staff_session(current_staff())
     return redirect(url_for("admin.login"))
 
 

@@ -1,11 +1,10 @@
 """Back office: clients and their contacts, and opening the portal as a contact."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_login import logout_user
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 import models
 from views import Page, page_number
 from views.admin import current_staff, staff_required
-from views.auth import start_session
+from views.sessions import leave_impersonation, staff_session_fields, start_contact_session
 
 bp = Blueprint("admin_clients", __name__, url_prefix="/admin")
 
@@ -39,20 +38,22 @@ def impersonate(contact_id):
     staff = current_staff()
     models.Activity.log("staff.impersonation_started", contact, client=contact.client_id,
                         contact=contact, staff=staff, ip=request.remote_addr or "")
-    start_session(contact, staff_id=staff.id, impersonator_id=staff.id)
+    # The staff session rides along: the portal view lasts only as long as it does.
+    start_contact_session(contact, impersonator_id=staff.id, **staff_session_fields())
     flash(f"You are viewing the portal as {contact.name}.", "info")
     return redirect(url_for("invoices.index"), 303)
 
 
 @bp.post("/impersonate/stop")
 def stop_impersonating():
-    staff_id = session.get("impersonator_id")
-    contact_id = session.get("_user_id", "").partition(":")[0]
-    logout_user()
-    session.clear()
-    if staff_id is None:
+    return back_to_back_office()
+
+
+def back_to_back_office():
+    """End a staff member's portal view (also what the portal's Log out does in one)."""
+    ended = leave_impersonation()
+    if ended is None:
         return redirect(url_for("auth.login"), 303)
-    session["staff_id"] = staff_id
-    models.Activity.log("staff.impersonation_ended", staff=staff_id,
-                        contact=int(contact_id) if contact_id.isdigit() else None)
+    staff_id, contact_id = ended
+    models.Activity.log("staff.impersonation_ended", staff=staff_id, contact=contact_id)
     return redirect(url_for("admin_clients.index"), 303)

@@ -1,19 +1,25 @@
 """Contact login, logout, forgotten password and (when enabled) registration."""
 from urllib.parse import urlparse
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
 
 import models
 from billing import DomainError, accounts
-from portal import limiter
-from views import company, service_config
+from views import company, limits, service_config
+from views.sessions import end_contact_session, start_contact_session
 
 bp = Blueprint("auth", __name__, url_prefix="/client")
-
-
-def _email_key():
-    return "login:" + request.form.get("email", "")[:254].strip().lower()
 
 
 def safe_next(target):
@@ -29,16 +35,13 @@ def safe_next(target):
     return target
 
 
-def start_session(contact, **extra):
-    """Log a contact in with a fresh session, so nothing set before login carries over."""
-    session.clear()
-    login_user(contact)
-    session.update(extra)
+def _reset_account():
+    reset = accounts.find_reset(request.view_args.get("key"))
+    return reset.contact.email if reset else "unknown-reset-link"
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute;50 per hour", methods=["POST"])
-@limiter.limit("5 per minute;20 per hour", methods=["POST"], key_func=_email_key)
+@limits.contact_password_form(limits.posted_email)
 def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("invoices.index"))
@@ -50,7 +53,7 @@ def login():
         except DomainError as exc:
             error = exc.message
         else:
-            start_session(contact)
+            start_contact_session(contact)
             models.Activity.log("contact.login", contact, client=contact.client_id,
                                 contact=contact, ip=request.remote_addr or "")
             return redirect(safe_next(request.args.get("next")) or url_for("invoices.index"))
@@ -60,27 +63,32 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    logout_user()
-    session.clear()
+    if "impersonator_id" in session:
+        # Staff viewing the portal as a contact: end that view only, back to the back office.
+        from views.admin_clients import back_to_back_office
+        return back_to_back_office()
+    end_contact_session(current_user._get_current_object()
+                        if current_user.is_authenticated else None)
     flash("You have logged out.", "info")
     return redirect(url_for("auth.login"))
 
 
 @bp.route("/password/reset", methods=["GET", "POST"])
-@limiter.limit("5 per minute;20 per hour", methods=["POST"])
-# Per address too: many machines must not be able to flood one person's mailbox.
-@limiter.limit("3 per 10 minutes;10 per day", methods=["POST"], key_func=_email_key)
+@limits.password_form(limits.posted_email, per_ip=limits.RESET_PER_IP,
+                      per_account=limits.RESET_PER_ACCOUNT)
 def reset_request():
     if request.method == "POST":
         email = request.form.get("email", "")[:254]
-        accounts.request_password_reset(email, service_config())
-        # The same answer whether or not the address is known: it must not reveal accounts.
+        # The same answer, and the same work in this request, whether or not the address is
+        # known: neither the page nor its timing may reveal accounts.
+        accounts.queue_password_reset(current_app._get_current_object(), email,
+                                      service_config())
         return render_template("auth/reset_sent.html", email=email)
     return render_template("auth/reset_request.html")
 
 
 @bp.route("/password/reset/<key>", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@limits.password_form(_reset_account)
 def reset_confirm(key):
     reset = accounts.find_reset(key)
     if reset is None:
@@ -96,7 +104,7 @@ def reset_confirm(key):
         except DomainError as exc:
             error = exc.message
         else:
-            start_session(contact)
+            start_contact_session(contact)
             flash("Your password is changed.", "success")
             return redirect(url_for("invoices.index"))
     return render_template("auth/reset_confirm.html", key=key, error=error), (
@@ -104,7 +112,8 @@ def reset_confirm(key):
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit("5 per minute", methods=["POST"])
+@limits.password_form(limits.posted_email, per_ip=limits.REGISTER_PER_IP,
+                      per_account=limits.REGISTER_PER_ACCOUNT)
 def register():
     if not company().registration_enabled:
         abort(404)
@@ -120,7 +129,7 @@ def register():
         except DomainError as exc:
             error = exc.message
         else:
-            start_session(contact)
+            start_contact_session(contact)
             return redirect(url_for("invoices.index"))
     return render_template("auth/register.html", error=error, form=form), (
         422 if error else 200)

@@ -6,6 +6,7 @@ import logging
 from flask import make_response, render_template, request
 from markupsafe import escape
 from peewee import OperationalError
+from werkzeug.exceptions import SecurityError
 
 log = logging.getLogger("portal.errors")
 
@@ -35,6 +36,10 @@ API_MESSAGES = {
 
 def error_page(exc):
     """A short human page for refusals, instead of the framework's bare default."""
+    if isinstance(exc, SecurityError):
+        # A Host header outside PORTAL_TRUSTED_HOSTS: no URL can be built for it, so no page.
+        return make_response("This portal does not answer to that host name.", 400,
+                             {"Content-Type": "text/plain; charset=utf-8"})
     code = getattr(exc, "code", 400) or 400
     message = ERROR_MESSAGES.get(code) or getattr(exc, "description", "") or ""
     if code == 400 and "CSRF" in message:

@@ -6,8 +6,8 @@ import models
 from billing import DomainError, accounts, unless_busy
 from billing.invoices import mark_viewed
 from portal import limiter
-from views import company, tab_enabled
-from views.auth import start_session
+from views import company, limits, tab_enabled
+from views.sessions import start_contact_session
 
 bp = Blueprint("invitations", __name__, url_prefix="/client")
 
@@ -44,7 +44,7 @@ def _open(kind, key):
         else:
             return render_template("auth/invitation_password.html", contact=contact)
     if not already_in:
-        start_session(contact, via_invitation=True)
+        start_contact_session(contact, via_invitation=True)
     with unless_busy():
         models.Invitation.update(viewed_at=models.utcnow()).where(
             (models.Invitation.id == invitation.id)
@@ -59,19 +59,28 @@ def _open(kind, key):
     return redirect(target)
 
 
+def _link_account():
+    """Whose password an invitation link's form checks: the link's contact."""
+    invitation = models.Invitation.find(request.view_args.get("key"))
+    return invitation.contact.email if invitation else "unknown-link"
+
+
 @bp.route("/invoice/<key>", methods=["GET", "POST"])
 @limiter.limit("20 per minute")
+@limits.contact_password_form(_link_account)
 def invoice(key):
     return _open("invoice", key)
 
 
 @bp.route("/quote/<key>", methods=["GET", "POST"])
 @limiter.limit("20 per minute")
+@limits.contact_password_form(_link_account)
 def quote(key):
     return _open("quote", key)
 
 
 @bp.route("/credit/<key>", methods=["GET", "POST"])
 @limiter.limit("20 per minute")
+@limits.contact_password_form(_link_account)
 def credit(key):
     return _open("credit", key)

@@ -3,12 +3,16 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from billing import DomainError, accounts
-from views import render_tab
-from views.auth import start_session
+from views import limits, render_tab
+from views.sessions import renew_contact_login
 
 bp = Blueprint("profile", __name__, url_prefix="/client")
 
+
 @bp.route("/profile", methods=["GET", "POST"])
+@limits.contact_password_form(lambda: getattr(current_user, "email", ""),
+                              only_when=lambda: bool(request.form.get("current_password")
+                                                     or request.form.get("new_password")))
 @login_required
 def index():
     error = None
@@ -26,7 +30,7 @@ def index():
         else:
             if form.get("new_password"):
                 # The new password signed out every session; keep this one.
-                start_session(contact)
+                renew_contact_login(contact)
             flash("Your details are saved.", "success")
             return redirect(url_for("profile.index"), 303)
     return render_tab("profile.html", error=error, status_code=422 if error else 200)

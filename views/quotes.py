@@ -8,6 +8,7 @@ from billing import DomainError, documents, listing
 from billing import quotes as quote_service
 from views import (
     Page,
+    acting_staff,
     company,
     page_number,
     portal_tab,
@@ -99,6 +100,13 @@ def download(public_id):
     return pdf.send(data, f"quote-{quote.number}.pdf", inline=request.args.get("inline") == "1")
 
 
+def _acting():
+    """(contact, staff) for an approval: staff opening the portal as the contact approve as
+    staff do (on the client's behalf, recorded as theirs), never as the contact."""
+    staff = acting_staff()
+    return (None if staff else current_user._get_current_object()), staff
+
+
 def _approval_input():
     form = request.form
     return {"ip": request.remote_addr or "", "signature": form.get("signature", ""),
@@ -110,8 +118,9 @@ def _approval_input():
 def approve(public_id):
     quote = get_quote(public_id)
     try:
-        invoice = quote_service.approve(current_user._get_current_object(), quote,
-                                        config=service_config(), **_approval_input())
+        contact, staff = _acting()
+        invoice = quote_service.approve(contact, quote, config=service_config(), staff=staff,
+                                        **_approval_input())
     except DomainError as exc:
         return _show(models.Quote.get_by_id(quote.id), exc.message, exc.field, 422)
     flash(f"Quote {quote.number} approved: invoice {invoice.number} is ready to pay.",
@@ -126,7 +135,8 @@ def decline(public_id):
     try:
         quote_service.decline(current_user._get_current_object(), quote,
                               request.form.get("reason", "")[:2000],
-                              request.remote_addr or "", config=service_config())
+                              request.remote_addr or "", config=service_config(),
+                              staff=acting_staff())
     except DomainError as exc:
         return _show(models.Quote.get_by_id(quote.id), exc.message, exc.field, 422)
     flash(f"Quote {quote.number} declined. {company().name} has been told.", "success")
@@ -172,8 +182,9 @@ def approve_selected():
         flash("Select the quotes you want to approve.", "error")
         return redirect(url_for("quotes.index"), 303)
     try:
-        invoices, _ = quote_service.approve_many(current_user._get_current_object(), quotes,
-                                                 config=service_config(), **_approval_input())
+        contact, staff = _acting()
+        invoices, _ = quote_service.approve_many(contact, quotes, config=service_config(),
+                                                 staff=staff, **_approval_input())
     except DomainError as exc:
         return _bulk_page(quotes, exc.message, exc.field, 422)
     numbers = ", ".join(i.number for i in invoices)

@@ -1,0 +1,55 @@
+"""The Flask extension objects, and how sessions and limits are checked on each request.
+
+Views import them from here (DESIGN.md §2); create_app() initialises them per app.
+"""
+from urllib.parse import urlparse
+
+from flask import current_app, flash, make_response, redirect, request, url_for
+from flask_compress import Compress
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+import models
+
+compress = Compress()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please log in to see that page."
+login_manager.session_protection = "basic"
+
+
+@limiter.request_filter
+def limits_off():
+    return not current_app.config.get("PORTAL_RATELIMIT_ENABLED", True)
+
+
+@login_manager.user_loader
+def load_contact(user_id):
+    from views.sessions import contact_session_ok
+    contact_id, _, token = user_id.partition(":")
+    if not contact_id.isdigit():
+        return None
+    contact = models.Contact.with_client(int(contact_id))
+    if contact is None or not contact.may_sign_in or contact.session_token != token:
+        return None
+    return contact if contact_session_ok(contact) else None
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    target = url_for("auth.login", next=request.full_path.rstrip("?"))
+    if request.headers.get("HX-Request") == "true":
+        # A login form swapped into a tab would be wrong; send the browser to the page,
+        # and back to the page it showed (not the fragment's URL) after logging in.
+        shown = urlparse(request.headers.get("HX-Current-URL", ""))
+        back = shown.path + ("?" + shown.query if shown.query else "")
+        response = make_response("", 401)
+        response.headers["HX-Redirect"] = url_for(
+            "auth.login", next=back) if shown.netloc == request.host else url_for("auth.login")
+        return response
+    flash(login_manager.login_message, "info")
+    return redirect(target)
