@@ -27,8 +27,9 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 class Request(HtmxAwareRequest):
     """Body limits that no dependency update can drop.
 
-    Url-encoded forms and JSON are read into memory whole, so they get a small limit of
-    their own; only multipart uploads may reach MAX_CONTENT_LENGTH. (Werkzeug 3.1.9 stopped
+    Url-encoded forms and JSON are read into memory whole, so they get small limits of their
+    own (an API invoice of many lines may need more than a form); only multipart uploads may
+    reach MAX_CONTENT_LENGTH. (Werkzeug 3.1.9 stopped
     applying max_form_memory_size to url-encoded forms: a 3 MB login field was read.)
     """
 
@@ -39,6 +40,8 @@ class Request(HtmxAwareRequest):
         config = current_app.config
         if self.mimetype == "multipart/form-data":
             return config["MAX_CONTENT_LENGTH"]
+        if self.is_json:
+            return config["MAX_JSON_SIZE"]
         return config["MAX_BODY_SIZE"]
 
     @max_content_length.setter
@@ -97,7 +100,8 @@ def load_config(app, test_config):
         CONTACT_SESSION_HOURS=_hours(env, "PORTAL_SESSION_HOURS", 12),
         STAFF_SESSION_HOURS=_hours(env, "PORTAL_STAFF_SESSION_HOURS", 8),
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,  # multipart uploads
-        MAX_BODY_SIZE=200_000,  # any other body: forms and JSON
+        MAX_JSON_SIZE=2 * 1024 * 1024,  # API bodies
+        MAX_BODY_SIZE=200_000,  # any other body, e.g. a url-encoded form
         MAX_FORM_MEMORY_SIZE=200_000,  # one text field of a multipart form
         WTF_CSRF_TIME_LIMIT=None,
         # Set per app: Flask-Limiter keeps its own flag on the one shared Limiter, which the

@@ -8,10 +8,10 @@ import models
 from billing import DomainError, allocation
 from billing import payments as payment_service
 from tests import factories
+from tests.api_support import NEW_CLIENT, api_fixture  # noqa: F401 - the api fixture
 from tests.conftest import csrf_token
 from tests.core_support import login_staff, opened
 from tests.payments_support import conn, demo_gateway, pay, reload, review, save_card  # noqa: F401
-from tests.test_api import NEW_CLIENT, api  # noqa: F401
 
 
 def _setup(client, auth, world, demo_gateway, locale):

@@ -276,7 +276,7 @@ def test_body_limits_are_ours_not_a_dependency_default(app, client, world):
     just_over = post(client, "/client/login", {"email": "a" * limit, "password": "x"})
     assert just_over.status_code == 413
     assert "larger than we accept" in just_over.get_data(as_text=True)
-    big_json = client.post("/api/v1/clients", data="[" + "0," * limit + "0]",
+    big_json = client.post("/api/v1/clients", data="[" + "0," * app.config["MAX_JSON_SIZE"] + "0]",
                            content_type="application/json")
     assert big_json.status_code == 413
     under = post(client, "/client/login", {"email": "a" * (limit // 2), "password": "x"})
