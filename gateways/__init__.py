@@ -22,7 +22,7 @@ REGISTRY = _registry()
 
 
 def production():
-    # As portal.load_config reads it: "Production" is production too.
+    # As settings.load_config reads it: "Production" is production too.
     return (os.environ.get("PORTAL_ENV", "").strip().lower() == "production"
             or _app_production())
 
