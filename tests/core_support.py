@@ -5,6 +5,7 @@ import logging
 import os
 import re
 import socket
+import threading
 
 from flask import current_app
 
@@ -137,3 +138,28 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def race(app, count, work):
+    """Run work(i) on `count` threads released at one moment; each result or exception."""
+    barrier = threading.Barrier(count, timeout=60)
+    results = [None] * count
+
+    def runner(i):
+        with app.app_context():
+            models.db.connect(reuse_if_open=True)
+            try:
+                barrier.wait()
+                results[i] = work(i)
+            except Exception as exc:  # noqa: BLE001  (the test asserts what each one got)
+                results[i] = exc
+            finally:
+                models.db.close()
+
+    threads = [threading.Thread(target=runner, args=(i,), daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+        assert not thread.is_alive(), "a racing thread never finished"
+    return results

@@ -1,13 +1,13 @@
 """Simultaneous submissions and duplicated webhooks, on real threads and a real database."""
 # ruff: noqa: F811  (pytest fixtures imported from tests.payments_support)
 import json
-import threading
 import time
 
 import models
 from billing import allocation, checkout
 from gateways.demo import DemoGateway
 from tests import factories
+from tests.core_support import race
 from tests.payments_support import (  # noqa: F401
     event,
     localstripe,  # noqa: F401
@@ -18,27 +18,9 @@ from tests.payments_support import (  # noqa: F401
 
 
 def run_together(app, count, work):
-    """Start `count` threads that each call work(i) at the same moment; return results."""
-    barrier = threading.Barrier(count)
-    results, errors = [None] * count, []
-
-    def runner(i):
-        with app.app_context():
-            models.db.connect(reuse_if_open=True)
-            try:
-                barrier.wait()
-                results[i] = work(i)
-            except Exception as exc:  # reported below, with the thread's own traceback
-                errors.append(exc)
-            finally:
-                models.db.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-        assert not t.is_alive(), "a racing request never finished"
+    """race(), where every thread must succeed: its results."""
+    results = race(app, count, work)
+    errors = [r for r in results if isinstance(r, Exception)]
     assert not errors, errors
     return results
 

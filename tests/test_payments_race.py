@@ -6,7 +6,6 @@ threads, a real database (SQLite, or PostgreSQL under PORTAL_TEST_DATABASE_URL) 
 gateway, slowed down the way a network slows a real one so the racers overlap.
 """
 import re
-import threading
 import time
 
 import pytest
@@ -17,6 +16,7 @@ from billing import DomainError, checkout
 from gateways.demo import DemoGateway
 from tests import factories
 from tests.conftest import CSRF_RE, Auth
+from tests.core_support import race
 from tests.payments_support import KEY_RE, make_gateway, reload, review
 
 RACERS = 30
@@ -34,31 +34,6 @@ class SlowDemoGateway(DemoGateway):
 @pytest.fixture
 def slow_demo(monkeypatch):
     monkeypatch.setitem(gateways.REGISTRY, "demo", SlowDemoGateway)
-
-
-def race(app, count, work):
-    """Run work(i) on `count` threads released at one moment; each result or exception."""
-    barrier = threading.Barrier(count, timeout=60)
-    results = [None] * count
-
-    def runner(i):
-        with app.app_context():
-            models.db.connect(reuse_if_open=True)
-            try:
-                barrier.wait()
-                results[i] = work(i)
-            except Exception as exc:  # noqa: BLE001  (the test asserts what each one got)
-                results[i] = exc
-            finally:
-                models.db.close()
-
-    threads = [threading.Thread(target=runner, args=(i,), daemon=True) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-        assert not thread.is_alive(), "a racing payment never finished"
-    return results
 
 
 def world(app, **company):
