@@ -7,6 +7,7 @@ import time
 
 import pytest
 import requests
+from flask import request, request_finished
 
 import models
 from tests import factories
@@ -124,9 +125,31 @@ def test_stripe_add_card_and_pay_through_localstripe(app, live_server, desktop, 
                                js_url=localstripe + "/js.stripe.com/v3/")
         models.db.close()
     # localstripe delivers its webhooks to us too: they race the browser's return.
-    requests.post(f"{localstripe}/_config/webhooks/portal-{gateway.id}", data={
+    hook = f"{localstripe}/_config/webhooks/portal-{gateway.id}"
+    requests.post(hook, data={
         "url": live_server + "/webhooks/stripe", "secret": WEBHOOK_SECRET,
         "events[]": ["payment_intent.succeeded"]}, timeout=10).raise_for_status()
+    webhooks = []  # what our webhook endpoint answered, as it answered
+
+    def note_webhook(sender, response, **extra):
+        if request.endpoint == "webhooks.stripe":
+            webhooks.append((response.status_code, response.get_json()["result"]))
+
+    request_finished.connect(note_webhook, app)
+    try:
+        pay_with_new_and_saved_cards(app, live_server, desktop, world, localstripe, gateway,
+                                     webhooks)
+    finally:
+        request_finished.disconnect(note_webhook, app)
+        # localstripe cannot forget a webhook: point it at an event that no test makes.
+        requests.post(hook, data={"url": live_server + "/webhooks/stripe",
+                                  "secret": WEBHOOK_SECRET,
+                                  "events[]": ["account.application.deauthorized"]},
+                      timeout=10).raise_for_status()
+
+
+def pay_with_new_and_saved_cards(app, live_server, desktop, world, localstripe, gateway,
+                                 webhooks):
     page = desktop
     csp_errors = []
     page.on("console", lambda m: csp_errors.append(m.text)
@@ -155,7 +178,10 @@ def test_stripe_add_card_and_pay_through_localstripe(app, live_server, desktop, 
     page.click("button:has-text('Pay $100.00')")
     page.click("form.checkout button")
     page.wait_for_selector("text=Payment received")
-    time.sleep(2.5)  # localstripe's webhooks arrive about a second later
+    deadline = time.monotonic() + 15  # localstripe's webhooks arrive about a second later
+    while len(webhooks) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert webhooks == [(200, "completed")] * 2, webhooks  # one per payment, each applied once
     payments = list(models.Payment.select().where(models.Payment.status == "completed",
                                                   models.Payment.gateway == gateway.id))
     assert len(payments) == 2
