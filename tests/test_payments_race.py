@@ -66,6 +66,12 @@ def charged_at_gateway(client):
         models.DemoCharge.idempotency_key.in_(keys or [""])))
 
 
+def tally(results):
+    """How many racers completed, and the refusals the others got."""
+    return (sum(r == "completed" for r in results),
+            [r for r in results if isinstance(r, Exception)])
+
+
 def assert_refusals(refusals, invoice):
     for exc in refusals:
         # A refusal, not a decline: nothing reached the gateway for these.
@@ -91,9 +97,8 @@ def assert_books(app, client, invoice, taken):
 def test_thirty_racing_full_payments_charge_the_balance_once(app, slow_demo):
     client, contact, invoice, token = world(app)
     results = service_race(app, contact, invoice, token, None, RACERS)
-    done = [r for r in results if r == "completed"]
-    refused = [r for r in results if isinstance(r, Exception)]
-    assert (len(done), len(refused)) == (1, RACERS - 1), results
+    done, refused = tally(results)
+    assert (done, len(refused)) == (1, RACERS - 1), results
     assert_refusals(refused, invoice)
     assert_books(app, client, invoice, 10000)
 
@@ -101,9 +106,8 @@ def test_thirty_racing_full_payments_charge_the_balance_once(app, slow_demo):
 def test_ten_racing_partial_payments_take_at_most_the_balance(app, slow_demo):
     client, contact, invoice, token = world(app, allow_partial_payments=True)
     results = service_race(app, contact, invoice, token, "30.00", 10)
-    done = [r for r in results if r == "completed"]
-    refused = [r for r in results if isinstance(r, Exception)]
-    assert (len(done), len(refused)) == (3, 7), results
+    done, refused = tally(results)
+    assert (done, len(refused)) == (3, 7), results
     assert_refusals(refused, invoice)
     assert_books(app, client, invoice, 9000)
 
@@ -111,9 +115,8 @@ def test_ten_racing_partial_payments_take_at_most_the_balance(app, slow_demo):
 def test_with_over_payment_allowed_only_the_first_surplus_becomes_credit(app, slow_demo):
     client, contact, invoice, token = world(app, allow_over_payment=True)
     results = service_race(app, contact, invoice, token, "150.00", 10)
-    done = [r for r in results if r == "completed"]
-    refused = [r for r in results if isinstance(r, Exception)]
-    assert (len(done), len(refused)) == (1, 9), results
+    done, refused = tally(results)
+    assert (done, len(refused)) == (1, 9), results
     assert_refusals(refused, invoice)
     with app.app_context():
         models.db.connect(reuse_if_open=True)
