@@ -13,13 +13,8 @@ from playhouse.db_url import connect as connect_url
 import assets
 import instance_files
 import models
-
-# Views import these from extensions; some still do from here.
-from extensions import compress, csrf, limiter, login_manager  # noqa: F401
+from extensions import CSP, compress, csrf, limiter, login_manager
 from settings import load_config
-
-CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-       "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
 
 
 class Request(HtmxAwareRequest):

@@ -318,10 +318,6 @@ def register_views(app):
     app.url_map.converters["int"] = RowIdConverter
     from views import (
         admin,
-        admin_clients,
-        admin_documents,
-        admin_payments,
-        admin_quotes,
         auth,
         checkout,
         credits,
@@ -339,6 +335,10 @@ def register_views(app):
         subscriptions,
         webhooks,
     )
+    from views.admin import clients as admin_clients
+    from views.admin import documents as admin_documents
+    from views.admin import payments as admin_payments
+    from views.admin import quotes as admin_quotes
     register_filters(app)
     errors.register(app)
     app.add_url_rule("/client/brand.css", "brand_css", brand_css)

@@ -65,7 +65,7 @@ def login():
 def logout():
     if "impersonator_id" in session:
         # Staff viewing the portal as a contact: end that view only, back to the back office.
-        from views.admin_clients import back_to_back_office
+        from views.admin.clients import back_to_back_office
         return back_to_back_office()
     end_contact_session(current_user._get_current_object()
                         if current_user.is_authenticated else None)

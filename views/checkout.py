@@ -12,8 +12,8 @@ from jinja2 import pass_context
 
 import gateways
 import models
-import portal
 from billing import DomainError, allocation, checkout, payment_methods, reservations
+from extensions import CSP, limiter
 from gateways.base import GatewayError
 from views import acting_staff_id, company, portal_tab, render_tab, tab_enabled, user_locale
 
@@ -96,7 +96,7 @@ def review(form, error=None, status=200, key=None):
 
 
 @bp.route("/invoices/payment", methods=["GET", "POST"])
-@portal.limiter.limit("30 per minute", methods=["POST"])  # card-testing bots try many cards
+@limiter.limit("30 per minute", methods=["POST"])  # card-testing bots try many cards
 @portal_tab("invoices")
 def pay():
     if not tab_enabled("payments"):
@@ -223,7 +223,7 @@ def authenticate_page(payment, client_secret):
 
 def with_gateway_csp(response, gateway):
     if gateway is not None and hasattr(gateway, "csp"):
-        response.headers["Content-Security-Policy"] = gateway.csp(portal.CSP)
+        response.headers["Content-Security-Policy"] = gateway.csp(CSP)
     return response
 
 

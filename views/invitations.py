@@ -5,7 +5,7 @@ from flask_login import current_user
 import models
 from billing import DomainError, accounts, unless_busy
 from billing.invoices import mark_viewed
-from portal import limiter
+from extensions import limiter
 from views import company, limits, tab_enabled
 from views.sessions import start_contact_session
 

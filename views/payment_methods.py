@@ -4,8 +4,8 @@ from flask_login import current_user
 
 import gateways
 import models
-import portal
 from billing import DomainError, payment_methods
+from extensions import limiter
 from gateways.base import GatewayError
 from views import portal_tab, render_tab
 from views.checkout import acting, with_gateway_csp
@@ -75,7 +75,7 @@ def chosen_gateway():
 
 
 @bp.route("/payment_methods/create", methods=["GET", "POST"])
-@portal.limiter.limit("20 per minute", methods=["POST"])
+@limiter.limit("20 per minute", methods=["POST"])
 @portal_tab("payment_methods")
 def create():
     gateway, available = chosen_gateway()

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app
 import gateways
 import models
 from billing import reconcile
-from portal import csrf
+from extensions import csrf
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 csrf.exempt(bp)

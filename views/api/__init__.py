@@ -15,8 +15,8 @@ from werkzeug.routing import BaseConverter
 
 import models
 from billing import DomainError
+from extensions import csrf, limiter
 from money import MoneyError
-from portal import csrf, limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
