@@ -6,6 +6,7 @@ Rules that span records (payments, conversion, numbering) live in billing/.
 import copy
 import datetime as dt
 import hashlib
+import json
 import secrets
 
 from flask_login import UserMixin
@@ -624,11 +625,34 @@ class Activity(BaseModel):
         return cls.create(action=action, **fields)
 
 
+class GeneratedFile(PublicModel):
+    """A file too slow to make inside a request (a long statement PDF): queued here, made by a
+    worker (`portal serve`'s or `run-due`'s), kept in the instance's generated folder, and
+    reused while its fingerprint (what it was made from) still matches."""
+    STATUSES = ("queued", "running", "ready", "failed")
+    client = ForeignKeyField(Client, backref="generated_files", on_delete="CASCADE")
+    kind = CharField(max_length=32)
+    fingerprint = CharField(max_length=64, unique=True)
+    params = TextField(default="{}")  # JSON: what the maker needs to make it again
+    filename = CharField(max_length=200)
+    status = CharField(max_length=8, default="queued", index=True)
+    attempts = IntegerField(default=0)
+    error = TextField(default="")
+    storage_name = CharField(max_length=64, default="")
+    size = BigIntegerField(default=0)
+    created_at = DateTimeField(default=utcnow)
+    started_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+
+    def params_dict(self):
+        return json.loads(self.params)
+
+
 MODELS = [
     Company, Sequence, StaffUser, ApiToken, Client, Contact, RecurringInvoice, Invoice, Quote,
     Credit, LineItem, GatewayConfig, GatewayToken, Payment, PaymentAllocation, Document, Plan,
     Subscription, PrepaymentSchedule, Invitation, PasswordReset, EmailMessage, Activity,
-    GatewayCustomer, DemoCharge,
+    GatewayCustomer, DemoCharge, GeneratedFile,
 ]
 
 

@@ -1,11 +1,23 @@
-"""Every PDF, rendered by WeasyPrint from a template in partials/pdf/."""
+"""Every PDF, rendered by WeasyPrint from a template in partials/pdf/.
+
+Most PDFs take well under a second and are made in the request. Long ones (statements of
+hundreds of rows) are made by a worker thread of `portal serve`, or by `portal run-due`,
+from a queue in the database (billing.generated), so they never hold a request thread.
+"""
+import datetime as dt
+import functools
+import json
+import logging
 import os
+import threading
 
 from flask import current_app, make_response, render_template
 from weasyprint import HTML, URLFetcher
 
 import models
-from billing import documents
+from billing import documents, generated, statements
+
+log = logging.getLogger("portal.pdf")
 
 
 class StaticOnlyFetcher(URLFetcher):
@@ -48,3 +60,98 @@ def document_pdf(template, doc, kind, **extra):
 
 def invoice_pdf(invoice):
     return document_pdf("pdf/invoice.html", invoice, "Invoice")
+
+
+def statement_pdf(statement, locale):
+    return render("pdf/statement.html", st=statement, company=models.Company.current(),
+                  generated=models.utcnow(), locale=locale)
+
+
+@functools.cache
+def _template_digest(name):
+    """Part of every fingerprint: a changed template is a different file."""
+    source = current_app.jinja_env.loader.get_source(current_app.jinja_env, name)[0]
+    return generated.fingerprint("template", source)
+
+
+def statement_file(statement, locale):
+    """The queued, running or ready GeneratedFile for a statement too long to make inline."""
+    company = models.Company.current()
+    digest = generated.fingerprint(
+        "statement", statement.digest(), statement.client.__data__, company.__data__, locale,
+        _template_digest("pdf/statement.html"), _template_digest("pdf/_base.html"))
+    params = {"client_id": statement.client.id, "start": statement.start,
+              "end": statement.end, "status": statement.status, "locale": locale}
+    job = generated.request(statement.client, "statement", digest, params,
+                            f"statement-{statement.start}-{statement.end}.pdf",
+                            current_app.config["GENERATED_PATH"])
+    if job.status == "queued":
+        worker = current_app.extensions.get("pdf_worker")
+        if worker is not None:
+            worker.wake.set()
+    return job
+
+
+def _make_statement(params):
+    client = models.Client.get_by_id(params["client_id"])
+    statement = statements.build(client, dt.date.fromisoformat(params["start"]),
+                                 dt.date.fromisoformat(params["end"]), params["status"])
+    return statement_pdf(statement, params["locale"])
+
+
+MAKERS = {"statement": _make_statement}
+
+
+def make_queued(app, limit=None):
+    """Make waiting files until none is left (or `limit` are made); returns how many."""
+    made = 0
+    with app.app_context():
+        opened = models.db.connect(reuse_if_open=True)
+        try:
+            while limit is None or made < limit:
+                job = generated.claim_next()
+                if job is None:
+                    break
+                try:
+                    data = MAKERS[job.kind](json.loads(job.params))
+                except Exception:  # one bad file must not stop the others being made
+                    log.exception("making %s %s failed", job.kind, job.public_id)
+                    generated.fail(job, "The file could not be made.")
+                    continue
+                made += generated.finish(job, app.config["GENERATED_PATH"], data)
+        finally:
+            if opened:
+                models.db.close()
+    return made
+
+
+class Worker:
+    """A thread of `portal serve` that makes queued files; a request that queues one wakes it,
+    and it also looks every `interval` seconds for files queued by other processes."""
+
+    def __init__(self, app, interval=2.0):
+        self.app, self.interval = app, interval
+        self.wake, self.stopping = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self.run, name="pdf-worker", daemon=True)
+
+    def run(self):
+        while not self.stopping.is_set():
+            try:
+                make_queued(self.app)
+            except Exception:  # a database hiccup: try again on the next round
+                log.exception("the PDF worker's round failed")
+            self.wake.wait(self.interval)
+            self.wake.clear()
+
+    def stop(self, timeout=30):
+        self.stopping.set()
+        self.wake.set()
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+
+def start_worker(app, interval=2.0):
+    worker = Worker(app, interval)
+    app.extensions["pdf_worker"] = worker
+    worker.thread.start()
+    return worker

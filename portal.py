@@ -203,6 +203,8 @@ def serve(host, port, threads):
     # collector, whose full passes over it paused requests for ~50 ms (a p99 at load).
     gc.collect()
     gc.freeze()
+    import pdf
+    pdf.start_worker(app)
     waitress.serve(app, host=host, port=port, threads=threads, ident="portal")
 
 

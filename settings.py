@@ -49,6 +49,10 @@ def load_config(app, test_config):
         or instance_secret(app.instance_path),
         OUTBOX_PATH=os.path.join(app.instance_path, "outbox"),
         UPLOAD_PATH=os.path.join(app.instance_path, "uploads"),
+        # Files the PDF worker makes (long statements): a shared folder when several serve.
+        GENERATED_PATH=os.path.join(app.instance_path, "generated"),
+        # A statement with more rows than this is made off the request thread (~1 s of WeasyPrint).
+        STATEMENT_INLINE_ROWS=200,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=env.get("PORTAL_BASE_URL", "").startswith("https://"),

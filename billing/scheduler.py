@@ -31,6 +31,16 @@ def pending_payments(app):
 
 
 @job
+def generated_files(app):
+    import pdf
+    from billing import generated
+    made = pdf.make_queued(app)
+    with app.app_context():
+        removed = generated.clean_up(app.config["GENERATED_PATH"])
+    return f"generated files: {made} made, {removed} old ones removed"
+
+
+@job
 def email_retries(app):
     sent, failed = mail.deliver_due(app.config)
     return f"e-mail: {sent} delivered, {failed} to retry"

@@ -2,6 +2,8 @@
 import datetime as dt
 from dataclasses import dataclass, field
 
+from peewee import fn
+
 import models
 from billing import DomainError
 
@@ -22,6 +24,48 @@ class Statement:
     paid: int = 0
     closing: int = 0
     ageing: list = field(default_factory=list)  # (label, amount)
+    status: str = "all"  # which invoices: all (with money in), unpaid or paid only
+
+    def digest(self):
+        """What the statement shows, for generated.fingerprint: any change makes a new PDF."""
+        return [self.client.id, self.currency, self.start, self.end, self.status, self.opening,
+                self.rows, self.invoiced, self.paid, self.closing, self.ageing]
+
+
+STATUSES = (("all", "All activity"), ("unpaid", "Unpaid invoices"), ("paid", "Paid invoices"))
+RANGES = (("this_month", "This month"), ("last_month", "Last month"),
+          ("this_quarter", "This quarter"), ("this_year", "This year"),
+          ("last_year", "Last year"), ("all_time", "All time"))
+
+
+def quick_range(name, today, first_date=None):
+    """The (start, end) of a named period ending no later than today; None for an unknown name.
+
+    "All time" starts at the client's first record, but never more than MAX_DAYS back."""
+    if name == "this_month":
+        return today.replace(day=1), today
+    if name == "last_month":
+        end = today.replace(day=1) - dt.timedelta(days=1)
+        return end.replace(day=1), end
+    if name == "this_quarter":
+        return today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1), today
+    if name == "this_year":
+        return today.replace(month=1, day=1), today
+    if name == "last_year":
+        return dt.date(today.year - 1, 1, 1), dt.date(today.year - 1, 12, 31)
+    if name == "all_time":
+        earliest = today - dt.timedelta(days=MAX_DAYS)
+        return max(first_date or today, earliest), today
+    return None
+
+
+def first_date(client):
+    """The date of the client's first invoice or payment, or None."""
+    Inv, P = models.Invoice, models.Payment
+    dates = [Inv.select(fn.MIN(Inv.date)).where(Inv.client == client).scalar(),
+             P.select(fn.MIN(P.date)).where(P.client == client).scalar()]
+    dates = [dt.date.fromisoformat(str(d)[:10]) for d in dates if d]
+    return min(dates) if dates else None
 
 
 def parse_period(start_text, end_text, today=None):
@@ -38,12 +82,14 @@ def parse_period(start_text, end_text, today=None):
     return start, end
 
 
-def build(client, start, end):
+def build(client, start, end, status="all"):
     """What the client owes over a period, in the client's currency.
 
     Charges are invoices (not draft, void or cancelled); money in is completed payments and
     the refund/adjustment credits issued. Spending credit on an invoice moves no money, so
     "credit" payments are left out, and an over-payment's credit is already in its payment.
+    "unpaid" and "paid" list only those invoices of the period, each with its own balance in
+    the last column; the totals, opening, closing and ageing stay those of the whole account.
     """
     Inv, P = models.Invoice, models.Payment
     currency = client.currency
@@ -56,7 +102,8 @@ def build(client, start, end):
     credits = Cr.select().where((Cr.client == client) & (Cr.currency == currency)
                                 & Cr.status.not_in(("draft", "void"))
                                 & (Cr.reason != "overpayment"))
-    st = Statement(client=client, currency=currency, start=start, end=end)
+    st = Statement(client=client, currency=currency, start=start, end=end,
+                   status=status if status in dict(STATUSES) else "all")
     st.opening = (sum(i.total for i in invoices.where(Inv.date < start))
                   - sum(p.amount - p.refunded for p in payments.where(P.date < start))
                   - sum(c.total for c in credits.where(Cr.date < start)))
@@ -73,6 +120,12 @@ def build(client, start, end):
         st.paid += paid
         st.rows.append((date, kind, reference, charge, paid, balance))
     st.closing = balance
+    if st.status != "all":
+        st.rows = [(i.date, "Invoice", i.number, i.total, 0, i.balance) for i in
+                   invoices.where((Inv.date >= start) & (Inv.date <= end)
+                                  & ((Inv.balance > 0) if st.status == "unpaid"
+                                     else (Inv.balance <= 0)))
+                   .order_by(Inv.date, Inv.id)]
     st.ageing = ageing(invoices, end)
     return st
 

@@ -1,6 +1,7 @@
 """Helpers for the foundation tests: records of every kind, snapshots, query counting, SMTP."""
 import contextlib
 import datetime as dt
+import json
 import logging
 import os
 import re
@@ -90,11 +91,18 @@ def records_for(client, *, with_keys=True):
                                     currency=client.currency, amount=1000, gateway=gateway,
                                     method="card", gateway_reference=f"pi_{client.id}",
                                     idempotency_key=f"pending-{client.id}")
+    # A long statement's PDF on its way (/client/statement/pdf/<public_id> shows its progress).
+    statement_file = models.GeneratedFile.create(
+        client=client, kind="statement", fingerprint=f"records-for-{client.id}",
+        filename="statement.pdf", params=json.dumps(
+            {"client_id": client.id, "start": today.isoformat(), "end": today.isoformat(),
+             "status": "all", "locale": "en_US"}))
     records = {
         "invoices": inv, "quotes": quote, "credits": credit, "recurring": recurring,
         "payments": payment, "pending_payments": pending, "payment_methods": method,
         "documents": document,
         "subscriptions": subscription, "pre_payment": prepayment,
+        "statement_files": statement_file,
     }
     keys = {}
     if with_keys:

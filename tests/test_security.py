@@ -17,7 +17,7 @@ PUBLIC_ID_KINDS = {
     "invoices": "invoices", "quotes": "quotes", "credits": "credits",
     "payments": "payments", "recurring": "recurring", "payment_methods": "payment_methods",
     "documents": "documents", "subscriptions": "subscriptions", "pre_payment": "pre_payment",
-    "checkout": "pending_payments",
+    "checkout": "pending_payments", "statement": "statement_files",
 }
 # Which capability key a `<key>` stands for, by endpoint.
 KEY_KINDS = {
