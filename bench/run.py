@@ -98,7 +98,7 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 USER_AGENT = "Mozilla/5.0 (bench) portal-harness"
 
 
-def log_in(base_url):
+def log_in(base_url, email=seed.BIG_EMAIL, password=seed.PASSWORD):
     """A contact's session cookie, got the way a browser gets it (CSRF token from the form)."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -110,7 +110,7 @@ def log_in(base_url):
     token = re.search(r'name="csrf_token" value="([^"]+)"', html)
     if not token:
         raise HarnessError("no CSRF token on the login page")
-    form = urllib.parse.urlencode({"email": seed.BIG_EMAIL, "password": seed.PASSWORD,
+    form = urllib.parse.urlencode({"email": email, "password": password,
                                    "csrf_token": token.group(1)}).encode()
     with opener.open(base_url + "/client/login", data=form, timeout=10) as r:
         if not r.url.endswith("/client/invoices"):
