@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import socket
+import subprocess
 import threading
 
 from flask import current_app
@@ -41,6 +42,15 @@ def snapshot():
         rows = model.select().order_by(model._meta.primary_key).tuples()
         state[model.__name__] = [tuple(str(v) for v in row) for row in rows]
     return state
+
+
+def pdf_text(data):
+    """The text of a PDF as pdftotext reads it, whitespace runs folded to one space: what a
+    person sees, with no dependence on where the layout wraps or how wide a column is."""
+    assert data.startswith(b"%PDF"), data[:40]
+    result = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True,
+                            check=True, timeout=60)
+    return " ".join(result.stdout.decode().split())
 
 
 def post(client, path, data=None, **kw):

@@ -2,7 +2,9 @@
 # ruff: noqa: F811  (pytest fixtures imported from tests.payments_support)
 import json
 import re
+import time
 
+import pytest
 import requests
 import stripe
 
@@ -11,6 +13,7 @@ import models
 import portal
 from tests import factories
 from tests.conftest import CSRF_RE, csrf_token
+from tests.core_support import snapshot
 from tests.payments_support import (  # noqa: F401
     conn,
     event,
@@ -171,6 +174,45 @@ def test_webhook_with_a_bad_signature_is_refused_and_changes_nothing(client, wor
     assert post_event(client, body).status_code == 200  # the genuine one applies
     assert reload(payment).status == "completed"
     assert reload(world["invoices"]["sent"]).balance == 0
+
+
+def pending_stripe_payment(world, gateway, reference):
+    invoice = world["invoices"]["sent"]
+    return models.Payment.create(client=world["a"], status="pending", currency="USD",
+                                 date=models.utcnow().date(), amount=10000, gateway=gateway,
+                                 gateway_reference=reference,
+                                 plan=json.dumps({"lines": [[invoice.id, 10000]], "credit": 0}))
+
+
+@pytest.mark.parametrize("amount,currency", [(9999, "usd"), (10001, "usd"), (10000, "eur"),
+                                             (None, "usd"), (10000, None)])
+def test_succeeded_webhook_for_another_amount_or_currency_applies_nothing(
+        client, world, conn, stripe_gateway, amount, currency):
+    payment = pending_stripe_payment(world, stripe_gateway, "pi_odd")
+    obj = {"id": "pi_odd", "metadata": {}}
+    obj.update({k: v for k, v in (("amount", amount), ("currency", currency)) if v})
+    before = snapshot()
+    response = post_event(client, event("payment_intent.succeeded", obj))
+    assert (response.status_code, response.get_json()["result"]) == (200, "amount mismatch")
+    assert snapshot() == before
+    assert reload(payment).status == "pending"
+    assert reload(world["invoices"]["sent"]).balance == 10000
+
+
+@pytest.mark.parametrize("age", [301, 3600, 10 * 365 * 86400])
+def test_a_validly_signed_webhook_older_than_five_minutes_is_refused(client, world, conn,
+                                                                      stripe_gateway, age):
+    """A captured event replayed later must not apply, however good its signature."""
+    payment = pending_stripe_payment(world, stripe_gateway, "pi_old")
+    body = event("payment_intent.succeeded", {"id": "pi_old", "amount": 10000,
+                                              "currency": "usd", "metadata": {}})
+    stale = signed(body, timestamp=int(time.time()) - age)
+    assert post_event(client, body, stale).status_code == 400
+    assert reload(payment).status == "pending"
+    assert reload(world["invoices"]["sent"]).balance == 10000
+    fresh = signed(body, timestamp=int(time.time()) - 60)  # a minute late is delivery, fine
+    assert post_event(client, body, fresh).status_code == 200
+    assert reload(payment).status == "completed"
 
 
 def test_failed_intent_webhook_marks_a_pending_payment_failed(client, world, conn,

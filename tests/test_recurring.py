@@ -1,10 +1,13 @@
 import datetime as dt
 import threading
 
+import pytest
+
 import models
-from billing import recurring, schedule
+from billing import DomainError, recurring, schedule
 from tests import factories
 from tests.conftest import hx
+from tests.core_support import snapshot
 
 LINES = [{"product": "Retainer", "quantity": 1, "unit_cost": 50000, "tax_rate": "10"}]
 
@@ -32,6 +35,46 @@ def test_generate_catches_up_one_invoice_per_period_and_stops_after_cycles(db):
     assert models.Client.get_by_id(client.id).balance == 3 * 55000
 
 
+def test_pause_resume_and_stop(db):
+    """Paused issues nothing and keeps its place; resumed catches up from there; stopped
+    issues nothing ever again and cannot be restarted."""
+    client = factories.client()
+    r = recurring.create_recurring(client, LINES, frequency="weekly",
+                                   start_date=dt.date(2026, 10, 1))
+    assert [i.date for i in recurring.generate_due({}, today=dt.date(2026, 10, 1))] == [
+        dt.date(2026, 10, 1)]
+    r = recurring.set_status(r, "paused")
+    assert (r.status, r.next_send_date) == ("paused", dt.date(2026, 10, 8))
+    assert recurring.generate_due({}, today=dt.date(2026, 10, 20)) == []
+    assert recurring.generate(r, today=dt.date(2026, 10, 20)) is None
+    assert models.Invoice.select().count() == 1
+    r = recurring.set_status(r, "active")
+    assert (r.status, r.next_send_date) == ("active", dt.date(2026, 10, 8))
+    assert [i.date for i in recurring.generate_due({}, today=dt.date(2026, 10, 20))] == [
+        dt.date(2026, 10, 8), dt.date(2026, 10, 15)]
+    r = recurring.set_status(r, "completed")
+    assert (r.status, r.next_send_date) == ("completed", None)
+    assert recurring.generate_due({}, today=dt.date(2027, 1, 1)) == []
+    before = snapshot()
+    for status in ("active", "paused"):
+        with pytest.raises(DomainError, match="has ended and cannot be restarted"):
+            recurring.set_status(r, status)
+    assert snapshot() == before
+    assert models.Invoice.select().count() == 3
+
+
+def test_resuming_a_schedule_without_a_next_date_starts_it_at_its_start_date(db):
+    client = factories.client()
+    r = recurring.create_recurring(client, LINES, frequency="monthly",
+                                   start_date=dt.date(2026, 10, 5), status="paused")
+    models.RecurringInvoice.update(next_send_date=None).where(
+        models.RecurringInvoice.id == r.id).execute()  # never scheduled (e.g. imported)
+    r = recurring.set_status(r, "active")
+    assert r.next_send_date == dt.date(2026, 10, 5)
+    assert [i.date for i in recurring.generate_due({}, today=dt.date(2026, 10, 5))] == [
+        dt.date(2026, 10, 5)]
+
+
 def test_overlapping_runs_issue_each_invoice_once(app):
     with app.app_context():
         models.db.connect(reuse_if_open=True)
@@ -51,11 +94,12 @@ def test_overlapping_runs_issue_each_invoice_once(app):
             finally:
                 models.db.close()
 
-    threads = [threading.Thread(target=tick) for _ in range(4)]
+    threads = [threading.Thread(target=tick, daemon=True) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(120)
+        assert not t.is_alive(), "a run never finished"
     assert errors == []
     with app.app_context():
         models.db.connect(reuse_if_open=True)

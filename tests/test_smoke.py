@@ -1,4 +1,5 @@
 from tests.conftest import hx
+from tests.core_support import pdf_text
 
 
 def test_login_and_invoices_page_and_fragment(client, auth, world):
@@ -21,4 +22,8 @@ def test_invoice_pdf(client, auth, world):
     invoice = world["invoices"]["sent"]
     response = client.get(f"/client/invoices/{invoice.public_id}/pdf")
     assert response.status_code == 200
-    assert response.data.startswith(b"%PDF")
+    text = pdf_text(response.data)
+    for expected in (invoice.number, "Alpha Ltd", "Test Studio", "Work", "$100.00",
+                     "Balance due"):
+        assert expected in text, (expected, text)
+    assert world["other"].number not in text

@@ -1,11 +1,11 @@
 import datetime as dt
-import subprocess
 
 import pytest
 
 import models
 from billing import DomainError, invoices, payments, statements
 from tests import factories
+from tests.core_support import pdf_text
 
 
 def d(day):
@@ -47,10 +47,13 @@ def test_statement_tab_and_pdf(client, auth, world):
     bad = client.get("/client/statement?start_date=2026-10-31&end_date=2026-09-01")
     assert bad.status_code == 422 and "on or before" in bad.get_data(as_text=True)
     response = client.get("/client/statement/pdf?start_date=2026-09-01&end_date=2026-10-31")
-    assert response.status_code == 200 and response.data.startswith(b"%PDF")
-    text = subprocess.run(["pdftotext", "-", "-"], input=response.data, capture_output=True,
-                          check=True).stdout.decode()
+    assert response.status_code == 200
+    text = pdf_text(response.data)
     assert "Alpha Ltd" in text and "Balance due" in text
+    # The period, and 300.00 closing: sent, partial and paid invoices of Oct 1 (100.00 each),
+    # no payments recorded; the draft and the cancelled one are not charges.
+    assert "Sep 1, 2026 – Oct 31, 2026" in text and "$300.00" in text
+    assert "$400.00" not in text and "$500.00" not in text
     assert world["invoices"]["sent"].number in text
     assert world["invoices"]["draft"].number not in text
     assert world["other"].number not in text
@@ -81,3 +84,37 @@ def test_credit_moves_no_money_twice(db):
     # 100 + 70 charged; 150 paid; 20 credited: the client is owed nothing and owes nothing.
     assert (st.invoiced, st.paid, st.closing) == (17000, 17000, 0)
     assert [r[1] for r in st.rows] == ["Invoice", "Payment", "Credit", "Invoice"]
+
+
+def test_ageing_buckets_and_their_boundaries(db):
+    """Days past due on the statement's end date: 0 or fewer is Current, then 1–30, 31–60,
+    61–90 and over 90. Each invoice owes a different amount, so each bucket names its own."""
+    client = factories.client()
+    end = d(31)
+    owed = {}  # days late -> amount
+    for late, amount in ((-5, 1), (0, 2), (1, 4), (30, 8), (31, 16), (60, 32), (61, 64),
+                         (90, 128), (91, 256), (400, 512)):
+        due = end - dt.timedelta(days=late)
+        factories.invoice(client, date=due - dt.timedelta(days=30), due_date=due,
+                          lines=[{"product": "Work", "unit_cost": amount}])
+        owed[late] = amount
+    # Not owed on the end date: paid, a draft, and an invoice dated after the period.
+    invoices.mark_paid(factories.invoice(client, date=d(1), due_date=d(2)))
+    factories.invoice(client, status="draft", date=d(1), due_date=d(2))
+    factories.invoice(client, date=dt.date(2026, 11, 2), due_date=dt.date(2026, 11, 3))
+    st = statements.build(client, d(1), end)
+    assert st.ageing == [("Current", 1 + 2), ("1–30 days", 4 + 8), ("31–60 days", 16 + 32),
+                         ("61–90 days", 64 + 128), ("Over 90 days", 256 + 512)]
+    # Ageing is by due date, not by invoice date: a long-dated invoice not yet due is current.
+    later = factories.client()
+    factories.invoice(later, date=dt.date(2026, 6, 1), due_date=dt.date(2026, 11, 30),
+                      lines=[{"product": "Work", "unit_cost": 900}])
+    assert statements.build(later, d(1), end).ageing[0] == ("Current", 900)
+
+
+def test_statement_page_shows_the_ageing_table(client, auth, world):
+    auth.login("a1@alpha.example")
+    html = client.get("/client/statement?start_date=2026-10-01&end_date=2026-10-31") \
+        .get_data(as_text=True)
+    for label in ("Current", "1–30 days", "31–60 days", "61–90 days", "Over 90 days"):
+        assert label in html
