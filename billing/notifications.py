@@ -11,7 +11,7 @@ def invitation_email(kind, record, contact, config):
     key = models.Invitation.issue(contact, company.invitation_ttl_days, **{kind: record})
     link = f"{config.get('BASE_URL', '')}/client/{kind}/{key}"
     # Mail clients fetch images from the public address, never the request's Host.
-    logo = (f"{config.get('BASE_URL', '')}/client/logo/{company.logo_file}"
+    logo = (f"{config.get('BASE_URL', '')}/client/logo?v={company.logo_file}"
             if company.logo_file else "")
     context = {kind: record, "contact": contact, "company": company, "link": link,
                "logo_link": logo}

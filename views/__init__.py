@@ -290,17 +290,20 @@ def brand_css():
     return response
 
 
-def company_logo(name):
-    """The uploaded logo: its name changes with its content, so it may be cached for good."""
+def company_logo():
+    """The uploaded logo. Pages link it with ?v= its stored name, which changes with the
+    image, so that URL may be cached for good; an old ?v= gets today's logo, uncached."""
     from flask import current_app, send_file
 
     from billing import company_settings
+    name = company().logo_file
     path = company_settings.logo_path(current_app.config["UPLOAD_PATH"], name)
-    if path is None or name != company().logo_file:
+    if path is None:
         abort(404)
     response = send_file(path, mimetype=company_settings.logo_content_type(name),
-                         max_age=31536000, conditional=True)
-    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+                         conditional=True)
+    response.headers["Cache-Control"] = ("public, max-age=31536000, immutable"
+                                         if request.args.get("v") == name else "no-cache")
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -316,7 +319,7 @@ def logo_src():
 @functools.lru_cache(maxsize=16)
 def _logo_url(script_root, name):
     from flask import url_for
-    return url_for("company_logo", name=name)
+    return url_for("company_logo", v=name)
 
 
 def visible_tabs():
@@ -372,7 +375,7 @@ def register_views(app):
     register_filters(app)
     errors.register(app)
     app.add_url_rule("/client/brand.css", "brand_css", brand_css)
-    app.add_url_rule("/client/logo/<name>", "company_logo", company_logo)
+    app.add_url_rule("/client/logo", "company_logo", company_logo)
     for module in (auth, invitations, invoices, recurring, payments, quotes, credits,
                    payment_methods, documents, statement, subscriptions, pre_payment,
                    profile, admin, admin_clients, admin_documents, admin_quotes,
