@@ -137,6 +137,14 @@ def test_page_shows_each_section_as_its_own_form(staff, conn):
         assert f'action="/admin/settings/{section}"' in html
     assert html.count('name="csrf_token"') >= len(DEFAULTS)
     assert 'href="/admin/settings">Settings</a>' in html
+    # Each field shows what is saved now (the defaults on a fresh instance).
+    for shown in ('name="name" required maxlength="200" value="Test Studio"',
+                  'name="brand_color" value="#1f5fbf"',
+                  'name="timezone" maxlength="64" value="UTC"',
+                  'name="invitation_ttl_days" inputmode="numeric" value="90"',
+                  'value="invoices" checked', '<option value="required" selected>'):
+        assert shown in html
+    assert 'name="allow_partial_payments" value="1" checked' not in html
     assert staff.post("/admin/settings/bogus", data={
         "csrf_token": csrf_token(staff, "/admin/settings")}).status_code == 404
 
