@@ -87,6 +87,16 @@ class Company(BaseModel):
     quote_requires_terms = BooleanField(default=False)
     quote_requires_signature = BooleanField(default=False)
     invitation_ttl_days = IntegerField(default=90)
+    phone = CharField(max_length=50, default="")
+    vat_number = CharField(max_length=50, default="")
+    # The uploaded logo under the instance's uploads folder, named by its content (see
+    # billing.company_settings.save_branding); "" when none. Wins over logo_url.
+    logo_file = CharField(max_length=64, default="")
+    # Off: contacts reach the portal only through e-mailed links (billing.company_settings).
+    portal_login_enabled = BooleanField(default=True)
+    # JSON {field: "required" | "optional" | "hidden"} for /client/register; "" = defaults.
+    registration_fields = TextField(default="")
+    quote_requires_po_number = BooleanField(default=False)
 
     @classmethod
     def current(cls):

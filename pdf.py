@@ -36,6 +36,11 @@ class StaticOnlyFetcher(URLFetcher):
 
 
 def render(template, **context):
+    from billing.company_settings import logo_data_url
+    company = context.get("company") or models.Company.current()
+    # Embedded, not linked: the fetcher reaches nothing outside static/.
+    context.setdefault("logo_src", logo_data_url(company, current_app.config["UPLOAD_PATH"])
+                       if company else "")
     html = render_template(template, **context)
     base = "file://" + os.path.realpath(current_app.static_folder) + "/"
     fetcher = StaticOnlyFetcher(current_app.static_folder)

@@ -144,24 +144,50 @@ def reset_password(key, password, confirm):
     return contact
 
 
-def register(*, client_name, first_name, last_name, email, password, confirm):
-    """Self-registration (when the business enables it): a new client and its first contact."""
-    email = validation.email_address(email, "email")
-    client_name = validation.single_line(client_name, "Your company or name", "client_name")
-    first_name = validation.single_line(first_name, "First name", "first_name", 100)
-    last_name = validation.single_line(last_name, "Last name", "last_name", 100)
-    if not client_name:
-        raise DomainError("Enter your company or your name.", "client_name")
-    validate_password(password, confirm)
+REGISTRATION_MISSING = {
+    "client_name": "Enter your company or your name.",
+    "first_name": "Enter your first name.",
+    "last_name": "Enter your last name.",
+    "phone": "Enter your phone number.",
+    "address": "Enter your address.",
+}
+
+
+def register(*, client_name, first_name, last_name, email, password, confirm, phone="",
+             address=""):
+    """Self-registration (when the business enables it): a new client and its first contact.
+
+    The business chooses which fields the form asks and which of those are required
+    (billing.company_settings.registration_rules); a field it does not ask is ignored."""
+    from billing.company_settings import registration_rules
     company = models.Company.current()
+    rules = registration_rules(company)
+    email = validation.email_address(email, "email")
+    given = {
+        "client_name": validation.single_line(client_name, "Your company or name",
+                                              "client_name"),
+        "first_name": validation.single_line(first_name, "First name", "first_name", 100),
+        "last_name": validation.single_line(last_name, "Last name", "last_name", 100),
+        "phone": validation.single_line(phone, "Phone", "phone", 50),
+        "address": validation.multi_line(address, "Address", "address", 1000),
+    }
+    for field, rule in rules.items():
+        if rule == "hidden":
+            given[field] = ""
+        elif rule == "required" and not given[field]:
+            raise DomainError(REGISTRATION_MISSING[field], field)
+    first_name, last_name = given["first_name"], given["last_name"]
+    client_name = (given["client_name"] or f"{first_name} {last_name}".strip() or email)[:200]
+    validate_password(password, confirm)
     with transaction():
         if models.Contact.select().where(models.Contact.email == email).exists():
             raise DomainError("That e-mail address already has an account: log in or reset "
                               "the password.", "email")
         client = models.Client.create(name=client_name.strip(), email=email,
-                                      currency=company.currency)
+                                      address=given["address"], currency=company.currency)
         contact = models.Contact(client=client, first_name=first_name.strip(),
-                                 last_name=last_name.strip(), email=email, is_primary=True)
+                                 last_name=last_name.strip(), phone=given["phone"],
+                                 email=email, is_primary=True)
         contact.set_password(password)
         contact.save()
         models.Activity.log("client.registered", client, client=client.id, contact=contact)

@@ -10,7 +10,11 @@ def invitation_email(kind, record, contact, config):
     company = models.Company.current()
     key = models.Invitation.issue(contact, company.invitation_ttl_days, **{kind: record})
     link = f"{config.get('BASE_URL', '')}/client/{kind}/{key}"
-    context = {kind: record, "contact": contact, "company": company, "link": link}
+    # Mail clients fetch images from the public address, never the request's Host.
+    logo = (f"{config.get('BASE_URL', '')}/client/logo?v={company.logo_file}"
+            if company.logo_file else "")
+    context = {kind: record, "contact": contact, "company": company, "link": link,
+               "logo_link": logo}
     return mail.queue(
         contact.email, f"{kind.capitalize()} {record.number} from {company.name}",
         render_template(f"email/{kind}.txt", **context),

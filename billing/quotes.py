@@ -9,7 +9,15 @@ import binascii
 
 import mail
 import models
-from billing import DomainError, documents, numbering, quote_mail, transaction, unless_busy
+from billing import (
+    DomainError,
+    documents,
+    numbering,
+    quote_mail,
+    transaction,
+    unless_busy,
+    validation,
+)
 from billing import invoices as invoice_service
 
 # Decoded PNG bytes: a drawn signature is well under this, and its base64 stays under
@@ -117,26 +125,34 @@ def clean_signature(value):
     return value
 
 
-def check_requirements(company, signature, accepted_terms):
-    """What the business asks of a contact before approving; returns the cleaned signature."""
+def clean_po_number(value):
+    return validation.single_line(value, "PO number", "po_number", 64)
+
+
+def check_requirements(company, signature, accepted_terms, po_number=""):
+    """What the business asks of a contact before approving; returns the cleaned signature
+    and PO number."""
     signature = clean_signature(signature)
+    po_number = clean_po_number(po_number)
     if company.quote_requires_terms and not accepted_terms:
         raise DomainError("Please accept the terms to approve.", "accepted_terms")
     if company.quote_requires_signature and not signature:
         raise DomainError("Please sign in the box to approve.", "signature")
-    return signature
+    if company.quote_requires_po_number and not po_number:
+        raise DomainError("Enter your purchase order (PO) number to approve.", "po_number")
+    return signature, po_number
 
 
 def approve(contact, quote, ip="", signature=None, accepted_terms=False, *, config=None,
-            staff=None):
+            staff=None, po_number=""):
     """Approve one quote and turn it into a sent invoice; returns that invoice."""
     invoices, _ = approve_many(contact, [quote], ip, signature, accepted_terms, config=config,
-                               staff=staff)
+                               staff=staff, po_number=po_number)
     return invoices[0]
 
 
 def approve_many(contact, quotes, ip="", signature=None, accepted_terms=False, *, config=None,
-                 staff=None):
+                 staff=None, po_number=""):
     """Approve several quotes together: all of them or, on any refusal, none.
 
     Returns (invoices, staff messages). contact is None when staff approve on the client's
@@ -151,11 +167,12 @@ def approve_many(contact, quotes, ip="", signature=None, accepted_terms=False, *
         # before any question of terms or signature.
         locked = [_check_one(contact, quote) for quote in quotes]
         if contact is not None:
-            signature = check_requirements(company, signature, accepted_terms)
+            signature, po_number = check_requirements(company, signature, accepted_terms,
+                                                      po_number)
         else:
-            signature = clean_signature(signature)
-        created = [_claim_and_convert(contact, quote, ip, signature, accepted_terms, staff)
-                   for quote in locked]
+            signature, po_number = clean_signature(signature), clean_po_number(po_number)
+        created = [_claim_and_convert(contact, quote, ip, signature, accepted_terms, staff,
+                                      po_number) for quote in locked]
         messages = quote_mail.staff_approved_email(company, contact, created, config or {})
     if config:
         mail.send_now(messages, config)
@@ -170,7 +187,7 @@ def _check_one(contact, quote):
     return quote
 
 
-def _claim_and_convert(contact, quote, ip, signature, accepted_terms, staff):
+def _claim_and_convert(contact, quote, ip, signature, accepted_terms, staff, po_number=""):
     today, now = models.utcnow().date(), models.utcnow()
     Q = models.Quote
     # The claim: only the request that moves the row out of "sent" goes on to convert it.
@@ -184,10 +201,10 @@ def _claim_and_convert(contact, quote, ip, signature, accepted_terms, staff):
     detail = "terms accepted" if accepted_terms else ""
     models.Activity.log("quote.approved", quote, client=quote.client_id, contact=contact,
                         staff=staff, ip=(ip or "")[:45], detail=detail)
-    return _convert(quote, staff=staff, contact=contact)
+    return _convert(quote, staff=staff, contact=contact, po_number=po_number)
 
 
-def _convert(quote, staff=None, contact=None):
+def _convert(quote, staff=None, contact=None, po_number=""):
     """Copy an approved quote into a sent invoice; the caller holds the claim on the quote."""
     lines = [{"product": line.product, "description": line.description,
               "quantity": line.quantity, "unit_cost": line.unit_cost,
@@ -198,7 +215,7 @@ def _convert(quote, staff=None, contact=None):
     invoice = invoice_service.create_invoice(
         quote.client, lines, date=today, due_date=invoice_service.due_date_for(today),
         discount=quote.discount, notes=quote.notes, terms=quote.terms, footer=quote.footer,
-        currency=quote.currency, status="sent")
+        currency=quote.currency, status="sent", po_number=po_number)
     models.Quote.update(status="converted", invoice=invoice).where(
         models.Quote.id == quote.id).execute()
     models.Activity.log("quote.converted", quote, client=quote.client_id, contact=contact,

@@ -208,7 +208,7 @@ def register_filters(app):
     @app.context_processor
     def portal_context():
         return {"company": company(), "tabs": visible_tabs, "tab_enabled": tab_enabled,
-                "static_url": static_url, "brand_url": brand_url,
+                "static_url": static_url, "brand_url": brand_url, "logo_src": logo_src,
                 "locale": user_locale(), "fixed_url": fixed_url}
 
 
@@ -290,6 +290,38 @@ def brand_css():
     return response
 
 
+def company_logo():
+    """The uploaded logo. Pages link it with ?v= its stored name, which changes with the
+    image, so that URL may be cached for good; an old ?v= gets today's logo, uncached."""
+    from flask import current_app, send_file
+
+    from billing import company_settings
+    name = company().logo_file
+    path = company_settings.logo_path(current_app.config["UPLOAD_PATH"], name)
+    if path is None:
+        abort(404)
+    response = send_file(path, mimetype=company_settings.logo_content_type(name),
+                         conditional=True)
+    response.headers["Cache-Control"] = ("public, max-age=31536000, immutable"
+                                         if request.args.get("v") == name else "no-cache")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def logo_src():
+    """Where the portal's pages load the logo from, or "" when there is none."""
+    c = company()
+    if c.logo_file:
+        return _logo_url(request.script_root, c.logo_file)
+    return c.logo_url or ""
+
+
+@functools.lru_cache(maxsize=16)
+def _logo_url(script_root, name):
+    from flask import url_for
+    return url_for("company_logo", v=name)
+
+
 def visible_tabs():
     """(key, label, url) of each tab the business left on."""
     return [(key, label, fixed_url(endpoint)) for key, label, endpoint in TABS
@@ -339,13 +371,15 @@ def register_views(app):
     from views.admin import documents as admin_documents
     from views.admin import payments as admin_payments
     from views.admin import quotes as admin_quotes
+    from views.admin import settings as admin_settings
     register_filters(app)
     errors.register(app)
     app.add_url_rule("/client/brand.css", "brand_css", brand_css)
+    app.add_url_rule("/client/logo", "company_logo", company_logo)
     for module in (auth, invitations, invoices, recurring, payments, quotes, credits,
                    payment_methods, documents, statement, subscriptions, pre_payment,
                    profile, admin, admin_clients, admin_documents, admin_quotes,
-                   checkout, admin_payments, webhooks):
+                   checkout, admin_payments, webhooks, admin_settings):
         app.register_blueprint(module.bp)
     import views.api
     views.api.load_resources()

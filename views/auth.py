@@ -15,7 +15,7 @@ from flask import (
 from flask_login import current_user
 
 import models
-from billing import DomainError, accounts
+from billing import DomainError, accounts, company_settings
 from views import company, limits, service_config
 from views.sessions import end_contact_session, start_contact_session
 
@@ -35,6 +35,17 @@ def safe_next(target):
     return target
 
 
+LOGIN_OFF = ("Logging in with a password is switched off for this portal. Open it from the "
+             "link in the latest e-mail you received from us.")
+
+
+def _login_off(status_code):
+    """The login page with no form: password logins, resets and registration are closed
+    (billing.company_settings.save_portal_access); e-mailed links still open the portal."""
+    return render_template("auth/login.html", login_off=LOGIN_OFF, error=None,
+                           email=""), status_code
+
+
 def _reset_account():
     reset = accounts.find_reset(request.view_args.get("key"))
     return reset.contact.email if reset else "unknown-reset-link"
@@ -45,6 +56,8 @@ def _reset_account():
 def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("invoices.index"))
+    if not company().portal_login_enabled:
+        return _login_off(403 if request.method == "POST" else 200)
     error = None
     email = request.form.get("email", "")[:254]
     if request.method == "POST":
@@ -77,6 +90,8 @@ def logout():
 @limits.password_form(limits.posted_email, per_ip=limits.RESET_PER_IP,
                       per_account=limits.RESET_PER_ACCOUNT)
 def reset_request():
+    if not company().portal_login_enabled:
+        return _login_off(404)
     if request.method == "POST":
         email = request.form.get("email", "")[:254]
         # The same answer, and the same work in this request, whether or not the address is
@@ -90,6 +105,8 @@ def reset_request():
 @bp.route("/password/reset/<key>", methods=["GET", "POST"])
 @limits.password_form(_reset_account)
 def reset_confirm(key):
+    if not company().portal_login_enabled:
+        return _login_off(404)
     reset = accounts.find_reset(key)
     if reset is None:
         return render_template("auth/reset_invalid.html"), 404
@@ -115,21 +132,23 @@ def reset_confirm(key):
 @limits.password_form(limits.posted_email, per_ip=limits.REGISTER_PER_IP,
                       per_account=limits.REGISTER_PER_ACCOUNT)
 def register():
-    if not company().registration_enabled:
+    if not company_settings.registration_open(company()):
         abort(404)
-    error, form = None, request.form
+    error, field, form = None, None, request.form
     if request.method == "POST":
         try:
             contact = accounts.register(
-                client_name=form.get("client_name", "")[:200],
-                first_name=form.get("first_name", "")[:100],
-                last_name=form.get("last_name", "")[:100],
+                client_name=form.get("client_name", "")[:201],
+                first_name=form.get("first_name", "")[:101],
+                last_name=form.get("last_name", "")[:101],
+                phone=form.get("phone", "")[:51], address=form.get("address", "")[:1001],
                 email=form.get("email", "")[:254], password=form.get("password", "")[:201],
                 confirm=form.get("confirm", "")[:201])
         except DomainError as exc:
-            error = exc.message
+            error, field = exc.message, exc.field
         else:
             start_contact_session(contact)
             return redirect(url_for("invoices.index"))
-    return render_template("auth/register.html", error=error, form=form), (
+    return render_template("auth/register.html", error=error, field=field, form=form,
+                           rules=company_settings.registration_rules(company())), (
         422 if error else 200)

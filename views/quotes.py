@@ -110,7 +110,8 @@ def _acting():
 def _approval_input():
     form = request.form
     return {"ip": request.remote_addr or "", "signature": form.get("signature", ""),
-            "accepted_terms": form.get("accept_terms") == "1"}
+            "accepted_terms": form.get("accept_terms") == "1",
+            "po_number": form.get("po_number", "")[:200]}
 
 
 @bp.post("/quotes/<public_id>/approve")

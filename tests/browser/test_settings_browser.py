@@ -1,0 +1,66 @@
+"""Staff switch a portal module off on the settings page; the contact's tab vanishes."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+import demo
+import models
+from tests.browser import support
+
+pytestmark = pytest.mark.browser
+
+
+def staff_log_in(page, base_url):
+    page.goto(base_url + "/admin/login?next=/admin/settings")
+    page.fill("input[name=email]", demo.STAFF[0])
+    page.fill("input[name=password]", demo.STAFF[1])
+    page.click("button:has-text('Log in')")
+    page.wait_for_url(re.compile(r".*/admin/settings$"))
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+def test_switch_a_module_off_and_the_tab_vanishes(browser, demo_server, shots, viewport):
+    with demo_server.app.app_context():
+        before = models.Company.current().disabled_modules
+    size = support.VIEWPORTS[viewport]
+    staff = browser.new_context(viewport=size)
+    contact = browser.new_context(viewport=size)
+    try:
+        page = staff.new_page()
+        console = support.ConsoleWatch(page)
+        staff_log_in(page, demo_server.url)
+        expect(page.locator("h1")).to_have_text("Settings")
+        # Nothing wider than the screen: inputs and buttons fit a 375px phone.
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        shots(page, f"settings-{viewport}")
+        modules = page.locator("#modules form")
+        modules.get_by_label("Documents", exact=True).uncheck()
+        modules.get_by_role("button", name="Save portal modules").click()
+        expect(page.locator(".flash-success")).to_have_text("Portal modules saved.")
+        expect(page.locator("#modules form").get_by_label("Documents", exact=True)) \
+            .not_to_be_checked()
+        assert console.errors == [] and console.csp == []
+
+        portal = contact.new_page()
+        support.log_in(portal, demo_server.url)
+        if viewport == "phone":
+            portal.click("label.menu-button")
+        nav = portal.locator("nav.tabs")
+        expect(nav.get_by_role("link", name="Invoices", exact=True)).to_be_visible()
+        expect(nav.get_by_role("link", name="Documents", exact=True)).to_have_count(0)
+        shots(portal, f"portal-without-documents-{viewport}")
+        response = portal.goto(demo_server.url + "/client/documents")
+        assert response.status == 404
+
+        # A bad value is refused on the page, next to its field, and nothing is saved.
+        page.fill("#s-ttl", "0")
+        page.get_by_role("button", name="Save e-mailed links").click()
+        expect(page.locator("#err-invitation_ttl_days")).to_contain_text("whole number of days")
+        expect(page.locator("#s-ttl")).to_have_attribute("aria-invalid", "true")
+        shots(page, f"settings-error-{viewport}")
+    finally:
+        staff.close()
+        contact.close()
+        with demo_server.app.app_context():
+            models.Company.update(disabled_modules=before, invitation_ttl_days=90).execute()
