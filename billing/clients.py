@@ -111,6 +111,17 @@ def _save_contact(client, data, contact=None, field="contacts"):
     return contact
 
 
+def _set_active(contact, data, staff):
+    """The API's is_active: deactivating or reactivating as the back office does."""
+    from billing import accounts
+    if "is_active" not in data or bool(data["is_active"]) == contact.is_active:
+        return
+    if data["is_active"]:
+        accounts.reactivate_contact(contact, staff)
+    else:
+        accounts.deactivate_contact(contact, staff)
+
+
 def add_contact(client, data, staff=None):
     """A new contact (portal login without a password until invited) for `client`."""
     with transaction():
@@ -133,7 +144,8 @@ def create_client(data, contacts=(), staff=None):
     with transaction():
         client = models.Client.create(**fields)
         for position, contact in enumerate(contacts):
-            _save_contact(client, {"is_primary": position == 0, **contact})
+            _set_active(_save_contact(client, {"is_primary": position == 0, **contact}),
+                        contact, staff)
         models.Activity.log("client.created", client, client=client.id, staff=staff)
     return client
 
@@ -160,7 +172,7 @@ def update_client(client, data, contacts=None, staff=None):
                 if existing is None:
                     raise DomainError("A contact id does not belong to this client.",
                                       "contacts")
-            _save_contact(client, contact_data, existing)
+            _set_active(_save_contact(client, contact_data, existing), contact_data, staff)
         models.Activity.log("client.updated", client, client=client.id, staff=staff)
     return client
 

@@ -396,3 +396,24 @@ def test_a_clients_locale_is_its_contacts_portal_language(app, client, auth, wor
     auth.login("a1@alpha.example")
     page = html(client.get("/client/invoices"))
     assert "100,00" in page  # German number format for the $100.00 invoices
+
+
+def test_api_deactivates_and_reactivates_a_contact_as_the_back_office_does(app, api, world):
+    a, a1 = world["a"], world["a1"]
+    browser = app.test_client()
+    Auth(browser).login("a1@alpha.example")
+    off = api.put(f"clients/{a.public_id}", json={"contacts": [
+        {"id": a1.public_id, "email": "a1@alpha.example", "is_active": False}]})
+    assert off.status_code == 200, off.json
+    states = {c["email"]: c["is_active"] for c in off.json["data"]["contacts"]}
+    assert states == {"a1@alpha.example": False, "a2@alpha.example": True}
+    assert browser.get("/client/invoices").status_code == 302
+    assert Auth(app.test_client()).login("a1@alpha.example").status_code == 422
+    on = api.put(f"clients/{a.public_id}", json={"contacts": [
+        {"id": a1.public_id, "email": "a1@alpha.example", "is_active": True}]})
+    assert on.status_code == 200
+    assert Auth(app.test_client()).login("a1@alpha.example").status_code == 302
+    with opened(app):
+        actions = [r.actor for r in models.Activity.select().where(
+            models.Activity.action.in_(("contact.deactivated", "contact.reactivated")))]
+    assert actions == ["api", "api"]

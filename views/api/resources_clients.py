@@ -25,6 +25,9 @@ CONTACT = body({
     "password": {"type": "string", "minLength": 1, "maxLength": 200,
                  "description": "Sets the contact's portal password."},
     "is_primary": {"type": "boolean", "description": "The client's main contact."},
+    "is_active": {"type": "boolean", "description": "false deactivates the contact: they can "
+                  "no longer log in and their sessions and e-mailed links end; true lets "
+                  "them log in again (links sent before stay dead)."},
 }, required=("email",))
 FIELDS = {
     "name": line(200, "Client name (not blank).", min_length=1),
@@ -57,8 +60,9 @@ def _contacts(data):
         contact = {key: text(item, key, limit=254) for key in
                    ("first_name", "last_name", "email", "phone", "id", "password")
                    if key in item}
-        if "is_primary" in item:
-            contact["is_primary"] = item["is_primary"]
+        for flag in ("is_primary", "is_active"):
+            if flag in item:
+                contact[flag] = item[flag]
         parsed.append(contact)
     return parsed
 
