@@ -169,7 +169,11 @@ class Client(PublicModel):
     name = CharField(max_length=200)
     number = CharField(max_length=32, default="")
     email = CharField(max_length=254, default="")
-    address = TextField(default="")
+    address = TextField(default="")  # the billing address
+    shipping_address = TextField(default="")
+    vat_number = CharField(max_length=50, default="")
+    # The portal's and documents' language for this client's contacts; "" = the company's.
+    locale = CharField(max_length=10, default="")
     currency = CharField(max_length=3, default="USD")
     balance = BigIntegerField(default=0)
     paid_to_date = BigIntegerField(default=0)
@@ -617,9 +621,19 @@ class EmailMessage(BaseModel):
 
 
 class Activity(BaseModel):
+    # Who acted: a contact in the portal, staff in the back office (or a script), staff who
+    # opened the portal as a contact (staff set, as_contact the contact they acted as), or an
+    # integration through the API (staff: the token's owner). "" on rows from before.
+    ACTORS = {"contact": "Contact", "staff": "Staff", "staff_as_contact": "Staff as contact",
+              "api": "API", "system": "System"}
     client = ForeignKeyField(Client, null=True, backref="activities", on_delete="CASCADE")
     contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
     staff = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+    actor = CharField(max_length=16, default="")
+    # No index: nobody searches by it, and an index would be created before `portal init`
+    # adds the column to an existing table.
+    as_contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL", backref="+",
+                                 index=False)
     action = CharField(max_length=64, index=True)
     subject_type = CharField(max_length=32, default="")
     subject_id = IntegerField(null=True)
@@ -627,12 +641,32 @@ class Activity(BaseModel):
     ip = CharField(max_length=45, default="")
     created_at = DateTimeField(default=utcnow, index=True)
 
+    class Meta:
+        # The activity page filters by client or by record, newest first.
+        indexes = ((("client", "created_at"), False), (("subject_type", "subject_id"), False))
+
+    # Set by the web app (views.sessions.activity_actor): what the current request knows of
+    # who acts (actor kind, as_contact, ip). Services record rows without knowing about
+    # requests, so the request fills in what they leave out.
+    request_actor = staticmethod(lambda: {})
+
     @classmethod
     def log(cls, action, subject=None, **fields):
         if subject is not None:
             fields.setdefault("subject_type", type(subject).__name__.lower())
             fields.setdefault("subject_id", subject.id)
+        for key, value in (cls.request_actor() or {}).items():
+            if value and not fields.get(key):
+                fields[key] = value
+        if not fields.get("actor"):
+            fields["actor"] = ("staff" if fields.get("staff") else
+                               "contact" if fields.get("contact") else "system")
         return cls.create(action=action, **fields)
+
+    @property
+    def actor_label(self):
+        return self.ACTORS.get(self.actor) or (
+            "Staff" if self.staff_id else "Contact" if self.contact_id else "System")
 
 
 class GeneratedFile(PublicModel):

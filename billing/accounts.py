@@ -209,3 +209,62 @@ def update_profile(contact, *, first_name, last_name, phone, current_password=""
             contact.set_password(new_password)
         contact.save()
     return contact
+
+
+def revoke_links(contact, staff=None, *, log=True):
+    """Every e-mailed link of this contact stops working (invitations to records, password
+    and set-password links) and every session of theirs ends. Returns how many links died."""
+    now = models.utcnow()
+    with transaction():
+        invitations = models.Invitation.update(expires_at=now).where(
+            (models.Invitation.contact == contact.id) & (models.Invitation.expires_at > now)
+        ).execute()
+        resets = models.PasswordReset.update(used_at=now).where(
+            (models.PasswordReset.contact == contact.id)
+            & models.PasswordReset.used_at.is_null()).execute()
+        contact.end_sessions()
+        if log:
+            models.Activity.log("contact.links_revoked", contact, client=contact.client_id,
+                                staff=staff, detail=f"{invitations + resets} links")
+    return invitations + resets
+
+
+def deactivate_contact(contact, staff=None):
+    """The contact can no longer log in; their links and sessions die now and stay dead
+    when they are reactivated (send a fresh invitation then)."""
+    with transaction():
+        models.Contact.update(is_active=False).where(models.Contact.id == contact.id).execute()
+        contact.is_active = False
+        revoke_links(contact, staff, log=False)
+        models.Activity.log("contact.deactivated", contact, client=contact.client_id,
+                            staff=staff)
+    return contact
+
+
+def reactivate_contact(contact, staff=None):
+    with transaction():
+        models.Contact.update(is_active=True).where(models.Contact.id == contact.id).execute()
+        contact.is_active = True
+        models.Activity.log("contact.reactivated", contact, client=contact.client_id,
+                            staff=staff)
+    return contact
+
+
+def invite_contact(contact, config, staff=None):
+    """E-mail the contact a fresh link to choose a password and log in. It lives as long as
+    the company's invitation links; links sent before stay valid until used or revoked."""
+    if not contact.is_active:
+        raise DomainError("Reactivate this contact before inviting them.")
+    if contact.client.archived_at is not None:
+        raise DomainError("This client is archived: unarchive it before inviting a contact.")
+    company = models.Company.current()
+    ttl_days = max(1, company.invitation_ttl_days or 1)
+    key = secrets.token_urlsafe(32)
+    with transaction():
+        models.PasswordReset.create(
+            contact=contact, token_hash=models.hash_token(key),
+            expires_at=models.utcnow() + dt.timedelta(days=ttl_days))
+        message = notifications.contact_invitation_email(contact, key, config, ttl_days)
+        models.Activity.log("contact.invited", contact, client=contact.client_id, staff=staff)
+    mail.send_now([message], config)
+    return message

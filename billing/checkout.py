@@ -50,12 +50,14 @@ def check_key(key):
 
 
 def pay(contact, items, company, *, idempotency_key, token=None, gateway=None,
-        new_method=None, save_method=False, use_credit=False, staff=None):
+        new_method=None, save_method=False, use_credit=False, staff=None,
+        staff_consent=False):
     """Pay [(invoice public id, amount text or None)] for the contact's client.
 
     Pay with a saved method (token: GatewayToken) or a method the gateway just captured
     (gateway + new_method: SavedMethod; save_method keeps it). Raises DomainError /
-    PaymentFailed and records nothing when refused.
+    PaymentFailed and records nothing when refused. Staff saving a card for the contact
+    must confirm the client's consent (staff_consent).
     """
     if not contact.may_sign_in:
         # Archiving a client closes its account: nothing more is charged through it.
@@ -81,6 +83,7 @@ def pay(contact, items, company, *, idempotency_key, token=None, gateway=None,
         raise DomainError("That payment method is no longer available.", "method")
     data = json.loads(plan.to_json())
     if save_method and new_method is not None and gateway.capabilities.token_billing:
+        payment_methods.check_staff_consent(staff, staff_consent)
         data["save"] = dataclasses.asdict(new_method)
     data["staff"] = staff.id if staff else None
     label = f"{(method.brand or 'Card').title()} •••• {method.last4}" if method.last4 \
@@ -174,7 +177,8 @@ def finalize(payment_id, reference=None):
         payment.save()
         if data.get("save"):
             payment_methods.store(payment.client_id, payment.gateway_id, data["save"],
-                                  contact=None if staff else payment.contact_id, staff=staff)
+                                  contact=None if staff else payment.contact_id, staff=staff,
+                                  staff_consent=True)  # pay() asked before the charge
         models.Activity.log("payment.completed", payment, client=payment.client_id,
                             contact=payment.contact_id, staff=staff,
                             detail=f"{payment.amount} {payment.currency}")

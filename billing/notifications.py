@@ -32,3 +32,12 @@ def password_reset_email(contact, key, config, ttl_minutes):
                "ttl_minutes": ttl_minutes}
     return mail.queue(contact.email, f"Reset your {company.name} portal password",
                       render_template("email/password_reset.txt", **context))
+
+
+def contact_invitation_email(contact, key, config, ttl_days):
+    """An invitation to the portal: a single-use link to choose a password."""
+    company = models.Company.current()
+    link = f"{config['BASE_URL']}/client/password/reset/{key}"
+    context = {"contact": contact, "company": company, "link": link, "ttl_days": ttl_days}
+    return mail.queue(contact.email, f"Your {company.name} client portal login",
+                      render_template("email/contact_invitation.txt", **context))

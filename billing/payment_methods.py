@@ -46,8 +46,17 @@ def customer_for(client, gateway):
     return GC.get((GC.client == client.id) & (GC.gateway == gateway.config.id)).reference
 
 
-def store(client_id, gateway_id, saved, *, contact=None, staff=None):
+def check_staff_consent(staff, consent):
+    """Staff acting as a contact may store a card only with the client's consent, which they
+    confirm; a contact storing their own card needs no such step."""
+    if staff is not None and not consent:
+        raise DomainError("Confirm that the client has given their consent before you add a "
+                          "card for them.", "consent")
+
+
+def store(client_id, gateway_id, saved, *, contact=None, staff=None, staff_consent=False):
     """Keep a method the gateway tokenised; call inside or outside a transaction."""
+    check_staff_consent(staff, staff_consent)
     if isinstance(saved, dict):
         saved = SavedMethod(**saved)
     T = models.GatewayToken

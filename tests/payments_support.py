@@ -123,9 +123,10 @@ def conn(app):
         models.db.close()
 
 
-def save_card(client, gateway, number="4242424242424242"):
-    """Add a card on the Payment Methods tab, as a contact does."""
+def save_card(client, gateway, number="4242424242424242", **extra):
+    """Add a card on the Payment Methods tab, as a contact does (extra: more form fields,
+    such as staff_consent when staff act as the contact)."""
     token = csrf_token(client, "/client/payment_methods/create")
     return client.post("/client/payment_methods/create", data={
         "csrf_token": token, "gateway": gateway.id, "card_number": number, "exp_month": "12",
-        "exp_year": "2035", "cvc": "123"})
+        "exp_year": "2035", "cvc": "123", **extra})

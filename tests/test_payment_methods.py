@@ -69,7 +69,7 @@ def test_staff_acting_as_the_contact_is_recorded_as_staff(app, client, auth, wor
         # A portal view as staff lasts only while the staff session it carries is live.
         session.update(impersonator_id=staff.id, staff_id=staff.id,
                        staff_token=staff.session_token, staff_since=int(time.time()))
-    save_card(client, demo_gateway)
+    save_card(client, demo_gateway, staff_consent="1")  # tests/test_impersonation.py: consent
     token = models.GatewayToken.get()
     assert token.created_by_staff_id == staff.id and token.created_by_contact_id is None
 

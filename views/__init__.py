@@ -169,7 +169,11 @@ def user_locale():
     # Asked for every money and date cell: look the contact up once per request.
     # E-mails are also rendered by `portal run-due`, where there is no request and no user.
     if "user_locale" not in g:
-        locale = getattr(current_user, "locale", "") if has_request_context() else ""
+        locale = ""
+        if has_request_context():
+            # The contact's choice, else their client's (DESIGN.md §3), else the company's.
+            locale = getattr(current_user, "locale", "") or getattr(
+                getattr(current_user, "client", None), "locale", "")
         g.user_locale = locale or company().locale or "en_US"
     return g.user_locale
 
@@ -367,18 +371,23 @@ def register_views(app):
         subscriptions,
         webhooks,
     )
+    from views.admin import activity as admin_activity
     from views.admin import clients as admin_clients
+    from views.admin import contacts as admin_contacts
     from views.admin import documents as admin_documents
     from views.admin import payments as admin_payments
     from views.admin import quotes as admin_quotes
     from views.admin import settings as admin_settings
     register_filters(app)
     errors.register(app)
+    from views.sessions import activity_actor
+    models.Activity.request_actor = staticmethod(activity_actor)
     app.add_url_rule("/client/brand.css", "brand_css", brand_css)
     app.add_url_rule("/client/logo", "company_logo", company_logo)
     for module in (auth, invitations, invoices, recurring, payments, quotes, credits,
                    payment_methods, documents, statement, subscriptions, pre_payment,
-                   profile, admin, admin_clients, admin_documents, admin_quotes,
+                   profile, admin, admin_clients, admin_contacts, admin_activity,
+                   admin_documents, admin_quotes,
                    checkout, admin_payments, webhooks, admin_settings):
         app.register_blueprint(module.bp)
     import views.api

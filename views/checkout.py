@@ -166,7 +166,8 @@ def capture_page(gateway, form, plan, error=None, status=200):
     """The gateway's own card capture, carrying the chosen invoices and amounts along."""
     context = {"gateway": gateway, "form": form, "plan": plan, "error": error,
                "mode": "pay", "key": form.get("key") or new_key(),
-               "items": requested_items(form), "save_choice": save_choice(gateway)}
+               "items": requested_items(form), "save_choice": save_choice(gateway),
+               "acting_staff": acting()["staff"] is not None}
     if gateway.capabilities.client_side_capture:
         customer = payment_methods.customer_for(current_user.client, gateway)
         context["setup_id"], context["client_secret"] = gateway.start_setup(customer)
@@ -199,12 +200,19 @@ def captured_method(gateway, form):
 def capture_and_pay(gateway, form):
     plan = allocation.plan(current_user.client_id, requested_items(form), company(),
                            use_credit=form.get("use_credit") == "1", locale=user_locale())
+    staff, consent = acting()["staff"], form.get("staff_consent") == "1"
+    if wants_save(gateway, form):
+        try:  # before the card is captured: refused, nothing reaches the gateway
+            payment_methods.check_staff_consent(staff, consent)
+        except DomainError as exc:
+            return capture_page(gateway, form, plan, error=exc, status=422)
     try:
         method = captured_method(gateway, form)
         outcome = checkout.pay(current_user, requested_items(form), company(),
                                idempotency_key=form.get("key"), gateway=gateway,
                                new_method=method, save_method=wants_save(gateway, form),
-                               use_credit=form.get("use_credit") == "1", **acting_staff())
+                               use_credit=form.get("use_credit") == "1", staff=staff,
+                               staff_consent=consent)
     except (GatewayError, checkout.PaymentFailed) as exc:
         retryable = getattr(exc, "retryable", False)
         if not retryable:

@@ -83,22 +83,41 @@ def create():
         abort(404)
     if gateway is None:
         return render_tab("payment_methods/choose.html", available=available)
+    who = acting()
+    consent = request.values.get("staff_consent") == "1"
+    if who["staff"] is not None and not consent:
+        # Staff viewing the portal as the contact: the client's consent comes first, before
+        # any card form (a gateway's own form would store the card at the gateway already).
+        return consent_page(gateway, request.method == "POST" or "asked" in request.args)
     error = None
     if request.method == "POST":
         from views.checkout import captured_method
         try:
             saved = captured_method(gateway, request.form)
-            payment_methods.store(current_user.client_id, gateway.config.id, saved, **acting())
+            payment_methods.store(current_user.client_id, gateway.config.id, saved,
+                                  staff_consent=consent, **who)
         except GatewayError as exc:
             error = exc
         else:
             flash(f"{saved.brand.title()} •••• {saved.last4} was saved.", "success")
             return redirect(url_for("payment_methods.index"), 303)
-    return capture(gateway, error)
+    return capture(gateway, error, staff_consent=consent)
 
 
-def capture(gateway, error):
-    context = {"gateway": gateway, "mode": "setup", "error": error, "form": {}, "items": []}
+def consent_page(gateway, refused):
+    error = None
+    if refused:
+        try:
+            payment_methods.check_staff_consent(acting()["staff"], False)
+        except DomainError as exc:
+            error = exc
+    return render_tab("payment_methods/consent.html", status_code=422 if error else 200,
+                      gateway=gateway, error=error)
+
+
+def capture(gateway, error, staff_consent=False):
+    context = {"gateway": gateway, "mode": "setup", "error": error, "form": {}, "items": [],
+               "staff_consent": staff_consent}
     try:
         if gateway.capabilities.client_side_capture:
             customer = payment_methods.customer_for(current_user.client, gateway)

@@ -94,3 +94,21 @@ def leave_impersonation():
         return None
     session.update(staff)
     return staff_id, int(contact_id) if contact_id.isdigit() else None
+
+
+def activity_actor():
+    """Who acts in this request, for the activity log (models.Activity.request_actor): an
+    API token's owner, staff viewing the portal as a contact, or whoever the row names; and
+    where from. Outside a request (the CLI, the scheduler, worker threads) nothing."""
+    from flask import g, has_request_context, request
+    if not has_request_context():
+        return {}
+    found = {"ip": (request.remote_addr or "")[:45]}
+    if g.get("api_staff") is not None:
+        found["actor"] = "api"
+    elif session.get("impersonator_id"):
+        found["actor"] = "staff_as_contact"
+        contact_id = str(session.get("_user_id", "")).partition(":")[0]
+        found["as_contact"] = int(contact_id) if contact_id.isdigit() else None
+        found["staff"] = session["impersonator_id"]
+    return found

@@ -1,30 +1,150 @@
-"""Back office: clients and their contacts, and opening the portal as a contact."""
+"""Back office: clients (list, page, create, edit, archive) and opening the portal as a contact.
+
+Contacts have their own module (views/admin/contacts.py). Every change goes through
+billing.clients, as the API's does.
+"""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 import models
+from billing import DomainError
+from billing import clients as client_service
 from views import Page, page_number
 from views.admin import current_staff, staff_required
 from views.sessions import leave_impersonation, staff_session_fields, start_contact_session
 
 bp = Blueprint("admin_clients", __name__, url_prefix="/admin")
 
+PER_PAGE = 50
+FORM_FIELDS = client_service.CLIENT_FIELDS
+
+
+def get_client(client_id):
+    client = models.Client.get_or_none(models.Client.id == client_id)
+    if client is None:
+        abort(404)
+    return client
+
+
+def search_clients(search, include_archived=False):
+    """Clients whose name, number, e-mail, or a contact's name or e-mail holds `search`."""
+    C, P = models.Client, models.Contact
+    query = C.select()
+    if not include_archived:
+        query = query.where(C.archived_at.is_null())
+    if search:
+        by_contact = P.select(P.client).where(
+            P.email.contains(search) | P.first_name.contains(search)
+            | P.last_name.contains(search))
+        query = query.where(C.name.contains(search) | C.number.contains(search)
+                            | C.email.contains(search) | C.id.in_(by_contact))
+    return query
+
 
 @bp.get("/clients")
 @staff_required
 def index():
     C = models.Client
-    query = C.select().where(C.archived_at.is_null())
     search = request.args.get("q", "").strip()[:100]
-    if search:
-        query = query.where(C.name.contains(search))
+    archived = request.args.get("archived") == "1"
+    query = search_clients(search, archived)
     total = query.count()
-    page = Page(query.order_by(C.name, C.id), page_number(request.args.get("page")), 50, total)
+    page = Page(query.order_by(C.name, C.id), page_number(request.args.get("page")), PER_PAGE,
+                total)
     contacts = {}
     if page.items:
         for contact in models.Contact.select().where(
                 models.Contact.client.in_([c.id for c in page.items])).order_by(models.Contact.id):
             contacts.setdefault(contact.client_id, []).append(contact)
-    return render_template("admin/clients.html", page=page, q=search, contacts=contacts)
+    return render_template("admin/clients.html", page=page, q=search, contacts=contacts,
+                           archived=archived)
+
+
+def _form_values(form):
+    return {key: form.get(key, "")[:5000] for key in FORM_FIELDS}
+
+
+def _client_form(client, error=None, values=None):
+    """The create/edit form; 422 with the refused field marked when `error` is given."""
+    if values is None:
+        source = client or models.Client(currency=_company_currency())
+        values = {key: getattr(source, key) or "" for key in FORM_FIELDS}
+    errors = {(error.field or "form"): error.message} if error else {}
+    return render_template("admin/client_form.html", client=client, values=values,
+                           errors=errors), 422 if error else 200
+
+
+def _company_currency():
+    company = models.Company.current()
+    return company.currency if company else "USD"
+
+
+@bp.route("/clients/new", methods=["GET", "POST"])
+@staff_required
+def new():
+    if request.method == "GET":
+        return _client_form(None)
+    values = _form_values(request.form)
+    try:
+        client = client_service.create_client(values, staff=current_staff())
+    except DomainError as exc:
+        return _client_form(None, exc, values)
+    flash(f"Client {client.name} created. Add a contact so they can use the portal.",
+          "success")
+    return redirect(url_for("admin_clients.show", client_id=client.id), 303)
+
+
+@bp.get("/clients/<int:client_id>")
+@staff_required
+def show(client_id):
+    client = get_client(client_id)
+    contacts = list(client.contacts.order_by(models.Contact.is_primary.desc(),
+                                             models.Contact.id))
+    from views.admin.activity import activity_rows
+    recent = activity_rows(models.Activity.select().where(
+        models.Activity.client == client.id), limit=10)
+    return render_template("admin/client.html", client=client, contacts=contacts,
+                           recent=recent)
+
+
+@bp.route("/clients/<int:client_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit(client_id):
+    client = get_client(client_id)
+    if request.method == "GET":
+        return _client_form(client)
+    values = _form_values(request.form)
+    try:
+        client_service.update_client(client, values, staff=current_staff())
+    except DomainError as exc:
+        return _client_form(get_client(client_id), exc, values)
+    flash(f"Client {client.name} saved.", "success")
+    return redirect(url_for("admin_clients.show", client_id=client.id), 303)
+
+
+@bp.route("/clients/<int:client_id>/archive", methods=["GET", "POST"])
+@staff_required
+def archive(client_id):
+    """GET asks for confirmation (works without JavaScript); POST archives."""
+    client = get_client(client_id)
+    if request.method == "GET":
+        return render_template(
+            "admin/confirm.html", title=f"Archive {client.name}?",
+            action=url_for("admin_clients.archive", client_id=client.id),
+            back=url_for("admin_clients.show", client_id=client.id), button="Archive client",
+            message="The client leaves the lists and its portal closes: its contacts can no "
+                    "longer log in and their e-mailed links stop working. Nothing is deleted; "
+                    "you can unarchive it later.")
+    client_service.archive_client(client, staff=current_staff())
+    flash(f"Client {client.name} archived.", "success")
+    return redirect(url_for("admin_clients.show", client_id=client.id), 303)
+
+
+@bp.post("/clients/<int:client_id>/unarchive")
+@staff_required
+def unarchive(client_id):
+    client = client_service.unarchive_client(get_client(client_id), staff=current_staff())
+    flash(f"Client {client.name} is active again.", "success")
+    return redirect(url_for("admin_clients.show", client_id=client.id), 303)
 
 
 @bp.post("/contacts/<int:contact_id>/impersonate")

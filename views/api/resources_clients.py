@@ -25,12 +25,22 @@ CONTACT = body({
     "password": {"type": "string", "minLength": 1, "maxLength": 200,
                  "description": "Sets the contact's portal password."},
     "is_primary": {"type": "boolean", "description": "The client's main contact."},
+    "is_active": {"type": "boolean", "description": "false deactivates the contact: they can "
+                  "no longer log in and their sessions and e-mailed links end; true lets "
+                  "them log in again (links sent before stay dead)."},
 }, required=("email",))
 FIELDS = {
     "name": line(200, "Client name (not blank).", min_length=1),
     "number": line(200, "Your reference for the client."),
     "email": {**EMAIL, "description": "The client's billing e-mail address."},
-    "address": text_schema(2000, "Multi-line postal address."),
+    "address": text_schema(2000, "Multi-line billing (postal) address."),
+    "shipping_address": text_schema(2000, "Multi-line shipping address; blank when it is the "
+                                          "billing address."),
+    "vat_number": line(50, "The client's VAT or tax number, shown on its documents."),
+    "locale": {"type": "string", "maxLength": 10,
+               "pattern": "^([A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?)?$",
+               "description": "Language and region for the client's portal and documents, "
+                              "such as en_US or de_DE; blank: the company's."},
     "currency": {"type": "string", "pattern": "^[A-Za-z]{3}$",
                  "description": "ISO 4217 currency code such as USD."},
     "contacts": {"type": "array", "maxItems": 50, "items": CONTACT,
@@ -39,7 +49,9 @@ FIELDS = {
 }
 CONTACT_OUT = record({"id": {"type": "string"}, "first_name": string_out(),
                       "last_name": string_out(), "email": string_out(), "phone": string_out(),
-                      "is_primary": {"type": "boolean"}})
+                      "is_primary": {"type": "boolean"},
+                      "is_active": {"type": "boolean",
+                                    "description": "False: deactivated, cannot log in."}})
 
 
 def _contacts(data):
@@ -48,15 +60,17 @@ def _contacts(data):
         contact = {key: text(item, key, limit=254) for key in
                    ("first_name", "last_name", "email", "phone", "id", "password")
                    if key in item}
-        if "is_primary" in item:
-            contact["is_primary"] = item["is_primary"]
+        for flag in ("is_primary", "is_active"):
+            if flag in item:
+                contact[flag] = item[flag]
         parsed.append(contact)
     return parsed
 
 
 def _fields(data):
-    fields = {key: text(data, key, limit=2000 if key == "address" else 200)
-              for key in ("name", "number", "email", "address") if key in data}
+    fields = {key: text(data, key, limit=2000 if key.endswith("address") else 200)
+              for key in ("name", "number", "email", "address", "shipping_address",
+                          "vat_number", "locale") if key in data}
     if "currency" in data:
         currency = data["currency"].upper()
         if not is_currency(currency):
@@ -73,7 +87,8 @@ class ClientResource(Resource):
     update_schema = body(FIELDS)
     record_schema = record({
         "id": {"type": "string"}, "name": string_out(), "number": string_out(),
-        "email": string_out(), "address": string_out(), "currency": {"type": "string"},
+        "email": string_out(), "address": string_out(), "shipping_address": string_out(),
+        "vat_number": string_out(), "locale": string_out(), "currency": {"type": "string"},
         "balance": MONEY_OUT, "paid_to_date": MONEY_OUT, "archived_at": DATETIME_OUT,
         "created_at": DATETIME_OUT, "contacts": {"type": "array", "items": CONTACT_OUT}})
     filters = (query("name", line(100), "Only clients whose name contains this."),)
@@ -92,13 +107,14 @@ class ClientResource(Resource):
     def serialize(self, c):
         return {
             "id": c.public_id, "name": c.name, "number": c.number, "email": c.email,
-            "address": c.address, "currency": c.currency,
+            "address": c.address, "shipping_address": c.shipping_address,
+            "vat_number": c.vat_number, "locale": c.locale, "currency": c.currency,
             "balance": money_out(c.balance, c.currency),
             "paid_to_date": money_out(c.paid_to_date, c.currency),
             "archived_at": iso(c.archived_at), "created_at": iso(c.created_at),
             "contacts": [{"id": p.public_id, "first_name": p.first_name,
                           "last_name": p.last_name, "email": p.email, "phone": p.phone,
-                          "is_primary": p.is_primary}
+                          "is_primary": p.is_primary, "is_active": p.is_active}
                          for p in c.contacts.order_by(models.Contact.id)],
         }
 
@@ -108,3 +124,6 @@ class ClientResource(Resource):
     def update(self, record, data, staff):
         contacts = _contacts(data) if "contacts" in data else None
         return clients.update_client(record, _fields(data), contacts, staff=staff)
+
+    def archive(self, record, staff):
+        return clients.archive_client(record, staff=staff)
