@@ -337,7 +337,9 @@ def register_views(app):
     )
     from views.admin import clients as admin_clients
     from views.admin import documents as admin_documents
+    from views.admin import editor as admin_editor
     from views.admin import payments as admin_payments
+    from views.admin import products as admin_products
     from views.admin import quotes as admin_quotes
     register_filters(app)
     errors.register(app)
@@ -345,7 +347,7 @@ def register_views(app):
     for module in (auth, invitations, invoices, recurring, payments, quotes, credits,
                    payment_methods, documents, statement, subscriptions, pre_payment,
                    profile, admin, admin_clients, admin_documents, admin_quotes,
-                   checkout, admin_payments, webhooks):
+                   checkout, admin_payments, admin_editor, admin_products, webhooks):
         app.register_blueprint(module.bp)
     import views.api
     views.api.load_resources()
