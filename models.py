@@ -373,6 +373,21 @@ class Credit(IssuedDocument):
     reason = CharField(max_length=32, default="adjustment")  # refund, adjustment, overpayment
 
 
+class Product(BaseModel):
+    """Something the business sells, picked to fill a document's line; the company's currency."""
+    name = CharField(max_length=100)
+    description = TextField(default="")
+    price = BigIntegerField(default=0)  # minor units of Company.currency
+    tax_name = CharField(max_length=50, default="")
+    tax_rate = DecimalField(max_digits=7, decimal_places=3, default=0, auto_round=True)
+    archived_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def active(cls):
+        return cls.select().where(cls.archived_at.is_null()).order_by(cls.name, cls.id)
+
+
 class LineItem(BaseModel):
     """A line of exactly one invoice, quote, credit or recurring template."""
     invoice = ForeignKeyField(Invoice, null=True, backref="lines", on_delete="CASCADE")
@@ -696,7 +711,7 @@ MODELS = [
     Company, Sequence, StaffUser, ApiToken, Client, Contact, RecurringInvoice, Invoice, Quote,
     Credit, LineItem, GatewayConfig, GatewayToken, Payment, PaymentAllocation, Document, Plan,
     Subscription, PrepaymentSchedule, Invitation, PasswordReset, EmailMessage, Activity,
-    GatewayCustomer, DemoCharge, GeneratedFile,
+    GatewayCustomer, DemoCharge, GeneratedFile, Product,
 ]
 
 

@@ -58,3 +58,34 @@ def display_status(credit):
     if credit.status in AVAILABLE and credit.balance == 0:
         return "applied"
     return {"sent": "available"}.get(credit.status, credit.status)
+
+
+EDITABLE = ("date", "reason", "discount", "notes", "terms", "footer")
+
+
+def update_credit(credit, fields, lines=None, staff=None):
+    """Change a draft credit; once issued the client may already have spent it."""
+    from billing.invoices import _locked
+    if "reason" in fields and fields["reason"] not in REASONS:
+        raise DomainError("Choose why the credit is given: refund, adjustment or over-payment.",
+                          "reason")
+    with transaction():
+        credit = _locked(credit)
+        if credit.status != "draft":
+            raise DomainError(f"Credit {credit.number} has been issued: only draft credits "
+                              "can be changed.")
+        for key in EDITABLE:
+            if key in fields:
+                setattr(credit, key, fields[key])
+        if lines is not None:
+            if not lines:
+                raise DomainError("A credit needs at least one line.", "lines")
+            documents.set_lines(credit, lines, "credit")
+        else:
+            documents.reprice(credit, "credit")
+        if credit.total <= 0:
+            raise DomainError("A credit must be worth more than zero.", "lines")
+        credit.balance = credit.total
+        credit.save()
+        models.Activity.log("credit.updated", credit, client=credit.client_id, staff=staff)
+    return credit

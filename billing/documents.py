@@ -50,40 +50,61 @@ def price_lines(lines, discount=0):
 
 def set_lines(document, line_dicts, field):
     """Replace a document's lines and totals from plain dicts (form, API, demo)."""
-    lines = []
-    for position, data in enumerate(line_dicts):
-        # Priced on the stored (rounded) quantity, so quantity x price matches the amount.
-        quantity = _number(data.get("quantity", 1), "Quantity", QUANTITY_PLACES)
-        if quantity <= 0:
-            raise DomainError("Each line needs a quantity above zero.", "lines")
-        raw_cost = data.get("unit_cost", 0)
-        try:
-            if isinstance(raw_cost, bool):  # True is 1 to int(), never to a person
-                raise ValueError(raw_cost)
-            text = str(raw_cost).strip()
-            if len(text) > 30 and not text.lstrip("-").isdigit():
-                raise ValueError(text)
-            # Python refuses int() of a 5,000-digit string; it is simply too large.
-            unit_cost = int(text) if len(text) <= 30 else MAX_MINOR + 1
-        except ValueError:
-            raise DomainError("The price must be a whole number of minor units.",
-                              "lines") from None
-        if abs(unit_cost) > MAX_MINOR:
-            raise DomainError("That price is too large.", "lines")
-        discount_percent = _number(data.get("discount_percent", 0), "Discount")
-        tax_rate = _number(data.get("tax_rate", 0), "Tax rate")
-        if not 0 <= discount_percent <= 100 or not 0 <= tax_rate <= 100:
-            raise DomainError("Discounts and tax rates are percentages from 0 to 100.", "lines")
-        lines.append(models.LineItem(
-            position=position, product=data.get("product", ""),
-            description=data.get("description", ""), quantity=quantity, unit_cost=unit_cost,
-            discount_percent=discount_percent, tax_name=data.get("tax_name", ""),
-            tax_rate=tax_rate, **{field: document}))
+    lines = build_lines(line_dicts, **{field: document})
     document.subtotal, document.tax_total, document.total = price_lines(lines, document.discount)
     models.LineItem.delete().where(getattr(models.LineItem, field) == document).execute()
     for line in lines:
         line.save()
     return lines
+
+
+def preview(line_dicts, discount=0):
+    """What the lines would total, unsaved: the editor's live totals use the very rules and
+    arithmetic that saving does. Returns (lines, subtotal, tax_total, total)."""
+    lines = build_lines(line_dicts)
+    return (lines, *price_lines(lines, discount))
+
+
+def build_lines(line_dicts, **owner):
+    """Checked, unsaved LineItems from plain dicts; a DomainError names what is wrong."""
+    lines = []
+    for position, data in enumerate(line_dicts):
+        try:
+            lines.append(_build_line(position, data, owner))
+        except DomainError as exc:
+            # A form of twelve lines needs to say which one is wrong.
+            raise DomainError(f"Line {position + 1}: {exc.message}", exc.field) from None
+    return lines
+
+
+def _build_line(position, data, owner):
+    # Priced on the stored (rounded) quantity, so quantity x price matches the amount.
+    quantity = _number(data.get("quantity", 1), "Quantity", QUANTITY_PLACES)
+    if quantity <= 0:
+        raise DomainError("Each line needs a quantity above zero.", "lines")
+    raw_cost = data.get("unit_cost", 0)
+    try:
+        if isinstance(raw_cost, bool):  # True is 1 to int(), never to a person
+            raise ValueError(raw_cost)
+        text = str(raw_cost).strip()
+        if len(text) > 30 and not text.lstrip("-").isdigit():
+            raise ValueError(text)
+        # Python refuses int() of a 5,000-digit string; it is simply too large.
+        unit_cost = int(text) if len(text) <= 30 else MAX_MINOR + 1
+    except ValueError:
+        raise DomainError("The price must be a whole number of minor units.",
+                          "lines") from None
+    if abs(unit_cost) > MAX_MINOR:
+        raise DomainError("That price is too large.", "lines")
+    discount_percent = _number(data.get("discount_percent", 0), "Discount")
+    tax_rate = _number(data.get("tax_rate", 0), "Tax rate")
+    if not 0 <= discount_percent <= 100 or not 0 <= tax_rate <= 100:
+        raise DomainError("Discounts and tax rates are percentages from 0 to 100.", "lines")
+    return models.LineItem(
+        position=position, product=data.get("product", ""),
+        description=data.get("description", ""), quantity=quantity, unit_cost=unit_cost,
+        discount_percent=discount_percent, tax_name=data.get("tax_name", ""),
+        tax_rate=tax_rate, **owner)
 
 
 def reprice(document, field):

@@ -171,6 +171,10 @@ def update_draft(invoice, fields, lines=None, staff=None):
         if invoice.status != "draft":
             raise DomainError(f"Invoice {invoice.number} is {invoice.status}: only drafts "
                               "can be changed.")
+        if invoice.allocations.exists():
+            # Money was applied to what it said: changing it would rewrite a receipt.
+            raise DomainError(f"Invoice {invoice.number} has payments: it can no longer be "
+                              "changed.")
         for key in EDITABLE:
             if key in fields:
                 setattr(invoice, key, fields[key])

@@ -287,3 +287,31 @@ def mark_viewed(quote, contact):
         with unless_busy():
             models.Quote.update(viewed_at=models.utcnow()).where(
                 (models.Quote.id == quote.id) & models.Quote.viewed_at.is_null()).execute()
+
+
+# A quote is an offer: it can be revised until the client accepts it.
+EDITABLE_STATUSES = ("draft", "sent", "declined")
+EDITABLE = ("date", "valid_until", "discount", "notes", "terms", "footer")
+
+
+def update_quote(quote, fields, lines=None, staff=None):
+    """Revise a quote's header and lines; refused once it was approved or converted."""
+    with transaction():
+        quote = invoice_service._locked(quote)
+        if quote.status not in EDITABLE_STATUSES:
+            raise DomainError(f"Quote {quote.number} is {quote.status}: it can no longer be "
+                              "changed.")
+        for key in EDITABLE:
+            if key in fields:
+                setattr(quote, key, fields[key])
+        if quote.valid_until is not None and quote.valid_until < quote.date:
+            raise DomainError("“Valid until” cannot be before the quote date.", "valid_until")
+        if lines is not None:
+            if not lines:
+                raise DomainError("A quote needs at least one line.", "lines")
+            documents.set_lines(quote, lines, "quote")
+        else:
+            documents.reprice(quote, "quote")
+        quote.save()
+        models.Activity.log("quote.updated", quote, client=quote.client_id, staff=staff)
+    return quote

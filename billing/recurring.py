@@ -8,20 +8,21 @@ log = logging.getLogger("portal.recurring")
 
 
 def create_recurring(client, lines, *, frequency="monthly", start_date, remaining_cycles=-1,
-                     due_days=30, discount=0, notes="", terms="", status="active"):
+                     due_days=30, discount=0, notes="", terms="", status="active",
+                     auto_bill=False):
     from billing import numbering
     if frequency not in schedule.FREQUENCIES:
         raise DomainError("Choose a frequency from the list.", "frequency")
     remaining_cycles = check_cycles(remaining_cycles)
-    if not _whole(due_days) or not 0 <= due_days <= MAX_DUE_DAYS:
-        raise DomainError(f"Days until due must be a whole number from 0 to {MAX_DUE_DAYS}.",
-                          "due_days")
+    check_due_days(due_days)
+    if status not in STATUSES:
+        raise DomainError("A new recurring invoice is active, paused or a draft.", "status")
     with transaction():
         recurring = models.RecurringInvoice.create(
             client=client, number=numbering.next_number("recurring"), frequency=frequency,
             start_date=start_date, next_send_date=start_date, status=status,
             remaining_cycles=remaining_cycles, due_days=due_days, currency=client.currency,
-            discount=discount, notes=notes, terms=terms)
+            discount=discount, notes=notes, terms=terms, auto_bill=bool(auto_bill))
         documents.set_lines(recurring, lines, "recurring")
         if status == "active" and recurring.total <= 0:
             raise DomainError("A recurring invoice needs a total above zero.", "lines")
@@ -29,6 +30,7 @@ def create_recurring(client, lines, *, frequency="monthly", start_date, remainin
     return recurring
 
 
+STATUSES = ("draft", "active", "paused")
 MAX_CYCLES = 1000  # 83 years of monthly invoices; more is a typo, not a plan
 MAX_DUE_DAYS = 365
 
@@ -36,6 +38,13 @@ MAX_DUE_DAYS = 365
 def _whole(value):
     # bool is an int to Python, never to a person: `remaining_cycles: true` is refused.
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_due_days(value):
+    if not _whole(value) or not 0 <= value <= MAX_DUE_DAYS:
+        raise DomainError(f"Days until due must be a whole number from 0 to {MAX_DUE_DAYS}.",
+                          "due_days")
+    return value
 
 
 def check_cycles(value):
@@ -116,6 +125,9 @@ def set_status(recurring, status, staff=None):
         recurring = models.RecurringInvoice.get_by_id(recurring.id)
         if recurring.status == "completed" and status != "completed":
             raise DomainError(f"{recurring.number} has ended and cannot be restarted.")
+        if status == "active" and recurring.total <= 0:
+            raise DomainError(f"{recurring.number} has a total of zero: add a priced line "
+                              "before starting it.", "lines")
         if status == "active" and recurring.next_send_date is None:
             recurring.next_send_date = recurring.start_date
         recurring.status = status
@@ -123,5 +135,40 @@ def set_status(recurring, status, staff=None):
             recurring.next_send_date = None
         recurring.save()
         models.Activity.log(f"recurring.{status}", recurring, client=recurring.client_id,
+                            staff=staff)
+    return recurring
+
+
+EDITABLE = ("frequency", "start_date", "remaining_cycles", "due_days", "discount", "notes",
+            "terms", "auto_bill")
+
+
+def update_recurring(recurring, fields, lines=None, staff=None):
+    """Change a schedule and its template; invoices already issued keep what they said."""
+    if "frequency" in fields and fields["frequency"] not in schedule.FREQUENCIES:
+        raise DomainError("Choose a frequency from the list.", "frequency")
+    if "remaining_cycles" in fields:
+        check_cycles(fields["remaining_cycles"])
+    if "due_days" in fields:
+        check_due_days(fields["due_days"])
+    with transaction():
+        recurring = invoices._locked(recurring)
+        if recurring.status == "completed":
+            raise DomainError(f"{recurring.number} has ended: it can no longer be changed.")
+        moved_start = "start_date" in fields and fields["start_date"] != recurring.start_date
+        for key in EDITABLE:
+            if key in fields:
+                setattr(recurring, key, fields[key])
+        # Nothing issued yet: the first invoice follows the new start date.
+        if moved_start and not recurring.invoices.exists():
+            recurring.next_send_date = recurring.start_date
+        if lines is not None:
+            documents.set_lines(recurring, lines, "recurring")
+        else:
+            documents.reprice(recurring, "recurring")
+        if recurring.status == "active" and recurring.total <= 0:
+            raise DomainError("A recurring invoice needs a total above zero.", "lines")
+        recurring.save()
+        models.Activity.log("recurring.updated", recurring, client=recurring.client_id,
                             staff=staff)
     return recurring

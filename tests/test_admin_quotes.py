@@ -78,8 +78,9 @@ def test_mark_sent_and_convert(staff_client):
 @pytest.mark.parametrize("fields, message", [
     ({"client": ""}, "Choose a client"),
     ({"unit_price": ["4.005", "", ""]}, "at most 2 decimal places"),
-    ({"quantity": ["-1", "", ""]}, "quantity must be between"),
-    ({"product": ["", "", ""], "unit_price": ["", "", ""]}, "at least one line"),
+    ({"quantity": ["-1", "", ""]}, "Line 1: Each line needs a quantity above zero"),
+    ({"product": ["", "", ""], "unit_price": ["", "", ""], "description": ["", "", ""]},
+     "at least one line"),
     ({"valid_until": "31/01/2099"}, "valid until date as YYYY-MM-DD"),
     ({"discount": "9999"}, "discount must be between"),
 ])

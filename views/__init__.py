@@ -375,7 +375,9 @@ def register_views(app):
     from views.admin import clients as admin_clients
     from views.admin import contacts as admin_contacts
     from views.admin import documents as admin_documents
+    from views.admin import editor as admin_editor
     from views.admin import payments as admin_payments
+    from views.admin import products as admin_products
     from views.admin import quotes as admin_quotes
     from views.admin import settings as admin_settings
     register_filters(app)
@@ -387,7 +389,7 @@ def register_views(app):
     for module in (auth, invitations, invoices, recurring, payments, quotes, credits,
                    payment_methods, documents, statement, subscriptions, pre_payment,
                    profile, admin, admin_clients, admin_contacts, admin_activity,
-                   admin_documents, admin_quotes,
+                   admin_documents, admin_quotes, admin_editor, admin_products,
                    checkout, admin_payments, webhooks, admin_settings):
         app.register_blueprint(module.bp)
     import views.api

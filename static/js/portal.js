@@ -47,6 +47,9 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var message = form.getAttribute("data-confirm");
-    if (message && !form.hasAttribute("hx-post") && !window.confirm(message)) { event.preventDefault(); }
+    if (message && !form.hasAttribute("hx-post") && !window.confirm(message)) { event.preventDefault(); return; }
+    // Confirmed here: the server's own confirmation page (for no JavaScript) is not needed.
+    var flag = message && form.querySelector("input[name=confirmed]");
+    if (flag) { flag.value = "1"; }
   });
 })();

@@ -88,16 +88,29 @@ ACTIONS = {
                   "Invoice {} marked sent."),
     "mark_paid": (lambda inv, staff: invoice_service.mark_paid(inv, staff=staff),
                   "Invoice {} marked paid."),
+    "cancel": (lambda inv, staff: invoice_service.cancel(inv, staff=staff),
+               "Invoice {} cancelled."),
+    "archive": (lambda inv, staff: invoice_service.archive(inv, staff=staff),
+                "Invoice {} archived."),
 }
+INVOICE_CONFIRM = {"cancel": "Cancel invoice {}? The client will no longer owe it.",
+                   "archive": "Archive invoice {}? It leaves every list."}
 
 
-def run_action(model, record_id, action, actions, back_to):
-    """One back-office button: call the service, flash its outcome, go back to the list."""
+def run_action(model, record_id, action, actions, back_to, confirm=None):
+    """One back-office button: call the service, flash its outcome, go back to the list.
+
+    A destructive action (in `confirm`) posted without confirmed=1 answers a page asking
+    first: that is the confirmation without JavaScript (portal.js sets the flag after the
+    browser's own dialog)."""
     if action not in actions:
         abort(404)
     record = model.get_or_none(model.id == record_id)
     if record is None:
         abort(404)
+    if confirm and action in confirm and request.form.get("confirmed") != "1":
+        return render_template("admin/confirm.html", message=confirm[action].format(
+            record.number), next=request.form.get("next", ""), action=request.path)
     run, message = actions[action]
     try:
         run(record, current_staff())
@@ -111,7 +124,8 @@ def run_action(model, record_id, action, actions, back_to):
 @bp.post("/invoices/<int:invoice_id>/<action>")
 @staff_required
 def invoice_action(invoice_id, action):
-    return run_action(models.Invoice, invoice_id, action, ACTIONS, "admin.invoices")
+    return run_action(models.Invoice, invoice_id, action, ACTIONS, "admin.invoices",
+                      confirm=INVOICE_CONFIRM)
 
 
 @bp.get("/outbox")
