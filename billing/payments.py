@@ -1,7 +1,7 @@
 """Recording payments and allocating them to invoices, keeping every balance exact."""
 import models
 import money
-from billing import DomainError, numbering
+from billing import DomainError, FieldErrors, numbering
 
 
 def record_payment(client, amount, currency, allocations, *, method, method_label="",
@@ -62,15 +62,6 @@ def record_manual(staff, client, amount_text, invoice_ids, *, method, locale, re
                    reference=reference, date=date, idempotency_key=idempotency_key)
 
 
-class ApplicationErrors(DomainError):
-    """Several per-invoice amounts refused at once: {field: message}, field amount_<id>."""
-
-    def __init__(self, errors):
-        first_field, first = next(iter(errors.items()))
-        super().__init__(first, first_field)
-        self.errors = errors
-
-
 def record_manual_applied(staff, client, amount_text, applications, *, method, locale,
                           reference="", notes="", date=None, idempotency_key=None):
     """record_manual with an amount per invoice, as the back office's form sends it.
@@ -82,6 +73,9 @@ def record_manual_applied(staff, client, amount_text, applications, *, method, l
     record_manual. Bad amounts raise ApplicationErrors naming every offending row.
     """
     amount = _received(client, amount_text, method, locale)
+    existing = _already_recorded(idempotency_key)
+    if existing is not None:  # a double submit: the invoices it paid are no longer open
+        return existing
     applications = list(applications)
     if len(applications) > MAX_APPLICATIONS:
         raise DomainError(f"Apply to at most {MAX_APPLICATIONS} invoices at once.", "amount")
@@ -112,7 +106,7 @@ def record_manual_applied(staff, client, amount_text, applications, *, method, l
         elif part:
             lines.append((invoice_id, part))
     if errors:
-        raise ApplicationErrors(errors)
+        raise FieldErrors(errors)
     if len({invoice_id for invoice_id, _ in lines}) != len(lines):
         raise DomainError("An invoice was listed twice.", "amount")
     if sum(part for _, part in lines) > amount:
@@ -134,13 +128,19 @@ def _received(client, amount_text, method, locale):
     return amount
 
 
+def _already_recorded(idempotency_key):
+    P = models.Payment
+    return P.get_or_none(P.idempotency_key == idempotency_key) if idempotency_key else None
+
+
 def _record(staff, client, amount, lines, *, method, reference="", notes="", date=None,
             idempotency_key=None):
     """Write a manual payment: lines [(invoice id, amount or None for "up to the balance")]."""
     from billing import allocation, transaction
     P = models.Payment
-    if idempotency_key and P.select().where(P.idempotency_key == idempotency_key).exists():
-        return P.get(P.idempotency_key == idempotency_key)
+    existing = _already_recorded(idempotency_key)
+    if existing is not None:
+        return existing
     with transaction():
         invoices = []
         for invoice_id, part in lines:

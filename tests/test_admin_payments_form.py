@@ -82,10 +82,11 @@ def test_blank_amounts_apply_nothing_and_a_full_balance_pays_the_invoice(staff_h
 
 def test_double_submit_records_one_payment(staff_http, world):
     sent = world["invoices"]["sent"]
-    fields = {f"amount_{sent.id}": "50.00", "amount": "50.00"}
+    # The full balance: the second submit finds the invoice paid, and the key answers.
+    fields = {f"amount_{sent.id}": "100.00", "amount": "100.00"}
     assert submit(staff_http, world, **fields).status_code == 303
     assert submit(staff_http, world, **fields).status_code == 303
-    assert models.Payment.select().count() == 1 and reload(sent).balance == 5000
+    assert models.Payment.select().count() == 1 and reload(sent).balance == 0
 
 
 def test_german_staff_type_amounts_in_their_locale(staff_http, world):
@@ -152,6 +153,16 @@ def test_another_clients_or_closed_invoice_is_refused(staff_http, world):
     response = submit(staff_http, world, invoice=[str(paid.id)],
                       **{f"amount_{paid.id}": "10.00"})
     assert response.status_code == 422 and "cannot take a payment" in response.get_data(True)
+    assert snapshot() == before
+
+
+def test_tampered_invoice_row_is_422_and_named_at_the_top(staff_http, world):
+    before = snapshot()
+    response = submit(staff_http, world, invoice=["9" * 25])
+    assert response.status_code == 422
+    assert "One of the invoices could not be found" in response.get_data(as_text=True)
+    gone = submit(staff_http, world, invoice=["999999"], amount_999999="5.00")
+    assert gone.status_code == 422 and "another client" in gone.get_data(as_text=True)
     assert snapshot() == before
 
 

@@ -15,7 +15,7 @@ from flask import (
 
 import gateways
 import models
-from billing import DomainError, gateway_settings
+from billing import DomainError, FieldErrors, gateway_settings
 from billing import payments as payment_service
 from views import Page, page_number, render_tab, row_id, user_locale
 from views.admin import SHELL, current_staff, staff_required
@@ -27,32 +27,41 @@ bp = Blueprint("admin_payments", __name__, url_prefix="/admin")
 @bp.route("/gateways/<int:config_id>", methods=["GET", "POST"])
 @staff_required
 def gateways_page(config_id=None):
+    """The gateways, and a form for one: its kind's declared settings as named fields."""
     config = None
     if config_id is not None:
         config = models.GatewayConfig.get_or_none(models.GatewayConfig.id == config_id)
         if config is None:
             abort(404)
-    error = None
+    form = request.form if request.method == "POST" else request.args
+    kind = config.kind if config else form.get("kind", "")
+    errors = {}
     if request.method == "POST":
-        form = request.form
+        cls = gateways.REGISTRY.get(kind)
+        typed = {f.name: form.get(gateway_settings.field_name(f), "")[:f.max_length + 1]
+                 for f in (cls.settings_fields if cls else ())}
         try:
             gateway_settings.save(
-                config, kind=form.get("kind", ""), label=form.get("label", ""),
-                settings_text=form.get("settings", "")[:5000],
+                config, kind=kind, label=form.get("label", ""), settings=typed,
                 token_mode=form.get("token_mode", ""), is_enabled=form.get("is_enabled") == "1",
                 position=_position(form.get("position")),
                 production=current_app.config["PORTAL_ENV"] == "production",
                 staff=current_staff())
+        except FieldErrors as exc:
+            errors.update(exc.errors)
         except DomainError as exc:
-            error = exc
+            errors[exc.field or "form"] = exc.message
         else:
             flash("Gateway saved.", "success")
             return redirect(url_for("admin_payments.gateways_page"), 303)
     configs = list(models.GatewayConfig.select().order_by(models.GatewayConfig.position,
                                                           models.GatewayConfig.id))
-    return render_template("admin/gateways.html", configs=configs, edit=config, error=error,
-                           kinds=gateways.REGISTRY, form=request.form,
-                           modes=models.GatewayConfig.TOKEN_MODES), 422 if error else 200
+    return render_tab("admin/gateways.html", 422 if errors else 200, shell=SHELL,
+                      configs=configs, edit=config, errors=errors, form=form,
+                      kind=kind if kind in gateways.REGISTRY else "",
+                      kinds=gateways.REGISTRY, modes=models.GatewayConfig.TOKEN_MODES,
+                      masked=gateway_settings.masked(config),
+                      field_name=gateway_settings.field_name)
 
 
 @bp.get("/payments")
@@ -98,7 +107,7 @@ def record():
     if request.method == "POST" and client is not None:
         try:
             payment = _record_posted(client, form)
-        except payment_service.ApplicationErrors as exc:
+        except FieldErrors as exc:
             errors.update(exc.errors)
         except DomainError as exc:
             errors[exc.field or "form"] = exc.message
@@ -142,9 +151,11 @@ def _record_posted(client, form):
     except ValueError:
         raise DomainError("Enter a valid date.", "date") from None
     ids = [row_id(i) for i in form.getlist("invoice")[:payment_service.MAX_APPLICATIONS]]
+    if None in ids:  # a tampered row: refuse rather than quietly skip it
+        raise DomainError("One of the invoices could not be found. Reload the page.", "form")
     return payment_service.record_manual_applied(
         current_staff(), client, form.get("amount", ""),
-        [(i, form.get(f"amount_{i}", "")[:50]) for i in ids if i],
+        [(i, form.get(f"amount_{i}", "")[:50]) for i in ids],
         method=form.get("method", ""), locale=user_locale(),
         reference=form.get("reference", ""), notes=form.get("notes", "")[:2000], date=date,
         idempotency_key=form.get("key", "")[:100] or None)
