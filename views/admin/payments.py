@@ -8,7 +8,6 @@ from flask import (
     current_app,
     flash,
     redirect,
-    render_template,
     request,
     url_for,
 )
@@ -72,7 +71,7 @@ def payments():
              .where(P.status.in_(("pending", "completed", "refunded", "partially_refunded"))))
     total = query.count()
     page = Page(query.order_by(P.id.desc()), page_number(request.args.get("page")), 50, total)
-    return render_template("admin/payments.html", page=page)
+    return render_tab("admin/payments.html", shell=SHELL, page=page)
 
 
 @bp.post("/payments/<int:payment_id>/refund")
