@@ -187,3 +187,17 @@ def test_expired_staff_session_on_htmx_answers_hx_redirect(client, world):
     assert response.status_code == 401
     assert response.headers["HX-Redirect"].startswith("/admin/login")
     assert client.get(PATH).status_code == 302
+
+
+def test_one_menu_button_on_every_back_office_page_and_the_portal(staff_http, world, auth):
+    # Pages rendered the plain way (extending admin/_shell.html) get it too.
+    for path in ("/admin/invoices", "/admin/outbox", PATH, "/admin/payments", "/admin/gateways"):
+        html = staff_http.get(path).get_data(as_text=True)
+        assert '<button type="button" class="menu-button" aria-expanded="false" ' \
+               'aria-controls="site-nav">' in html, path
+        assert 'id="site-nav"' in html and ">Log out</button>" in html, path
+        assert 'class="no-js"' in html  # portal.js swaps it: without JS the nav shows
+    staff_http.post("/admin/logout", data={"csrf_token": csrf_token(staff_http, PATH)})
+    auth.login("a1@alpha.example")
+    portal = staff_http.get("/client/invoices").get_data(as_text=True)
+    assert 'aria-controls="site-nav"' in portal and 'type="checkbox" id="menu-toggle"' not in portal

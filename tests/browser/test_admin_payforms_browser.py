@@ -98,8 +98,14 @@ def test_staff_record_a_payment_through_the_menu(browser, demo_server, viewport)
     amount_inputs.first.fill("abc")
     page.get_by_label("Amount received (USD)").fill("12.00")
     page.get_by_label("Reference").fill(f"BROWSER-{viewport}")
-    page.get_by_role("button", name="Record payment").click()
+    # The form is boosted: htmx posts it, and the 422 page is swapped in (no reload).
+    with page.expect_request(lambda r: r.method == "POST") as posted:
+        page.get_by_role("button", name="Record payment").click()
+    assert posted.value.headers.get("hx-request") == "true"
     expect(page.locator("#payment-step .field-error")).to_contain_text("as a number")
+    assert page.evaluate("window.__marker") == "kept"
+    expect(page.locator("#amount_" + amount_inputs.first.get_attribute("name")[7:])
+           ).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Reference")).to_have_value(f"BROWSER-{viewport}")
     shots(page, "error")
 
@@ -108,6 +114,8 @@ def test_staff_record_a_payment_through_the_menu(browser, demo_server, viewport)
     page.get_by_role("button", name="Record payment").click()
     page.wait_for_url(base + "/admin/payments")
     expect(page.locator(".flash-success")).to_contain_text("recorded")
+    assert page.evaluate("window.__marker") == "kept"
+    expect(page).to_have_title(re.compile("Back office"))
     first = page.locator("table.records tbody tr").first
     expect(first).to_contain_text(f"BROWSER-{viewport}")
     expect(first).to_contain_text("12.00")
