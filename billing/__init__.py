@@ -12,6 +12,15 @@ class DomainError(ValueError):
         self.field = field
 
 
+class FieldErrors(DomainError):
+    """Several fields refused at once: errors is {field: message}, in form order."""
+
+    def __init__(self, errors):
+        field, message = next(iter(errors.items()))
+        super().__init__(message, field)
+        self.errors = dict(errors)
+
+
 def transaction():
     """db.atomic(), taking SQLite's write lock up front.
 

@@ -1,38 +1,93 @@
-"""Staff configure gateways: kind, settings (keys), how card saving is offered, on/off."""
+"""Staff configure gateways: kind, settings (keys), how card saving is offered, on/off.
+
+Each gateway declares its settings (gateways.base.SettingField); what staff type is checked
+against that declaration, never against the gateway's name. A secret left blank on an edit
+keeps the stored value, so the form never needs to send a secret back to the browser.
+"""
 import json
 
 import gateways
 import models
-from billing import DomainError, transaction
+from billing import DomainError, FieldErrors, transaction
 
 
-def save(config, *, kind, label, settings_text, token_mode, is_enabled, position=0,
-         production=False, staff=None):
-    """Create (config None) or update a GatewayConfig; DomainError on settings that can't work."""
+def field_name(setting):
+    """The form field of a declared setting."""
+    return f"setting_{setting.name}"
+
+
+def stored(config):
+    try:
+        settings = json.loads(config.settings or "{}") if config else {}
+    except ValueError:
+        settings = {}
+    return settings if isinstance(settings, dict) else {}
+
+
+def masked(config):
+    """{setting name: what the form may show}: secrets as "sk_test_…4242", never in full."""
+    cls = gateways.REGISTRY.get(config.kind) if config else None
+    values = stored(config)
+    return {f.name: f.masked(values.get(f.name, "")) for f in (cls.settings_fields if cls else ())}
+
+
+def save(config, *, kind, label, settings=None, settings_text=None, token_mode, is_enabled,
+         position=0, production=False, staff=None):
+    """Create (config None) or update a GatewayConfig; DomainError on settings that can't work.
+
+    settings: {name: typed text} for the kind's declared fields (the form), or settings_text:
+    the same as a JSON object. A blank secret keeps the stored one; settings the kind does
+    not declare (e.g. a test's "timeout") are kept as stored.
+    """
     cls = gateways.REGISTRY.get(kind)
     if cls is None:
         raise DomainError("Choose a gateway kind.", "kind")
+    if config is not None and config.kind != kind:
+        raise DomainError("A gateway's kind cannot change: add a new gateway instead.", "kind")
     if token_mode not in models.GatewayConfig.TOKEN_MODES:
         raise DomainError("Choose how card saving is offered.", "token_mode")
+    if settings is None:
+        settings = _from_json(settings_text)
+    previous = stored(config)
+    declared = {f.name for f in cls.settings_fields}
+    values = {key: value for key, value in {**previous, **settings}.items()
+              if key not in declared}
+    errors = {}
+    for setting in cls.settings_fields:
+        typed = settings.get(setting.name)
+        typed = str(typed).strip() if typed is not None else ""
+        if setting.secret and not typed:
+            typed = previous.get(setting.name, "")
+        message = setting.check(typed)
+        if message:
+            errors[field_name(setting)] = message
+        elif typed:
+            values[setting.name] = typed
+    if errors:
+        raise FieldErrors(errors)
+    if is_enabled:
+        if cls.refused_in_production and production:
+            raise DomainError(f"The {kind} gateway cannot be enabled in production.", "kind")
+        problems = cls(models.GatewayConfig(kind=kind, settings=json.dumps(values))) \
+            .validate_settings(values, production=production)
+        if problems:
+            raise DomainError(" ".join(problems), "settings")
+    with transaction():
+        config = config or models.GatewayConfig()
+        config.kind, config.label = kind, label[:100]
+        config.settings = json.dumps(values)
+        config.token_mode, config.is_enabled, config.position = token_mode, is_enabled, position
+        config.save()
+        models.Activity.log("gateway.saved", config, staff=staff, detail=kind)
+    return config
+
+
+def _from_json(text):
     try:
-        settings = json.loads(settings_text or "{}")
+        settings = json.loads(text or "{}")
     except ValueError:
         raise DomainError("Settings must be JSON, for example {\"secret_key\": \"sk_...\"}.",
                           "settings") from None
     if not isinstance(settings, dict):
         raise DomainError("Settings must be a JSON object.", "settings")
-    if is_enabled:
-        if cls.refused_in_production and production:
-            raise DomainError(f"The {kind} gateway cannot be enabled in production.", "kind")
-        errors = cls(models.GatewayConfig(kind=kind, settings=json.dumps(settings))) \
-            .validate_settings(settings, production=production)
-        if errors:
-            raise DomainError(" ".join(errors), "settings")
-    with transaction():
-        config = config or models.GatewayConfig()
-        config.kind, config.label = kind, label[:100]
-        config.settings = json.dumps(settings)
-        config.token_mode, config.is_enabled, config.position = token_mode, is_enabled, position
-        config.save()
-        models.Activity.log("gateway.saved", config, staff=staff, detail=kind)
-    return config
+    return settings

@@ -1,6 +1,7 @@
 """Recording payments and allocating them to invoices, keeping every balance exact."""
 import models
-from billing import DomainError, numbering
+import money
+from billing import DomainError, FieldErrors, numbering
 
 
 def record_payment(client, amount, currency, allocations, *, method, method_label="",
@@ -56,8 +57,66 @@ def record_manual(staff, client, amount_text, invoice_ids, *, method, locale, re
     kept for the client as an over-payment credit. Refused with a DomainError, unwritten,
     when the input is bad. amount_text is typed in `locale` (money.PLAIN for the API).
     """
-    import money
-    from billing import allocation, transaction
+    amount = _received(client, amount_text, method, locale)
+    return _record(staff, client, amount, [(i, None) for i in invoice_ids], method=method,
+                   reference=reference, date=date, idempotency_key=idempotency_key)
+
+
+def record_manual_applied(staff, client, amount_text, applications, *, method, locale,
+                          reference="", notes="", date=None, idempotency_key=None):
+    """record_manual with an amount per invoice, as the back office's form sends it.
+
+    applications: [(invoice id, amount text)] typed in `locale`; a blank amount applies
+    nothing to that invoice. Each amount is at least zero and at most that invoice's
+    balance, each invoice is this client's and open, and together they do not exceed the
+    amount received; what is left becomes the client's over-payment credit, as in
+    record_manual. Bad amounts raise ApplicationErrors naming every offending row.
+    """
+    amount = _received(client, amount_text, method, locale)
+    existing = _already_recorded(idempotency_key)
+    if existing is not None:  # a double submit: the invoices it paid are no longer open
+        return existing
+    applications = list(applications)
+    if len(applications) > MAX_APPLICATIONS:
+        raise DomainError(f"Apply to at most {MAX_APPLICATIONS} invoices at once.", "amount")
+    ids = [invoice_id for invoice_id, _ in applications]
+    found = {inv.id: inv for inv in models.Invoice.select().where(
+        models.Invoice.id.in_(ids or [0]))}
+    errors, lines = {}, []
+    for invoice_id, text in applications:
+        field = f"amount_{invoice_id}"
+        if text is None or not str(text).strip():
+            continue
+        invoice = found.get(invoice_id)
+        if invoice is None or invoice.client_id != client.id:
+            errors[field] = "That invoice belongs to another client."
+            continue
+        try:
+            part = money.parse(text, invoice.currency, locale)
+        except money.MoneyError as exc:
+            errors[field] = str(exc)
+            continue
+        if invoice.currency != client.currency:
+            errors[field] = f"Invoice {invoice.number} is in {invoice.currency}."
+        elif part and not invoice.is_payable:
+            errors[field] = f"Invoice {invoice.number} cannot take a payment."
+        elif part > invoice.balance:
+            errors[field] = (f"Invoice {invoice.number} has a balance of "
+                             f"{money.format_money(invoice.balance, invoice.currency)}.")
+        elif part:
+            lines.append((invoice_id, part))
+    if errors:
+        raise FieldErrors(errors)
+    if len({invoice_id for invoice_id, _ in lines}) != len(lines):
+        raise DomainError("An invoice was listed twice.", "amount")
+    if sum(part for _, part in lines) > amount:
+        raise DomainError("The amounts applied to invoices add up to more than the amount "
+                          "received.", "amount")
+    return _record(staff, client, amount, lines, method=method, reference=reference,
+                   notes=notes, date=date, idempotency_key=idempotency_key)
+
+
+def _received(client, amount_text, method, locale):
     if method not in MANUAL_METHODS:
         raise DomainError("Choose how the money arrived.", "method")
     try:
@@ -66,12 +125,25 @@ def record_manual(staff, client, amount_text, invoice_ids, *, method, locale, re
         raise DomainError(str(exc), "amount") from None
     if amount <= 0:
         raise DomainError("The amount must be above zero.", "amount")
+    return amount
+
+
+def _already_recorded(idempotency_key):
     P = models.Payment
-    if idempotency_key and P.select().where(P.idempotency_key == idempotency_key).exists():
-        return P.get(P.idempotency_key == idempotency_key)
+    return P.get_or_none(P.idempotency_key == idempotency_key) if idempotency_key else None
+
+
+def _record(staff, client, amount, lines, *, method, reference="", notes="", date=None,
+            idempotency_key=None):
+    """Write a manual payment: lines [(invoice id, amount or None for "up to the balance")]."""
+    from billing import allocation, transaction
+    P = models.Payment
+    existing = _already_recorded(idempotency_key)
+    if existing is not None:
+        return existing
     with transaction():
         invoices = []
-        for invoice_id in invoice_ids:
+        for invoice_id, part in lines:
             invoice = models.Invoice.get_or_none(models.Invoice.id == invoice_id)
             if invoice is None or invoice.client_id != client.id:
                 raise DomainError("That invoice belongs to another client.", "invoices")
@@ -81,13 +153,13 @@ def record_manual(staff, client, amount_text, invoice_ids, *, method, locale, re
             if not invoice.is_payable:
                 raise DomainError(f"Invoice {invoice.number} cannot take a payment.",
                                   "invoices")
-            invoices.append(invoice)
+            invoices.append((invoice, amount if part is None else part))
         payment = P.create(
             client=client, number=numbering.next_number("payment"), status="completed",
             date=date or models.utcnow().date(), currency=client.currency, amount=amount,
             method=method, method_label=MANUAL_METHODS[method], reference=reference[:100],
-            idempotency_key=idempotency_key)
-        plan = {"lines": [[inv.id, amount] for inv in invoices], "credit": 0}
+            notes=notes[:2000], idempotency_key=idempotency_key)
+        plan = {"lines": [[inv.id, part] for inv, part in invoices], "credit": 0}
         allocation.apply_plan(payment, plan, staff=staff)
         payment.save()
         models.Activity.log("payment.recorded", payment, client=client.id, staff=staff,
@@ -95,5 +167,6 @@ def record_manual(staff, client, amount_text, invoice_ids, *, method, locale, re
     return payment
 
 
+MAX_APPLICATIONS = 200
 MANUAL_METHODS = {"bank_transfer": "Bank transfer", "cheque": "Cheque", "cash": "Cash",
                   "other": "Other"}

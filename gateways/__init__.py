@@ -8,6 +8,7 @@ from gateways.base import (  # noqa: F401  (re-exported for callers)
     GatewayError,
     PaymentDeclined,
     SavedMethod,
+    SettingField,
 )
 
 

@@ -35,6 +35,50 @@ class Capabilities:
     methods: tuple = ("card",)         # card, bank_account, bank_transfer, cheque
 
 
+@dataclasses.dataclass(frozen=True)
+class SettingField:
+    """One setting a gateway needs, as staff see it on the gateway form.
+
+    The back office builds the form from these, and billing.gateway_settings checks what
+    staff typed against them: the form never asks which gateway it is showing. A secret
+    is never sent back to the browser in full (see masked()).
+    """
+    name: str
+    label: str
+    secret: bool = False
+    required: bool = False
+    prefixes: tuple = ()      # the value must start with one of these ("sk_test_", ...)
+    url: bool = False         # an http(s) address
+    multiline: bool = False
+    max_length: int = 255
+    help: str = ""
+
+    def check(self, value):
+        """A human message about `value` (already stripped), or None when it is fine."""
+        if not value:
+            return f"Enter the {self.label.lower()}." if self.required else None
+        if len(value) > self.max_length:
+            return f"The {self.label.lower()} is at most {self.max_length} characters."
+        if self.prefixes and not value.startswith(self.prefixes):
+            starts = " or ".join(f"“{p}”" for p in self.prefixes)
+            return f"The {self.label.lower()} starts with {starts}."
+        if self.url and not value.startswith(("https://", "http://")):
+            return f"The {self.label.lower()} is an address starting with https://."
+        if not self.multiline and any(ch.isspace() for ch in value):
+            return f"The {self.label.lower()} has no spaces."
+        return None
+
+    def masked(self, value):
+        """What the form may show of a stored value: a secret's kind and last four only."""
+        value = str(value or "")
+        if not self.secret or not value:
+            return value
+        if len(value) < 16:
+            return "•" * 8
+        head = value[:value.rfind("_") + 1][:9]
+        return f"{head}…{value[-4:]}"
+
+
 @dataclasses.dataclass
 class SavedMethod:
     """What we keep of a card or account: the gateway's token and what a person recognises."""
@@ -65,6 +109,8 @@ class Gateway:
     title = ""
     capabilities = Capabilities()
     refused_in_production = False
+    # What staff fill in on the gateway form (SettingField), in the order shown.
+    settings_fields: tuple = ()
     # Origins a page that runs this gateway's browser capture must allow in its CSP.
     script_origins: tuple = ()
 
@@ -81,7 +127,8 @@ class Gateway:
 
     # -- what subclasses implement (only what their capabilities promise) -------------
     def validate_settings(self, settings, production=False):
-        """Return a list of human messages about settings that cannot work."""
+        """Return a list of human messages about settings that cannot work together (each
+        field's own checks come from settings_fields)."""
         return []
 
     def charge(self, method, amount, currency, *, idempotency_key, description="",

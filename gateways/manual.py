@@ -1,5 +1,5 @@
 """Bank transfer or cheque: the client reads instructions, staff record the payment."""
-from gateways.base import Capabilities, Gateway
+from gateways.base import Capabilities, Gateway, SettingField
 
 
 class ManualGateway(Gateway):
@@ -8,6 +8,11 @@ class ManualGateway(Gateway):
     capabilities = Capabilities(token_billing=False, refunds=False, webhooks=False,
                                 client_side_capture=False, online=False,
                                 methods=("bank_transfer", "cheque"))
+    settings_fields = (
+        SettingField("instructions", "Payment instructions", multiline=True, max_length=2000,
+                     help="Shown to clients: bank details (IBAN, sort code), who to make "
+                          "cheques out to, and that they should quote the invoice number."),
+    )
 
     def instructions(self):
         return self.settings.get("instructions") or (

@@ -16,6 +16,7 @@ from gateways.base import (
     GatewayError,
     PaymentDeclined,
     SavedMethod,
+    SettingField,
 )
 
 STRIPE_JS = "https://js.stripe.com/v3/"
@@ -27,15 +28,28 @@ class StripeGateway(Gateway):
     title = "Card (Stripe)"
     capabilities = Capabilities(token_billing=True, refunds=True, webhooks=True,
                                 client_side_capture=True, methods=("card",))
+    settings_fields = (
+        SettingField("publishable_key", "Publishable key", required=True,
+                     prefixes=("pk_test_", "pk_live_"),
+                     help="From the Stripe dashboard, Developers → API keys."),
+        SettingField("secret_key", "Secret key", secret=True, required=True,
+                     prefixes=("sk_test_", "sk_live_", "rk_test_", "rk_live_")),
+        SettingField("webhook_secret", "Webhook signing secret", secret=True,
+                     prefixes=("whsec_",),
+                     help="From the webhook endpoint you add in Stripe for /webhooks/stripe."),
+        SettingField("api_base", "API address (testing only)", url=True,
+                     help="Leave blank for Stripe itself."),
+        SettingField("js_url", "Stripe.js address (testing only)", url=True,
+                     help="Leave blank for Stripe itself."),
+    )
 
     def validate_settings(self, settings, production=False):
         errors = []
-        for key in ("publishable_key", "secret_key"):
-            if not settings.get(key):
-                errors.append(f"Stripe needs {key}.")
-        if production and str(settings.get("secret_key", "")).startswith("sk_test"):
+        if production and str(settings.get("secret_key", "")).startswith(("sk_test", "rk_test")):
             errors.append("Use live Stripe keys in production.")
-        return errors
+        if production and str(settings.get("publishable_key", "")).startswith("pk_test"):
+            errors.append("Use live Stripe keys in production.")
+        return errors[:1]
 
     # -- plumbing ----------------------------------------------------------------------
     @property

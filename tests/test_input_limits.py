@@ -137,7 +137,7 @@ def test_form_ids_beyond_64_bits_are_refused_not_500(app, client):
     huge = "9" * 25
     for path, data, status in (
             ("/admin/payments/new", {"client": huge, "amount": "10.00", "method": "cash"}, 422),
-            ("/admin/payments/new", {"client": "1", "invoices": [huge], "amount": "10.00",
+            ("/admin/payments/new", {"client": "1", "invoice": [huge], "amount": "10.00",
                                      "method": "cash"}, 422),
             ("/admin/quotes/new", {"client": huge, "product": ["X"], "unit_price": ["1"]},
              422),

@@ -69,12 +69,14 @@ def wants_fragment():
     return bool(htmx) and not htmx.history_restore_request and not htmx.boosted
 
 
-def render_tab(template, status_code=200, **context):
-    """Full page for a normal, boosted or history-restore request; the fragment for htmx."""
+def render_tab(template, status_code=200, *, shell="page.html", **context):
+    """Full page for a normal, boosted or history-restore request; the fragment for htmx.
+
+    `shell` is the page around the fragment: the portal's, or "admin/page.html"."""
     if wants_fragment():
         body = render_template(template, **context)
     else:
-        body = render_template("page.html", fragment=template, **context)
+        body = render_template(shell, fragment=template, **context)
     response = make_response(body, status_code)
     response.headers["Vary"] = "HX-Request"
     return response

@@ -1,5 +1,26 @@
-// Keep the tab bar in step with the URL after htmx swaps, and close the phone menu.
+// Keep the tab bar in step with the URL after htmx swaps, and run the phone menu.
 (function () {
+  // Without this class the CSS shows the navigation expanded, so a phone without
+  // JavaScript still reaches every link.
+  document.documentElement.classList.remove("no-js");
+  document.documentElement.classList.add("js");
+  function setMenu(button, open) {
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    var nav = document.getElementById(button.getAttribute("aria-controls"));
+    if (nav) { nav.classList.toggle("open", open); }
+  }
+  function closeMenus() {
+    document.querySelectorAll(".menu-button[aria-expanded=true]").forEach(function (b) { setMenu(b, false); });
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".menu-button");
+    if (button) { setMenu(button, button.getAttribute("aria-expanded") !== "true"); }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var open = document.querySelector(".menu-button[aria-expanded=true]");
+    if (open) { setMenu(open, false); open.focus(); }
+  });
   function markActiveTab() {
     var path = window.location.pathname;
     document.querySelectorAll(".tabs a[data-tab]").forEach(function (link) {
@@ -7,10 +28,21 @@
       var active = path === href || path.indexOf(href + "/") === 0;
       if (active) { link.setAttribute("aria-current", "page"); } else { link.removeAttribute("aria-current"); }
     });
-    var toggle = document.getElementById("menu-toggle");
-    if (toggle) { toggle.checked = false; }
+    // The back office's links carry no data-tab: the longest matching href is current.
+    document.querySelectorAll("nav[data-mark-current]").forEach(function (nav) {
+      var best = null;
+      nav.querySelectorAll("a[href]").forEach(function (link) {
+        var href = link.getAttribute("href").replace(/\/$/, "");
+        if ((path === href || path.indexOf(href + "/") === 0) &&
+            (!best || href.length > best.getAttribute("href").length)) { best = link; }
+        link.removeAttribute("aria-current");
+      });
+      if (best) { best.setAttribute("aria-current", "page"); }
+    });
+    closeMenus();
   }
   document.addEventListener("htmx:afterSettle", markActiveTab);
+  document.addEventListener("DOMContentLoaded", markActiveTab);
   document.addEventListener("htmx:historyRestore", markActiveTab);
   // A confirmation on destructive or money-moving buttons, without inline script (CSP).
   document.addEventListener("htmx:confirm", function (event) {

@@ -41,7 +41,7 @@ def assert_fits_phone(page):
 def test_approve_then_land_on_invoice_at_phone_width(app, live_url, phone):
     q = seed(app)
     support.log_in(phone, live_url, "phone@buyer.example", factories.PASSWORD)
-    phone.click("label.menu-button")
+    phone.click("button.menu-button")
     phone.click("nav.tabs a[data-tab=quotes]")
     phone.wait_for_url(f"{live_url}/client/quotes")
     phone.click(f"text={q.number}")

@@ -1,5 +1,6 @@
 """A minimal staff back office: log in, invoices and their lifecycle, the outbox."""
 import functools
+from urllib.parse import urlparse
 
 from flask import (
     Blueprint,
@@ -7,6 +8,7 @@ from flask import (
     current_app,
     flash,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -21,6 +23,8 @@ from views.auth import safe_next
 from views.sessions import end_staff_session, staff_from_session, start_staff_session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+# views.render_tab(template, shell=SHELL): the back-office page around a fragment.
+SHELL = "admin/page.html"
 
 
 def current_staff():
@@ -33,6 +37,15 @@ def staff_required(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         if current_staff() is None:
+            if request.headers.get("HX-Request") == "true":
+                # A login form swapped into the page would be wrong: send the browser there.
+                # Back to the page it showed (not the fragment's URL) after logging in.
+                shown = urlparse(request.headers.get("HX-Current-URL", ""))
+                response = make_response("", 401)
+                response.headers["HX-Redirect"] = url_for(
+                    "admin.login", next=shown.path) if shown.netloc == request.host \
+                    else url_for("admin.login")
+                return response
             return redirect(url_for("admin.login", next=request.path))
         return view(*args, **kwargs)
     return wrapper

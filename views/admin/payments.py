@@ -8,17 +8,16 @@ from flask import (
     current_app,
     flash,
     redirect,
-    render_template,
     request,
     url_for,
 )
 
 import gateways
 import models
-from billing import DomainError, gateway_settings
+from billing import DomainError, FieldErrors, gateway_settings
 from billing import payments as payment_service
-from views import Page, page_number, row_id, user_locale
-from views.admin import current_staff, staff_required
+from views import Page, page_number, render_tab, row_id, user_locale
+from views.admin import SHELL, current_staff, staff_required
 
 bp = Blueprint("admin_payments", __name__, url_prefix="/admin")
 
@@ -27,32 +26,41 @@ bp = Blueprint("admin_payments", __name__, url_prefix="/admin")
 @bp.route("/gateways/<int:config_id>", methods=["GET", "POST"])
 @staff_required
 def gateways_page(config_id=None):
+    """The gateways, and a form for one: its kind's declared settings as named fields."""
     config = None
     if config_id is not None:
         config = models.GatewayConfig.get_or_none(models.GatewayConfig.id == config_id)
         if config is None:
             abort(404)
-    error = None
+    form = request.form if request.method == "POST" else request.args
+    kind = config.kind if config else form.get("kind", "")
+    errors = {}
     if request.method == "POST":
-        form = request.form
+        cls = gateways.REGISTRY.get(kind)
+        typed = {f.name: form.get(gateway_settings.field_name(f), "")[:f.max_length + 1]
+                 for f in (cls.settings_fields if cls else ())}
         try:
             gateway_settings.save(
-                config, kind=form.get("kind", ""), label=form.get("label", ""),
-                settings_text=form.get("settings", "")[:5000],
+                config, kind=kind, label=form.get("label", ""), settings=typed,
                 token_mode=form.get("token_mode", ""), is_enabled=form.get("is_enabled") == "1",
                 position=_position(form.get("position")),
                 production=current_app.config["PORTAL_ENV"] == "production",
                 staff=current_staff())
+        except FieldErrors as exc:
+            errors.update(exc.errors)
         except DomainError as exc:
-            error = exc
+            errors[exc.field or "form"] = exc.message
         else:
             flash("Gateway saved.", "success")
             return redirect(url_for("admin_payments.gateways_page"), 303)
     configs = list(models.GatewayConfig.select().order_by(models.GatewayConfig.position,
                                                           models.GatewayConfig.id))
-    return render_template("admin/gateways.html", configs=configs, edit=config, error=error,
-                           kinds=gateways.REGISTRY, form=request.form,
-                           modes=models.GatewayConfig.TOKEN_MODES), 422 if error else 200
+    return render_tab("admin/gateways.html", 422 if errors else 200, shell=SHELL,
+                      configs=configs, edit=config, errors=errors, form=form,
+                      kind=kind if kind in gateways.REGISTRY else "",
+                      kinds=gateways.REGISTRY, modes=models.GatewayConfig.TOKEN_MODES,
+                      masked=gateway_settings.masked(config),
+                      field_name=gateway_settings.field_name)
 
 
 @bp.get("/payments")
@@ -63,7 +71,7 @@ def payments():
              .where(P.status.in_(("pending", "completed", "refunded", "partially_refunded"))))
     total = query.count()
     page = Page(query.order_by(P.id.desc()), page_number(request.args.get("page")), 50, total)
-    return render_template("admin/payments.html", page=page)
+    return render_tab("admin/payments.html", shell=SHELL, page=page)
 
 
 @bp.post("/payments/<int:payment_id>/refund")
@@ -88,36 +96,68 @@ def refund(payment_id):
 @bp.route("/payments/new", methods=["GET", "POST"])
 @staff_required
 def record():
-    error = None
-    form = request.form
-    if request.method == "POST":
-        client = models.Client.get_or_none(models.Client.id == row_id(form.get("client")))
+    """Step 1 picks the client (a GET form; htmx swaps step 2 in place); step 2 lists that
+    client's open invoices, an amount for each, and the payment itself."""
+    form = request.form if request.method == "POST" else request.args
+    errors = {}
+    client = _chosen_client(form.get("client"))
+    if form.get("client") and client is None:
+        errors["client"] = "Choose the client who paid."
+    if request.method == "POST" and client is not None:
         try:
-            if client is None:
-                raise DomainError("Choose the client who paid.", "client")
-            date = dt.date.fromisoformat(form.get("date")) if form.get("date") else None
-            payment = payment_service.record_manual(
-                current_staff(), client, form.get("amount", ""),
-                [row_id(i) for i in form.getlist("invoices")[:100] if row_id(i)],
-                method=form.get("method", ""), locale=user_locale(),
-                reference=form.get("reference", ""), date=date,
-                idempotency_key=form.get("key", "")[:100] or None)
-        except ValueError as exc:  # DomainError is a ValueError; so is a bad date
-            error = exc if isinstance(exc, DomainError) else DomainError("Enter a valid date.")
+            payment = _record_posted(client, form)
+        except FieldErrors as exc:
+            errors.update(exc.errors)
+        except DomainError as exc:
+            errors[exc.field or "form"] = exc.message
         else:
             flash(f"Payment {payment.number} recorded.", "success")
             return redirect(url_for("admin_payments.payments"), 303)
-    Inv = models.Invoice
-    open_invoices = (Inv.select(Inv, models.Client).join(models.Client)
-                     .where(Inv.status.in_(("sent", "partial")) & (Inv.balance > 0))
-                     .order_by(models.Client.name, Inv.date).limit(500))
+    elif request.method == "POST":
+        errors.setdefault("client", "Choose the client who paid.")
     clients = models.Client.select().where(models.Client.archived_at.is_null()) \
         .order_by(models.Client.name).limit(500)
-    return render_template("admin/payment_form.html", error=error, form=form,
-                           clients=clients, invoices=open_invoices,
-                           methods=payment_service.MANUAL_METHODS,
-                           key=form.get("key") or secrets.token_urlsafe(24)), \
-        422 if error else 200
+    invoices = _open_invoices(client) if client else []
+    # Messages for fields the form does not show (a tampered or vanished invoice row).
+    shown = set(FORM_FIELDS) | {f"amount_{inv.id}" for inv in invoices}
+    return render_tab("admin/payment_form.html", 422 if errors else 200, shell=SHELL,
+                      errors=errors, form=form, client=client, clients=clients,
+                      invoices=invoices,
+                      general=[m for f, m in errors.items() if f not in shown],
+                      methods=payment_service.MANUAL_METHODS,
+                      key=form.get("key") or secrets.token_urlsafe(24))
+
+
+FORM_FIELDS = ("client", "amount", "date", "method", "reference", "notes")
+
+
+def _chosen_client(value):
+    client_id = row_id(value)
+    return models.Client.get_or_none(models.Client.id == client_id) if client_id else None
+
+
+def _open_invoices(client):
+    Inv = models.Invoice
+    return list(Inv.select().where((Inv.client == client) & Inv.status.in_(("sent", "partial"))
+                                   & (Inv.balance > 0) & Inv.archived_at.is_null())
+                .order_by(Inv.due_date.asc(nulls="LAST"), Inv.date, Inv.id)
+                .limit(payment_service.MAX_APPLICATIONS))
+
+
+def _record_posted(client, form):
+    try:
+        date = dt.date.fromisoformat(form["date"]) if form.get("date") else None
+    except ValueError:
+        raise DomainError("Enter a valid date.", "date") from None
+    ids = [row_id(i) for i in form.getlist("invoice")[:payment_service.MAX_APPLICATIONS]]
+    if None in ids:  # a tampered row: refuse rather than quietly skip it
+        raise DomainError("One of the invoices could not be found. Reload the page.", "form")
+    return payment_service.record_manual_applied(
+        current_staff(), client, form.get("amount", ""),
+        [(i, form.get(f"amount_{i}", "")[:50]) for i in ids],
+        method=form.get("method", ""), locale=user_locale(),
+        reference=form.get("reference", ""), notes=form.get("notes", "")[:2000], date=date,
+        idempotency_key=form.get("key", "")[:100] or None)
 
 
 def _position(value):
