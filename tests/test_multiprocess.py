@@ -5,7 +5,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import time
 
@@ -14,12 +13,12 @@ import redis
 import requests
 
 import models
+from bench.run import HarnessError, Server
 from tests import factories
 from tests.conftest import TEST_DB, make_app
 from tests.core_support import free_port, opened
 from tests.payments_support import make_gateway
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 KEY = re.compile(r'name="key" value="([^"]+)"')
 
@@ -54,30 +53,13 @@ def redis_url(tmp_path_factory):
         proc.wait(10)
 
 
-class Server:
-    def __init__(self, env, log_path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        with open(log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-c", "import portal; portal.cli()", "serve", "--host",
-                 "127.0.0.1", "--port", str(self.port), "--threads", "4"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-    def up(self):
-        if self.proc.poll() is not None:
-            with open(self.log_path) as log:
-                pytest.fail(f"portal serve exited with {self.proc.returncode}:\n{log.read()}")
-        return requests.get(self.url + "/healthz", timeout=2).status_code == 200
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+def serve(env, log_path):
+    """`portal serve` in a subprocess, answering /healthz (the bench's launcher)."""
+    try:
+        return Server(env, 4, log_path)
+    except HarnessError as exc:
+        with open(log_path) as log:
+            pytest.fail(f"portal serve did not come up: {exc}\n{log.read()}")
 
 
 @pytest.fixture
@@ -96,10 +78,8 @@ def servers(tmp_path, redis_url):
     env = {**os.environ, "PORTAL_DATABASE_URL": database, "PORTAL_INSTANCE_PATH": str(instance),
            "PORTAL_RATELIMIT_STORAGE_URL": redis_url, "PORTAL_BASE_URL": "http://portal.test"}
     env.pop("PORTAL_SECRET_KEY", None)  # both read the instance's generated key
-    first = Server(env, tmp_path / "a.log")
-    wait_until(first.up, "server A")  # A writes the instance secret; B then reads it
-    second = Server(env, tmp_path / "b.log")
-    wait_until(second.up, "server B")
+    first = serve(env, tmp_path / "a.log")  # A writes the instance secret; B then reads it
+    second = serve(env, tmp_path / "b.log")
     yield {"a": first.url, "b": second.url, "app": app, "invoice": invoice, "client": client,
            "contact": contact}
     first.stop()
