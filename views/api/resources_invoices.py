@@ -144,6 +144,8 @@ class RecurringResource(Resource):
                      "description": "Days from issue to due, a whole number from 0 to 365."},
         "discount": {**MONEY, "description": "Amount off each invoice, a decimal string."},
         "notes": NOTES["notes"], "terms": NOTES["terms"],
+        "auto_bill": {"type": "boolean",
+                      "description": "Charge the client's saved payment method on each invoice."},
         "status": enum(("active", "paused", "draft"), "active (default), paused or draft."),
     }, required=("client_id", "line_items", "start_date"))
     update_schema = body({"status": enum(("active", "paused"), "active or paused.")},
@@ -151,7 +153,8 @@ class RecurringResource(Resource):
     record_schema = record({
         **DOCUMENT_OUT, "frequency": {"type": "string"}, "start_date": DATE_OUT,
         "next_send_date": DATE_OUT, "remaining_cycles": {"type": "integer"},
-        "due_days": {"type": "integer"}, "notes": string_out(), "terms": string_out()})
+        "due_days": {"type": "integer"}, "auto_bill": {"type": "boolean"},
+        "notes": string_out(), "terms": string_out()})
 
     def query(self, args):
         R = models.RecurringInvoice
@@ -162,7 +165,8 @@ class RecurringResource(Resource):
         return {"id": r.public_id, "client_id": r.client.public_id, "number": r.number,
                 "status": r.status, "frequency": r.frequency, "start_date": iso(r.start_date),
                 "next_send_date": iso(r.next_send_date), "remaining_cycles": r.remaining_cycles,
-                "due_days": r.due_days, "currency": cur, **totals_out(r),
+                "due_days": r.due_days, "auto_bill": r.auto_bill, "currency": cur,
+                **totals_out(r),
                 "notes": r.notes, "terms": r.terms, "line_items": lines_out(r, cur)}
 
     def create(self, data, staff):
@@ -174,7 +178,7 @@ class RecurringResource(Resource):
             due_days=int(data.get("due_days", 30)),
             discount=amount(data, "discount", client.currency),
             notes=text(data, "notes", limit=5000), terms=text(data, "terms", limit=5000),
-            status=data.get("status", "active"))
+            status=data.get("status", "active"), auto_bill=data.get("auto_bill", False))
 
     def update(self, record, data, staff):
         return recurring.set_status(record, data["status"], staff=staff)
