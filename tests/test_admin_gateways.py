@@ -147,7 +147,10 @@ def test_manual_instructions_saved_and_length_checked(staff_http):
 def test_bad_kind_or_mode_is_422(staff_http, fields, field, message):
     before = snapshot()
     response = post(staff_http, **fields)
-    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in html
+    if field == "kind":  # shown by the kind select, and tied to it
+        assert 'id="kind-error"' in html and 'aria-describedby="kind-error"' in html
     assert snapshot() == before
 
 
