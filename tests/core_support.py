@@ -151,11 +151,20 @@ class QueryCounter(logging.Handler):
         return len(self.statements)
 
 
-def free_port():
-    """A loopback port nobody listens on right now (servers must not use fixed ports)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class HeldPort(int):
+    """A loopback port for a server started later, never a fixed one. We keep it bound but
+    not listening: connecting is refused (a server that is down), and no other process or
+    xdist worker can take it until release(), called just before our server binds it."""
+
+    def __new__(cls):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = super().__new__(cls, sock.getsockname()[1])
+        port.sock = sock
+        return port
+
+    def release(self):
+        self.sock.close()
 
 
 def race(app, count, work):

@@ -13,7 +13,7 @@ import portal
 from billing import invoices as invoice_service
 from tests import factories
 from tests.conftest import make_app
-from tests.core_support import free_port, login_staff, opened
+from tests.core_support import HeldPort, login_staff, opened
 
 LINK_RE = re.compile(r"http://portal\.test/client/invoice/[A-Za-z0-9_-]{40,}")
 
@@ -30,8 +30,9 @@ class Inbox:
 
 
 def start_smtp(port):
+    port.release()  # ours until now: nobody else can have taken it
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller = Controller(inbox, hostname="127.0.0.1", port=int(port))
     controller.start()
     return controller, inbox
 
@@ -53,7 +54,9 @@ def seed(app):
 
 @pytest.fixture
 def smtp_port():
-    return free_port()
+    port = HeldPort()
+    yield port
+    port.release()
 
 
 def test_email_invoice_is_delivered_by_smtp(tmp_path, smtp_port):

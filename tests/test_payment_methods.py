@@ -19,10 +19,14 @@ def test_empty_tab_offers_adding_when_a_gateway_can_save(client, auth, world, de
 
 
 def test_several_methods_default_and_remove(client, auth, world, demo_gateway, conn):
+    # Another client's card, ending 5555: never on this client's tab.
+    models.GatewayToken.create(client=world["b"], gateway=demo_gateway, token="tok_beta",
+                               brand="mastercard", last4="5555", exp_month=12, exp_year=2031)
     auth.login("a1@alpha.example")
     assert save_card(client, demo_gateway).status_code == 303
     assert save_card(client, demo_gateway, "5555555555554444").status_code == 303
-    first, second = models.GatewayToken.select().order_by(models.GatewayToken.id)
+    first, second = models.GatewayToken.select().where(
+        models.GatewayToken.client == world["a"].id).order_by(models.GatewayToken.id)
     assert first.is_default and not second.is_default
     page = client.get(f"/client/payment_methods/{second.public_id}").get_data(as_text=True)
     assert "Make default" in page and "data-confirm=" in page
@@ -37,6 +41,7 @@ def test_several_methods_default_and_remove(client, auth, world, demo_gateway, c
     html = client.get("/client/payment_methods").get_data(as_text=True)
     listing = html.split("was removed")[-1]  # past the flash that names the removed card
     assert "4242" in listing and "4444" not in listing
+    assert "5555" not in html
 
 
 def test_bad_demo_card_is_refused(client, auth, world, demo_gateway):

@@ -1,5 +1,6 @@
 """Prepared queries: Peewee's SQL built once per shape, each run with its own values."""
 import datetime as dt
+import uuid
 
 from peewee import fn
 
@@ -11,14 +12,17 @@ from tests import factories
 def test_built_once_and_run_with_each_calls_values(db):
     a, b = factories.client(name="Alpha"), factories.client(name="Beta")
     built = []
+    # A name no earlier run in this process used: the cache lives as long as the process,
+    # so a fixed name would be built by the first run only (and this test pass only once).
+    name = f"test-client-by-id-{uuid.uuid4().hex}"
 
     def build():
         built.append(1)
         return models.Client.select(models.Client.name).where(models.Client.id == slot("id"))
 
-    assert prepared("test-client-by-id", build).scalar(id=a.id) == "Alpha"
-    assert prepared("test-client-by-id", build).scalar(id=b.id) == "Beta"
-    assert prepared("test-client-by-id", build).scalar(id=-1) is None
+    assert prepared(name, build).scalar(id=a.id) == "Alpha"
+    assert prepared(name, build).scalar(id=b.id) == "Beta"
+    assert prepared(name, build).scalar(id=-1) is None
     assert built == [1]
 
 

@@ -195,11 +195,12 @@ def test_concurrent_approvals_make_exactly_one_invoice(app):
             finally:
                 models.db.close()
 
-    workers = [threading.Thread(target=approve, args=(n,)) for n in range(threads)]
+    workers = [threading.Thread(target=approve, args=(n,), daemon=True) for n in range(threads)]
     for w in workers:
         w.start()
     for w in workers:
         w.join(60)
+        assert not w.is_alive(), "an approval never finished"
     with app.test_request_context():
         models.db.connect(reuse_if_open=True)
         assert len(results) == 1, (results, errors)

@@ -1,5 +1,4 @@
 """Staff notices of an approval travel through a real SMTP server (aiosmtpd on loopback)."""
-import socket
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -7,6 +6,7 @@ from aiosmtpd.controller import Controller
 import models
 from billing import quotes as quote_service
 from tests import factories
+from tests.core_support import HeldPort
 from tests.quotes_support import quote
 
 
@@ -19,16 +19,12 @@ class Inbox:
         return "250 OK"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def smtp():
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    port = HeldPort()
+    port.release()  # held until this moment, so no other worker took it meanwhile
+    controller = Controller(inbox, hostname="127.0.0.1", port=int(port))
     controller.start()
     yield f"smtp://127.0.0.1:{controller.port}", inbox
     controller.stop()

@@ -19,7 +19,8 @@ def live_url(app):
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
     server.close()
-    thread.join(5)
+    thread.join(10)
+    assert not thread.is_alive(), "the test server did not stop"
 
 
 @pytest.fixture
