@@ -77,6 +77,21 @@ class LiveServer:
         self.server.task_dispatcher.shutdown()
 
 
+def open_menu(page, viewport):
+    """On a phone the navigation hides behind the menu button (portal and back office alike);
+    on a desktop it shows. Returns the navigation."""
+    from playwright.sync_api import expect
+    nav = page.locator("nav.tabs")
+    if viewport == "phone":
+        expect(nav).to_be_hidden()
+        button = page.locator("button.menu-button")
+        expect(button).to_have_attribute("aria-expanded", "false")
+        button.click()
+        expect(button).to_have_attribute("aria-expanded", "true")
+    expect(nav).to_be_visible()
+    return nav
+
+
 def screenshot_dir():
     """Outside the repository: screenshots are for looking at, not for committing."""
     return os.environ.get("PORTAL_SCREENSHOT_DIR") or os.path.join(
