@@ -44,9 +44,7 @@ def test_switch_a_module_off_and_the_tab_vanishes(browser, demo_server, shots, v
 
         portal = contact.new_page()
         support.log_in(portal, demo_server.url)
-        if viewport == "phone":
-            portal.click("label.menu-button")
-        nav = portal.locator("nav.tabs")
+        nav = support.open_menu(portal, viewport)
         expect(nav.get_by_role("link", name="Invoices", exact=True)).to_be_visible()
         expect(nav.get_by_role("link", name="Documents", exact=True)).to_have_count(0)
         shots(portal, f"portal-without-documents-{viewport}")
