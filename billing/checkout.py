@@ -17,6 +17,7 @@ import money
 from billing import (
     DomainError,
     allocation,
+    gateway_settings,
     numbering,
     payment_methods,
     reservations,
@@ -75,7 +76,7 @@ def pay(contact, items, company, *, idempotency_key, token=None, gateway=None,
     if token is not None:
         if token.client_id != contact.client_id or token.deleted_at is not None:
             raise DomainError("That payment method is no longer available.", "method")
-        gateway = gateways.get(token.gateway_id)
+        gateway = gateway_settings.get(token.gateway_id)
         method = payment_methods.as_saved(token)
     else:
         method = new_method
@@ -200,7 +201,7 @@ def complete_action(contact, public_id):
         raise DomainError("That payment could not be found.")
     if payment.status in DONE:
         return Outcome(payment, "duplicate")
-    gateway = gateways.get(payment.gateway_id)
+    gateway = gateway_settings.get(payment.gateway_id)
     if gateway is None:
         raise DomainError("That payment method is no longer available.")
     try:

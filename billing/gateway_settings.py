@@ -1,4 +1,5 @@
-"""Staff configure gateways: kind, settings (keys), how card saving is offered, on/off.
+"""Staff configure gateways: kind, settings (keys), how card saving is offered, on/off; and
+the portal loads the usable ones (enabled(), get(), with_token_billing()).
 
 Each gateway declares its settings (gateways.base.SettingField); what staff type is checked
 against that declaration, never against the gateway's name. A secret left blank on an edit
@@ -9,6 +10,25 @@ import json
 import gateways
 import models
 from billing import DomainError, FieldErrors, transaction
+
+
+def enabled():
+    """Usable gateways in the business's order."""
+    C = models.GatewayConfig
+    configs = C.select().where(C.is_enabled == True).order_by(C.position, C.id)  # noqa: E712
+    return [g for g in (gateways.for_config(c) for c in configs) if g is not None]
+
+
+def get(config_id):
+    """The usable gateway of that configuration, or None (unknown, disabled or refused)."""
+    config = models.GatewayConfig.get_or_none(models.GatewayConfig.id == config_id)
+    if config is None or not config.is_enabled:
+        return None
+    return gateways.for_config(config)
+
+
+def with_token_billing():
+    return [g for g in enabled() if g.capabilities.token_billing]
 
 
 def field_name(setting):

@@ -4,18 +4,17 @@ Whoever acts is passed in (contact or staff): when staff open the portal as a co
 record says staff added the card, not the contact.
 """
 import models
-from billing import DomainError, transaction
+from billing import DomainError, gateway_settings, transaction
 from gateways.base import SavedMethod
 
 
 def usable(client_id, public_id):
     """A live saved method of this client whose gateway can still charge it, or None."""
-    import gateways
     token = models.GatewayToken.for_client(client_id).where(
         models.GatewayToken.public_id == str(public_id)[:24]).first()
     if token is None:
         return None, None
-    gateway = gateways.get(token.gateway_id)
+    gateway = gateway_settings.get(token.gateway_id)
     if gateway is None or not gateway.capabilities.token_billing:
         return None, None
     return token, gateway

@@ -1,7 +1,9 @@
-"""Payment gateways behind one interface (gateways.base.Gateway), chosen by capability."""
+"""Payment gateways behind one interface (gateways.base.Gateway), chosen by capability.
+
+Which gateways the business configured is stored by billing.gateway_settings (enabled(),
+get()); this package only knows how to talk to each kind."""
 import os
 
-import models
 from gateways.base import (  # noqa: F401  (re-exported for callers)
     ChargeResult,
     Gateway,
@@ -42,22 +44,3 @@ def for_config(config):
     if cls is None or (cls.refused_in_production and production()):
         return None
     return cls(config)
-
-
-def enabled():
-    """Usable gateways in the business's order."""
-    configs = (models.GatewayConfig.select()
-               .where(models.GatewayConfig.is_enabled == True)  # noqa: E712
-               .order_by(models.GatewayConfig.position, models.GatewayConfig.id))
-    return [g for g in (for_config(c) for c in configs) if g is not None]
-
-
-def get(config_id):
-    config = models.GatewayConfig.get_or_none(models.GatewayConfig.id == config_id)
-    if config is None or not config.is_enabled:
-        return None
-    return for_config(config)
-
-
-def with_token_billing():
-    return [g for g in enabled() if g.capabilities.token_billing]

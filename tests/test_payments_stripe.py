@@ -11,6 +11,7 @@ import stripe
 import gateways
 import models
 import portal
+from billing import gateway_settings
 from tests import factories
 from tests.conftest import CSRF_RE, csrf_token
 from tests.core_support import snapshot
@@ -272,8 +273,8 @@ def test_demo_gateway_refused_in_production(app, conn, monkeypatch):
     config = make_gateway("demo")
     assert gateways.for_config(config) is not None
     monkeypatch.setenv("PORTAL_ENV", "production")
-    assert gateways.for_config(config) is None and gateways.enabled() == []
-    from billing import DomainError, gateway_settings
+    assert gateways.for_config(config) is None and gateway_settings.enabled() == []
+    from billing import DomainError
     try:
         gateway_settings.save(None, kind="demo", label="", settings_text="{}",
                               token_mode="optin", is_enabled=True, production=True)

@@ -10,9 +10,15 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 from jinja2 import pass_context
 
-import gateways
 import models
-from billing import DomainError, allocation, checkout, payment_methods, reservations
+from billing import (
+    DomainError,
+    allocation,
+    checkout,
+    gateway_settings,
+    payment_methods,
+    reservations,
+)
 from extensions import CSP, limiter
 from gateways.base import GatewayError
 from views import acting_staff_id, company, portal_tab, render_tab, tab_enabled, user_locale
@@ -66,7 +72,7 @@ def checkout_context(form, error=None, key=None):
     invoices = [inv for inv in invoices if inv.id not in held_in_full]
     currency = invoices[0].currency if invoices else current_user.client.currency
     credit = sum(c.balance for c in allocation.available_credit(client_id, currency))
-    enabled = gateways.enabled()
+    enabled = gateway_settings.enabled()
     usable_ids = {g.config.id for g in enabled if g.capabilities.token_billing}
     saved = [t for t in models.GatewayToken.for_client(client_id)
              .order_by(models.GatewayToken.is_default.desc(), models.GatewayToken.id.desc())
@@ -127,7 +133,7 @@ def pay():
                                    idempotency_key=form.get("key"), use_credit=True,
                                    **acting_staff())
             return finished(outcome)
-        gateway = gateways.get(int(ref)) if ref.isdigit() else None
+        gateway = gateway_settings.get(int(ref)) if ref.isdigit() else None
         if gateway is None or kind not in ("new", "offline"):
             raise DomainError("Choose how you would like to pay.", "method")
         if kind == "offline" or not gateway.capabilities.online:
@@ -223,7 +229,7 @@ def capture_and_pay(gateway, form):
 
 
 def authenticate_page(payment, client_secret):
-    gateway = gateways.get(payment.gateway_id)
+    gateway = gateway_settings.get(payment.gateway_id)
     response = render_tab("payments/authenticate.html", payment=payment, gateway=gateway,
                           client_secret=client_secret)
     return with_gateway_csp(response, gateway)

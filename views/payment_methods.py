@@ -2,9 +2,8 @@
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-import gateways
 import models
-from billing import DomainError, payment_methods
+from billing import DomainError, gateway_settings, payment_methods
 from extensions import limiter
 from gateways.base import GatewayError
 from views import portal_tab, render_tab
@@ -28,7 +27,7 @@ def index():
     methods = list(T.for_client(current_user.client_id).order_by(T.is_default.desc(),
                                                                   T.id.desc()))
     return render_tab("payment_methods/list.html", methods=methods,
-                      can_add=bool(gateways.with_token_billing()))
+                      can_add=bool(gateway_settings.with_token_billing()))
 
 
 @bp.get("/payment_methods/<public_id>")
@@ -66,7 +65,7 @@ def make_default(public_id):
 
 
 def chosen_gateway():
-    available = gateways.with_token_billing()
+    available = gateway_settings.with_token_billing()
     wanted = request.values.get("gateway", "")
     for gateway in available:
         if str(gateway.config.id) == wanted or len(available) == 1:
