@@ -100,9 +100,19 @@ def edit(product_id):
     return _form(_product(product_id))
 
 
-@bp.post("/<int:product_id>/<any(archive, restore):action>")
+@bp.post("/<int:product_id>/archive")
 @staff_required
-def archive(product_id, action):
+def archive(product_id):
+    return _set_archived(product_id, "archive")
+
+
+@bp.post("/<int:product_id>/restore")
+@staff_required
+def restore(product_id):
+    return _set_archived(product_id, "restore")
+
+
+def _set_archived(product_id, action):
     product = _product(product_id)
     try:
         product_service.set_archived(product, action == "archive", staff=current_staff())
