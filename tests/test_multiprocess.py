@@ -16,7 +16,7 @@ import models
 from bench.run import HarnessError, Server
 from tests import factories
 from tests.conftest import TEST_DB, make_app
-from tests.core_support import free_port, opened
+from tests.core_support import HeldPort, opened
 from tests.payments_support import make_gateway
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -39,7 +39,8 @@ def wait_until(check, what, seconds=30):
 def redis_url(tmp_path_factory):
     server = shutil.which("redis-server")
     assert server, "redis-server is missing: tests/run.sh installs Debian's redis-server"
-    port = free_port()
+    port = HeldPort()
+    port.release()  # redis-server binds it next
     folder = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no", "--dir", str(folder)],
