@@ -54,7 +54,8 @@ def test_one_e_mail_address_is_one_contacts_login(app, api):
         {"first_name": "Bill", "email": "BILL@initech.example"}]})
     assert other.status_code == 422, other.json
     assert other.json["errors"].get("contacts") == [
-        "bill@initech.example is already a contact's login."]
+        "bill@initech.example is already the login of a contact of another client; each "
+        "contact needs their own e-mail address."]
     with opened(app):
         assert snapshot() == before_other
     # Nor can a second contact of the same client, or an edit, take the address.
@@ -63,7 +64,8 @@ def test_one_e_mail_address_is_one_contacts_login(app, api):
                      [{"id": peter, "email": "bill@initech.example"}]):
         response = api.put(f"clients/{data['id']}", json={"contacts": contacts})
         assert response.status_code == 422, contacts
-        assert "already a contact's login" in response.json["errors"]["contacts"][0]
+        assert response.json["errors"]["contacts"] == [
+            "This client already has a contact with the e-mail address bill@initech.example."]
         with opened(app):
             assert snapshot() == before_other
     kept = api.put(f"clients/{data['id']}", json={"contacts": [
