@@ -9,22 +9,9 @@ from tests.browser import support
 pytestmark = pytest.mark.browser
 
 
-def open_menu(page, viewport):
-    """On a phone the tabs hide behind the '☰ Menu' button; on a desktop they show."""
-    nav = page.locator("nav.tabs")
-    if viewport == "phone":
-        expect(nav).to_be_hidden()
-        button = page.locator("button.menu-button")
-        expect(button).to_have_attribute("aria-expanded", "false")
-        button.click()
-        expect(button).to_have_attribute("aria-expanded", "true")
-    expect(nav).to_be_visible()
-    return nav
-
-
 def switch_tab(page, viewport, label):
     """Switch tabs through the menu; returns the request htmx made."""
-    nav = open_menu(page, viewport)
+    nav = support.open_menu(page, viewport)
     with page.expect_request(lambda r: r.url.split("?")[0].endswith(
             nav.get_by_role("link", name=label, exact=True).get_attribute("href"))) as info:
         nav.get_by_role("link", name=label, exact=True).click()
@@ -109,7 +96,7 @@ def test_login_list_invoice_tabs_history_pdf_logout(browser, demo_server, shots,
         data = f.read()
     assert data.startswith(b"%PDF") and len(data) > 5000
 
-    open_menu(page, viewport)
+    support.open_menu(page, viewport)
     shots(page, "menu open")
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(re.compile(r".*/client/login$"))

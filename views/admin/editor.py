@@ -19,8 +19,8 @@ from flask import (
 import models
 import pdf
 from billing import DomainError, documents
-from views import Page, page_number, user_locale, wants_fragment
-from views.admin import current_staff, run_action, staff_required
+from views import user_locale, wants_fragment
+from views.admin import current_staff, document_list, run_action, staff_required
 from views.admin import editor_form as parse
 from views.admin.kinds import (
     CREDIT_ACTIONS,
@@ -225,14 +225,7 @@ def _action(kind_key, record_id, action):
 @staff_required
 def recurring_list():
     R = models.RecurringInvoice
-    query = R.select(R, models.Client).join(models.Client)
-    status = request.args.get("status", "")
-    if status in ("draft", "active", "paused", "completed"):
-        query = query.where(R.status == status)
-    total = query.count()
-    query = query.order_by(R.id.desc())
-    page = Page(query, page_number(request.args.get("page")), 50, total)
-    return render_template("admin/recurring.html", page=page, status=status,
-                           statuses=("draft", "active", "paused", "completed"),
-                           frequencies=dict(FREQUENCY_CHOICES))
+    return document_list(R, "admin/recurring.html", archived=False,
+                         statuses=("draft", "active", "paused", "completed"),
+                         order=(R.id.desc(),), frequencies=dict(FREQUENCY_CHOICES))
 

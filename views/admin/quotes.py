@@ -3,12 +3,12 @@ shared document editor's, views/admin/editor.py).
 
 Every action calls the same billing functions the portal and the API use.
 """
-from flask import Blueprint, render_template, request
+from flask import Blueprint
 
 import models
 from billing import quotes as quote_service
-from views import Page, page_number, service_config
-from views.admin import run_action, staff_required
+from views import service_config
+from views.admin import document_list, run_action, staff_required
 
 bp = Blueprint("admin_quotes", __name__, url_prefix="/admin")
 
@@ -17,15 +17,8 @@ bp = Blueprint("admin_quotes", __name__, url_prefix="/admin")
 @staff_required
 def quotes():
     Q = models.Quote
-    query = Q.select(Q, models.Client).join(models.Client).where(Q.archived_at.is_null())
-    status = request.args.get("status", "")
-    if status in Q.STATUSES:
-        query = query.where(Q.status == status)
-    total = query.count()
-    query = query.order_by(Q.date.desc(), Q.id.desc())
-    page = Page(query, page_number(request.args.get("page")), 50, total)
-    return render_template("admin/quotes.html", page=page, status=status,
-                           statuses=Q.STATUSES, today=models.utcnow().date())
+    return document_list(Q, "admin/quotes.html", statuses=Q.STATUSES,
+                         order=(Q.date.desc(), Q.id.desc()), today=models.utcnow().date())
 
 
 ACTIONS = {
@@ -51,8 +44,5 @@ def quote_action(quote_id, action):
 @staff_required
 def credits():
     C = models.Credit
-    query = C.select(C, models.Client).join(models.Client).where(C.archived_at.is_null())
-    total = query.count()
-    query = query.order_by(C.date.desc(), C.id.desc())
-    page = Page(query, page_number(request.args.get("page")), 50, total)
-    return render_template("admin/credits.html", page=page)
+    return document_list(C, "admin/credits.html", statuses=(),
+                         order=(C.date.desc(), C.id.desc()))
