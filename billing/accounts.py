@@ -85,14 +85,21 @@ def request_password_reset(email, config):
     contact = models.Contact.get_or_none(models.Contact.email == (email or "").strip().lower())
     if contact is None or not contact.may_sign_in:
         return None
+    return _email_password_link(
+        contact, config, dt.timedelta(minutes=RESET_TTL_MINUTES),
+        lambda key: notifications.password_reset_email(contact, key, config, RESET_TTL_MINUTES),
+        "contact.password_reset_requested", contact=contact)
+
+
+def _email_password_link(person, config, lifetime, compose, action, **log):
+    """Store a single-use link to choose a password (its key hashed), living `lifetime`, and
+    e-mail it: a reset and an invitation are the same link in different words."""
     key = secrets.token_urlsafe(32)
     with transaction():
-        models.PasswordReset.create(
-            contact=contact, token_hash=models.hash_token(key),
-            expires_at=models.utcnow() + dt.timedelta(minutes=RESET_TTL_MINUTES))
-        message = notifications.password_reset_email(contact, key, config, RESET_TTL_MINUTES)
-        models.Activity.log("contact.password_reset_requested", contact,
-                            client=contact.client_id, contact=contact)
+        models.PasswordReset.create(contact=person, token_hash=models.hash_token(key),
+                                    expires_at=models.utcnow() + lifetime)
+        message = compose(key)
+        models.Activity.log(action, person, client=person.client_id, **log)
     mail.send_now([message], config)
     return message
 
@@ -259,12 +266,7 @@ def invite_contact(contact, config, staff=None):
         raise DomainError("This client is archived: unarchive it before inviting a contact.")
     company = models.Company.current()
     ttl_days = max(1, company.invitation_ttl_days or 1)
-    key = secrets.token_urlsafe(32)
-    with transaction():
-        models.PasswordReset.create(
-            contact=contact, token_hash=models.hash_token(key),
-            expires_at=models.utcnow() + dt.timedelta(days=ttl_days))
-        message = notifications.contact_invitation_email(contact, key, config, ttl_days)
-        models.Activity.log("contact.invited", contact, client=contact.client_id, staff=staff)
-    mail.send_now([message], config)
-    return message
+    return _email_password_link(
+        contact, config, dt.timedelta(days=ttl_days),
+        lambda key: notifications.contact_invitation_email(contact, key, config, ttl_days),
+        "contact.invited", staff=staff)
