@@ -97,6 +97,8 @@ class Company(BaseModel):
     # JSON {field: "required" | "optional" | "hidden"} for /client/register; "" = defaults.
     registration_fields = TextField(default="")
     quote_requires_po_number = BooleanField(default=False)
+    # Issuing an invoice applies the client's unapplied payments to it (billing.applying).
+    auto_apply_prepayments = BooleanField(default=False)
 
     @classmethod
     def current(cls):
@@ -481,6 +483,12 @@ class Payment(PublicModel):
     @property
     def unapplied(self):
         return self.amount - self.applied - self.refunded
+
+    @property
+    def has_unapplied(self):
+        """Money received and kept, matched to no invoice yet (billing.applying)."""
+        return (self.status in ("completed", "partially_refunded") and self.method != "credit"
+                and self.unapplied > 0)
 
 
 class PaymentAllocation(BaseModel):

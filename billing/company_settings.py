@@ -262,18 +262,22 @@ def _minimum(text, field, label, currency, locale):
 
 
 def save_payments(company, *, prepayments_enabled, minimum_prepayment, allow_partial_payments,
-                  minimum_partial_payment, allow_over_payment, staff=None):
-    """Amounts are typed in the company's currency and locale; blank means no minimum."""
+                  minimum_partial_payment, allow_over_payment, auto_apply_prepayments=None,
+                  staff=None):
+    """Amounts are typed in the company's currency and locale; blank means no minimum.
+    auto_apply_prepayments None leaves that setting as it is."""
     currency, locale = company.currency or "USD", company.locale or "en_US"
     prepay_min = _minimum(minimum_prepayment, "minimum_prepayment", "Minimum pre-payment",
                           currency, locale)
     partial_min = _minimum(minimum_partial_payment, "minimum_partial_payment",
                            "Minimum partial payment", currency, locale)
+    extra = {} if auto_apply_prepayments is None else {
+        "auto_apply_prepayments": bool(auto_apply_prepayments)}
     return _store(company, "settings.payments_saved", staff,
                   prepayments_enabled=bool(prepayments_enabled), minimum_prepayment=prepay_min,
                   allow_partial_payments=bool(allow_partial_payments),
                   minimum_partial_payment=partial_min,
-                  allow_over_payment=bool(allow_over_payment))
+                  allow_over_payment=bool(allow_over_payment), **extra)
 
 
 # ---------------------------------------------------------------- quotes and links

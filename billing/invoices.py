@@ -47,8 +47,9 @@ def check_dates(date, due_date, partial_due_date=None):
                           "partial_due_date")
 
 
-def _mark_sent(invoice):
-    """Leave draft: the client owes the balance from now on."""
+def _mark_sent(invoice, auto_apply=True):
+    """Leave draft: the client owes the balance from now on (less any unapplied payments
+    the company has them take automatically)."""
     if invoice.status != "draft":
         return False
     _check_sendable(invoice)
@@ -58,6 +59,9 @@ def _mark_sent(invoice):
     models.Client.update(balance=models.Client.balance + invoice.balance,
                          listed_invoices=models.Client.listed_invoices + 1).where(
         models.Client.id == invoice.client_id).execute()
+    if auto_apply:
+        from billing import applying
+        applying.auto_apply(invoice)
     return True
 
 
@@ -113,7 +117,8 @@ def mark_paid(invoice, staff=None):
                               "it cannot be marked paid.")
         if invoice.status == "paid" or invoice.balance <= 0:
             raise DomainError(f"Invoice {invoice.number} is already paid.")
-        _mark_sent(invoice)
+        # Marked paid means this payment settles it all: money waiting unapplied stays so.
+        _mark_sent(invoice, auto_apply=False)
         payment = payments.record_payment(
             invoice.client, invoice.balance, invoice.currency, [(invoice, invoice.balance)],
             method="manual", method_label="Marked paid", staff=staff)

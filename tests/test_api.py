@@ -145,7 +145,7 @@ SUPPORTED = {
     "recurring_invoices": {"list", "create", "show", "update", "delete"},
     "quotes": {"list", "create", "show", "delete", "bulk", "upload"},
     "credits": {"list", "create", "show", "delete"},
-    "payments": {"list", "create", "show"},
+    "payments": {"list", "create", "show", "bulk"},
     "documents": {"list", "show", "update", "delete"},
 }
 SHAPES = {"list": ("", "GET"), "create": ("", "POST"), "show": ("/{id}", "GET"),

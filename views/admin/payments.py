@@ -14,7 +14,8 @@ from flask import (
 
 import gateways
 import models
-from billing import DomainError, FieldErrors, gateway_settings
+import money
+from billing import DomainError, FieldErrors, applying, gateway_settings
 from billing import payments as payment_service
 from views import Page, page_number, render_tab, row_id, user_locale
 from views.admin import SHELL, current_staff, staff_required
@@ -72,6 +73,66 @@ def payments():
     total = query.count()
     page = Page(query.order_by(P.id.desc()), page_number(request.args.get("page")), 50, total)
     return render_tab("admin/payments.html", shell=SHELL, page=page)
+
+
+@bp.get("/payments/<int:payment_id>")
+@staff_required
+def show(payment_id):
+    return _payment_page(_payment(payment_id))
+
+
+@bp.post("/payments/<int:payment_id>/apply")
+@staff_required
+def apply(payment_id):
+    """Apply the payment's unapplied money to the amounts typed against its client's invoices."""
+    payment = _payment(payment_id)
+    form = request.form
+    keys = [k[:24] for k in form.getlist("invoice")[:applying.MAX_APPLICATIONS]]
+    errors = {}
+    try:
+        done = applying.apply_payment(
+            payment, [(k, form.get(applying.field_for(k), "")[:50]) for k in keys],
+            staff=current_staff(), locale=user_locale())
+    except FieldErrors as exc:
+        errors.update(exc.errors)
+    except DomainError as exc:
+        errors[exc.field or "form"] = exc.message
+    else:
+        flash(f"Applied {money.format_money(done.total, payment.currency)} of payment "
+              f"{payment.number} to {len(done.lines)} invoice(s).", "success")
+        return redirect(url_for("admin_payments.show", payment_id=payment.id), 303)
+    return _payment_page(payment, errors=errors, form=form)
+
+
+def _payment(payment_id):
+    payment = models.Payment.get_or_none(models.Payment.id == payment_id)
+    if payment is None:
+        abort(404)
+    return payment
+
+
+def _payment_page(payment, errors=None, form=None):
+    from views.payments import allocations_for
+    errors = errors or {}
+    invoices = _applicable_invoices(payment)
+    shown = {applying.field_for(inv.public_id) for inv in invoices}
+    return render_tab("admin/payment.html", 422 if errors else 200, shell=SHELL,
+                      payment=payment, invoices=invoices, errors=errors, form=form or {},
+                      allocations=allocations_for([payment]).get(payment.id, []),
+                      can_apply=(payment.status in applying.APPLICABLE
+                                 and payment.method != "credit" and payment.unapplied > 0),
+                      general=[m for f, m in errors.items() if f not in shown],
+                      field_for=applying.field_for)
+
+
+def _applicable_invoices(payment):
+    """The client's open invoices in the payment's currency, the oldest due first."""
+    Inv = models.Invoice
+    return list(Inv.select().where(
+        (Inv.client == payment.client_id) & (Inv.currency == payment.currency)
+        & Inv.status.in_(("sent", "partial")) & (Inv.balance > 0) & Inv.archived_at.is_null())
+        .order_by(Inv.due_date.asc(nulls="LAST"), Inv.date, Inv.id)
+        .limit(applying.MAX_APPLICATIONS))
 
 
 @bp.post("/payments/<int:payment_id>/refund")

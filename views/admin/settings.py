@@ -70,7 +70,8 @@ def _payments(company, staff):
         minimum_prepayment=_text("minimum_prepayment", 100),
         allow_partial_payments=_checked("allow_partial_payments"),
         minimum_partial_payment=_text("minimum_partial_payment", 100),
-        allow_over_payment=_checked("allow_over_payment"), staff=staff)
+        allow_over_payment=_checked("allow_over_payment"),
+        auto_apply_prepayments=_checked("auto_apply_prepayments"), staff=staff)
 
 
 def _quotes(company, staff):

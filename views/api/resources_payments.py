@@ -5,12 +5,13 @@ them instead), so those operations do not exist and answer 405.
 """
 import models
 import money
-from billing import payments
+from billing import DomainError, FieldErrors, applying, payments
 from views.api import ApiError, resource
 from views.api.base import Resource, client_by_id
 from views.api.fields import date, iso, money_out, text
 from views.api.resources_invoices import CLIENT_ID
 from views.api.schemas import (
+    BULK_IDS,
     CLIENT_FILTER,
     DATE,
     DATE_OUT,
@@ -50,12 +51,48 @@ class PaymentResource(Resource):
         "id": {"type": "string"}, "client_id": {"type": "string"}, "number": {"type": "string"},
         "status": {"type": "string"}, "date": DATE_OUT, "currency": {"type": "string"},
         "amount": MONEY_OUT, "applied": MONEY_OUT, "refunded": MONEY_OUT,
+        "unapplied": {**MONEY_OUT, "description": "Received and matched to no invoice yet."},
         "method": {"type": "string"}, "method_label": string_out(nullable_=True),
         "reference": string_out(nullable_=True),
         "invoices": {"type": "array", "items": record({"invoice_id": {"type": "string"},
                                                         "amount": MONEY_OUT})},
         "created_at": DATETIME_OUT})
     filters = (CLIENT_FILTER, status_filter(models.Payment.STATUSES))
+
+    def _apply(self, payment, data, staff):
+        if len(data["ids"]) != 1:
+            raise ApiError("Apply one payment at a time: give exactly one id.", 422, "ids")
+        rows = data["invoices"]
+        keys = [row["invoice_id"] for row in rows]
+        try:
+            applying.apply_payment(payment, [(row["invoice_id"], row["amount"]) for row in rows],
+                                   staff=staff, locale=money.PLAIN)
+        except DomainError as exc:
+            errors = exc.errors if isinstance(exc, FieldErrors) else {exc.field: exc.message}
+            raise ApiError(exc.message, 422, errors={
+                _row_field(keys, field): [message] for field, message in errors.items()}
+            ) from None
+        return payment
+
+    bulk_actions = {"apply": _apply}
+
+    def __init__(self):
+        super().__init__()
+        self.bulk_schema = body({
+            "action": {"type": "string", "enum": ["apply"],
+                       "description": "apply: apply the payment's unapplied money to invoices."},
+            "ids": {**BULK_IDS, "description": "The one payment to apply."},
+            "invoices": {
+                "type": "array", "minItems": 1, "maxItems": applying.MAX_APPLICATIONS,
+                "description": "The client's open invoices and how much of the payment each "
+                               "takes; together no more than the payment's unapplied amount.",
+                "items": {"type": "object", "additionalProperties": False,
+                          "required": ["invoice_id", "amount"],
+                          "properties": {"invoice_id": ID, "amount": {
+                              **MONEY, "description": "The amount to apply, a decimal string "
+                                                      "such as \"12.50\"; at most the "
+                                                      "invoice's balance."}}}},
+        }, required=("action", "ids", "invoices"))
 
     def query(self, args):
         P = models.Payment
@@ -74,7 +111,8 @@ class PaymentResource(Resource):
         return {"id": p.public_id, "client_id": p.client.public_id, "number": p.number,
                 "status": p.status, "date": iso(p.date), "currency": cur,
                 "amount": money_out(p.amount, cur), "applied": money_out(p.applied, cur),
-                "refunded": money_out(p.refunded, cur), "method": p.method,
+                "refunded": money_out(p.refunded, cur),
+                "unapplied": money_out(p.unapplied, cur), "method": p.method,
                 "method_label": p.method_label, "reference": p.reference,
                 "invoices": [{"invoice_id": a.invoice.public_id,
                               "amount": money_out(a.amount, cur)} for a in allocations],
@@ -92,3 +130,13 @@ class PaymentResource(Resource):
             staff, client, data["amount"], [found[i] for i in ids], method=data["method"],
             locale=money.PLAIN, reference=text(data, "reference", limit=100),
             date=date(data, "date"), idempotency_key=data.get("idempotency_key") or None)
+
+
+def _row_field(keys, field):
+    """amount_<invoice id> (the service's name for a row) -> invoices[i].amount."""
+    if field == "payment":
+        return "ids"
+    for index, key in enumerate(keys):
+        if field == applying.field_for(key):
+            return f"invoices[{index}].amount"
+    return field

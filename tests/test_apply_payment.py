@@ -1,0 +1,417 @@
+"""Apply Payment (issue 11, part 3): unapplied money applied to a client's invoices through
+one service, from the back office and the API; and applied automatically on issue."""
+import datetime as dt
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import models
+from billing import DomainError, FieldErrors, applying, invoices
+from tests import factories
+from tests.api_support import api_fixture  # noqa: F401  (fixture)
+from tests.conftest import csrf_token
+from tests.core_support import login_staff, snapshot
+from tests.payments_support import conn, reload  # noqa: F401  (fixture)
+
+_numbers = itertools.count(1)
+
+
+def unapplied_payment(client, amount=10000, currency=None, status="completed", **kw):
+    """What the Pre-Payment tab leaves: money received, matched to no invoice."""
+    return models.Payment.create(
+        client=client, number=f"PRE-{next(_numbers)}", status=status,
+        date=kw.pop("date", models.utcnow().date()), currency=currency or client.currency,
+        amount=amount, method="card", method_label="Visa •••• 4242", is_prepayment=True, **kw)
+
+
+def invoice_for(client, total, status="sent", **kw):
+    return factories.invoice(client, status=status,
+                             lines=[{"product": "Work", "quantity": 1, "unit_cost": total}], **kw)
+
+
+def allocated(invoice):
+    A = models.PaymentAllocation
+    return sum(a.amount for a in A.select().where(A.invoice == invoice.id))
+
+
+# -- the service ---------------------------------------------------------------------------
+
+def test_partial_full_and_several_invoices_keep_the_rest_unapplied(db):
+    client = factories.client()
+    one, two = invoice_for(client, 4000), invoice_for(client, 3000)
+    payment = unapplied_payment(client, 10000)
+    done = applying.apply_payment(payment, [(one.public_id, "40.00"), (two.public_id, "12.50")],
+                                  staff=None, locale="en_US")
+    assert done.total == 5250 and [amount for _, amount in done.lines] == [4000, 1250]
+    payment = reload(payment)
+    assert (payment.applied, payment.unapplied) == (5250, 4750)
+    assert reload(one).status == "paid" and reload(one).balance == 0
+    assert reload(two).status == "partial" and reload(two).balance == 1750
+    assert reload(client).paid_to_date == 5250 and reload(client).balance == 1750
+    assert models.Activity.get(models.Activity.action == "payment.applied").subject_id \
+        == payment.id
+    # The rest, later, by row id: applying twice adds up.
+    applying.apply_payment(payment, [(two.id, 1750)])
+    assert reload(payment).unapplied == 4750 - 1750 and reload(two).status == "paid"
+
+
+def test_blank_rows_are_skipped_but_all_blank_is_refused(db):
+    client = factories.client()
+    one, two = invoice_for(client, 4000), invoice_for(client, 3000)
+    payment = unapplied_payment(client, 10000)
+    applying.apply_payment(payment, [(one.public_id, ""), (two.public_id, "30")],
+                           locale="en_US")
+    assert reload(one).balance == 4000 and reload(two).balance == 0
+    with pytest.raises(DomainError, match="at least one invoice"):
+        applying.apply_payment(payment, [(one.public_id, " ")], locale="en_US")
+
+
+def _refusal_world():
+    people = factories.two_clients()
+    a, b = people["a"], people["b"]
+    open_ = invoice_for(a, 5000)
+    return {
+        "payment": unapplied_payment(a, 6000),
+        "open": open_,
+        "other_client": invoice_for(b, 5000),
+        "cancelled": invoice_for(a, 5000, status="cancelled"),
+        "void": invoice_for(a, 5000, status="void"),
+        "draft": invoice_for(a, 5000, status="draft"),
+        "paid": invoice_for(a, 5000, status="paid"),
+        "euro": invoice_for(a, 5000, currency="EUR"),
+        "a": a,
+    }
+
+
+REFUSALS = [  # (invoice, amount typed, message)
+    ("other_client", "10.00", "could not be found"),
+    ("cancelled", "10.00", "cancelled"),
+    ("void", "10.00", "void"),
+    ("draft", "10.00", "draft"),
+    ("paid", "10.00", "already paid"),
+    ("euro", "10.00", "in EUR"),
+    ("open", "ten", "as a number"),
+    ("open", "0", "above zero"),
+    ("open", "-1", "negative"),
+    ("open", "50.01", "left to pay"),
+    ("open", "1.234", "decimal places"),
+]
+
+
+@pytest.mark.parametrize("which, typed, message", REFUSALS)
+def test_each_bad_row_is_refused_with_its_field_and_nothing_changes(db, which, typed, message):
+    world = _refusal_world()
+    invoice = world[which]
+    before = snapshot()
+    with pytest.raises(FieldErrors) as refused:
+        applying.apply_payment(world["payment"], [(invoice.public_id, typed)], locale="en_US")
+    assert message in refused.value.errors[f"amount_{invoice.public_id}"]
+    assert snapshot() == before
+
+
+def test_more_than_unapplied_and_not_completed_payments_are_refused(db):
+    world = _refusal_world()
+    second = invoice_for(world["a"], 5000)
+    before = snapshot()
+    with pytest.raises(DomainError, match="more than") as refused:
+        applying.apply_payment(world["payment"], [(world["open"].public_id, "50.00"),
+                                                  (second.public_id, "10.01")], locale="en_US")
+    assert refused.value.field == "invoices"
+    for status in ("pending", "failed", "refunded"):
+        pending = unapplied_payment(world["a"], 1000, status=status)
+        before = snapshot()
+        with pytest.raises(DomainError, match="only a completed payment") as refused:
+            applying.apply_payment(pending, [(world["open"].public_id, "1.00")], locale="en_US")
+        assert refused.value.field == "payment" and snapshot() == before
+    with pytest.raises(DomainError, match="twice"):
+        applying.apply_payment(world["payment"], [(world["open"].public_id, "1"),
+                                                  (world["open"].public_id, "1")],
+                               locale="en_US")
+
+
+def test_money_held_by_a_payment_in_flight_cannot_be_applied(db):
+    client = factories.client()
+    invoice = invoice_for(client, 5000)
+    models.Payment.create(client=client, status="pending", date=models.utcnow().date(),
+                          currency="USD", amount=3000, plan=f'{{"lines": [[{invoice.id}, 3000]]}}')
+    payment = unapplied_payment(client, 6000)
+    with pytest.raises(FieldErrors, match="held by a payment being processed"):
+        applying.apply_payment(payment, [(invoice.public_id, "20.01")], locale="en_US")
+    applying.apply_payment(payment, [(invoice.public_id, "20.00")], locale="en_US")
+    assert reload(invoice).balance == 3000
+
+
+def test_a_partly_refunded_payment_applies_only_what_is_left(db):
+    client = factories.client()
+    invoice = invoice_for(client, 9000)
+    payment = unapplied_payment(client, 5000, status="partially_refunded", refunded=2000)
+    with pytest.raises(DomainError, match="more than"):
+        applying.apply_payment(payment, [(invoice.public_id, "30.01")], locale="en_US")
+    applying.apply_payment(payment, [(invoice.public_id, "30.00")], locale="en_US")
+    assert reload(payment).unapplied == 0
+
+
+# -- money is never created or lost --------------------------------------------------------
+
+def check_books(client):
+    client = reload(client)
+    A = models.PaymentAllocation
+    invoice_allocs = list(A.select().join(models.Payment).where(
+        (models.Payment.client == client.id) & A.invoice.is_null(False)))
+    assert client.paid_to_date == sum(a.amount for a in invoice_allocs)
+    sent = 0
+    for inv in models.Invoice.select().where(models.Invoice.client == client.id):
+        assert 0 <= inv.balance <= inv.total
+        assert inv.total == inv.balance + allocated(inv)
+        assert inv.status == ("paid" if inv.balance == 0 else
+                              "partial" if inv.balance < inv.total else "sent")
+        sent += inv.balance
+    assert client.balance == sent
+    for payment in models.Payment.select().where(models.Payment.client == client.id):
+        to_invoices = sum(a.amount for a in payment.allocations)
+        assert payment.applied == to_invoices
+        # Every minor unit of a payment is applied, unapplied or refunded.
+        assert payment.amount == payment.applied + payment.unapplied + payment.refunded
+        assert payment.unapplied >= 0
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(totals=st.lists(st.integers(1, 500_00), min_size=1, max_size=4),
+       amounts=st.lists(st.integers(1, 800_00), min_size=1, max_size=3), data=st.data())
+def test_applying_never_creates_or_loses_money(db, totals, amounts, data):
+    client = factories.client()
+    invoices_ = [invoice_for(client, t) for t in totals]
+    payments_ = [unapplied_payment(client, a) for a in amounts]
+    for _ in range(data.draw(st.integers(1, 6))):
+        payment = reload(data.draw(st.sampled_from(payments_)))
+        chosen = data.draw(st.lists(st.sampled_from(invoices_), min_size=1, max_size=3,
+                                    unique_by=lambda inv: inv.id))
+        rows = [(inv.public_id, f"{data.draw(st.integers(-100, 600_00)) / 100:.2f}")
+                for inv in chosen]
+        before = snapshot()
+        try:
+            done = applying.apply_payment(payment, rows, locale="en_US")
+        except DomainError:
+            assert snapshot() == before
+        else:
+            assert reload(payment).applied == payment.applied + done.total
+        check_books(client)
+
+
+# -- automatic application on issue --------------------------------------------------------
+
+def test_auto_apply_takes_unapplied_payments_oldest_first_when_turned_on(db):
+    client = factories.client()
+    older = unapplied_payment(client, 3000, date=dt.date(2026, 1, 1))
+    newer = unapplied_payment(client, 5000, date=dt.date(2026, 2, 1))
+    euros = unapplied_payment(client, 9000, currency="EUR")
+    first = invoice_for(client, 4000)
+    assert reload(first).balance == 4000  # off by default
+    factories.company(auto_apply_prepayments=True)
+    second = invoice_for(client, 4000)
+    assert reload(second).status == "paid"
+    assert (reload(older).unapplied, reload(newer).unapplied) == (0, 4000)
+    assert reload(euros).unapplied == 9000
+    draft = invoice_for(client, 6000, status="draft")
+    assert reload(draft).balance == 6000 and reload(newer).unapplied == 4000
+    sent = invoices.mark_sent(draft)
+    assert sent.balance == 2000 and sent.status == "partial" and reload(newer).unapplied == 0
+    check_books(client)
+
+
+def test_auto_apply_on_a_recurring_invoice_run_due_issues(app, db):
+    from billing import recurring
+    factories.company(auto_apply_prepayments=True)
+    client = factories.client()
+    payment = unapplied_payment(client, 2500)
+    template = models.RecurringInvoice.create(
+        client=client, number="REC-1", status="active", currency="USD",
+        start_date=dt.date(2026, 1, 1), next_send_date=dt.date(2026, 1, 1), total=10000)
+    models.LineItem.create(recurring=template, product="Hosting", quantity=1,
+                           unit_cost=10000, amount=10000)
+    made = recurring.generate_due({}, today=dt.date(2026, 1, 1))
+    assert len(made) == 1
+    assert reload(made[0]).balance == 7500 and reload(payment).unapplied == 0
+    check_books(client)
+
+
+def test_mark_paid_does_not_spend_unapplied_money(db):
+    factories.company(auto_apply_prepayments=True)
+    client = factories.client()
+    payment = unapplied_payment(client, 2500)
+    draft = invoice_for(client, 6000, status="draft")
+    invoices.mark_paid(draft)
+    assert reload(draft).status == "paid" and reload(payment).unapplied == 2500
+
+
+# -- the API -------------------------------------------------------------------------------
+
+@pytest.fixture
+def books(app):
+    with app.app_context():
+        models.db.connect(reuse_if_open=True)
+        world = _refusal_world()
+        world["second"] = invoice_for(world["a"], 5000)
+        models.db.close()
+    return world
+
+
+def bulk(api, payment, rows, **extra):
+    return api.post("payments/bulk", json={"action": "apply", "ids": [payment.public_id],
+                                           "invoices": rows, **extra})
+
+
+def test_api_applies_and_answers_the_payment(api, books, conn):  # noqa: F811
+    payment, one, two = books["payment"], books["open"], books["second"]
+    answer = bulk(api, payment, [{"invoice_id": one.public_id, "amount": "50.00"},
+                                 {"invoice_id": two.public_id, "amount": "5.50"}])
+    assert answer.status_code == 200, answer.json
+    data = answer.json["data"][0]
+    assert (data["applied"], data["unapplied"]) == ("55.50", "4.50")
+    assert {row["invoice_id"]: row["amount"] for row in data["invoices"]} == {
+        one.public_id: "50.00", two.public_id: "5.50"}
+    assert reload(one).status == "paid" and reload(two).balance == 4450
+    shown = api.get(f"payments/{payment.public_id}").json["data"]
+    assert shown["unapplied"] == "4.50"
+
+
+@pytest.mark.parametrize("which, typed, message", [
+    (w, t, m) for w, t, m in REFUSALS if t in ("10.00", "50.01")])
+def test_api_refuses_each_bad_invoice_with_422(api, books, conn, which, typed, message):  # noqa: F811
+    before = snapshot()
+    answer = bulk(api, books["payment"], [{"invoice_id": books["second"].public_id,
+                                           "amount": "1.00"},
+                                          {"invoice_id": books[which].public_id,
+                                           "amount": typed}])
+    assert answer.status_code == 422
+    assert message in answer.json["errors"]["invoices[1].amount"][0]
+    assert answer.json["message"]
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("rows, extra, field", [
+    ("over", {}, "invoices"),
+    ("zero", {}, "invoices[0].amount"),
+    ("float", {}, "invoices[0].amount"),
+    ("missing", {}, "invoices"),
+    ("unknown", {}, "invoices[0].amount"),
+    ("one", {"ids": "two"}, "ids"),
+])
+def test_api_refuses_bad_bodies_with_422(api, books, conn, rows, extra, field):  # noqa: F811
+    one, two = books["open"].public_id, books["second"].public_id
+    body = {"over": [{"invoice_id": one, "amount": "50.00"},
+                     {"invoice_id": two, "amount": "10.01"}],
+            "zero": [{"invoice_id": one, "amount": "0.00"}],
+            "float": [{"invoice_id": one, "amount": 12.5}],
+            "missing": None,
+            "unknown": [{"invoice_id": "nosuchinvoice", "amount": "1.00"}],
+            "one": [{"invoice_id": one, "amount": "1.00"}]}[rows]
+    payload = {"action": "apply", "ids": [books["payment"].public_id]}
+    if body is not None:
+        payload["invoices"] = body
+    if extra.get("ids") == "two":
+        other = unapplied_payment(reload(books["a"]), 100)
+        payload["ids"] = [books["payment"].public_id, other.public_id]
+    before = snapshot()
+    answer = api.post("payments/bulk", json=payload)
+    assert answer.status_code == 422, answer.json
+    assert set(answer.json) == {"message", "errors"}
+    assert any(key.startswith(field) for key in answer.json["errors"]), answer.json
+    assert snapshot() == before
+
+
+def test_api_refuses_a_payment_not_completed(api, books, conn):  # noqa: F811
+    pending = unapplied_payment(reload(books["a"]), 1000, status="pending")
+    before = snapshot()
+    answer = bulk(api, pending, [{"invoice_id": books["open"].public_id, "amount": "1.00"}])
+    assert answer.status_code == 422 and "completed" in answer.json["errors"]["ids"][0]
+    assert snapshot() == before
+
+
+def test_openapi_documents_the_apply_action(client):
+    spec = client.get("/api/v1/openapi.json").json
+    schema = spec["components"]["schemas"]["PaymentsBulk"]
+    assert schema["properties"]["action"]["enum"] == ["apply"]
+    row = schema["properties"]["invoices"]["items"]
+    assert row["required"] == ["invoice_id", "amount"] and row["additionalProperties"] is False
+    assert "unapplied" in spec["components"]["schemas"]["Payments"]["required"]
+
+
+# -- the back office -----------------------------------------------------------------------
+
+@pytest.fixture
+def staff_http(client, books, conn):  # noqa: F811
+    factories.staff(email="boss@test.example")
+    login_staff(client, "boss@test.example")
+    return client
+
+
+def page_of(payment):
+    return f"/admin/payments/{payment.id}"
+
+
+def post_apply(http, payment, amounts):
+    data = {"csrf_token": csrf_token(http, page_of(payment)),
+            "invoice": list(amounts)}
+    data.update({f"amount_{key}": value for key, value in amounts.items()})
+    return http.post(f"{page_of(payment)}/apply", data=data)
+
+
+def test_back_office_page_lists_open_invoices_in_the_currency_and_the_unapplied_amount(
+        staff_http, books):
+    html = staff_http.get(page_of(books["payment"])).get_data(as_text=True)
+    assert "Unapplied" in html and "$60.00" in html
+    for key in ("open", "second"):
+        assert f'name="amount_{books[key].public_id}"' in html
+    for key in ("other_client", "cancelled", "void", "draft", "paid", "euro"):
+        assert books[key].number not in html
+    assert html.count("<h1") == 1 and 'name="csrf_token"' in html
+    listing = staff_http.get("/admin/payments").get_data(as_text=True)
+    assert "Unapplied" in listing and "$60.00" in listing
+
+
+def test_back_office_apply_redirects_with_a_flash_and_keeps_the_rest_visible(staff_http, books):
+    payment, one = books["payment"], books["open"]
+    answer = post_apply(staff_http, payment, {one.public_id: "20.00",
+                                              books["second"].public_id: ""})
+    assert answer.status_code == 303 and answer.location.endswith(page_of(payment))
+    html = staff_http.get(page_of(payment)).get_data(as_text=True)
+    assert "Applied $20.00" in html and "$40.00" in html  # the flash, the unapplied rest
+    assert reload(one).balance == 3000 and reload(payment).unapplied == 4000
+
+
+@pytest.mark.parametrize("which, typed, message", [
+    ("open", "abc", "as a number"), ("open", "50.01", "left to pay"),
+    ("open", "-2", "negative"), ("open", "0", "above zero"),
+    ("other_client", "1.00", "could not be found"), ("cancelled", "1.00", "cancelled")])
+def test_back_office_refusals_are_422_next_to_the_row(staff_http, books, which, typed, message):
+    invoice = books[which]
+    before = snapshot()
+    answer = post_apply(staff_http, books["payment"], {invoice.public_id: typed})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and message in html
+    if which == "open":
+        assert f'aria-describedby="amount_{invoice.public_id}-error"' in html
+        assert f'value="{typed}"' in html
+    assert snapshot() == before
+
+
+def test_back_office_refuses_more_than_unapplied(staff_http, books):
+    before = snapshot()
+    answer = post_apply(staff_http, books["payment"], {books["open"].public_id: "50.00",
+                                                       books["second"].public_id: "10.01"})
+    assert answer.status_code == 422 and "more than" in answer.get_data(as_text=True)
+    assert snapshot() == before
+
+
+def test_portal_shows_what_is_unapplied(client, auth, books):
+    a = reload(books["a"])
+    contact = factories.contact(a)
+    auth.login(contact.email)
+    listing = client.get("/client/payments").get_data(as_text=True)
+    assert "Unapplied: $60.00" in listing
+    page = client.get(f"/client/payments/{books['payment'].public_id}").get_data(as_text=True)
+    assert "Unapplied" in page and "$60.00" in page
