@@ -125,7 +125,9 @@ def deliver_due(config, limit=100):
     due = (E.select(E.id).where((E.status == "queued") & (E.next_attempt_at <= models.utcnow()))
            .order_by(E.id).limit(limit))
     sent = failed = 0
-    for (message_id,) in due.tuples():
+    # Read the ids before writing: an open read on SQLite pins a snapshot that another
+    # writer makes stale, and the claim below would then fail with "database is locked".
+    for (message_id,) in list(due.tuples()):
         if not claim(message_id):
             continue
         if deliver(E.get_by_id(message_id), config):

@@ -1,5 +1,9 @@
-"""`portal run-due`: one scheduler tick. Each job claims its work, so ticks may overlap."""
+"""`portal run-due`: one scheduler tick. Each job claims its work, so ticks may overlap on
+PostgreSQL (several machines at once). On SQLite they take turns instead (single_run)."""
+import contextlib
 import logging
+import os
+import time
 
 import mail
 
@@ -44,6 +48,52 @@ def generated_files(app):
 def email_retries(app):
     sent, failed = mail.deliver_due(app.config)
     return f"e-mail: {sent} delivered, {failed} to retry"
+
+
+LOCK_NAME = "run-due.lock"
+# How long a second tick waits for the first before leaving the work to it.
+WAIT_SECONDS = 2.0
+
+
+@contextlib.contextmanager
+def single_run(app, wait=WAIT_SECONDS):
+    """Yield True when this tick may run, False when another is running on this SQLite file.
+
+    SQLite has one writer at a time: two ticks interleaving their many small writes made
+    one of them fail with "database is locked" part-way through a job (an e-mail written to
+    the outbox but not marked sent, so sent twice later). A non-blocking flock on a file in
+    the instance folder lets one tick run; the other waits briefly, then leaves the work to
+    it. flock, not fcntl record locks: those would not keep two threads of one process
+    apart. On PostgreSQL no lock is taken: every job claims its rows, so ticks on several
+    machines share the work.
+    """
+    import models
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): rely on busy_timeout and the jobs' claims
+        fcntl = None
+    if fcntl is None or not models.on_sqlite():
+        yield True
+        return
+    os.makedirs(app.instance_path, exist_ok=True)
+    handle = open(os.path.join(app.instance_path, LOCK_NAME), "a+")  # noqa: SIM115
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(0.1)
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        handle.close()
 
 
 def run_due(app):
