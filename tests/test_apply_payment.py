@@ -153,6 +153,24 @@ def test_a_partly_refunded_payment_applies_only_what_is_left(db):
     assert reload(payment).unapplied == 0
 
 
+def test_two_staff_applying_one_payment_at_once_never_apply_more_than_it_holds(app):
+    from tests.core_support import race
+    with app.app_context():
+        models.db.connect(reuse_if_open=True)
+        client = factories.client()
+        targets = [invoice_for(client, 5000) for _ in range(2)]
+        payment = unapplied_payment(client, 6000)
+        models.db.close()
+    results = race(app, 2, lambda i: applying.apply_payment(
+        payment, [(targets[i].public_id, "40.00")], locale="en_US"))
+    assert sorted(type(r).__name__ for r in results) == ["Applied", "DomainError"], results
+    with app.app_context():
+        models.db.connect(reuse_if_open=True)
+        assert reload(payment).unapplied == 2000
+        check_books(client)
+        models.db.close()
+
+
 # -- money is never created or lost --------------------------------------------------------
 
 def check_books(client):
