@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 import models
-from billing import prepayments, scheduler
+from billing import prepayments, schedule, scheduler
 from tests import factories
 from tests.conftest import CSRF_RE, csrf_token
 from tests.core_support import race, snapshot
@@ -344,3 +344,58 @@ def test_declined_stripe_card_fails_the_period_and_tells_both_sides(app, client,
     assert reload(sched).failed_attempts == 1
     assert models.EmailMessage.select().where(
         models.EmailMessage.to == "a1@alpha.example").count() == 1
+
+
+def test_3ds_first_payment_finished_later_starts_the_schedule(app, world, conn, enabled,
+                                                              localstripe, stripe_gateway):
+    """The shared charging path: 3-D Secure leaves the pre-payment pending; run-due's
+    reconciliation finalizes it, unapplied, saves the card and starts the schedule."""
+    import requests
+
+    from gateways.stripe_gateway import StripeGateway
+    from tests.test_payments_reconcile import minutes_pass, run_due, stripe_card
+    _, card = stripe_card(localstripe, "4000002500003155")
+    outcome = prepayments.prepay(
+        world["a1"], models.Company.current(),
+        {"amount": "40", "recurring": "1", "frequency": "yearly", "note": "Retainer"},
+        locale="en_US", idempotency_key="prepay-3ds-" + "a" * 24,
+        gateway=StripeGateway(stripe_gateway), new_method=card, save_method=True)
+    assert outcome.status == "requires_action"
+    payment = reload(outcome.payment)
+    assert (payment.status, payment.is_prepayment, payment.notes) == ("pending", True,
+                                                                      "Retainer")
+    assert not models.PrepaymentSchedule.select().exists()  # no money yet, no schedule
+    response = requests.post(
+        f"{localstripe}/v1/payment_intents/{payment.gateway_reference}/_authenticate",
+        json={"key": "pk_test_portal", "client_secret": outcome.client_secret,
+              "success": True}, timeout=10)
+    assert response.status_code == 200, response.text
+    minutes_pass(payment)
+    assert "pending payments: 1 completed" in run_due(app)
+    payment = reload(payment)
+    assert (payment.status, payment.applied, payment.unapplied) == ("completed", 0, 4000)
+    sched = models.PrepaymentSchedule.get()
+    token = models.GatewayToken.get()
+    assert (sched.payment_method_id, sched.frequency, sched.amount) == (token.id, "yearly",
+                                                                       4000)
+    assert sched.next_date == schedule.next_date(payment.date, "yearly", payment.date.day)
+
+
+def test_succeeded_webhook_completes_a_pending_prepayment_once(client, world, conn,
+                                                               stripe_gateway):
+    from tests.payments_support import event, signed
+    payment = models.Payment.create(
+        client=world["a"], contact=world["a1"], status="pending", currency="USD",
+        date=models.utcnow().date(), amount=5000, gateway=stripe_gateway,
+        gateway_reference="pi_pre", is_prepayment=True,
+        plan='{"lines": [], "credit": 0, "recurring": null}')
+    body = event("payment_intent.succeeded", {"id": "pi_pre", "amount": 5000,
+                                              "currency": "usd"})
+    for _ in range(2):  # delivered twice
+        response = client.post("/webhooks/stripe", data=body, headers={
+            "Stripe-Signature": signed(body), "Content-Type": "application/json"})
+        assert response.status_code == 200
+    payment = reload(payment)
+    assert (payment.status, payment.applied, payment.unapplied) == ("completed", 0, 5000)
+    assert not models.PaymentAllocation.select().exists()
+    assert not models.Credit.select().exists()
