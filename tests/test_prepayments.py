@@ -128,6 +128,8 @@ BAD = [
     ({"amount": "-20"}, "amount", "cannot be negative"),
     ({"amount": ""}, "amount", "Enter an amount"),
     ({"amount": "0"}, "amount", "above zero"),
+    ({"amount": "€50"}, "amount", "as a number"),  # another currency: the client's only
+    ({"amount": "50.001"}, "amount", "at most 2 decimal places"),
     ({"amount": "50", "recurring": "1", "frequency": "hourly"}, "frequency", "frequency"),
     ({"amount": "50", "recurring": "1", "frequency": "monthly", "cycles": "1.5"}, "cycles",
      "whole number"),
