@@ -7,7 +7,7 @@ import pytest
 import models
 from billing import prepayments, schedule, scheduler
 from tests import factories
-from tests.conftest import CSRF_RE, csrf_token
+from tests.conftest import CSRF_RE, csrf_token, hx
 from tests.core_support import race, snapshot
 from tests.payments_support import (  # noqa: F401
     KEY_RE,
@@ -74,6 +74,30 @@ def test_tab_exists_only_when_prepayments_are_enabled(client, auth, world, conn)
     page = client.get(TAB)
     assert page.status_code == 200 and "Enable recurring" in page.get_data(as_text=True)
     assert TAB in client.get("/client/invoices").get_data(as_text=True)
+
+
+def test_tab_is_one_route_for_page_and_fragment(client, auth, world, enabled, demo_gateway):
+    auth.login("a1@alpha.example")
+    page, fragment = client.get(TAB), hx(client, TAB)
+    assert "HX-Request" in page.headers["Vary"] and "HX-Request" in fragment.headers["Vary"]
+    assert "<html" in page.get_data(as_text=True)
+    html = fragment.get_data(as_text=True)
+    assert "<html" not in html and "<h1>Pre-Payment</h1>" in html
+    assert 'name="csrf_token"' in html and "New card · Demo gateway" in html
+    assert "The minimum pre-payment is $10.00." in html
+
+
+def test_another_clients_saved_card_is_refused(client, auth, world, enabled, demo_gateway):
+    auth.login("b1@beta.example")
+    save_card(client, demo_gateway)
+    theirs = models.GatewayToken.get()
+    client.post("/client/logout", data={"csrf_token": csrf_token(client, TAB)})
+    auth.login("a1@alpha.example")
+    before = snapshot()
+    response = submit(client, f"token:{theirs.public_id}", amount="50")
+    assert response.status_code == 422
+    assert "no longer available" in response.get_data(as_text=True)
+    assert snapshot() == before
 
 
 def test_one_off_prepayment_with_a_new_card_is_unapplied(client, auth, world, enabled,
@@ -401,3 +425,14 @@ def test_succeeded_webhook_completes_a_pending_prepayment_once(client, world, co
     assert (payment.status, payment.applied, payment.unapplied) == ("completed", 0, 5000)
     assert not models.PaymentAllocation.select().exists()
     assert not models.Credit.select().exists()
+
+
+def test_a_closed_account_pauses_its_schedule_at_once(app, client, auth, world, enabled,
+                                                      demo_gateway):
+    auth.login("a1@alpha.example")
+    sched = start_recurring(client, demo_gateway, frequency="monthly")
+    models.Contact.update(is_active=False).where(models.Contact.id == world["a1"].id).execute()
+    assert due(app, sched.next_date)["failed"] == 1
+    sched = reload(sched)
+    assert (sched.status, sched.failed_attempts) == ("paused", 1)
+    assert len(prepayments_of(world["a"])) == 1  # nothing charged
