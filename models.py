@@ -574,8 +574,18 @@ class PrepaymentSchedule(PublicModel):
     frequency = CharField(max_length=16, default="monthly")
     remaining_cycles = IntegerField(default=-1)
     next_date = DateField(null=True, index=True)
-    status = CharField(max_length=16, default="active")
+    status = CharField(max_length=16, default="active")  # active, paused, stopped, completed
     created_at = DateTimeField(default=utcnow)
+    # The first payment's date: month-based periods keep its day (the 31st stays the 31st).
+    start_date = DateField(null=True)
+    note = TextField(default="")
+    # Declined attempts at the period next_date names; too many pause the schedule.
+    failed_attempts = IntegerField(default=0)
+    last_error = TextField(default="")
+
+    @classmethod
+    def for_client(cls, client):
+        return cls.select().where(cls.client == client)
 
 
 class Invitation(BaseModel):

@@ -50,6 +50,20 @@ def check_key(key):
     return key
 
 
+def begin_attempt(contact, idempotency_key):
+    """The checks every attempt starts with: (key, None), or (key, Outcome) for a repeat."""
+    if not contact.may_sign_in:
+        # Archiving a client closes its account: nothing more is charged through it.
+        raise DomainError("This account is closed. Please contact us to pay.")
+    key = check_key(idempotency_key)
+    existing = models.Payment.get_or_none(models.Payment.idempotency_key == key)
+    if existing is not None and existing.client_id != contact.client_id:
+        raise DomainError("This payment form has expired. Please start again.", "key")
+    if existing is not None and existing.status != "failed":
+        return key, Outcome(existing, "duplicate")
+    return key, None
+
+
 def pay(contact, items, company, *, idempotency_key, token=None, gateway=None,
         new_method=None, save_method=False, use_credit=False, staff=None,
         staff_consent=False):
@@ -60,21 +74,22 @@ def pay(contact, items, company, *, idempotency_key, token=None, gateway=None,
     PaymentFailed and records nothing when refused. Staff saving a card for the contact
     must confirm the client's consent (staff_consent).
     """
-    if not contact.may_sign_in:
-        # Archiving a client closes its account: nothing more is charged through it.
-        raise DomainError("This account is closed. Please contact us to pay.")
-    key = check_key(idempotency_key)
-    existing = models.Payment.get_or_none(models.Payment.idempotency_key == key)
-    if existing is not None and existing.client_id != contact.client_id:
-        raise DomainError("This payment form has expired. Please start again.", "key")
-    if existing is not None and existing.status != "failed":
-        return Outcome(existing, "duplicate")
+    key, repeat = begin_attempt(contact, idempotency_key)
+    if repeat:
+        return repeat
     plan = allocation.plan(contact.client_id, items, company, use_credit=use_credit,
                            locale=money.locale_for(contact, company))
     if plan.charge == 0:
         return _credit_only(contact, plan, company, key, staff)
+    return charge_plan(contact, plan, company, key, token=token, gateway=gateway,
+                       new_method=new_method, save_method=save_method, staff=staff,
+                       staff_consent=staff_consent)
+
+
+def resolve_method(client_id, token=None, gateway=None, new_method=None):
+    """(gateway, method) to charge: a saved token of this client, or a just-captured method."""
     if token is not None:
-        if token.client_id != contact.client_id or token.deleted_at is not None:
+        if token.client_id != client_id or token.deleted_at is not None:
             raise DomainError("That payment method is no longer available.", "method")
         gateway = gateway_settings.get(token.gateway_id)
         method = payment_methods.as_saved(token)
@@ -82,14 +97,33 @@ def pay(contact, items, company, *, idempotency_key, token=None, gateway=None,
         method = new_method
     if gateway is None or method is None or not gateway.capabilities.online:
         raise DomainError("That payment method is no longer available.", "method")
+    return gateway, method
+
+
+def charge_plan(contact, plan, company, key, *, token=None, gateway=None, new_method=None,
+                save_method=False, staff=None, staff_consent=False, extra=None, fields=None,
+                retake_failed=True):
+    """The one charging path: claim the key with a pending row that holds the plan, call
+    the gateway outside any transaction, then finalize (or leave it pending for 3-D Secure,
+    a processing gateway, a webhook or run-due).
+
+    extra: more of the stored plan for finalize (a pre-payment's schedule, say); fields:
+    more columns of the pending row. retake_failed=False: a failed attempt under this key
+    stays failed (run-due's scheduled charges make a new key for each retry).
+    """
+    gateway, method = resolve_method(contact.client_id, token, gateway, new_method)
     data = json.loads(plan.to_json())
+    data.update(extra or {})
     if save_method and new_method is not None and gateway.capabilities.token_billing:
         payment_methods.check_staff_consent(staff, staff_consent)
         data["save"] = dataclasses.asdict(new_method)
+    if token is not None:
+        data["token"] = token.id
     data["staff"] = staff.id if staff else None
     label = f"{(method.brand or 'Card').title()} •••• {method.last4}" if method.last4 \
         else gateway.label
-    payment = _claim(contact, plan, company, key, gateway, label, json.dumps(data))
+    payment = _claim(contact, plan, company, key, gateway, label, json.dumps(data),
+                     fields or {}, retake_failed)
     if payment is None:
         return Outcome(models.Payment.get(models.Payment.idempotency_key == key), "duplicate")
     try:
@@ -108,7 +142,8 @@ def pay(contact, items, company, *, idempotency_key, token=None, gateway=None,
     return Outcome(payment, "processing")
 
 
-def _claim(contact, plan, company, key, gateway, label, data):
+def _claim(contact, plan, company, key, gateway, label, data, extra_fields=None,
+           retake_failed=True):
     """Claim the key and reserve the plan's amounts in one transaction; None: a duplicate.
 
     The pending row is both the claim (its key is unique) and the reservation (its plan
@@ -118,14 +153,15 @@ def _claim(contact, plan, company, key, gateway, label, data):
     fields = dict(amount=plan.charge, currency=plan.currency, gateway=gateway.config.id,
                   method=gateway.capabilities.methods[0], method_label=label[:100],
                   plan=data, status="pending", failure_message="", contact=contact,
-                  date=models.utcnow().date(), created_at=models.utcnow())
+                  date=models.utcnow().date(), created_at=models.utcnow(),
+                  **(extra_fields or {}))
     with transaction():
         # Lock first: a racing claim on PostgreSQL waits here, then sees our pending row.
         invoices = reservations.lock_invoices(ln.invoice.id for ln in plan.lines)
         existing = P.get_or_none(P.idempotency_key == key)
         if existing is not None and existing.client_id != contact.client_id:
             raise DomainError("This payment form has expired. Please start again.", "key")
-        if existing is not None and existing.status != "failed":
+        if existing is not None and (existing.status != "failed" or not retake_failed):
             return None
         reservations.check_fits(plan, company, invoices)
         if existing is None:
@@ -174,12 +210,19 @@ def finalize(payment_id, reference=None):
         payment.number = payment.number or numbering.next_number("payment")
         payment.status, payment.failure_message = "completed", ""
         payment.date = models.utcnow().date()
-        allocation.apply_plan(payment, data, contact=payment.contact_id, staff=staff)
+        if payment.is_prepayment:
+            payment.applied = 0  # money on account: staff apply it to invoices later
+        else:
+            allocation.apply_plan(payment, data, contact=payment.contact_id, staff=staff)
         payment.save()
+        token = None
         if data.get("save"):
-            payment_methods.store(payment.client_id, payment.gateway_id, data["save"],
-                                  contact=None if staff else payment.contact_id, staff=staff,
-                                  staff_consent=True)  # pay() asked before the charge
+            token = payment_methods.store(payment.client_id, payment.gateway_id, data["save"],
+                                          contact=None if staff else payment.contact_id,
+                                          staff=staff, staff_consent=True)  # asked before
+        if data.get("recurring"):
+            from billing import prepayments  # it builds on this module
+            prepayments.start_schedule(payment, data["recurring"], token or data.get("token"))
         models.Activity.log("payment.completed", payment, client=payment.client_id,
                             contact=payment.contact_id, staff=staff,
                             detail=f"{payment.amount} {payment.currency}")

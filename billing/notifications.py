@@ -41,3 +41,23 @@ def contact_invitation_email(contact, key, config, ttl_days):
     context = {"contact": contact, "company": company, "link": link, "ttl_days": ttl_days}
     return mail.queue(contact.email, f"Your {company.name} client portal login",
                       render_template("email/contact_invitation.txt", **context))
+
+
+def prepayment_failed_emails(schedule, message, paused):
+    """A scheduled pre-payment was not taken: the contact and the business both hear of it."""
+    from billing.schedule import FREQUENCIES
+    company = models.Company.current()
+    context = {"schedule": schedule, "company": company, "message": message,
+               "paused": paused, "frequency": FREQUENCIES.get(schedule.frequency, "")}
+    sent = []
+    contact = schedule.contact
+    if contact is not None and contact.email:
+        sent.append(mail.queue(contact.email, f"Your pre-payment to {company.name} failed",
+                               render_template("email/prepayment_failed.txt",
+                                               audience="contact", **context)))
+    if company.email:
+        sent.append(mail.queue(company.email,
+                               f"Pre-payment failed: {schedule.client.name}",
+                               render_template("email/prepayment_failed.txt",
+                                               audience="business", **context)))
+    return sent

@@ -4,10 +4,12 @@ import datetime as dt
 
 FREQUENCIES = {
     "daily": "Daily", "weekly": "Weekly", "fortnightly": "Every two weeks",
-    "monthly": "Monthly", "quarterly": "Every three months", "yearly": "Yearly",
+    "four_weekly": "Every four weeks", "monthly": "Monthly",
+    "bimonthly": "Every two months", "quarterly": "Every three months",
+    "semiannually": "Every six months", "yearly": "Yearly",
 }
-_DAYS = {"daily": 1, "weekly": 7, "fortnightly": 14}
-_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}
+_DAYS = {"daily": 1, "weekly": 7, "fortnightly": 14, "four_weekly": 28}
+_MONTHS = {"monthly": 1, "bimonthly": 2, "quarterly": 3, "semiannually": 6, "yearly": 12}
 
 
 def add_months(date, months, anchor_day=None):
@@ -23,4 +25,14 @@ def next_date(date, frequency, anchor_day=None):
         return date + dt.timedelta(days=_DAYS[frequency])
     if frequency in _MONTHS:
         return add_months(date, _MONTHS[frequency], anchor_day)
+    raise ValueError(f"unknown frequency {frequency!r}")
+
+
+def nth_date(start, frequency, n):
+    """The n-th date after start (0: start itself), computed from start, so a month-end
+    anchor never drifts: the 31st stays the 31st wherever the month allows it."""
+    if frequency in _DAYS:
+        return start + dt.timedelta(days=_DAYS[frequency] * n)
+    if frequency in _MONTHS:
+        return add_months(start, _MONTHS[frequency] * n, start.day)
     raise ValueError(f"unknown frequency {frequency!r}")

@@ -27,6 +27,15 @@ def recurring_invoices(app):
 
 
 @job
+def recurring_prepayments(app):
+    from billing import prepayments
+    with app.app_context():  # failure e-mails are rendered from templates
+        done = prepayments.charge_due()
+    return (f"recurring pre-payments: {done['charged']} charged, {done['failed']} failed, "
+            f"{done['waiting']} still processing")
+
+
+@job
 def pending_payments(app):
     from billing import reconcile
     done = reconcile.settle_pending()

@@ -168,12 +168,16 @@ def finished(outcome):
     return redirect(url_for("payments.show", public_id=payment.public_id), 303)
 
 
-def capture_page(gateway, form, plan, error=None, status=200):
-    """The gateway's own card capture, carrying the chosen invoices and amounts along."""
+def capture_page(gateway, form, plan, error=None, status=200, **overrides):
+    """The gateway's own card capture, carrying the chosen invoices and amounts along.
+
+    overrides: what another payment screen (the Pre-Payment tab) posts to and carries."""
     context = {"gateway": gateway, "form": form, "plan": plan, "error": error,
                "mode": "pay", "key": form.get("key") or new_key(),
                "items": requested_items(form), "save_choice": save_choice(gateway),
-               "acting_staff": acting()["staff"] is not None}
+               "acting_staff": acting()["staff"] is not None,
+               "action": url_for("checkout.pay"), "carry": "payments/_carry.html",
+               **overrides}
     if gateway.capabilities.client_side_capture:
         customer = payment_methods.customer_for(current_user.client, gateway)
         context["setup_id"], context["client_secret"] = gateway.start_setup(customer)
