@@ -1,5 +1,6 @@
 """Fixtures after flaskr: app, client, runner, auth; plus hx() for fragment requests."""
 import os
+import pathlib
 import re
 
 import pytest
@@ -10,6 +11,15 @@ from portal import create_app
 from tests import factories
 
 TEST_DB = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+BROWSER_TESTS = pathlib.Path(__file__).parent / "browser"
+
+
+def pytest_collection_modifyitems(items):
+    """pytest-randomly shuffles the modules first (its hook wraps this one); the browser
+    tests then move, still shuffled among themselves, into one block at the end, so their
+    package-wide live portal and Chromium start once instead of each time the shuffle
+    comes back to tests/browser."""
+    items.sort(key=lambda item: BROWSER_TESTS in item.path.parents)
 
 
 def reset_database():
