@@ -10,6 +10,16 @@ from billing.accounts import wait_for_queued_resets
 from portal import create_app
 from tests import factories
 
+# Fixtures kept in their own modules, registered here once for every test: a module asks
+# for them by name and imports only plain helpers (an imported fixture would also be a
+# second fixture, e.g. a second session-wide localstripe for that module).
+pytest_plugins = (
+    "tests.payments_support",  # localstripe (one per session), demo/stripe_gateway, conn
+    "tests.api_support",  # api
+    "tests.quotes_support",  # qworld
+    "tests.browser.payments_support",  # live_server, phone, desktop (tests/browser only)
+)
+
 TEST_DB = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 BROWSER_TESTS = pathlib.Path(__file__).parent / "browser"
 

@@ -7,13 +7,12 @@ import ssl
 import subprocess
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 import mail
 import models
 from tests.conftest import make_app
-from tests.core_support import HeldPort, opened
+from tests.core_support import HeldPort, opened, start_smtp_server
 
 USER, PASSWORD = "mailer@portal.test", "s3cret p@ss/word"
 QUOTED_PASSWORD = "s3cret%20p%40ss%2Fword"  # as it is written in PORTAL_SMTP_URL
@@ -58,19 +57,15 @@ def start_server(certificate, implicit_tls):
     cert, key = certificate
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    inbox, port = Inbox(), HeldPort()
-    port.release()  # held until now, so no other worker took it meanwhile
+    inbox = Inbox()
     if implicit_tls:
         # The whole connection is TLS; aiosmtpd only knows of STARTTLS, so it is told that
         # a login needs no further TLS here.
-        controller = Controller(inbox, hostname="127.0.0.1", port=int(port),
-                                ssl_context=context, authenticator=inbox.authenticate,
-                                auth_required=True, auth_require_tls=False)
+        tls = {"ssl_context": context, "auth_require_tls": False}
     else:
-        controller = Controller(inbox, hostname="127.0.0.1", port=int(port),
-                                tls_context=context, require_starttls=True,
-                                authenticator=inbox.authenticate, auth_required=True)
-    controller.start()
+        tls = {"tls_context": context, "require_starttls": True}
+    controller = start_smtp_server(inbox, HeldPort(), authenticator=inbox.authenticate,
+                                   auth_required=True, **tls)
     return controller, inbox
 
 

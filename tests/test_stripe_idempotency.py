@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.payments_support)
 """Every request our server sends Stripe, as it reaches the wire: a recording proxy stands
 between the stripe package and localstripe (which ignores Idempotency-Key), so we can prove
 that each POST carries a key, that money moves under keys taken from our own records, and
@@ -15,15 +14,7 @@ import models
 from tests import factories
 from tests.conftest import CSRF_RE, csrf_token
 from tests.core_support import login_staff
-from tests.payments_support import (  # noqa: F401  (conn and localstripe are fixtures)
-    KEY_RE,
-    WEBHOOK_SECRET,
-    conn,
-    localstripe,
-    make_gateway,
-    pay,
-    reload,
-)
+from tests.payments_support import KEY_RE, WEBHOOK_SECRET, make_gateway, pay, reload
 from tests.test_payments_stripe import SECRET_RE, confirm_in_browser, stripe_api
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
