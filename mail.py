@@ -8,6 +8,7 @@ import email.errors
 import logging
 import os
 import smtplib
+import ssl
 from email.message import EmailMessage as MimeMessage
 from email.utils import formataddr, make_msgid
 from urllib.parse import unquote, urlparse
@@ -46,13 +47,21 @@ def sender_address(config):
     return formataddr((name, address))
 
 
-def send_smtp(url, mime):
+def send_smtp(url, mime, ca_file=None):
+    """Deliver over smtp://, smtps:// (TLS from the first byte) or smtp+starttls://; a
+    user and password in the URL log in. The server's certificate is verified against the
+    system's CAs, or only against ca_file (PORTAL_SMTP_CA_FILE) when one is given:
+    smtplib's own default checks nothing, which would hand the password to anyone between."""
     parts = urlparse(url)
     port = parts.port or (465 if parts.scheme == "smtps" else 25)
-    smtp_class = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
-    with smtp_class(parts.hostname, port, timeout=15) as smtp:
+    tls = ssl.create_default_context(cafile=ca_file or None)
+    if parts.scheme == "smtps":
+        connection = smtplib.SMTP_SSL(parts.hostname, port, timeout=15, context=tls)
+    else:
+        connection = smtplib.SMTP(parts.hostname, port, timeout=15)
+    with connection as smtp:
         if parts.scheme == "smtp+starttls":
-            smtp.starttls()
+            smtp.starttls(context=tls)
         if parts.username:
             smtp.login(unquote(parts.username), unquote(parts.password or ""))
         smtp.send_message(mime)
@@ -82,7 +91,7 @@ def deliver(message, config):
         return _failed(message, exc, permanent=True)
     try:
         if config.get("SMTP_URL"):
-            send_smtp(config["SMTP_URL"], mime)
+            send_smtp(config["SMTP_URL"], mime, config.get("SMTP_CA_FILE"))
         else:
             write_outbox(config["OUTBOX_PATH"], message, mime)
     except (OSError, smtplib.SMTPException) as exc:

@@ -39,6 +39,8 @@ def load_config(app, test_config):
         # Seconds a write waits for another writer's lock on SQLite before answering 503.
         DATABASE_BUSY_TIMEOUT=float(env.get("PORTAL_DATABASE_BUSY_TIMEOUT", "10")),
         SMTP_URL=env.get("PORTAL_SMTP_URL", ""),
+        # A private CA (or a self-signed certificate) the SMTP server's TLS is checked against.
+        SMTP_CA_FILE=env.get("PORTAL_SMTP_CA_FILE", ""),
         BASE_URL=env.get("PORTAL_BASE_URL", "").rstrip("/"),
         # E-mailed links when PORTAL_BASE_URL is unset and no trusted host is asked for: the
         # serve address (`portal serve` sets it), never a Host header nobody vouched for.

@@ -1,5 +1,6 @@
 """Fixtures after flaskr: app, client, runner, auth; plus hx() for fragment requests."""
 import os
+import pathlib
 import re
 
 import pytest
@@ -9,7 +10,26 @@ from billing.accounts import wait_for_queued_resets
 from portal import create_app
 from tests import factories
 
+# Fixtures kept in their own modules, registered here once for every test: a module asks
+# for them by name and imports only plain helpers (an imported fixture would also be a
+# second fixture, e.g. a second session-wide localstripe for that module).
+pytest_plugins = (
+    "tests.payments_support",  # localstripe (one per session), demo/stripe_gateway, conn
+    "tests.api_support",  # api
+    "tests.quotes_support",  # qworld
+    "tests.browser.payments_support",  # live_server, phone, desktop (tests/browser only)
+)
+
 TEST_DB = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+BROWSER_TESTS = pathlib.Path(__file__).parent / "browser"
+
+
+def pytest_collection_modifyitems(items):
+    """pytest-randomly shuffles the modules first (its hook wraps this one); the browser
+    tests then move, still shuffled among themselves, into one block at the end, so their
+    package-wide live portal and Chromium start once instead of each time the shuffle
+    comes back to tests/browser."""
+    items.sort(key=lambda item: BROWSER_TESTS in item.path.parents)
 
 
 def reset_database():

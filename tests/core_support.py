@@ -8,7 +8,9 @@ import re
 import socket
 import subprocess
 import threading
+import time
 
+import pytest
 from flask import current_app
 
 import models
@@ -190,3 +192,47 @@ def race(app, count, work):
         thread.join(120)
         assert not thread.is_alive(), "a racing thread never finished"
     return results
+
+
+def wait_for_server(what, check, proc=None, log_path=None, timeout=60):
+    """Wait until check() is true for a helper server a test started (localstripe, Redis,
+    SMTP). A server that exits or stays silent past `timeout` fails the test there and
+    then, with what it printed (log_path), instead of leaving later requests to time out."""
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline and (proc is None or proc.poll() is None):
+        try:
+            if check():
+                return
+        except Exception as exc:  # noqa: BLE001 - not up yet, whatever the failure: ask again
+            last = exc
+        time.sleep(0.1)
+    fail_server(what, proc, log_path, f"did not answer within {timeout} s (last error: "
+                                      f"{last!r})")
+
+
+def fail_server(what, proc=None, log_path=None, reason="did not come up"):
+    if proc is not None and proc.poll() is not None:
+        reason = f"exited with status {proc.returncode}"
+    elif proc is not None:
+        proc.kill()
+        proc.wait(10)
+    output = ""
+    if log_path and os.path.exists(log_path):
+        with open(log_path, errors="replace") as log:
+            output = log.read()[-5000:]
+    pytest.fail(f"{what} {reason}.\n--- its output ---\n{output or '(none)'}", pytrace=False)
+
+
+def start_smtp_server(handler, port, **kwargs):
+    """aiosmtpd on 127.0.0.1:port (a HeldPort, released here just before it binds);
+    keyword arguments go to its Controller (TLS, login). Fails the test loudly if the
+    server is not ready within 30 s (aiosmtpd's own wait is 5 s, short on a busy machine)."""
+    from aiosmtpd.controller import Controller
+    port.release()
+    controller = Controller(handler, hostname="127.0.0.1", port=int(port), ready_timeout=30,
+                            **kwargs)
+    try:
+        controller.start()
+    except Exception as exc:  # noqa: BLE001 - whatever stopped it, say so and stop here
+        pytest.fail(f"aiosmtpd on port {int(port)} did not come up: {exc!r}", pytrace=False)
+    return controller

@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import select
 import subprocess
 import sys
 import time
@@ -12,24 +13,29 @@ import pytest
 import models
 from tests import factories
 from tests.conftest import csrf_token
+from tests.core_support import fail_server, wait_for_server
 
 HERE = os.path.dirname(__file__)
 
 
 @pytest.fixture(scope="session")
-def localstripe():
-    """A real localstripe server on loopback for the whole session; yields its base URL."""
-    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "localstripe_server.py")],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+def localstripe(tmp_path_factory):
+    """A real localstripe server on loopback, one for the whole session (registered through
+    conftest's pytest_plugins); yields its base URL. Tests share its store: each finds its
+    own objects by the ids and metadata it made, never by counting everything there.
+    A server that does not answer within a minute fails the test with its output."""
+    log_path = tmp_path_factory.mktemp("localstripe") / "output.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "localstripe_server.py")],
+                                stdout=subprocess.PIPE, stderr=log, text=True)
     try:
-        port = int(proc.stdout.readline().strip())
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/js.stripe.com/v3/", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.05)
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        line = proc.stdout.readline().strip() if ready else ""
+        if not line.isdigit():
+            fail_server("localstripe", proc, log_path, f"printed no port ({line!r})")
+        base = f"http://127.0.0.1:{line}"
+        wait_for_server("localstripe", lambda: urllib.request.urlopen(
+            base + "/js.stripe.com/v3/", timeout=5).read(), proc, log_path)
         yield base
     finally:
         proc.terminate()

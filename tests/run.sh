@@ -31,11 +31,20 @@ python=$PWD/$venv/bin/python
 
 ruff check .
 
+# The tests run in a random order (pytest-randomly), both halves in the same one: a test
+# that leans on another's leftovers fails somewhere instead of passing by luck. The seed is
+# printed here and in pytest's header; PORTAL_TEST_SEED=N replays an order. (With
+# `-p no:randomly` among the arguments the files' own order is kept.)
+seed=${PORTAL_TEST_SEED:-$("$python" -c 'import random; print(random.randrange(10**6))')}
+order=(-p randomly "--randomly-seed=$seed")
+case " $* " in *" no:randomly "*|*" -pno:randomly "*) order=() ;; esac
+[ ${#order[@]} -gt 0 ] && echo "== random test order, seed $seed (replay: PORTAL_TEST_SEED=$seed bash tests/run.sh)"
+
 failed=()
 # The SQLite half runs in a far-off time zone (UTC+14), so no test or rule can lean on the
 # machine's local date where the product means UTC; the PostgreSQL half runs in UTC.
 echo "== test suite on SQLite (TZ=Pacific/Kiritimati)"
-TZ=Pacific/Kiritimati "$python" -m pytest -p no:cacheprovider "$@" || failed+=(SQLite)
+TZ=Pacific/Kiritimati "$python" -m pytest -p no:cacheprovider "${order[@]}" "$@" || failed+=(SQLite)
 
 if [ "${PORTAL_TEST_SKIP_PG:-}" != 1 ]; then
   # PostgreSQL: a throwaway cluster in a temp folder, owned by the postgres user.
@@ -51,7 +60,7 @@ if [ "${PORTAL_TEST_SKIP_PG:-}" != 1 ]; then
 
   echo "== test suite on PostgreSQL"
   TZ=UTC PORTAL_TEST_DATABASE_URL="postgresql://portal@127.0.0.1:$pgport/portal_test" \
-    "$python" -m pytest -p no:cacheprovider "$@" || failed+=(PostgreSQL)
+    "$python" -m pytest -p no:cacheprovider "${order[@]}" "$@" || failed+=(PostgreSQL)
 fi
 
 if [ ${#failed[@]} -gt 0 ]; then

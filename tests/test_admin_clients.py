@@ -6,7 +6,6 @@ from flask import render_template
 
 import models
 from tests import factories
-from tests.api_support import api_fixture  # noqa: F401 - the api fixture
 from tests.conftest import Auth, csrf_token
 from tests.core_support import login_staff, opened, snapshot
 

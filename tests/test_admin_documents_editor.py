@@ -13,7 +13,6 @@ import pytest
 import models
 from billing import documents
 from tests import factories
-from tests.api_support import api_fixture  # noqa: F401 - the api fixture
 from tests.conftest import csrf_token
 from tests.core_support import opened, snapshot
 

@@ -10,7 +10,6 @@ from gateways.base import SettingField
 from tests import factories
 from tests.conftest import csrf_token
 from tests.core_support import login_staff, snapshot
-from tests.payments_support import conn  # noqa: F401  (fixture)
 
 PATH = "/admin/gateways"
 SECRET = "sk_test_51Hx9QeLsEcReTvAlUe4242"
@@ -20,7 +19,7 @@ STRIPE = {"setting_publishable_key": "pk_test_abc123", "setting_secret_key": SEC
 
 
 @pytest.fixture
-def staff_http(client, conn):  # noqa: F811
+def staff_http(client, conn):
     factories.staff(email="boss@test.example")
     login_staff(client, "boss@test.example")
     return client
@@ -165,7 +164,7 @@ def test_kind_of_an_existing_gateway_cannot_change(staff_http):
                               token_mode="off", is_enabled=False)
 
 
-def test_service_reports_every_bad_field_at_once_and_keeps_json_callers_working(conn):  # noqa: F811
+def test_service_reports_every_bad_field_at_once_and_keeps_json_callers_working(conn):
     with pytest.raises(FieldErrors) as caught:
         gateway_settings.save(None, kind="stripe", label="", token_mode="optin",
                               is_enabled=True, settings={"publishable_key": "x"})
@@ -179,7 +178,7 @@ def test_service_reports_every_bad_field_at_once_and_keeps_json_callers_working(
                               is_enabled=True, settings_text="{nope")
 
 
-def test_production_refuses_demo_and_test_stripe_keys(conn):  # noqa: F811
+def test_production_refuses_demo_and_test_stripe_keys(conn):
     with pytest.raises(DomainError, match="production"):
         gateway_settings.save(None, kind="demo", label="", settings={}, token_mode="optin",
                               is_enabled=True, production=True)

@@ -5,13 +5,13 @@ import models
 from tests import factories
 from tests.conftest import csrf_token
 from tests.core_support import login_staff, snapshot
-from tests.payments_support import conn, reload  # noqa: F401  (fixture)
+from tests.payments_support import reload
 
 PATH = "/admin/payments/new"
 
 
 @pytest.fixture
-def staff_http(client, world, conn):  # noqa: F811
+def staff_http(client, world, conn):
     factories.staff(email="boss@test.example")
     login_staff(client, "boss@test.example")
     return client

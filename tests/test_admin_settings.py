@@ -1,6 +1,5 @@
 """The back office's settings page: every setting changed through its form reaches the
 portal, and every bad input is refused with a message and changes nothing."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.payments_support)
 import base64
 import datetime as dt
 import io
@@ -13,7 +12,7 @@ import models
 from tests import factories
 from tests.conftest import csrf_token
 from tests.core_support import alert, opened, snapshot
-from tests.payments_support import conn, demo_gateway, pay, save_card  # noqa: F401
+from tests.payments_support import pay, save_card
 from tests.quotes_support import png_data_url
 from tests.quotes_support import quote as make_quote
 

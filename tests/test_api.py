@@ -6,7 +6,7 @@ import pytest
 
 import models
 from tests import factories
-from tests.api_support import NEW_CLIENT, api_fixture  # noqa: F401 - the api fixture
+from tests.api_support import NEW_CLIENT
 
 
 def test_token_is_required(client):

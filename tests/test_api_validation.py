@@ -4,7 +4,7 @@ import io
 import pytest
 
 import models
-from tests.api_support import NEW_CLIENT, api_fixture  # noqa: F401 - the api fixture
+from tests.api_support import NEW_CLIENT
 
 LINE = {"product": "Audit", "cost": "100.00"}
 

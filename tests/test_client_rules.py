@@ -6,7 +6,7 @@ import models
 from billing import DomainError, clients
 from billing import payments as payment_service
 from tests import factories
-from tests.api_support import NEW_CLIENT, api_fixture  # noqa: F401
+from tests.api_support import NEW_CLIENT
 from tests.core_support import opened, snapshot
 
 

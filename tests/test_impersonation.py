@@ -1,8 +1,6 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.payments_support)
 import models
 from tests import factories
 from tests.conftest import csrf_token
-from tests.payments_support import demo_gateway  # noqa: F401 - a fixture
 
 
 def staff_login(client, app):

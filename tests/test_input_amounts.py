@@ -1,5 +1,4 @@
 """Amounts typed by people are read in their locale, and a blank is never the balance."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.payments_support)
 from decimal import Decimal
 
 import pytest
@@ -8,10 +7,10 @@ import models
 from billing import DomainError, allocation
 from billing import payments as payment_service
 from tests import factories
-from tests.api_support import NEW_CLIENT, api_fixture  # noqa: F401 - the api fixture
+from tests.api_support import NEW_CLIENT
 from tests.conftest import csrf_token
 from tests.core_support import login_staff, opened
-from tests.payments_support import conn, demo_gateway, pay, reload, review, save_card  # noqa: F401
+from tests.payments_support import pay, reload, review, save_card
 
 
 def _setup(client, auth, world, demo_gateway, locale):

@@ -1,6 +1,5 @@
 """Names and addresses: control characters and bad e-mail addresses are refused, and a
 message that cannot be built (legacy data) never stops the others or undoes a saved action."""
-# ruff: noqa: F811  (the qworld fixture is imported)
 import os
 
 import pytest
@@ -11,7 +10,6 @@ from billing import DomainError, accounts, clients, invoices, recurring
 from tests import factories
 from tests.conftest import csrf_token
 from tests.core_support import login_staff, opened
-from tests.quotes_support import qworld  # noqa: F401
 
 BAD_ADDRESS = "victim@alpha.example\nBcc: everyone@evil.example"
 

@@ -1,6 +1,5 @@
 """What a contact must not learn: records out of their sight, through documents, e-mailed
 links, or an account whose client the business archived (issue 9, section 7)."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.payments_support)
 import html
 
 import pytest
@@ -11,7 +10,7 @@ from billing import invoices as invoice_service
 from tests import factories
 from tests.conftest import csrf_token
 from tests.core_support import alert, opened
-from tests.payments_support import conn, demo_gateway, reload, save_card  # noqa: F401
+from tests.payments_support import reload, save_card
 from tests.test_documents import store
 
 

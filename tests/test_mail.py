@@ -5,7 +5,6 @@ import os
 import re
 
 import pytest
-from aiosmtpd.controller import Controller
 
 import mail
 import models
@@ -13,7 +12,7 @@ import portal
 from billing import invoices as invoice_service
 from tests import factories
 from tests.conftest import make_app
-from tests.core_support import HeldPort, login_staff, opened
+from tests.core_support import HeldPort, login_staff, opened, start_smtp_server
 
 LINK_RE = re.compile(r"http://portal\.test/client/invoice/[A-Za-z0-9_-]{40,}")
 
@@ -30,11 +29,8 @@ class Inbox:
 
 
 def start_smtp(port):
-    port.release()  # ours until now: nobody else can have taken it
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=int(port))
-    controller.start()
-    return controller, inbox
+    return start_smtp_server(inbox, port), inbox
 
 
 def text_of(message):

@@ -6,7 +6,6 @@ import re
 import shutil
 import subprocess
 import threading
-import time
 
 import pytest
 import redis
@@ -16,23 +15,11 @@ import models
 from bench.run import HarnessError, Server
 from tests import factories
 from tests.conftest import TEST_DB, make_app
-from tests.core_support import HeldPort, opened
+from tests.core_support import HeldPort, opened, wait_for_server
 from tests.payments_support import make_gateway
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 KEY = re.compile(r'name="key" value="([^"]+)"')
-
-
-def wait_until(check, what, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except (OSError, redis.exceptions.ConnectionError, requests.ConnectionError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{what} did not come up within {seconds} s")
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +29,15 @@ def redis_url(tmp_path_factory):
     port = HeldPort()
     port.release()  # redis-server binds it next
     folder = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(folder)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log_path = folder / "redis.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save",
+                                 "", "--appendonly", "no", "--dir", str(folder)],
+                                stdout=log, stderr=subprocess.STDOUT)
     url = f"redis://127.0.0.1:{port}/0"
     try:
-        wait_until(lambda: redis.Redis.from_url(url).ping(), "redis-server")
+        wait_for_server("redis-server", lambda: redis.Redis.from_url(url).ping(), proc,
+                        log_path, timeout=30)
         yield url
     finally:
         proc.terminate()

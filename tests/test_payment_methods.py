@@ -1,12 +1,11 @@
 """Payment Methods tab, token modes, and every payment <id> route as the wrong contact."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.payments_support)
 import time
 
 import pytest
 
 import models
 from tests.conftest import csrf_token, hx
-from tests.payments_support import conn, demo_gateway, make_gateway, pay, reload, save_card  # noqa: F401
+from tests.payments_support import make_gateway, pay, reload, save_card
 
 
 def test_empty_tab_offers_adding_when_a_gateway_can_save(client, auth, world, demo_gateway):

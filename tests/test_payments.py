@@ -1,5 +1,4 @@
 """Paying invoices in the portal with the demo gateway: the happy paths and bad input."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.payments_support)
 import pytest
 
 import models
@@ -7,7 +6,7 @@ from billing import allocation, checkout
 from tests import factories
 from tests.conftest import CSRF_RE, csrf_token
 from tests.core_support import pdf_text
-from tests.payments_support import KEY_RE, conn, demo_gateway, pay, reload, review, save_card  # noqa: F401
+from tests.payments_support import KEY_RE, pay, reload, review, save_card
 
 CARD = {"card_number": "4242 4242 4242 4242", "exp_month": "12", "exp_year": "2035",
         "cvc": "123"}

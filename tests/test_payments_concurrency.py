@@ -1,5 +1,4 @@
 """Simultaneous submissions and duplicated webhooks, on real threads and a real database."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.payments_support)
 import json
 import time
 
@@ -8,13 +7,7 @@ from billing import allocation, checkout
 from gateways.demo import DemoGateway
 from tests import factories
 from tests.core_support import race
-from tests.payments_support import (  # noqa: F401
-    event,
-    localstripe,  # noqa: F401
-    make_gateway,
-    signed,
-    stripe_gateway,
-)
+from tests.payments_support import event, make_gateway, signed
 
 
 def run_together(app, count, work):

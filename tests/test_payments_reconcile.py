@@ -6,7 +6,6 @@ bookkeeping ran. Nothing catches it, so the attempt is left exactly as a killed 
 leaves it: pending, with no gateway reference. run-due then asks the gateway, by the
 attempt's idempotency key or metadata, how it ended.
 """
-# ruff: noqa: F811  (pytest fixtures imported from tests.payments_support)
 import datetime as dt
 import threading
 
@@ -22,14 +21,7 @@ from gateways.demo import DemoGateway
 from gateways.stripe_gateway import StripeGateway
 from tests import factories
 from tests.conftest import Auth
-from tests.payments_support import (  # noqa: F401
-    conn,
-    localstripe,
-    make_gateway,
-    reload,
-    review,
-    stripe_gateway,
-)
+from tests.payments_support import make_gateway, reload, review
 
 
 class Killed(BaseException):

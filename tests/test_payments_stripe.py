@@ -1,5 +1,4 @@
 """The Stripe gateway against a real localstripe server on loopback (no mocks of Stripe)."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.payments_support)
 import json
 import re
 import time
@@ -15,16 +14,7 @@ from billing import gateway_settings
 from tests import factories
 from tests.conftest import CSRF_RE, csrf_token
 from tests.core_support import snapshot
-from tests.payments_support import (  # noqa: F401
-    conn,
-    event,
-    localstripe,
-    make_gateway,
-    pay,
-    reload,
-    signed,
-    stripe_gateway,
-)
+from tests.payments_support import event, make_gateway, pay, reload, signed
 
 SECRET_RE = re.compile(r'data-client-secret="([^"]+)"')
 

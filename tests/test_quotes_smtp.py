@@ -1,12 +1,11 @@
 """Staff notices of an approval travel through a real SMTP server (aiosmtpd on loopback)."""
 
 import pytest
-from aiosmtpd.controller import Controller
 
 import models
 from billing import quotes as quote_service
 from tests import factories
-from tests.core_support import HeldPort
+from tests.core_support import HeldPort, start_smtp_server
 from tests.quotes_support import quote
 
 
@@ -22,10 +21,7 @@ class Inbox:
 @pytest.fixture
 def smtp():
     inbox = Inbox()
-    port = HeldPort()
-    port.release()  # held until this moment, so no other worker took it meanwhile
-    controller = Controller(inbox, hostname="127.0.0.1", port=int(port))
-    controller.start()
+    controller = start_smtp_server(inbox, HeldPort())
     yield f"smtp://127.0.0.1:{controller.port}", inbox
     controller.stop()
 

@@ -2,7 +2,6 @@
 the back-office login."""
 import models
 from tests import factories
-from tests.api_support import api_fixture  # noqa: F401
 from tests.core_support import login_staff, opened
 
 

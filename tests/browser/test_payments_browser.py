@@ -1,6 +1,5 @@
 """Paying invoices and saving cards in headless Chromium: demo gateway at phone width,
 Stripe through localstripe's stand-in Stripe.js."""
-# ruff: noqa: F811  (pytest fixtures imported from the support modules)
 import json
 import os
 import time
@@ -11,8 +10,8 @@ from flask import request, request_finished
 
 import models
 from tests import factories
-from tests.browser.payments_support import desktop, live_server, log_in, phone  # noqa: F401
-from tests.payments_support import WEBHOOK_SECRET, localstripe, make_gateway  # noqa: F401
+from tests.browser.payments_support import log_in
+from tests.payments_support import WEBHOOK_SECRET, make_gateway
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("PORTAL_SCREENSHOTS", "")

@@ -1,0 +1,211 @@
+"""Every request our server sends Stripe, as it reaches the wire: a recording proxy stands
+between the stripe package and localstripe (which ignores Idempotency-Key), so we can prove
+that each POST carries a key, that money moves under keys taken from our own records, and
+that a retried payment sends the very same key (and, as Stripe does, is answered once)."""
+import http.client
+import http.server
+import re
+import threading
+from urllib.parse import urlsplit
+
+import pytest
+
+import models
+from tests import factories
+from tests.conftest import CSRF_RE, csrf_token
+from tests.core_support import login_staff
+from tests.payments_support import KEY_RE, WEBHOOK_SECRET, make_gateway, pay, reload
+from tests.test_payments_stripe import SECRET_RE, confirm_in_browser, stripe_api
+
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+
+
+class RecordingProxy(http.server.ThreadingHTTPServer):
+    """Forwards each request to localstripe and records (method, path, Idempotency-Key).
+
+    Like Stripe, a POST whose key was seen before is answered with the first answer and not
+    forwarded again. lose_answer(path) forwards the next POST to path but drops the
+    connection instead of answering: the charge is made, the caller never hears of it.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, upstream):
+        self.upstream = urlsplit(upstream)
+        self.requests = []
+        self.answers = {}
+        self.lose = set()
+        self.lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), ProxyHandler)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def lose_answer(self, path):
+        self.lose.add(path)
+
+    def posts(self, path=None):
+        return [(p, key) for method, p, key in self.requests
+                if method == "POST" and (path is None or p == path)]
+
+
+class ProxyHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _forward(self):
+        proxy = self.server
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        key = self.headers.get("Idempotency-Key")
+        path = urlsplit(self.path).path
+        with proxy.lock:
+            proxy.requests.append((self.command, path, key))
+            replay = proxy.answers.get(key) if self.command == "POST" and key else None
+        if replay is None:
+            upstream = http.client.HTTPConnection(proxy.upstream.hostname,
+                                                  proxy.upstream.port, timeout=30)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            upstream.request(self.command, self.path, body=body or None, headers=headers)
+            answer = upstream.getresponse()
+            replay = (answer.status, [(k, v) for k, v in answer.getheaders()
+                                      if k.lower() not in HOP_BY_HOP], answer.read())
+            upstream.close()
+            if self.command == "POST" and key and answer.status < 500:
+                with proxy.lock:
+                    proxy.answers[key] = replay
+            with proxy.lock:
+                lost = self.command == "POST" and path in proxy.lose
+                proxy.lose.discard(path)
+            if lost:
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+        status, headers, data = replay
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_DELETE = _forward
+
+
+@pytest.fixture
+def proxy(localstripe):
+    server = RecordingProxy(localstripe)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(10)
+    assert not thread.is_alive(), "the recording proxy did not stop"
+
+
+@pytest.fixture
+def gateway(app, localstripe, proxy):
+    """The Stripe gateway, its API calls through the proxy; Stripe.js still goes straight
+    to localstripe (the browser's calls are not ours to key)."""
+    with app.app_context():
+        models.db.connect(reuse_if_open=True)
+        config = make_gateway("stripe", publishable_key="pk_test_portal",
+                              secret_key="sk_test_portal", webhook_secret=WEBHOOK_SECRET,
+                              api_base=proxy.url, js_url=localstripe + "/js.stripe.com/v3/")
+        models.db.close()
+    return config
+
+
+def pay_with_new_card(client, localstripe, gateway, invoice, key=None, save=True):
+    """Checkout with a card typed in: the capture page, Stripe.js, then the charge."""
+    capture = pay(client, [invoice], f"new:{gateway.id}", key=key)
+    html = capture.get_data(as_text=True)
+    assert capture.status_code == 200, html[-2000:]
+    seti, confirmed = confirm_in_browser(localstripe, SECRET_RE.search(html).group(1))
+    assert confirmed.status_code == 200
+    data = {"csrf_token": CSRF_RE.search(html).group(1), "step": "capture",
+            "key": KEY_RE.search(html).group(1), "method": f"new:{gateway.id}",
+            "invoices": invoice.public_id, "gateway": gateway.id, "setup_intent": seti}
+    if save:
+        data["save"] = "1"
+    return client.post("/client/invoices/payment", data=data)
+
+
+def save_card(client, localstripe, gateway):
+    page = client.get("/client/payment_methods/create")
+    html = page.get_data(as_text=True)
+    seti, confirmed = confirm_in_browser(localstripe, SECRET_RE.search(html).group(1))
+    assert confirmed.status_code == 200
+    return client.post("/client/payment_methods/create", data={
+        "csrf_token": CSRF_RE.search(html).group(1), "gateway": gateway.id,
+        "setup_intent": seti})
+
+
+def test_every_post_carries_a_key_and_money_moves_under_our_own(
+        client, auth, world, localstripe, proxy, gateway, conn):
+    auth.login("a1@alpha.example")
+    sent, partial = world["invoices"]["sent"], world["invoices"]["partial"]
+    # A new card at checkout, kept for later.
+    done = pay_with_new_card(client, localstripe, gateway, sent)
+    assert done.status_code == 303, done.get_data(as_text=True)[-2000:]
+    first = models.Payment.get(models.Payment.status == "completed")
+    token = models.GatewayToken.get()
+    # The saved card, in one tap.
+    assert pay(client, [partial], f"token:{token.public_id}").status_code == 303
+    second = models.Payment.get((models.Payment.status == "completed")
+                                & (models.Payment.id != first.id))
+    # Saving a second card from the Payment Methods tab.
+    assert save_card(client, localstripe, gateway).status_code == 303
+    auth.logout()
+    # Staff refund part of the first payment.
+    factories.staff(email="refunds@test.example")
+    login_staff(client, "refunds@test.example")
+    form = {"csrf_token": csrf_token(client, "/admin/payments"), "amount": "25.00",
+            "expected_refunded": "0"}
+    assert client.post(f"/admin/payments/{first.id}/refund", data=form).status_code == 303
+    assert reload(first).refunded == 2500
+
+    posts = proxy.posts()
+    paths = {re.sub(r"/(cus|seti|pm|pi)_\w+", r"/\1_*", path) for path, _ in posts}
+    assert {"/v1/customers", "/v1/setup_intents", "/v1/payment_intents",
+            "/v1/refunds"} <= paths, paths
+    assert all(key for _, key in posts), [path for path, key in posts if not key]
+    # Money moves under keys from our records, not under keys made up per request.
+    assert proxy.posts("/v1/payment_intents") == [
+        ("/v1/payment_intents", first.idempotency_key),
+        ("/v1/payment_intents", second.idempotency_key)]
+    assert first.idempotency_key != second.idempotency_key
+    ((_, refund_key),) = proxy.posts("/v1/refunds")
+    assert refund_key == f"refund-{first.public_id}-0-2500"
+    # No key was used for two different requests.
+    keys = [key for _, key in posts]
+    assert len(keys) == len(set(keys))
+
+
+def test_a_payment_whose_answer_was_lost_is_retried_under_the_same_key(
+        client, auth, world, localstripe, proxy, gateway, conn):
+    auth.login("a1@alpha.example")
+    sent = world["invoices"]["sent"]
+    assert save_card(client, localstripe, gateway).status_code == 303
+    token = models.GatewayToken.get()
+    proxy.lose_answer("/v1/payment_intents")  # charged at Stripe; we never hear of it
+    lost = pay(client, [sent], f"token:{token.public_id}")
+    html = lost.get_data(as_text=True)
+    assert lost.status_code == 422 and "try again" in html
+    key = KEY_RE.search(html).group(1)
+    attempt = models.Payment.get()
+    assert (attempt.status, attempt.idempotency_key) == ("failed", key)
+    assert reload(sent).balance == 10000
+    # The person presses Pay again on the page they were shown: the same key goes out.
+    again = pay(client, [sent], f"token:{token.public_id}", key=key)
+    assert again.status_code == 303, again.get_data(as_text=True)[-2000:]
+    assert proxy.posts("/v1/payment_intents") == [("/v1/payment_intents", key)] * 2
+    payment = reload(attempt)
+    assert payment.status == "completed" and reload(sent).balance == 0
+    # Stripe answered the retry with the first charge: one PaymentIntent, not two.
+    intents = stripe_api(localstripe).v1.payment_intents.list(params={"limit": 100}).data
+    ours = [i for i in intents if i.metadata.to_dict().get("payment") == payment.public_id]
+    assert [i.id for i in ours] == [payment.gateway_reference]
