@@ -20,6 +20,7 @@ from billing import (
     gateway_settings,
     numbering,
     payment_methods,
+    receipts,
     reservations,
     transaction,
 )
@@ -153,6 +154,8 @@ def _credit_only(contact, plan, company, key, staff):
                                                      lines, plan.credit, contact, staff)
         except IntegrityError:
             payment = None
+        receipt = receipts.queue([payment]) if payment is not None else []
+    receipts.deliver(receipt)
     if payment is None:
         existing = models.Payment.get_or_none(models.Payment.idempotency_key == key)
         if existing:
@@ -174,7 +177,8 @@ def finalize(payment_id, reference=None):
         payment.number = payment.number or numbering.next_number("payment")
         payment.status, payment.failure_message = "completed", ""
         payment.date = models.utcnow().date()
-        allocation.apply_plan(payment, data, contact=payment.contact_id, staff=staff)
+        credit_payment, _ = allocation.apply_plan(payment, data, contact=payment.contact_id,
+                                                  staff=staff)
         payment.save()
         if data.get("save"):
             payment_methods.store(payment.client_id, payment.gateway_id, data["save"],
@@ -183,6 +187,9 @@ def finalize(payment_id, reference=None):
         models.Activity.log("payment.completed", payment, client=payment.client_id,
                             contact=payment.contact_id, staff=staff,
                             detail=f"{payment.amount} {payment.currency}")
+        # Only the call that completed the payment gets here: one receipt per payment.
+        receipt = receipts.queue([payment, credit_payment])
+    receipts.deliver(receipt)
     return payment
 
 
