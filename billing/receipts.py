@@ -6,11 +6,15 @@ when the staff member asks for one). A second, concurrent finalize finds the pay
 completed and queues nothing, so each payment is receipted once; and a rolled-back
 completion rolls its receipt back with it.
 """
+import logging
+
 from flask import current_app, has_app_context, render_template
 
 import mail
 import models
 from billing import notifications
+
+log = logging.getLogger("portal.receipts")
 
 
 def queue(payments, config=None):
@@ -19,6 +23,11 @@ def queue(payments, config=None):
     payments = [p for p in payments if p is not None and p.status == "completed"]
     company = models.Company.current()
     if not payments or company is None or not company.send_receipts:
+        return []
+    if not has_app_context():
+        # E-mails are made from the app's templates; the portal, webhooks and run-due all
+        # run inside it, so only a bare script that completes a payment gets here.
+        log.warning("no receipt for payment %s: completed outside the app", payments[0].id)
         return []
     config = config if config is not None else _config()
     client = models.Client.get_by_id(payments[0].client_id)
