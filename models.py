@@ -647,6 +647,9 @@ class EmailMessage(BaseModel):
     created_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True)
 
+    def attachment_list(self):
+        return json.loads(self.attachments or "[]")
+
 
 class InvoiceReminder(BaseModel):
     """A step run-due took once for an invoice: a reminder rule ("reminder1".."reminder3")

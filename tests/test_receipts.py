@@ -1,7 +1,9 @@
 """Receipts for completed payments, and PDFs on invoice and quote e-mails, through a real
 SMTP server (aiosmtpd on loopback)."""
 # ruff: noqa: F811  (pytest fixtures imported from tests.mail_support)
+import email
 import json
+import os
 
 import pytest
 
@@ -12,6 +14,7 @@ from billing import invoices as invoice_service
 from billing import payments as payment_service
 from billing import quotes as quote_service
 from tests import factories
+from tests.api_support import api_fixture  # noqa: F401
 from tests.conftest import make_app
 from tests.core_support import opened, pdf_text, race
 from tests.mail_support import pdfs, smtp, text_of  # noqa: F401
@@ -166,6 +169,10 @@ def test_the_record_payment_form_offers_and_sends_a_receipt(mailed):
         "method": "bank_transfer", "email_receipt": "1"})
     assert response.status_code in (302, 303), response.get_data(as_text=True)[:1500]
     assert len(receipts_in(inbox)) == 2
+    with opened(app):
+        message_id = models.EmailMessage.select().first().id
+    page = http.get(f"/admin/outbox/{message_id}").get_data(as_text=True)
+    assert "<dt>Attachments</dt><dd>Receipt (PDF)</dd>" in page
 
 
 def test_invoice_and_quote_e_mails_carry_their_pdf_when_the_setting_is_on(mailed):
@@ -216,3 +223,30 @@ def test_a_failed_delivery_is_retried_with_its_attachment(mailed):
         assert mail.deliver_due(dict(app.config)) == (2, 0)
     assert len(inbox.messages) == 2
     assert all(len(pdfs(m)) == 1 for _, m in inbox.messages)
+
+
+def test_the_api_records_a_payment_with_a_receipt_when_asked(app, api):
+    with opened(app):
+        client = factories.client(name="Api Co")
+        factories.contact(client, email="api@receipt.example")
+        invoice = factories.invoice(client)
+        client_id, invoice_id = client.public_id, invoice.public_id
+    response = api.post("payments", json={"client_id": client_id, "amount": "100.00",
+                                           "method": "bank_transfer",
+                                           "invoice_ids": [invoice_id],
+                                           "email_receipt": True})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    number = response.get_json()["data"]["number"]
+    with opened(app):
+        [message] = models.EmailMessage.select()
+        # No SMTP here: the message went to the outbox folder, its PDF attached.
+        assert message.status == "sent" and message.to == "api@receipt.example"
+        outbox = app.config["OUTBOX_PATH"]
+    [name] = os.listdir(outbox)
+    with open(os.path.join(outbox, name), "rb") as f:
+        parsed = email.message_from_bytes(f.read())
+    [(filename, data)] = pdfs(parsed)
+    assert filename == f"receipt-{number}.pdf" and number in pdf_text(data)
+    assert api.post("payments", json={"client_id": client_id, "amount": "1.00",
+                                      "method": "cash", "email_receipt": "yes"}
+                    ).status_code == 422
