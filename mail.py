@@ -34,9 +34,11 @@ def queue(to, subject, body_text, body_html="", attachments=()):
 
 def render_attachments(message):
     """[(filename, PDF bytes)] for the row, made now from the records as they stand."""
-    import pdf
-    return [pdf.attachment(kind, record_id)
-            for kind, record_id in json.loads(message.attachments or "[]")]
+    wanted = json.loads(message.attachments or "[]")
+    if not wanted:
+        return []
+    import pdf  # WeasyPrint is heavy: loaded by the first message that needs it
+    return [pdf.attachment(kind, record_id) for kind, record_id in wanted]
 
 
 def to_mime(message, sender, attachments=()):
