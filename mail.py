@@ -5,6 +5,7 @@ A message is a row before it is anything else, so a failed delivery is retried b
 """
 import datetime as dt
 import email.errors
+import json
 import logging
 import os
 import smtplib
@@ -13,6 +14,8 @@ from email.message import EmailMessage as MimeMessage
 from email.utils import formataddr, make_msgid
 from urllib.parse import unquote, urlparse
 
+from peewee import DoesNotExist
+
 import instance_files
 import models
 
@@ -20,14 +23,26 @@ MAX_ATTEMPTS = 8
 log = logging.getLogger("portal.mail")
 
 
-def queue(to, subject, body_text, body_html=""):
+def queue(to, subject, body_text, body_html="", attachments=()):
+    """Store a message; attachments: [(kind, record id)] of PDFs pdf.attachment can make."""
     # Cut to the columns (PostgreSQL refuses longer text); a long client name is not a reason
     # to lose the message.
-    return models.EmailMessage.create(to=to[:254], subject=subject[:255], body_text=body_text,
-                                      body_html=body_html)
+    return models.EmailMessage.create(
+        to=to[:254], subject=subject[:255], body_text=body_text, body_html=body_html,
+        attachments=json.dumps([[kind, int(record_id)] for kind, record_id in attachments])
+        if attachments else "")
 
 
-def to_mime(message, sender):
+def render_attachments(message):
+    """[(filename, PDF bytes)] for the row, made now from the records as they stand."""
+    wanted = json.loads(message.attachments or "[]")
+    if not wanted:
+        return []
+    import pdf  # WeasyPrint is heavy: loaded by the first message that needs it
+    return [pdf.attachment(kind, record_id) for kind, record_id in wanted]
+
+
+def to_mime(message, sender, attachments=()):
     mime = MimeMessage()
     mime["From"] = sender
     mime["To"] = message.to
@@ -36,6 +51,8 @@ def to_mime(message, sender):
     mime.set_content(message.body_text)
     if message.body_html:
         mime.add_alternative(message.body_html, subtype="html")
+    for filename, data in attachments:
+        mime.add_attachment(data, maintype="application", subtype="pdf", filename=filename)
     return mime
 
 
@@ -84,7 +101,15 @@ def deliver(message, config):
     after a saved action (an approved quote, an e-mailed invoice), which must stand.
     """
     try:
-        mime = to_mime(message, sender_address(config))
+        attachments = render_attachments(message)
+    except DoesNotExist as exc:
+        # The record was deleted since: the message cannot be made as it was meant.
+        return _failed(message, exc, permanent=True)
+    except Exception as exc:  # noqa: BLE001 - a PDF that failed to render may render later
+        log.exception("e-mail %s: its attachment could not be made", message.id)
+        return _failed(message, exc)
+    try:
+        mime = to_mime(message, sender_address(config), attachments)
     except (ValueError, TypeError, email.errors.MessageError) as exc:
         # The row itself cannot become a message (a line break in an address or subject,
         # e.g. legacy data): retrying cannot help, so it fails now, with the reason.

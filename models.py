@@ -99,6 +99,16 @@ class Company(BaseModel):
     quote_requires_po_number = BooleanField(default=False)
     # Issuing an invoice applies the client's unapplied payments to it (billing.applying).
     auto_apply_prepayments = BooleanField(default=False)
+    # E-mail a receipt (PDF attached) for every completed payment (billing.receipts).
+    send_receipts = BooleanField(default=True)
+    # Invoice and quote e-mails carry the document's PDF beside their link.
+    attach_pdf_to_emails = BooleanField(default=False)
+    # JSON [{"days": n, "enabled": bool}] (at most three; days from the due date, negative
+    # before it) and the late fee: kind "", "fixed" (value in minor units of `currency`) or
+    # "percent" (value in hundredths of a percent of the balance). See billing.reminders.
+    reminder_rules = TextField(default="")
+    late_fee_kind = CharField(max_length=8, default="")
+    late_fee_value = BigIntegerField(default=0)
 
     @classmethod
     def current(cls):
@@ -642,6 +652,9 @@ class PasswordReset(BaseModel):
 class EmailMessage(BaseModel):
     """Every outgoing e-mail, stored before delivery so a failure never loses it."""
     to = CharField(max_length=254)
+    # JSON [[kind, record id]]: PDFs made at delivery (pdf.attachment), so a retry from any
+    # process that shares the database attaches them without a file left on one machine.
+    attachments = TextField(default="")
     subject = CharField(max_length=255)
     body_text = TextField()
     body_html = TextField(default="")
@@ -651,6 +664,23 @@ class EmailMessage(BaseModel):
     next_attempt_at = DateTimeField(default=utcnow, index=True)
     created_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True)
+
+    def attachment_list(self):
+        return json.loads(self.attachments or "[]")
+
+
+class InvoiceReminder(BaseModel):
+    """A step run-due took once for an invoice: a reminder rule ("reminder1".."reminder3")
+    or the late fee ("late_fee"). The unique pair is the claim: overlapping runs insert it
+    once, and only the run whose insert won e-mails or adds the fee."""
+    invoice = ForeignKeyField(Invoice, backref="reminders", on_delete="CASCADE")
+    step = CharField(max_length=16)
+    sent = BooleanField(default=True)  # False: passed over (a later rule was already due)
+    amount = BigIntegerField(default=0)  # the late fee added
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("invoice", "step"), True),)
 
 
 class Activity(BaseModel):
@@ -729,7 +759,7 @@ MODELS = [
     Company, Sequence, StaffUser, ApiToken, Client, Contact, RecurringInvoice, Invoice, Quote,
     Credit, LineItem, GatewayConfig, GatewayToken, Payment, PaymentAllocation, Document, Plan,
     Subscription, PrepaymentSchedule, Invitation, PasswordReset, EmailMessage, Activity,
-    GatewayCustomer, DemoCharge, GeneratedFile, Product,
+    GatewayCustomer, DemoCharge, GeneratedFile, Product, InvoiceReminder,
 ]
 
 

@@ -12,6 +12,7 @@ import os
 import threading
 
 from flask import current_app, make_response, render_template
+from peewee import JOIN
 from weasyprint import HTML, URLFetcher
 
 import models
@@ -65,6 +66,37 @@ def document_pdf(template, doc, kind, **extra):
 
 def invoice_pdf(invoice):
     return document_pdf("pdf/invoice.html", invoice, "Invoice")
+
+
+def quote_pdf(quote):
+    from billing import quotes
+    return document_pdf("pdf/quote.html", quote, "Quote",
+                        terms_accepted=quotes.terms_accepted(quote))
+
+
+def receipt_pdf(payment):
+    A, Inv, C = models.PaymentAllocation, models.Invoice, models.Credit
+    allocations = list(A.select(A, Inv, C).join(Inv, JOIN.LEFT_OUTER, on=(A.invoice == Inv.id))
+                       .switch(A).join(C, JOIN.LEFT_OUTER, on=(A.credit == C.id))
+                       .where(A.payment == payment.id).order_by(A.id))
+    return render("pdf/receipt.html", payment=payment, client=payment.client,
+                  allocations=allocations, company=models.Company.current())
+
+
+# What an e-mail can carry (mail.queue's attachments): kind -> (model, maker, file name).
+ATTACHMENTS = {
+    "invoice": (models.Invoice, invoice_pdf, lambda r: f"invoice-{r.number}.pdf"),
+    "quote": (models.Quote, quote_pdf, lambda r: f"quote-{r.number}.pdf"),
+    "receipt": (models.Payment, receipt_pdf,
+                lambda r: f"receipt-{r.number or r.public_id}.pdf"),
+}
+
+
+def attachment(kind, record_id):
+    """(file name, PDF bytes) of a record, for an e-mail; DoesNotExist when it is gone."""
+    model, make, filename = ATTACHMENTS[kind]
+    record = model.get_by_id(record_id)
+    return filename(record), make(record)
 
 
 def statement_pdf(statement, locale):

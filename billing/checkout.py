@@ -20,6 +20,7 @@ from billing import (
     gateway_settings,
     numbering,
     payment_methods,
+    receipts,
     reservations,
     transaction,
 )
@@ -189,6 +190,8 @@ def _credit_only(contact, plan, company, key, staff):
                                                      lines, plan.credit, contact, staff)
         except IntegrityError:
             payment = None
+        receipt = receipts.queue([payment]) if payment is not None else []
+    receipts.deliver(receipt)
     if payment is None:
         existing = models.Payment.get_or_none(models.Payment.idempotency_key == key)
         if existing:
@@ -210,10 +213,12 @@ def finalize(payment_id, reference=None):
         payment.number = payment.number or numbering.next_number("payment")
         payment.status, payment.failure_message = "completed", ""
         payment.date = models.utcnow().date()
+        credit_payment = None
         if payment.is_prepayment:
             payment.applied = 0  # money on account: staff apply it to invoices later
         else:
-            allocation.apply_plan(payment, data, contact=payment.contact_id, staff=staff)
+            credit_payment, _ = allocation.apply_plan(payment, data,
+                                                      contact=payment.contact_id, staff=staff)
         payment.save()
         token = None
         if data.get("save"):
@@ -226,6 +231,9 @@ def finalize(payment_id, reference=None):
         models.Activity.log("payment.completed", payment, client=payment.client_id,
                             contact=payment.contact_id, staff=staff,
                             detail=f"{payment.amount} {payment.currency}")
+        # Only the call that completed the payment gets here: one receipt per payment.
+        receipt = receipts.queue([payment, credit_payment])
+    receipts.deliver(receipt)
     return payment
 
 

@@ -280,6 +280,13 @@ def save_payments(company, *, prepayments_enabled, minimum_prepayment, allow_par
                   allow_over_payment=bool(allow_over_payment), **extra)
 
 
+# ---------------------------------------------------------------- e-mails
+
+def save_mail(company, *, send_receipts, attach_pdf, staff=None):
+    return _store(company, "settings.mail_saved", staff, send_receipts=bool(send_receipts),
+                  attach_pdf_to_emails=bool(attach_pdf))
+
+
 # ---------------------------------------------------------------- quotes and links
 
 def save_quote_approval(company, *, requires_terms, requires_signature, requires_po_number,

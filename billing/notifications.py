@@ -5,8 +5,19 @@ import mail
 import models
 
 
-def invitation_email(kind, record, contact, config):
-    """A document ("invoice" or "quote") sent to one contact with a personal link."""
+def recipients(client):
+    """The client's contacts that e-mails about its records go to: those with an address
+    who may sign in (a deactivated contact or an archived client's get nothing)."""
+    return [c for c in client.contacts if c.email and c.may_sign_in]
+
+
+def invitation_email(kind, record, contact, config, *, template=None, subject=None,
+                     **extra):
+    """A document ("invoice" or "quote") sent to one contact with a personal link.
+
+    template and subject let another e-mail about the document (a reminder) share the link,
+    logo and attachment; the PDF rides along when the business attaches PDFs.
+    """
     company = models.Company.current()
     key = models.Invitation.issue(contact, company.invitation_ttl_days, **{kind: record})
     link = f"{config.get('BASE_URL', '')}/client/{kind}/{key}"
@@ -14,11 +25,13 @@ def invitation_email(kind, record, contact, config):
     logo = (f"{config.get('BASE_URL', '')}/client/logo?v={company.logo_file}"
             if company.logo_file else "")
     context = {kind: record, "contact": contact, "company": company, "link": link,
-               "logo_link": logo}
+               "logo_link": logo, **extra}
+    template = template or f"email/{kind}"
+    attachments = [(kind, record.id)] if company.attach_pdf_to_emails else []
     return mail.queue(
-        contact.email, f"{kind.capitalize()} {record.number} from {company.name}",
-        render_template(f"email/{kind}.txt", **context),
-        render_template(f"email/{kind}.html", **context))
+        contact.email, subject or f"{kind.capitalize()} {record.number} from {company.name}",
+        render_template(f"{template}.txt", **context),
+        render_template(f"{template}.html", **context), attachments=attachments)
 
 
 def invoice_email(invoice, contact, config):

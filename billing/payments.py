@@ -50,7 +50,7 @@ def apply_to_invoice(payment, invoice, amount):
 
 
 def record_manual(staff, client, amount_text, invoice_ids, *, method, locale, reference="",
-                  date=None, idempotency_key=None):
+                  date=None, idempotency_key=None, email_receipt=False):
     """Staff record money that arrived outside the portal (transfer, cheque, cash).
 
     The amount goes to the chosen invoices in order, up to each balance; anything left is
@@ -59,11 +59,13 @@ def record_manual(staff, client, amount_text, invoice_ids, *, method, locale, re
     """
     amount = _received(client, amount_text, method, locale)
     return _record(staff, client, amount, [(i, None) for i in invoice_ids], method=method,
-                   reference=reference, date=date, idempotency_key=idempotency_key)
+                   reference=reference, date=date, idempotency_key=idempotency_key,
+                   email_receipt=email_receipt)
 
 
 def record_manual_applied(staff, client, amount_text, applications, *, method, locale,
-                          reference="", notes="", date=None, idempotency_key=None):
+                          reference="", notes="", date=None, idempotency_key=None,
+                          email_receipt=False):
     """record_manual with an amount per invoice, as the back office's form sends it.
 
     applications: [(invoice id, amount text)] typed in `locale`; a blank amount applies
@@ -113,7 +115,8 @@ def record_manual_applied(staff, client, amount_text, applications, *, method, l
         raise DomainError("The amounts applied to invoices add up to more than the amount "
                           "received.", "amount")
     return _record(staff, client, amount, lines, method=method, reference=reference,
-                   notes=notes, date=date, idempotency_key=idempotency_key)
+                   notes=notes, date=date, idempotency_key=idempotency_key,
+                   email_receipt=email_receipt)
 
 
 def _received(client, amount_text, method, locale):
@@ -134,9 +137,12 @@ def _already_recorded(idempotency_key):
 
 
 def _record(staff, client, amount, lines, *, method, reference="", notes="", date=None,
-            idempotency_key=None):
-    """Write a manual payment: lines [(invoice id, amount or None for "up to the balance")]."""
-    from billing import allocation, transaction
+            idempotency_key=None, email_receipt=False):
+    """Write a manual payment: lines [(invoice id, amount or None for "up to the balance")].
+
+    email_receipt: the staff member asked to e-mail the client a receipt (when the business
+    sends receipts at all)."""
+    from billing import allocation, receipts, transaction
     P = models.Payment
     existing = _already_recorded(idempotency_key)
     if existing is not None:
@@ -164,6 +170,8 @@ def _record(staff, client, amount, lines, *, method, reference="", notes="", dat
         payment.save()
         models.Activity.log("payment.recorded", payment, client=client.id, staff=staff,
                             detail=f"{amount} {client.currency} {method}")
+        receipt = receipts.queue([payment]) if email_receipt else []
+    receipts.deliver(receipt)
     return payment
 
 

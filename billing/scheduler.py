@@ -44,6 +44,13 @@ def pending_payments(app):
 
 
 @job
+def reminders(app):
+    from billing import reminders
+    done = reminders.run_due(app.config)
+    return f"reminders: {done['reminded']} sent, {done['fees']} late fees added"
+
+
+@job
 def generated_files(app):
     import pdf
     from billing import generated

@@ -63,6 +63,4 @@ def receipt(public_id):
 
 
 def receipt_pdf(payment):
-    return pdf.render("pdf/receipt.html", payment=payment, client=payment.client,
-                      allocations=allocations_for([payment]).get(payment.id, []),
-                      company=models.Company.current())
+    return pdf.receipt_pdf(payment)

@@ -95,9 +95,8 @@ def show(public_id):
 @portal_tab("quotes")
 def download(public_id):
     quote = get_quote(public_id)
-    data = pdf.document_pdf("pdf/quote.html", quote, "Quote",
-                            terms_accepted=quote_service.terms_accepted(quote))
-    return pdf.send(data, f"quote-{quote.number}.pdf", inline=request.args.get("inline") == "1")
+    return pdf.send(pdf.quote_pdf(quote), f"quote-{quote.number}.pdf",
+                    inline=request.args.get("inline") == "1")
 
 
 def _acting():

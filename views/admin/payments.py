@@ -218,7 +218,8 @@ def _record_posted(client, form):
         [(i, form.get(f"amount_{i}", "")[:50]) for i in ids],
         method=form.get("method", ""), locale=user_locale(),
         reference=form.get("reference", ""), notes=form.get("notes", "")[:2000], date=date,
-        idempotency_key=form.get("key", "")[:100] or None)
+        idempotency_key=form.get("key", "")[:100] or None,
+        email_receipt=form.get("email_receipt") == "1")
 
 
 def _position(value):

@@ -3,7 +3,7 @@ is saved on its own by billing.company_settings."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 import views
-from billing import DomainError
+from billing import DomainError, reminders
 from billing import company_settings as settings
 from views.admin import current_staff, staff_required
 
@@ -18,6 +18,8 @@ SECTION_TITLES = {
     "payments": "Online payments",
     "quotes": "Quote approval",
     "invitations": "E-mailed links",
+    "mail": "Receipts and attachments",
+    "reminders": "Payment reminders and late fee",
 }
 
 
@@ -86,9 +88,22 @@ def _invitations(company, staff):
                                      staff=staff)
 
 
+def _mail(company, staff):
+    return settings.save_mail(company, send_receipts=_checked("send_receipts"),
+                              attach_pdf=_checked("attach_pdf_to_emails"), staff=staff)
+
+
+def _reminders(company, staff):
+    rule_inputs = [(_text(f"reminder{slot}_days", 20), _checked(f"reminder{slot}_enabled"))
+                   for slot in range(1, reminders.MAX_RULES + 1)]
+    return reminders.save(company, rule_inputs=rule_inputs,
+                          fee_kind=_text("late_fee_kind", 20),
+                          fee_value=_text("late_fee_value", 100), staff=staff)
+
+
 SAVERS = {"profile": _profile, "branding": _branding, "regional": _regional,
           "modules": _modules, "portal": _portal, "payments": _payments, "quotes": _quotes,
-          "invitations": _invitations}
+          "invitations": _invitations, "mail": _mail, "reminders": _reminders}
 
 
 def _page(company, error=None, section=None, status_code=200):
@@ -98,7 +113,9 @@ def _page(company, error=None, section=None, status_code=200):
         registration_fields=settings.REGISTRATION_FIELDS,
         rules=settings.registration_rules(company), error=error, failed_section=section,
         form=request.form if error else {}, logo_max_kb=settings.LOGO_MAX_BYTES // 1024,
-        ttl_range=settings.TTL_DAYS), status_code
+        ttl_range=settings.TTL_DAYS, reminder_rules=reminders.rules(company),
+        late_fee_text=reminders.fee_text(company), fee_kinds=reminders.FEE_KINDS,
+        days_range=reminders.DAYS_RANGE), status_code
 
 
 @bp.get("")

@@ -46,6 +46,8 @@ class PaymentResource(Resource):
         "date": {**DATE, "description": "Date received, YYYY-MM-DD (default today)."},
         "idempotency_key": line(80, "Sending the same key again records nothing new.",
                                 min_length=1),
+        "email_receipt": {"type": "boolean", "description": "E-mail the client's contacts a "
+                          "receipt with its PDF (when the business sends receipts)."},
     }, required=("client_id", "amount", "method"))
     record_schema = record({
         "id": {"type": "string"}, "client_id": {"type": "string"}, "number": {"type": "string"},
@@ -129,7 +131,8 @@ class PaymentResource(Resource):
         return payments.record_manual(
             staff, client, data["amount"], [found[i] for i in ids], method=data["method"],
             locale=money.PLAIN, reference=text(data, "reference", limit=100),
-            date=date(data, "date"), idempotency_key=data.get("idempotency_key") or None)
+            date=date(data, "date"), idempotency_key=data.get("idempotency_key") or None,
+            email_receipt=data.get("email_receipt") is True)
 
 
 def _row_field(keys, field):
