@@ -500,7 +500,7 @@ class AutoBill(BaseModel):
     invoice = ForeignKeyField(Invoice, unique=True, backref="auto_bills", on_delete="CASCADE")
     status = CharField(max_length=16, default="due", index=True)
     attempts = IntegerField(default=0)
-    next_attempt_at = DateTimeField(default=utcnow)
+    next_attempt_at = DateTimeField(null=True)  # None: as soon as run-due gets to it
     claimed_at = DateTimeField(null=True)
     payment = ForeignKeyField(Payment, null=True, on_delete="SET NULL")
     last_error = TextField(default="")

@@ -104,7 +104,7 @@ def charge_due(config, now=None):
     for row in A.select().where(A.status == "processing"):
         counts[_follow_up(row, config, now)] += 1
     due = A.select(A.id).where(
-        (A.status.in_(("due", "retry")) & (A.next_attempt_at <= now))
+        (A.status.in_(("due", "retry")) & _waited(now))
         | ((A.status == "charging") & (A.claimed_at < now - STALE_AFTER)))
     for (row_id,) in due.tuples():
         row = _claim(row_id, now)
@@ -112,6 +112,11 @@ def charge_due(config, now=None):
             counts[_attempt(row, config, now)] += 1
     counts.pop(None, None)
     return counts
+
+
+def _waited(now):
+    A = models.AutoBill
+    return A.next_attempt_at.is_null() | (A.next_attempt_at <= now)
 
 
 def _claim(row_id, now):
@@ -128,13 +133,18 @@ def _claim(row_id, now):
     else:
         taken = A.update(status="charging", attempts=A.attempts + 1, claimed_at=now).where(
             (A.id == row.id) & (A.status == row.status) & (A.attempts == row.attempts)
-            & (A.next_attempt_at <= now)).execute()
+            & _waited(now)).execute()
     return A.get_by_id(row.id) if taken == 1 else None
 
 
 def _attempt(row, config, now):
     invoice = models.Invoice.get_by_id(row.invoice_id)
+    key = idempotency_key(invoice, row.attempts)
     if not invoice.is_payable:
+        # Paid by this very attempt (a run that died before recording it), or some other way.
+        ours = models.Payment.get_or_none(models.Payment.idempotency_key == key)
+        if ours is not None and ours.status in checkout.DONE:
+            return _finish(row, "charging", "paid", payment=ours.id)
         return _finish(row, "charging", "skipped")
     contact = payer(invoice.client)
     token = default_method(invoice.client_id)
@@ -142,7 +152,6 @@ def _attempt(row, config, now):
         # Nothing to charge: the invoice was sent as usual and waits to be paid.
         return _finish(row, "charging", "unpaid")
     company = models.Company.current()
-    key = idempotency_key(invoice, row.attempts)
     try:
         outcome = checkout.pay(contact, [(invoice.public_id, allocation.FULL)], company,
                                idempotency_key=key, token=token)
