@@ -422,3 +422,45 @@ def test_editor_refuses_an_unknown_mode(app, staff):
     assert 'name="auto_bill_mode" aria-invalid="true"' in html
     with opened(app):
         assert snapshot() == before
+
+
+# -- Stripe, against a real localstripe on loopback --------------------------------------
+
+def test_auto_bill_through_stripe(client, auth, world, app, localstripe, stripe_gateway, conn):
+    from tests.test_payments_stripe import add_card, stripe_api
+    auth.login("a1@alpha.example")
+    add_card(client, localstripe, stripe_gateway)
+    with opened(app):
+        template(world["a"])
+        (invoice,), done = tick()
+        assert done == {"paid": 1}
+        assert reload(invoice).status == "paid"
+        payment = models.Payment.get(models.Payment.idempotency_key
+                                     == f"autobill-{invoice.public_id}")
+        assert payment.status == "completed" and payment.contact_id == world["a1"].id
+    intent = stripe_api(localstripe).v1.payment_intents.retrieve(payment.gateway_reference)
+    assert (intent.status, intent.amount, intent.metadata["payment"]) == (
+        "succeeded", 55000, payment.public_id)
+    with opened(app):
+        assert tick(NOON + dt.timedelta(hours=2)) == ([], {})
+        assert models.Payment.select().count() == 1
+
+
+def test_declined_stripe_card_is_retried_then_given_up(client, auth, world, app, localstripe,
+                                                      stripe_gateway, conn):
+    from tests.test_payments_stripe import add_card
+    auth.login("a1@alpha.example")
+    add_card(client, localstripe, stripe_gateway, "4000000000000341")  # saves, charges fail
+    with opened(app):
+        template(world["a"])
+        (invoice,), done = tick()
+        assert done == {"retry": 1}
+        assert mails("did not go through") == ["a1@alpha.example"]
+        assert mails("failed") == ["billing@test.example"]
+        for day, outcome in ((1, "retry"), (2, "failed"), (3, None)):
+            done = autobill.charge_due(current_app.config, now=NOON + dt.timedelta(days=day))
+            assert done == ({outcome: 1} if outcome else {})
+        assert models.Payment.select().where(models.Payment.status == "failed").count() == 3
+        assert not models.Payment.select().where(models.Payment.status != "failed").exists()
+        assert (reload(invoice).status, reload(invoice).balance) == ("sent", 55000)
+        assert len(mails("did not go through")) == 3
