@@ -42,6 +42,8 @@ def get_recurring(public_id):
 def show(public_id):
     recurring = get_recurring(public_id)
     lines = recurring.ordered_lines()
+    choosable = recurring.auto_bill_mode in autobill.CHOOSABLE
+    auto_billed = autobill.applies(recurring)
     Invoice = models.Invoice
     produced = Invoice.for_client(current_user.client_id).where(Invoice.recurring == recurring)
     total = produced.count()
@@ -51,9 +53,10 @@ def show(public_id):
     return render_tab("recurring/show.html", recurring=recurring, lines=lines,
                       taxes=documents.tax_summary(lines), page=page, frequencies=FREQUENCIES,
                       today=models.utcnow().date(),
-                      choosable=recurring.auto_bill_mode in autobill.CHOOSABLE,
-                      auto_billed=autobill.applies(recurring),
-                      has_method=autobill.default_method(current_user.client_id) is not None)
+                      choosable=choosable, auto_billed=auto_billed,
+                      # asked only where the contact decides: it costs a query or two
+                      has_method=choosable and auto_billed
+                      and autobill.default_method(current_user.client_id) is not None)
 
 
 @bp.post("/recurring_invoices/<public_id>/auto_bill")
