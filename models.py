@@ -293,7 +293,14 @@ class RecurringInvoice(BillingDocument):
     next_send_date = DateField(null=True, index=True)
     remaining_cycles = IntegerField(default=-1)  # -1: until stopped
     due_days = IntegerField(default=30)
+    # Kept in step with auto_bill_mode (True unless "off") for readers of the old yes/no.
     auto_bill = BooleanField(default=False)
+    # off, always, optin (charged once the contact turns it on), optout (charged unless the
+    # contact turns it off); see billing/autobill.py.
+    auto_bill_mode = CharField(max_length=8, default="off")
+    # The contact's answer under optin/optout: "yes", "no", or "" (never answered: the
+    # mode's default applies, so a later change of mode still means what it says).
+    auto_bill_choice = CharField(max_length=3, default="")
 
 
 class InvoiceStatus:
@@ -499,6 +506,23 @@ class Payment(PublicModel):
         """Money received and kept, matched to no invoice yet (billing.applying)."""
         return (self.status in ("completed", "partially_refunded") and self.method != "credit"
                 and self.unapplied > 0)
+
+
+class AutoBill(BaseModel):
+    """One recurring invoice's automatic charge: made with the invoice, charged by run-due.
+
+    status: due, charging, processing (the gateway has not settled yet), retry, paid,
+    failed (gave up after the last attempt), unpaid (no saved method or nobody to charge
+    for), skipped (paid or closed some other way first).
+    """
+    invoice = ForeignKeyField(Invoice, unique=True, backref="auto_bills", on_delete="CASCADE")
+    status = CharField(max_length=16, default="due", index=True)
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(null=True)  # None: as soon as run-due gets to it
+    claimed_at = DateTimeField(null=True)
+    payment = ForeignKeyField(Payment, null=True, on_delete="SET NULL")
+    last_error = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
 
 
 class PaymentAllocation(BaseModel):
@@ -759,7 +783,7 @@ MODELS = [
     Company, Sequence, StaffUser, ApiToken, Client, Contact, RecurringInvoice, Invoice, Quote,
     Credit, LineItem, GatewayConfig, GatewayToken, Payment, PaymentAllocation, Document, Plan,
     Subscription, PrepaymentSchedule, Invitation, PasswordReset, EmailMessage, Activity,
-    GatewayCustomer, DemoCharge, GeneratedFile, Product, InvoiceReminder,
+    GatewayCustomer, DemoCharge, GeneratedFile, Product, InvoiceReminder, AutoBill,
 ]
 
 
@@ -774,6 +798,10 @@ def create_tables():
             for field in model._meta.sorted_fields:
                 if field.column_name not in present:
                     _add_column(migrator, model, field)
+        # Before the modes, auto_bill was a yes/no, and yes meant "always".
+        RecurringInvoice.update(auto_bill_mode="always").where(
+            (RecurringInvoice.auto_bill == True) & (RecurringInvoice.auto_bill_mode == "off")  # noqa: E712
+        ).execute()
         Client.recount_listed_invoices()
 
 

@@ -9,8 +9,12 @@ log = logging.getLogger("portal.recurring")
 
 def create_recurring(client, lines, *, frequency="monthly", start_date, remaining_cycles=-1,
                      due_days=30, discount=0, notes="", terms="", status="active",
-                     auto_bill=False):
-    from billing import numbering
+                     auto_bill=False, auto_bill_mode=None):
+    """auto_bill (yes/no, as the API has always taken it) means mode "always" when no
+    auto_bill_mode is given."""
+    from billing import autobill, numbering
+    mode = autobill.check_mode(auto_bill_mode if auto_bill_mode is not None
+                               else ("always" if auto_bill else "off"))
     if frequency not in schedule.FREQUENCIES:
         raise DomainError("Choose a frequency from the list.", "frequency")
     remaining_cycles = check_cycles(remaining_cycles)
@@ -22,7 +26,8 @@ def create_recurring(client, lines, *, frequency="monthly", start_date, remainin
             client=client, number=numbering.next_number("recurring"), frequency=frequency,
             start_date=start_date, next_send_date=start_date, status=status,
             remaining_cycles=remaining_cycles, due_days=due_days, currency=client.currency,
-            discount=discount, notes=notes, terms=terms, auto_bill=bool(auto_bill))
+            discount=discount, notes=notes, terms=terms, auto_bill=mode != "off",
+            auto_bill_mode=mode)
         documents.set_lines(recurring, lines, "recurring")
         if status == "active" and recurring.total <= 0:
             raise DomainError("A recurring invoice needs a total above zero.", "lines")
@@ -76,8 +81,13 @@ def _claim(recurring, today):
 
 
 def generate(recurring, today=None):
-    """Issue the invoice due for one recurring template; None if another run took it."""
-    today = today or models.utcnow().date()
+    """Issue the invoice due for one recurring template; None if another run took it.
+
+    When auto-bill applies, the invoice's charge is queued in the same transaction, so each
+    invoice gets exactly one; run-due's auto-bill job charges it outside any transaction.
+    """
+    from billing import autobill
+    today = today or schedule.today()
     with transaction():
         recurring = models.RecurringInvoice.get_by_id(recurring.id)
         if (recurring.status != "active" or recurring.next_send_date is None
@@ -94,14 +104,20 @@ def generate(recurring, today=None):
             due_date=invoices.due_date_for(send_date, recurring.due_days),
             discount=recurring.discount, notes=recurring.notes, terms=recurring.terms,
             recurring=recurring, currency=recurring.currency, status="sent")
+        if autobill.applies(recurring):
+            models.AutoBill.create(invoice=invoice)
         models.Activity.log("recurring.generated", recurring, client=recurring.client_id,
                             detail=invoice.number)
     return invoice
 
 
 def generate_due(config, today=None):
-    """Issue every due invoice and e-mail it (when links can be built: PORTAL_BASE_URL)."""
-    today = today or models.utcnow().date()
+    """Issue every due invoice and e-mail it (when links can be built: PORTAL_BASE_URL).
+
+    "Due" is by the company's date (schedule.today), not the server's or UTC's. After
+    downtime, each template issues one invoice per missed period, oldest first.
+    """
+    today = today or schedule.today()
     R = models.RecurringInvoice
     due = list(R.select(R.id).where((R.status == "active") & (R.next_send_date <= today)))
     made = []
@@ -140,7 +156,7 @@ def set_status(recurring, status, staff=None):
 
 
 EDITABLE = ("frequency", "start_date", "remaining_cycles", "due_days", "discount", "notes",
-            "terms", "auto_bill")
+            "terms", "auto_bill_mode")
 
 
 def update_recurring(recurring, fields, lines=None, staff=None):
@@ -151,12 +167,19 @@ def update_recurring(recurring, fields, lines=None, staff=None):
         check_cycles(fields["remaining_cycles"])
     if "due_days" in fields:
         check_due_days(fields["due_days"])
+    fields = dict(fields)
+    if "auto_bill_mode" not in fields and "auto_bill" in fields:
+        fields["auto_bill_mode"] = "always" if fields["auto_bill"] else "off"
+    if "auto_bill_mode" in fields:
+        from billing import autobill
+        fields["auto_bill_mode"] = autobill.check_mode(fields["auto_bill_mode"])
+        fields["auto_bill"] = fields["auto_bill_mode"] != "off"
     with transaction():
         recurring = invoices._locked(recurring)
         if recurring.status == "completed":
             raise DomainError(f"{recurring.number} has ended: it can no longer be changed.")
         moved_start = "start_date" in fields and fields["start_date"] != recurring.start_date
-        for key in EDITABLE:
+        for key in (*EDITABLE, "auto_bill"):
             if key in fields:
                 setattr(recurring, key, fields[key])
         # Nothing issued yet: the first invoice follows the new start date.

@@ -36,3 +36,18 @@ def nth_date(start, frequency, n):
     if frequency in _MONTHS:
         return add_months(start, _MONTHS[frequency] * n, start.day)
     raise ValueError(f"unknown frequency {frequency!r}")
+
+
+def today(now=None):
+    """The company's date now: what "due today" means to the business, wherever the server
+    runs (a UTC+14 business is a day ahead of UTC for fourteen hours of every day)."""
+    import zoneinfo
+
+    import models
+    now = now or models.utcnow()  # naive UTC, like every timestamp we keep
+    company = models.Company.current()
+    try:
+        zone = zoneinfo.ZoneInfo(company.timezone if company and company.timezone else "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = dt.UTC  # a zone this machine's tz database lacks: UTC rather than a crash
+    return now.replace(tzinfo=dt.UTC).astimezone(zone).date()

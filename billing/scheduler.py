@@ -27,6 +27,16 @@ def recurring_invoices(app):
 
 
 @job
+def auto_bill(app):
+    # After recurring_invoices: an invoice issued in this tick is charged in this tick.
+    from billing import autobill
+    done = autobill.charge_due(app.config)
+    return (f"auto-bill: {done['paid']} paid, {done['retry']} to retry, {done['failed']} "
+            f"given up, {done['processing']} processing, {done['unpaid']} without a saved "
+            f"method")
+
+
+@job
 def recurring_prepayments(app):
     from billing import prepayments
     with app.app_context():  # failure e-mails are rendered from templates

@@ -18,7 +18,7 @@ from flask import (
 
 import models
 import pdf
-from billing import DomainError, documents
+from billing import DomainError, autobill, documents
 from views import user_locale, wants_fragment
 from views.admin import current_staff, document_list, run_action, staff_required
 from views.admin import editor_form as parse
@@ -84,7 +84,7 @@ def render_editor(kind, record, values, rows, error=None, field=None, status=200
         clients=_clients() if record is None else None, currency=currency,
         totals=totals_for(rows, currency, values.get("discount", ""), locale),
         products=list(models.Product.active()), frequencies=FREQUENCY_CHOICES, reasons=REASONS,
-        action=request.path)
+        auto_bill_modes=list(autobill.MODES.items()), action=request.path)
     template = "admin/_editor_form.html" if wants_fragment() else "admin/editor.html"
     response = make_response(render_template(template, **context), status)
     response.headers["Vary"] = "HX-Request"

@@ -118,13 +118,15 @@ def recurring_header(form, currency, locale):
             "start_date": parse.date(form, "start_date", "start date", required=True),
             "remaining_cycles": parse.whole(form, "remaining_cycles", "Remaining cycles", -1),
             "due_days": parse.whole(form, "due_days", "Days until due", 30),
-            "auto_bill": form.get("auto_bill") == "1"}
+            # The old checkbox (auto_bill=1) still means "always" to a form that sends it.
+            "auto_bill_mode": form.get("auto_bill_mode")
+            or ("always" if form.get("auto_bill") == "1" else "off")}
 
 
 def recurring_values(rec, locale):
     return {**_common_values(rec, locale, dated=False), "frequency": rec.frequency,
             "start_date": _iso(rec.start_date), "remaining_cycles": str(rec.remaining_cycles),
-            "due_days": str(rec.due_days), "auto_bill": "1" if rec.auto_bill else ""}
+            "due_days": str(rec.due_days), "auto_bill_mode": rec.auto_bill_mode}
 
 
 def create_recurring(client, lines, fields, form, staff):

@@ -145,7 +145,11 @@ class RecurringResource(Resource):
         "discount": {**MONEY, "description": "Amount off each invoice, a decimal string."},
         "notes": NOTES["notes"], "terms": NOTES["terms"],
         "auto_bill": {"type": "boolean",
-                      "description": "Charge the client's saved payment method on each invoice."},
+                      "description": "Charge the client's saved payment method on each invoice "
+                                     "(true: auto_bill_mode always)."},
+        "auto_bill_mode": enum(("off", "always", "optin", "optout"),
+                               "off, always, optin (the client turns it on) or optout (the "
+                               "client may turn it off); overrides auto_bill."),
         "status": enum(("active", "paused", "draft"), "active (default), paused or draft."),
     }, required=("client_id", "line_items", "start_date"))
     update_schema = body({"status": enum(("active", "paused"), "active or paused.")},
@@ -154,6 +158,7 @@ class RecurringResource(Resource):
         **DOCUMENT_OUT, "frequency": {"type": "string"}, "start_date": DATE_OUT,
         "next_send_date": DATE_OUT, "remaining_cycles": {"type": "integer"},
         "due_days": {"type": "integer"}, "auto_bill": {"type": "boolean"},
+        "auto_bill_mode": {"type": "string"}, "auto_bill_choice": {"type": "string"},
         "notes": string_out(), "terms": string_out()})
 
     def query(self, args):
@@ -165,7 +170,9 @@ class RecurringResource(Resource):
         return {"id": r.public_id, "client_id": r.client.public_id, "number": r.number,
                 "status": r.status, "frequency": r.frequency, "start_date": iso(r.start_date),
                 "next_send_date": iso(r.next_send_date), "remaining_cycles": r.remaining_cycles,
-                "due_days": r.due_days, "auto_bill": r.auto_bill, "currency": cur,
+                "due_days": r.due_days, "auto_bill": r.auto_bill,
+                "auto_bill_mode": r.auto_bill_mode, "auto_bill_choice": r.auto_bill_choice,
+                "currency": cur,
                 **totals_out(r),
                 "notes": r.notes, "terms": r.terms, "line_items": lines_out(r, cur)}
 
@@ -178,7 +185,8 @@ class RecurringResource(Resource):
             due_days=int(data.get("due_days", 30)),
             discount=amount(data, "discount", client.currency),
             notes=text(data, "notes", limit=5000), terms=text(data, "terms", limit=5000),
-            status=data.get("status", "active"), auto_bill=data.get("auto_bill", False))
+            status=data.get("status", "active"), auto_bill=data.get("auto_bill", False),
+            auto_bill_mode=data.get("auto_bill_mode"))
 
     def update(self, record, data, staff):
         return recurring.set_status(record, data["status"], staff=staff)

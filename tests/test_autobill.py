@@ -1,0 +1,466 @@
+"""Auto-bill for recurring invoices (issue 11, part 4): modes, the contact's choice, one charge
+per invoice through checkout.pay (demo gateway and localstripe), bounded retries, e-mails."""
+# ruff: noqa: F811  (pytest fixtures imported from tests.payments_support)
+import datetime as dt
+
+import pytest
+from flask import current_app
+
+import models
+import portal
+from billing import autobill, payment_methods, recurring, scheduler
+from gateways.base import SavedMethod
+from tests import factories
+from tests.conftest import csrf_token
+from tests.core_support import login_staff, opened, race, snapshot
+from tests.payments_support import (  # noqa: F401
+    conn,
+    demo_gateway,
+    localstripe,
+    make_gateway,
+    reload,
+    stripe_gateway,
+)
+
+LINES = [{"product": "Retainer", "quantity": 1, "unit_cost": 50000, "tax_rate": "10"}]
+DAY = dt.date(2026, 11, 2)
+NOON = dt.datetime(2026, 11, 2, 12, 0)
+
+
+def demo_card(client, gateway, outcome="ok", last4="4242"):
+    """A saved demo card: "ok" charges, "chargedeclined" is declined at every charge."""
+    return payment_methods.store(client.id, gateway.id, SavedMethod(
+        token=f"demo_{outcome}_{next(factories._seq)}", customer_reference="demo",
+        brand="visa", last4=last4, exp_month=12, exp_year=2035))
+
+
+def customer(**kw):
+    client = factories.client(name="Acme Buyer")
+    factories.contact(client, email="ops@acme.example")
+    primary = factories.contact(client, email="ap@acme.example", is_primary=True)
+    return client, primary
+
+
+def template(client, mode="always", choice="", **kw):
+    r = recurring.create_recurring(client, LINES, frequency="monthly", start_date=DAY,
+                                   auto_bill_mode=mode, **kw)
+    if choice:
+        models.RecurringInvoice.update(auto_bill_choice=choice).where(
+            models.RecurringInvoice.id == r.id).execute()
+    return reload(r)
+
+
+def tick(now=NOON):
+    """One run-due's recurring and auto-bill jobs, at a chosen moment."""
+    config = current_app.config
+    made = recurring.generate_due(config, today=now.date())
+    return made, autobill.charge_due(config, now=now)
+
+
+def mails(word):
+    E = models.EmailMessage
+    return sorted(m.to for m in E.select().where(E.subject.contains(word)))
+
+
+def test_always_charges_the_default_method_once(db, demo_gateway):
+    client, primary = customer()
+    demo_card(client, demo_gateway, last4="1111")  # first saved: the default
+    demo_card(client, demo_gateway, last4="4444")
+    template(client)
+    (invoice,), done = tick()
+    assert done == {"paid": 1}
+    invoice = reload(invoice)
+    assert (invoice.status, invoice.balance) == ("paid", 0)
+    payment = models.Payment.get()
+    assert (payment.status, payment.amount, payment.contact_id, payment.method_label) == (
+        "completed", 55000, primary.id, "Visa •••• 1111")
+    assert payment.idempotency_key == f"autobill-{invoice.public_id}"
+    assert models.DemoCharge.select().count() == 1
+    assert models.AutoBill.get().status == "paid"
+    # later runs charge nothing more; the invoice was still e-mailed to both contacts
+    assert tick(NOON + dt.timedelta(hours=1)) == ([], {})
+    assert models.DemoCharge.select().count() == 1
+    assert mails("Invoice") == ["ap@acme.example", "ops@acme.example"]
+    assert mails("did not go through") == [] and mails("failed") == []
+
+
+@pytest.mark.parametrize("mode, choice, charged", [
+    ("off", "", False), ("off", "yes", False),
+    ("always", "", True), ("always", "no", True),
+    ("optin", "", False), ("optin", "yes", True), ("optin", "no", False),
+    ("optout", "", True), ("optout", "no", False), ("optout", "yes", True),
+])
+def test_modes_and_the_contacts_choice(db, demo_gateway, mode, choice, charged):
+    client, _ = customer()
+    demo_card(client, demo_gateway)
+    template(client, mode, choice)
+    (invoice,), done = tick()
+    assert (reload(invoice).status == "paid") is charged
+    assert models.AutoBill.select().exists() is charged
+    assert models.DemoCharge.select().count() == int(charged)
+
+
+def test_no_saved_method_leaves_the_invoice_sent_unpaid(db, demo_gateway):
+    client, _ = customer()
+    template(client)
+    (invoice,), done = tick()
+    assert done == {"unpaid": 1}
+    assert (reload(invoice).status, reload(invoice).balance) == ("sent", 55000)
+    assert not models.Payment.select().exists()
+    assert mails("Invoice") == ["ap@acme.example", "ops@acme.example"]
+    assert mails("did not go through") == []
+    assert tick(NOON + dt.timedelta(days=2)) == ([], {})  # not asked again
+
+
+def test_a_removed_or_unusable_default_is_not_charged(db, demo_gateway):
+    client, _ = customer()
+    token = demo_card(client, demo_gateway)
+    payment_methods.forget(token)
+    template(client)
+    assert tick()[1] == {"unpaid": 1}
+    assert not models.DemoCharge.select().exists()
+
+
+def test_closed_account_is_not_charged(db, demo_gateway):
+    client, _ = customer()
+    demo_card(client, demo_gateway)
+    template(client)
+    models.Contact.update(is_active=False).where(models.Contact.client == client.id).execute()
+    assert tick()[1] == {"unpaid": 1}
+    assert not models.DemoCharge.select().exists()
+
+
+def test_declined_card_is_retried_a_bounded_number_of_times_and_both_sides_told(
+        db, demo_gateway):
+    client, _ = customer()
+    demo_card(client, demo_gateway, "chargedeclined", "0341")
+    template(client)
+    (invoice,), done = tick()
+    assert done == {"retry": 1}
+    row = models.AutoBill.get()
+    assert (row.status, row.attempts, row.next_attempt_at) == (
+        "retry", 1, NOON + autobill.RETRY_AFTER)
+    assert "declined" in row.last_error
+    assert mails("did not go through") == ["ap@acme.example"]
+    assert mails("failed") == ["billing@test.example"]
+    told = models.EmailMessage.get(models.EmailMessage.to == "ap@acme.example",
+                                   models.EmailMessage.subject.contains("did not go through"))
+    assert invoice.number in told.body_text and "try again" in told.body_text
+    assert f"/client/invoices/{invoice.public_id}" in told.body_text
+    # not again in the same day, however often run-due runs
+    assert autobill.charge_due(current_app.config, now=NOON + dt.timedelta(hours=23)) == {}
+    assert autobill.charge_due(current_app.config, now=NOON + dt.timedelta(days=1)) == {"retry": 1}
+    assert autobill.charge_due(current_app.config, now=NOON + dt.timedelta(days=2)) == {"failed": 1}
+    for later in (3, 4, 30):
+        assert autobill.charge_due(current_app.config, now=NOON + dt.timedelta(days=later)) == {}
+    row = reload(row)
+    assert (row.status, row.attempts) == ("failed", autobill.MAX_ATTEMPTS)
+    keys = sorted(p.idempotency_key for p in models.Payment.select())
+    base = f"autobill-{invoice.public_id}"
+    assert keys == [base, f"{base}-2", f"{base}-3"]
+    assert {p.status for p in models.Payment.select()} == {"failed"}
+    assert (reload(invoice).status, reload(invoice).balance) == ("sent", 55000)
+    assert len(mails("did not go through")) == len(mails("failed")) == 3
+    final = models.EmailMessage.select().where(
+        models.EmailMessage.to == "ap@acme.example").order_by(models.EmailMessage.id.desc()
+                                                              ).first()
+    assert "will not try again" in final.body_text
+
+
+def test_a_new_default_card_is_used_on_the_next_attempt(db, demo_gateway):
+    client, _ = customer()
+    demo_card(client, demo_gateway, "chargedeclined", "0341")
+    good = demo_card(client, demo_gateway)
+    template(client)
+    (invoice,), done = tick()
+    assert done == {"retry": 1}
+    payment_methods.make_default(good)
+    assert autobill.charge_due(current_app.config, now=NOON + dt.timedelta(days=1)) == {"paid": 1}
+    assert reload(invoice).status == "paid"
+    assert models.DemoCharge.select().count() == 1
+
+
+def test_invoice_paid_by_hand_before_a_retry_is_not_charged_again(db, demo_gateway):
+    client, _ = customer()
+    demo_card(client, demo_gateway, "chargedeclined")
+    template(client)
+    (invoice,), _ = tick()
+    models.Invoice.update(status="paid", balance=0).where(
+        models.Invoice.id == invoice.id).execute()
+    later = NOON + dt.timedelta(days=1)
+    assert autobill.charge_due(current_app.config, now=later) == {"skipped": 1}
+    assert models.Payment.select().count() == 1
+
+
+def test_a_run_that_died_mid_attempt_is_resumed_with_the_same_key(db, demo_gateway):
+    """The charge went through but the run died before recording it: the next run resumes
+    the same attempt, and checkout.pay's key finds the payment instead of charging again."""
+    from billing import allocation, checkout
+    client, primary = customer()
+    token = demo_card(client, demo_gateway)
+    template(client)
+    (invoice,) = recurring.generate_due(current_app.config, today=DAY)
+    # The run claimed the attempt, the charge went through, then the run died.
+    checkout.pay(primary, [(invoice.public_id, allocation.FULL)], models.Company.current(),
+                 idempotency_key=f"autobill-{invoice.public_id}", token=token)
+    models.AutoBill.update(status="charging", attempts=1,
+                           claimed_at=NOON - dt.timedelta(hours=1)).execute()
+    assert autobill.charge_due(current_app.config, now=NOON) == {"paid": 1}
+    assert models.DemoCharge.select().count() == models.Payment.select().count() == 1
+    # a claim that is not stale yet belongs to a run still working on it
+    models.AutoBill.update(status="charging", claimed_at=NOON).execute()
+    assert autobill.charge_due(current_app.config, now=NOON + dt.timedelta(minutes=5)) == {}
+
+
+def test_overlapping_run_dues_charge_once(app, demo_gateway):
+    with opened(app):
+        client, _ = customer()
+        demo_card(client, demo_gateway)
+        template(client)
+    results = race(app, 4, lambda i: tick())
+    assert not [r for r in results if isinstance(r, Exception)], results
+    with opened(app):
+        assert models.Invoice.select().count() == 1
+        assert models.Invoice.get().status == "paid"
+        assert models.Payment.select().count() == models.DemoCharge.select().count() == 1
+        assert sum(done.get("paid", 0) for _, done in results) == 1
+
+
+def test_overlapping_retries_make_one_attempt_and_one_pair_of_emails(app, demo_gateway):
+    with opened(app):
+        client, _ = customer()
+        demo_card(client, demo_gateway, "chargedeclined")
+        template(client)
+    results = race(app, 4, lambda i: tick())
+    assert not [r for r in results if isinstance(r, Exception)], results
+    with opened(app):
+        assert models.AutoBill.get().attempts == 1
+        assert models.Payment.select().count() == 1
+        assert len(mails("did not go through")) == len(mails("failed")) == 1
+    later = NOON + dt.timedelta(days=1)
+    results = race(app, 4, lambda i: autobill.charge_due(current_app.config, now=later))
+    with opened(app):
+        assert models.AutoBill.get().attempts == 2
+        assert len(mails("did not go through")) == 2
+
+
+def test_catch_up_charges_each_missed_invoice_once(db, demo_gateway):
+    client, _ = customer()
+    demo_card(client, demo_gateway)
+    template(client)
+    made, done = tick(NOON + dt.timedelta(days=92))  # Nov 2, Dec 2, Jan 2, Feb 2
+    assert len(made) == 4 and done == {"paid": 4}
+    assert {i.status for i in models.Invoice.select()} == {"paid"}
+    assert models.DemoCharge.select().count() == 4
+    assert tick(NOON + dt.timedelta(days=93)) == ([], {})
+
+
+def test_run_due_command_reports_auto_bill(app, demo_gateway):
+    with opened(app):
+        client, _ = customer()
+        demo_card(client, demo_gateway)
+        today = models.utcnow().date()
+        recurring.create_recurring(client, LINES, start_date=today, auto_bill_mode="always")
+    result = app.test_cli_runner().invoke(portal.cli, ["run-due"])
+    assert result.exit_code == 0, result.output
+    assert "auto-bill: 1 paid" in result.output
+    assert scheduler.JOBS.index(scheduler.auto_bill) == \
+        scheduler.JOBS.index(scheduler.recurring_invoices) + 1
+    with opened(app):
+        assert models.Invoice.get().status == "paid"
+
+
+def test_legacy_yes_means_always_after_upgrade(db):
+    client, _ = customer()
+    r = template(client, "off")
+    models.RecurringInvoice.update(auto_bill=True).execute()  # written before the modes
+    models.create_tables()
+    assert reload(r).auto_bill_mode == "always"
+    models.create_tables()
+    assert reload(r).auto_bill_mode == "always"
+
+
+def test_modes_through_the_services(db):
+    client, _ = customer()
+    r = recurring.create_recurring(client, LINES, start_date=DAY, auto_bill=True)
+    assert (r.auto_bill_mode, r.auto_bill) == ("always", True)
+    r = recurring.update_recurring(r, {"auto_bill_mode": "optout"})
+    assert (r.auto_bill_mode, r.auto_bill) == ("optout", True)
+    r = recurring.update_recurring(r, {"auto_bill": False})
+    assert (r.auto_bill_mode, r.auto_bill) == ("off", False)
+    before = snapshot()
+    for bad in ("sometimes", "", 1, "OFF"):
+        with pytest.raises(autobill.DomainError, match="auto-bill setting"):
+            recurring.update_recurring(r, {"auto_bill_mode": bad})
+        with pytest.raises(autobill.DomainError, match="auto-bill setting"):
+            recurring.create_recurring(client, LINES, start_date=DAY, auto_bill_mode=bad)
+    assert snapshot() == before
+
+
+# -- the contact's choice on the Recurring tab -------------------------------------------
+
+def choose(http, r, value, token_from=None):
+    token = csrf_token(http, token_from or f"/client/recurring_invoices/{r.public_id}")
+    return http.post(f"/client/recurring_invoices/{r.public_id}/auto_bill",
+                     data={"csrf_token": token, "auto_bill": value})
+
+
+def test_contact_turns_auto_bill_on_and_off(client, auth, world, app):
+    with opened(app):
+        optin = template(world["a"], "optin")
+        optout = template(world["a"], "optout")
+    auth.login("a2@alpha.example")
+    page = client.get(f"/client/recurring_invoices/{optin.public_id}").get_data(as_text=True)
+    assert "Turn automatic payment on" in page and 'name="csrf_token"' in page
+    response = choose(client, optin, "on")
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Automatic payment is on" in page and "Turn automatic payment off" in page
+    assert "no saved payment method yet" in page
+    response = choose(client, optout, "off")
+    assert response.status_code == 303
+    with opened(app):
+        assert reload(optin).auto_bill_choice == "yes"
+        assert reload(optout).auto_bill_choice == "no"
+        assert autobill.applies(reload(optin)) and not autobill.applies(reload(optout))
+        activity = models.Activity.select().where(
+            models.Activity.action.startswith("recurring.auto_bill")).count()
+        assert activity == 2
+    page = client.get(f"/client/recurring_invoices/{optout.public_id}").get_data(as_text=True)
+    assert "Turn automatic payment on" in page
+
+
+@pytest.mark.parametrize("mode", ["off", "always"])
+def test_no_choice_where_the_business_decides(client, auth, world, app, mode):
+    with opened(app):
+        r = template(world["a"], mode)
+    auth.login("a1@alpha.example")
+    page = client.get(f"/client/recurring_invoices/{r.public_id}").get_data(as_text=True)
+    assert "Turn automatic payment" not in page
+    with opened(app):
+        before = snapshot()
+    response = choose(client, r, "off")
+    assert response.status_code == 303
+    assert "set by the business" in client.get(response.headers["Location"]).get_data(
+        as_text=True)
+    with opened(app):
+        assert snapshot() == before
+
+
+def test_choice_is_scoped_checked_and_needs_csrf(client, auth, world, app):
+    with opened(app):
+        theirs = template(world["b"], "optin")
+        ours = template(world["a"], "optin")
+        draft = template(world["a"], "optin", status="draft")
+    auth.login("a1@alpha.example")
+    with opened(app):
+        before = snapshot()
+    assert choose(client, theirs, "on", "/client/recurring_invoices").status_code == 404
+    assert choose(client, draft, "on", "/client/recurring_invoices").status_code == 404
+    assert client.post(f"/client/recurring_invoices/{ours.public_id}/auto_bill",
+                       data={"auto_bill": "on"}).status_code == 400  # no CSRF token
+    for bad in ("yes", "", "ON"):
+        assert choose(client, ours, bad).status_code == 400
+    with opened(app):
+        assert snapshot() == before
+
+
+def test_contact_choice_decides_the_next_invoice(client, auth, world, app, demo_gateway):
+    with opened(app):
+        demo_card(world["a"], demo_gateway)
+        r = template(world["a"], "optin")
+    auth.login("a1@alpha.example")
+    assert choose(client, r, "on").status_code == 303
+    with opened(app):
+        (invoice,), done = tick()
+        assert done == {"paid": 1} and reload(invoice).status == "paid"
+        assert models.Payment.get().contact_id == world["a1"].id  # first contact, no primary
+
+
+# -- the staff editor ------------------------------------------------------------------
+
+@pytest.fixture
+def staff(app, client):
+    with opened(app):
+        factories.staff("boss@test.example")
+        client.acme = factories.client(name="Acme Buyer")
+        factories.contact(client.acme, email="buyer@acme.example")
+    assert login_staff(client, "boss@test.example").status_code == 302
+    return client
+
+
+def editor_post(http, **fields):
+    token = csrf_token(http, "/admin/recurring_invoices/new")
+    return http.post("/admin/recurring_invoices/new", data={
+        "csrf_token": token, "client": str(http.acme.id), "start_date": "2026-12-01",
+        "frequency": "monthly", "product": ["Retainer"], "description": [""],
+        "quantity": ["1"], "unit_price": ["500.00"], "discount_percent": [""],
+        "tax_name": [""], "tax_rate": [""], **fields})
+
+
+def test_staff_choose_the_mode_in_the_editor(app, staff):
+    page = staff.get("/admin/recurring_invoices/new").get_data(as_text=True)
+    assert 'name="auto_bill_mode"' in page and "Opt-out: on until the client turns it off" \
+        in page
+    response = editor_post(staff, auto_bill_mode="optout")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    with opened(app):
+        r = models.RecurringInvoice.get()
+        assert (r.auto_bill_mode, r.auto_bill) == ("optout", True)
+    shown = staff.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Opt-out: on until the client turns it off" in shown
+    edit = staff.get(f"/admin/recurring_invoices/{r.id}/edit").get_data(as_text=True)
+    assert '<option value="optout" selected>' in edit
+
+
+def test_editor_refuses_an_unknown_mode(app, staff):
+    with opened(app):
+        before = snapshot()
+    response = editor_post(staff, auto_bill_mode="sometimes")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Choose an auto-bill setting" in html
+    assert 'name="auto_bill_mode" aria-invalid="true"' in html
+    with opened(app):
+        assert snapshot() == before
+
+
+# -- Stripe, against a real localstripe on loopback --------------------------------------
+
+def test_auto_bill_through_stripe(client, auth, world, app, localstripe, stripe_gateway, conn):
+    from tests.test_payments_stripe import add_card, stripe_api
+    auth.login("a1@alpha.example")
+    add_card(client, localstripe, stripe_gateway)
+    with opened(app):
+        template(world["a"])
+        (invoice,), done = tick()
+        assert done == {"paid": 1}
+        assert reload(invoice).status == "paid"
+        payment = models.Payment.get(models.Payment.idempotency_key
+                                     == f"autobill-{invoice.public_id}")
+        assert payment.status == "completed" and payment.contact_id == world["a1"].id
+    intent = stripe_api(localstripe).v1.payment_intents.retrieve(payment.gateway_reference)
+    assert (intent.status, intent.amount, intent.metadata["payment"]) == (
+        "succeeded", 55000, payment.public_id)
+    with opened(app):
+        assert tick(NOON + dt.timedelta(hours=2)) == ([], {})
+        assert models.Payment.select().count() == 1
+
+
+def test_declined_stripe_card_is_retried_then_given_up(client, auth, world, app, localstripe,
+                                                      stripe_gateway, conn):
+    from tests.test_payments_stripe import add_card
+    auth.login("a1@alpha.example")
+    add_card(client, localstripe, stripe_gateway, "4000000000000341")  # saves, charges fail
+    with opened(app):
+        template(world["a"])
+        (invoice,), done = tick()
+        assert done == {"retry": 1}
+        assert mails("did not go through") == ["a1@alpha.example"]
+        assert mails("failed") == ["billing@test.example"]
+        for day, outcome in ((1, "retry"), (2, "failed"), (3, None)):
+            done = autobill.charge_due(current_app.config, now=NOON + dt.timedelta(days=day))
+            assert done == ({outcome: 1} if outcome else {})
+        assert models.Payment.select().where(models.Payment.status == "failed").count() == 3
+        assert not models.Payment.select().where(models.Payment.status != "failed").exists()
+        assert (reload(invoice).status, reload(invoice).balance) == ("sent", 55000)
+        assert len(mails("did not go through")) == 3
