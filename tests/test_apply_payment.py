@@ -256,6 +256,19 @@ def test_auto_apply_on_a_recurring_invoice_run_due_issues(app, db):
     check_books(client)
 
 
+def test_the_setting_is_saved_from_the_back_office(staff_http, conn):  # noqa: F811
+    def save(**fields):
+        data = {"csrf_token": csrf_token(staff_http, "/admin/settings"),
+                "minimum_prepayment": "", "minimum_partial_payment": "", **fields}
+        return staff_http.post("/admin/settings/payments", data=data)
+    page = staff_http.get("/admin/settings").get_data(as_text=True)
+    assert 'name="auto_apply_prepayments"' in page
+    assert save(auto_apply_prepayments="1").status_code in (200, 303)
+    assert models.Company.current().auto_apply_prepayments is True
+    assert save().status_code in (200, 303)
+    assert models.Company.current().auto_apply_prepayments is False
+
+
 def test_mark_paid_does_not_spend_unapplied_money(db):
     factories.company(auto_apply_prepayments=True)
     client = factories.client()
