@@ -410,7 +410,8 @@ def test_back_office_apply_redirects_with_a_flash_and_keeps_the_rest_visible(sta
                                               books["second"].public_id: ""})
     assert answer.status_code == 303 and answer.location.endswith(page_of(payment))
     html = staff_http.get(page_of(payment)).get_data(as_text=True)
-    assert "Applied $20.00" in html and "$40.00" in html  # the flash, the unapplied rest
+    assert "Applied $20.00 of payment" in html and "$40.00 is still unapplied" in html
+    assert '<dd id="unapplied"><strong>$40.00' in html
     assert reload(one).balance == 3000 and reload(payment).unapplied == 4000
 
 
