@@ -81,17 +81,29 @@ LOCK_NAME = "run-due.lock"
 WAIT_SECONDS = 2.0
 
 
+def lock_path(app):
+    """Beside the SQLite file: what the lock guards is that database, wherever it lives
+    (the instance folder by default), so two instances pointed at one file still take
+    turns, and separate databases (tests) never wait for each other."""
+    import models
+    database = models.db.obj.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        return f"{database}-{LOCK_NAME}"
+    os.makedirs(app.instance_path, exist_ok=True)
+    return os.path.join(app.instance_path, LOCK_NAME)
+
+
 @contextlib.contextmanager
 def single_run(app, wait=WAIT_SECONDS):
     """Yield True when this tick may run, False when another is running on this SQLite file.
 
     SQLite has one writer at a time: two ticks interleaving their many small writes made
     one of them fail with "database is locked" part-way through a job (an e-mail written to
-    the outbox but not marked sent, so sent twice later). A non-blocking flock on a file in
-    the instance folder lets one tick run; the other waits briefly, then leaves the work to
-    it. flock, not fcntl record locks: those would not keep two threads of one process
-    apart. On PostgreSQL no lock is taken: every job claims its rows, so ticks on several
-    machines share the work.
+    the outbox but not marked sent, so sent twice later). A non-blocking flock on a file
+    beside the database (lock_path) lets one tick run; the other waits briefly, then
+    leaves the work to it. flock, not fcntl record locks: those would not keep two threads
+    of one process apart. On PostgreSQL no lock is taken: every job claims its rows, so
+    ticks on several machines share the work.
     """
     import models
     try:
@@ -101,8 +113,7 @@ def single_run(app, wait=WAIT_SECONDS):
     if fcntl is None or not models.on_sqlite():
         yield True
         return
-    os.makedirs(app.instance_path, exist_ok=True)
-    handle = open(os.path.join(app.instance_path, LOCK_NAME), "a+")  # noqa: SIM115
+    handle = open(lock_path(app), "a+")  # noqa: SIM115
     try:
         deadline = time.monotonic() + wait
         while True:

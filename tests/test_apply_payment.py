@@ -256,6 +256,19 @@ def test_auto_apply_on_a_recurring_invoice_run_due_issues(app, db):
     check_books(client)
 
 
+def test_the_setting_is_saved_from_the_back_office(staff_http, conn):  # noqa: F811
+    def save(**fields):
+        data = {"csrf_token": csrf_token(staff_http, "/admin/settings"),
+                "minimum_prepayment": "", "minimum_partial_payment": "", **fields}
+        return staff_http.post("/admin/settings/payments", data=data)
+    page = staff_http.get("/admin/settings").get_data(as_text=True)
+    assert 'name="auto_apply_prepayments"' in page
+    assert save(auto_apply_prepayments="1").status_code in (200, 303)
+    assert models.Company.current().auto_apply_prepayments is True
+    assert save().status_code in (200, 303)
+    assert models.Company.current().auto_apply_prepayments is False
+
+
 def test_mark_paid_does_not_spend_unapplied_money(db):
     factories.company(auto_apply_prepayments=True)
     client = factories.client()
@@ -397,7 +410,8 @@ def test_back_office_apply_redirects_with_a_flash_and_keeps_the_rest_visible(sta
                                               books["second"].public_id: ""})
     assert answer.status_code == 303 and answer.location.endswith(page_of(payment))
     html = staff_http.get(page_of(payment)).get_data(as_text=True)
-    assert "Applied $20.00" in html and "$40.00" in html  # the flash, the unapplied rest
+    assert "Applied $20.00 of payment" in html and "$40.00 is still unapplied" in html
+    assert '<dd id="unapplied"><strong>$40.00' in html
     assert reload(one).balance == 3000 and reload(payment).unapplied == 4000
 
 

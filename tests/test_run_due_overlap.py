@@ -90,7 +90,7 @@ def test_two_overlapping_run_due_both_finish_and_nothing_is_done_twice(instance,
 
 def test_a_second_tick_leaves_the_work_to_the_running_one_and_exits_0(instance):
     env = seed(instance, messages=3, templates=1, days_behind=0)
-    with open(instance / scheduler.LOCK_NAME, "a+") as held:
+    with open(instance / f"portal.sqlite3-{scheduler.LOCK_NAME}", "a+") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a tick in progress
         waiting = subprocess.run([str(PORTAL), "run-due"], env=env, capture_output=True,
                                  text=True, timeout=300)
@@ -105,8 +105,8 @@ def test_a_second_tick_leaves_the_work_to_the_running_one_and_exits_0(instance):
 
 
 def test_single_run_keeps_two_threads_apart_too(app, tmp_path):
-    app.instance_path = str(tmp_path)
     with app.app_context():
+        assert scheduler.lock_path(app) == f"{tmp_path}/test.sqlite3-run-due.lock"
         with scheduler.single_run(app) as first:
             with scheduler.single_run(app, wait=0.2) as second:
                 assert (first, second) == (True, False)

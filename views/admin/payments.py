@@ -98,8 +98,10 @@ def apply(payment_id):
     except DomainError as exc:
         errors[exc.field or "form"] = exc.message
     else:
-        flash(f"Applied {money.format_money(done.total, payment.currency)} of payment "
-              f"{payment.number} to {len(done.lines)} invoice(s).", "success")
+        cur = payment.currency
+        flash(f"Applied {money.format_money(done.total, cur)} of payment {payment.number}; "
+              f"{money.format_money(done.payment.unapplied, cur)} is still unapplied.",
+              "success")
         return redirect(url_for("admin_payments.show", payment_id=payment.id), 303)
     return _payment_page(payment, errors=errors, form=form)
 
