@@ -10,6 +10,11 @@ the schedule's id, the period's date and the attempt number: the key's unique Pa
 the claim, so two overlapping runs (on one machine or several) charge a period once. The
 schedule then moves on with a conditional UPDATE ... WHERE next_date = <that period>, like
 billing.recurring._claim, so it moves once too.
+
+After downtime a schedule catches up with one charge per missed period, oldest first (what
+the contact agreed to pay is owed either way). A declined period stops the catch-up; it is
+tried again on each of the next ticks, MAX_ATTEMPTS in all, then the schedule pauses, and
+each failure is e-mailed to the contact and the business.
 """
 import logging
 
