@@ -103,14 +103,15 @@ def resolve_method(client_id, token=None, gateway=None, new_method=None):
 
 def charge_plan(contact, plan, company, key, *, token=None, gateway=None, new_method=None,
                 save_method=False, staff=None, staff_consent=False, extra=None, fields=None,
-                retake_failed=True):
+                retake_failed=True, off_session=False):
     """The one charging path: claim the key with a pending row that holds the plan, call
     the gateway outside any transaction, then finalize (or leave it pending for 3-D Secure,
     a processing gateway, a webhook or run-due).
 
     extra: more of the stored plan for finalize (a pre-payment's schedule, say); fields:
     more columns of the pending row. retake_failed=False: a failed attempt under this key
-    stays failed (run-due's scheduled charges make a new key for each retry).
+    stays failed (run-due's scheduled charges make a new key for each retry). off_session:
+    nobody is there to pass 3-D Secure (run-due), so the gateway declines instead of asking.
     """
     gateway, method = resolve_method(contact.client_id, token, gateway, new_method)
     data = json.loads(plan.to_json())
@@ -130,7 +131,8 @@ def charge_plan(contact, plan, company, key, *, token=None, gateway=None, new_me
     try:
         result = gateway.charge(method, plan.charge, plan.currency, idempotency_key=key,
                                 metadata={"payment": payment.public_id,
-                                          "client": contact.client.public_id})
+                                          "client": contact.client.public_id},
+                                **({"off_session": True} if off_session else {}))
     except GatewayError as exc:
         mark_failed(payment.id, exc.message)
         raise PaymentFailed(exc.message, retryable=exc.retryable) from exc

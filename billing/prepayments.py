@@ -10,12 +10,17 @@ the schedule's id, the period's date and the attempt number: the key's unique Pa
 the claim, so two overlapping runs (on one machine or several) charge a period once. The
 schedule then moves on with a conditional UPDATE ... WHERE next_date = <that period>, like
 billing.recurring._claim, so it moves once too.
+
+After downtime a schedule catches up with one charge per missed period, oldest first (what
+the contact agreed to pay is owed either way). A declined period stops the catch-up; it is
+tried again on each of the next ticks, MAX_ATTEMPTS in all, then the schedule pauses, and
+each failure is e-mailed to the contact and the business.
 """
 import logging
 
 import models
 import money
-from billing import DomainError, checkout, schedule, transaction
+from billing import DomainError, checkout, gateway_settings, schedule, transaction
 from billing.allocation import Plan
 
 log = logging.getLogger("portal.prepayments")
@@ -24,6 +29,9 @@ MAX_CYCLES = 1000
 MAX_NOTE = 500
 # Ticks a declined period is tried before the schedule pauses (one attempt per tick).
 MAX_ATTEMPTS = 3
+NEEDS_CUSTOMER = ("Your bank asked you to confirm this payment, which cannot be done for a "
+                  "scheduled payment. Please pay once on the Pre-Payment tab to confirm the "
+                  "card, or use another card.")
 
 
 def parse_amount(text, client, company, locale):
@@ -211,12 +219,20 @@ def _charge_period(record, key):
     plan = Plan(client_id=record.client_id, currency=record.currency, lines=[], credit=0,
                 total=record.amount)
     try:
-        checkout.charge_plan(
+        outcome = checkout.charge_plan(
             contact, plan, models.Company.current(), key, token=token, retake_failed=False,
-            extra={"schedule": record.id},
+            off_session=True, extra={"schedule": record.id},
             fields={"is_prepayment": True, "notes": record.note})
     except checkout.PaymentFailed:
         pass  # the failed row under this key says why; the caller reads it
+    else:
+        if outcome.status == "requires_action":
+            # Nobody is there to confirm with the bank (a gateway that ignored off_session):
+            # withdraw the charge now rather than hold the period for an hour.
+            from billing import reconcile
+            payment = models.Payment.get_by_id(outcome.payment.id)
+            reconcile._withdraw(gateway_settings.get(token.gateway_id), payment,
+                                payment.gateway_reference, NEEDS_CUSTOMER)
     return models.Payment.get(models.Payment.idempotency_key == key)
 
 

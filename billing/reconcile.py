@@ -115,7 +115,7 @@ def settle(payment, abandoned_before):
     return "waiting"
 
 
-def _withdraw(gateway, payment, reference):
+def _withdraw(gateway, payment, reference, message=ABANDONED):
     """Cancel an abandoned authentication at the gateway, then believe only its answer."""
     try:
         gateway.cancel_charge(reference)
@@ -124,7 +124,7 @@ def _withdraw(gateway, payment, reference):
     try:
         result = gateway.retrieve_charge(reference)
     except PaymentDeclined:  # cancelled: it can no longer take the money
-        checkout.mark_failed(payment.id, ABANDONED)
+        checkout.mark_failed(payment.id, message)
         return "failed"
     except GatewayError:
         return "waiting"

@@ -132,8 +132,11 @@ class Gateway:
         return []
 
     def charge(self, method, amount, currency, *, idempotency_key, description="",
-               metadata=None):
-        """Charge a saved/just-captured method; raise PaymentDeclined or GatewayError."""
+               metadata=None, off_session=False):
+        """Charge a saved/just-captured method; raise PaymentDeclined or GatewayError.
+
+        off_session: the customer is not there (a scheduled charge), so a charge that would
+        need them (3-D Secure) is declined rather than left waiting for them."""
         raise NotImplementedError
 
     def retrieve_charge(self, reference):

@@ -67,7 +67,7 @@ class DemoGateway(Gateway):
                            exp_month=month, exp_year=year)
 
     def charge(self, method, amount, currency, *, idempotency_key, description="",
-               metadata=None):
+               metadata=None, off_session=False):
         outcome = method.token.split("_")[1] if method.token.startswith("demo_") else ""
         if outcome == "error":
             raise GatewayError()

@@ -125,11 +125,13 @@ class StripeGateway(Gateway):
 
     # -- charges -----------------------------------------------------------------------
     def charge(self, method, amount, currency, *, idempotency_key, description="",
-               metadata=None):
+               metadata=None, off_session=False):
         params = {"amount": amount, "currency": currency.lower(), "confirm": True,
                   "payment_method": method.token, "metadata": metadata or {}}
         if method.customer_reference:
             params["customer"] = method.customer_reference
+        if off_session:
+            params["off_session"] = True
         intent = self._call(self.client().v1.payment_intents.create, params=params,
                             options={"idempotency_key": idempotency_key})
         return self._result(intent)

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+import stripe
 
 import models
 from billing import prepayments, schedule, scheduler
@@ -436,3 +437,28 @@ def test_a_closed_account_pauses_its_schedule_at_once(app, client, auth, world, 
     sched = reload(sched)
     assert (sched.status, sched.failed_attempts) == ("paused", 1)
     assert len(prepayments_of(world["a"])) == 1  # nothing charged
+
+
+def test_a_scheduled_stripe_charge_needing_3ds_fails_instead_of_waiting(app, world, conn,
+                                                                        enabled, localstripe,
+                                                                        stripe_gateway):
+    """Nobody is there to pass 3-D Secure at run-due: the charge is made off-session, so the
+    bank's request for authentication is a failure the contact hears about, not a charge
+    left pending for an hour."""
+    from tests.test_payments_reconcile import stripe_card
+    _, card = stripe_card(localstripe, "4000002500003155")
+    token = models.GatewayToken.create(
+        client=world["a"], gateway=stripe_gateway, token=card.token,
+        customer_reference=card.customer_reference, brand="visa", last4="3155",
+        exp_month=12, exp_year=2031)
+    today = models.utcnow().date()
+    sched = models.PrepaymentSchedule.create(
+        client=world["a"], contact=world["a1"], payment_method=token, amount=3000,
+        currency="USD", frequency="monthly", next_date=today, start_date=today)
+    assert due(app, today) == {"charged": 0, "failed": 1, "waiting": 0}
+    assert reload(sched).failed_attempts == 1
+    assert "confirm this payment" in reload(sched).last_error
+    [attempt] = prepayments_of(world["a"])
+    assert attempt.status == "failed"
+    api = stripe.StripeClient("sk_test_portal", base_addresses={"api": localstripe}).v1
+    assert api.payment_intents.retrieve(attempt.gateway_reference).status == "canceled"
