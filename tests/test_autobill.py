@@ -464,3 +464,20 @@ def test_declined_stripe_card_is_retried_then_given_up(client, auth, world, app,
         assert not models.Payment.select().where(models.Payment.status != "failed").exists()
         assert (reload(invoice).status, reload(invoice).balance) == ("sent", 55000)
         assert len(mails("did not go through")) == 3
+
+
+def test_two_overlapping_run_due_ticks_issue_and_charge_once(app, demo_gateway):
+    """The whole `portal run-due` tick, twice at once on one database: one invoice, one
+    charge, and no job reports a failure (nor SQLite a "database is locked")."""
+    with opened(app):
+        client, _ = customer()
+        demo_card(client, demo_gateway)
+        recurring.create_recurring(client, LINES, start_date=models.utcnow().date(),
+                                   auto_bill_mode="always")
+    results = race(app, 2, lambda i: scheduler.run_due(app))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    for lines in results:
+        assert not [line for line in lines if line.endswith(scheduler.FAILED)], lines
+    with opened(app):
+        assert models.Invoice.get().status == "paid"
+        assert models.Payment.select().count() == models.DemoCharge.select().count() == 1
