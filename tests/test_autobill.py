@@ -210,6 +210,9 @@ def test_a_run_that_died_mid_attempt_is_resumed_with_the_same_key(db, demo_gatew
     # a claim that is not stale yet belongs to a run still working on it
     models.AutoBill.update(status="charging", claimed_at=NOON).execute()
     assert autobill.charge_due(current_app.config, now=NOON + dt.timedelta(minutes=5)) == {}
+    # even by a run that listed it before that run claimed it (overlapping ticks)
+    assert autobill._claim(models.AutoBill.get().id, NOON) is None
+    assert autobill._claim(models.AutoBill.get().id, NOON + autobill.STALE_AFTER) is None
 
 
 def test_overlapping_run_dues_charge_once(app, demo_gateway):
@@ -239,6 +242,7 @@ def test_overlapping_retries_make_one_attempt_and_one_pair_of_emails(app, demo_g
         assert len(mails("did not go through")) == len(mails("failed")) == 1
     later = NOON + dt.timedelta(days=1)
     results = race(app, 4, lambda i: autobill.charge_due(current_app.config, now=later))
+    assert not [r for r in results if isinstance(r, Exception)], results
     with opened(app):
         assert models.AutoBill.get().attempts == 2
         assert len(mails("did not go through")) == 2
