@@ -485,3 +485,29 @@ def test_two_overlapping_run_due_ticks_issue_and_charge_once(app, demo_gateway):
     with opened(app):
         assert models.Invoice.get().status == "paid"
         assert models.Payment.select().count() == models.DemoCharge.select().count() == 1
+
+
+@pytest.mark.parametrize("settled, outcome", [("completed", "paid"), ("failed", "retry")])
+def test_a_charge_the_gateway_settles_later_is_followed_up(db, demo_gateway, settled, outcome):
+    """Processing or waiting for 3-D Secure: the pending payment holds the invoice until the
+    reconciling job (or a webhook) settles it; the next tick reads how it ended."""
+    from billing import checkout
+    client, primary = customer()
+    demo_card(client, demo_gateway)
+    template(client)
+    (invoice,) = recurring.generate_due(current_app.config, today=DAY)
+    payment = models.Payment.create(
+        client=client, contact=primary, status="pending", date=DAY, currency="USD",
+        amount=55000, gateway=demo_gateway, idempotency_key=f"autobill-{invoice.public_id}",
+        plan=f'{{"lines": [[{invoice.id}, 55000]], "credit": 0}}')
+    models.AutoBill.update(status="processing", attempts=1, claimed_at=NOON,
+                           payment=payment.id).execute()
+    assert autobill.charge_due(current_app.config, now=NOON) == {}  # still pending
+    if settled == "completed":
+        checkout.finalize(payment.id, "demo_ch_later")
+    else:
+        checkout.mark_failed(payment.id, "Authentication was not completed.")
+    assert autobill.charge_due(current_app.config, now=NOON) == {outcome: 1}
+    assert reload(invoice).status == ("paid" if outcome == "paid" else "sent")
+    assert len(mails("did not go through")) == (0 if outcome == "paid" else 1)
+    assert autobill.charge_due(current_app.config, now=NOON) == {}
