@@ -126,6 +126,8 @@ def _claim(row_id, now):
     if row is None:
         return None
     if row.status == "charging":
+        if row.claimed_at is None or row.claimed_at >= now - STALE_AFTER:
+            return None  # another run is at it right now
         # A run that died mid-attempt: resume that same attempt (same key), not a new one.
         taken = A.update(claimed_at=now).where(
             (A.id == row.id) & (A.status == "charging") & (A.claimed_at == row.claimed_at)

@@ -210,6 +210,9 @@ def test_a_run_that_died_mid_attempt_is_resumed_with_the_same_key(db, demo_gatew
     # a claim that is not stale yet belongs to a run still working on it
     models.AutoBill.update(status="charging", claimed_at=NOON).execute()
     assert autobill.charge_due(current_app.config, now=NOON + dt.timedelta(minutes=5)) == {}
+    # even by a run that listed it before that run claimed it (overlapping ticks)
+    assert autobill._claim(models.AutoBill.get().id, NOON) is None
+    assert autobill._claim(models.AutoBill.get().id, NOON + autobill.STALE_AFTER) is None
 
 
 def test_overlapping_run_dues_charge_once(app, demo_gateway):
@@ -239,6 +242,7 @@ def test_overlapping_retries_make_one_attempt_and_one_pair_of_emails(app, demo_g
         assert len(mails("did not go through")) == len(mails("failed")) == 1
     later = NOON + dt.timedelta(days=1)
     results = race(app, 4, lambda i: autobill.charge_due(current_app.config, now=later))
+    assert not [r for r in results if isinstance(r, Exception)], results
     with opened(app):
         assert models.AutoBill.get().attempts == 2
         assert len(mails("did not go through")) == 2
@@ -464,3 +468,46 @@ def test_declined_stripe_card_is_retried_then_given_up(client, auth, world, app,
         assert not models.Payment.select().where(models.Payment.status != "failed").exists()
         assert (reload(invoice).status, reload(invoice).balance) == ("sent", 55000)
         assert len(mails("did not go through")) == 3
+
+
+def test_two_overlapping_run_due_ticks_issue_and_charge_once(app, demo_gateway):
+    """The whole `portal run-due` tick, twice at once on one database: one invoice, one
+    charge, and no job reports a failure (nor SQLite a "database is locked")."""
+    with opened(app):
+        client, _ = customer()
+        demo_card(client, demo_gateway)
+        recurring.create_recurring(client, LINES, start_date=models.utcnow().date(),
+                                   auto_bill_mode="always")
+    results = race(app, 2, lambda i: scheduler.run_due(app))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    for lines in results:
+        assert not [line for line in lines if line.endswith(scheduler.FAILED)], lines
+    with opened(app):
+        assert models.Invoice.get().status == "paid"
+        assert models.Payment.select().count() == models.DemoCharge.select().count() == 1
+
+
+@pytest.mark.parametrize("settled, outcome", [("completed", "paid"), ("failed", "retry")])
+def test_a_charge_the_gateway_settles_later_is_followed_up(db, demo_gateway, settled, outcome):
+    """Processing or waiting for 3-D Secure: the pending payment holds the invoice until the
+    reconciling job (or a webhook) settles it; the next tick reads how it ended."""
+    from billing import checkout
+    client, primary = customer()
+    demo_card(client, demo_gateway)
+    template(client)
+    (invoice,) = recurring.generate_due(current_app.config, today=DAY)
+    payment = models.Payment.create(
+        client=client, contact=primary, status="pending", date=DAY, currency="USD",
+        amount=55000, gateway=demo_gateway, idempotency_key=f"autobill-{invoice.public_id}",
+        plan=f'{{"lines": [[{invoice.id}, 55000]], "credit": 0}}')
+    models.AutoBill.update(status="processing", attempts=1, claimed_at=NOON,
+                           payment=payment.id).execute()
+    assert autobill.charge_due(current_app.config, now=NOON) == {}  # still pending
+    if settled == "completed":
+        checkout.finalize(payment.id, "demo_ch_later")
+    else:
+        checkout.mark_failed(payment.id, "Authentication was not completed.")
+    assert autobill.charge_due(current_app.config, now=NOON) == {outcome: 1}
+    assert reload(invoice).status == ("paid" if outcome == "paid" else "sent")
+    assert len(mails("did not go through")) == (0 if outcome == "paid" else 1)
+    assert autobill.charge_due(current_app.config, now=NOON) == {}
