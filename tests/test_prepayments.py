@@ -279,9 +279,15 @@ def test_failed_charge_is_retried_three_times_then_paused_and_both_sides_told(ap
     assert len(prepayments_of(world["a"])) == 4  # the first and three failed attempts
     assert [p.status for p in prepayments_of(world["a"])][1:] == ["failed"] * 3
     mails = list(models.EmailMessage.select().order_by(models.EmailMessage.id))
-    to_contact = [m for m in mails if m.to == "a1@alpha.example"]
-    to_business = [m for m in mails if m.to == "billing@test.example"]
+    failures = [m for m in mails if "failed" in m.subject.lower()]
+    to_contact = [m for m in failures if m.to == "a1@alpha.example"]
+    to_business = [m for m in failures if m.to == "billing@test.example"]
     assert len(to_contact) == 3 and len(to_business) == 3
+    # The first payment's money arrived: its receipt (one per contact) is all else sent.
+    receipts = [m for m in mails if m not in failures]
+    assert receipts and {m.subject for m in receipts} == {receipts[0].subject}
+    assert receipts[0].subject.startswith("Receipt")
+    assert len({m.to for m in receipts}) == len(receipts)
     assert "paused" in to_contact[-1].body_text and "$25.00" in to_contact[-1].body_text
     html = client.get(TAB).get_data(as_text=True)
     assert "Paused" in html and "declined" in html
