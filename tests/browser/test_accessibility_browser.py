@@ -264,3 +264,33 @@ def test_no_sideways_scroll_at_320px_or_200_percent_text(browser, demo_server, z
         check(path)
     assert wide == []
     context.close()
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+def test_tap_targets_and_focus_clear_of_the_sticky_header(browser, demo_server, viewport):
+    context, page, watch = new_page(browser, viewport)
+    base = demo_server.url
+    page.goto(base + "/client/login")
+    assert page.get_by_role("link", name="Forgot your password?").bounding_box()["height"] >= 44
+    support.log_in(page, base)
+    # Focus moved to an element is never under the sticky header: the page keeps that much
+    # room at its top when it scrolls something into view.
+    room = page.evaluate("parseFloat(getComputedStyle(document.documentElement)"
+                         ".scrollPaddingTop)")
+    assert room >= page.locator("header.topbar").bounding_box()["height"]
+    row = page.locator("#main table.records tbody tr").nth(3)
+    link = row.locator("a.row-link")
+    number = link.inner_text()
+    if viewport == "phone":
+        # The whole card opens the record, not only its 19 px number.
+        row.scroll_into_view_if_needed()
+        assert row.bounding_box()["height"] >= 44
+        date_cell = row.locator("td[data-label=Date]").bounding_box()
+        page.mouse.click(date_cell["x"] + date_cell["width"] / 2,
+                         date_cell["y"] + date_cell["height"] / 2)
+    else:
+        link.click()
+    expect(page.locator("#main h1")).to_contain_text(f"Invoice {number}")
+    assert page.locator("p.crumbs a").bounding_box()["height"] >= 44
+    assert console_errors(watch) == []
+    context.close()
