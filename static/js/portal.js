@@ -51,6 +51,10 @@
     if (!target || (target.id !== "main" && target !== document.body)) { return; }
     var main = document.getElementById("main") || target;
     var invalid = main.querySelector("[aria-invalid=true]");
+    // htmx already gave the focus back to a field with the same id (a filter that swapped
+    // its page): the person stays where they were.
+    var active = document.activeElement;
+    if (!invalid && active && active !== document.body && main.contains(active)) { return; }
     var focus = invalid || main.querySelector("h1");
     if (!invalid) { window.scrollTo(0, 0); }
     if (!focus) { return; }

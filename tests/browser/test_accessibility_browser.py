@@ -223,6 +223,16 @@ def test_search_keeps_focus_and_typed_text_across_its_swap(browser, demo_server)
     for row in page.locator("#invoice-results tbody tr").all():
         expect(row).to_contain_text("Paid")
 
+    # The quotes' filter swaps the whole tab; htmx puts the focus back on it by its id.
+    page.goto(demo_server.url + "/client/quotes")
+    quote_status = page.locator("#quote-status")
+    quote_status.focus()
+    value = quote_status.locator("option").nth(1).get_attribute("value")
+    with page.expect_response(lambda r: f"status={value}" in r.url):
+        quote_status.select_option(value)
+    expect(page.locator("#quote-status")).to_be_focused()
+    expect(page.locator("#quote-status")).to_have_value(value)
+
     # The statement form: showing a period keeps the focus on its button.
     page.goto(demo_server.url + "/client/statement")
     page.fill("input[name=start_date]", "2024-01-01")
