@@ -166,7 +166,7 @@ def seed_gateways():
     import json
     if models.GatewayConfig.select().exists():
         return
-    models.GatewayConfig.create(kind="demo", token_mode="optout", position=0)
+    models.GatewayConfig.create(kind="demo", token_mode="optin", position=0)
     models.GatewayConfig.create(kind="manual", token_mode="off", position=1,
                                 label="Bank transfer", settings=json.dumps({
                                     "instructions": "Acme Design Studio\nIBAN US00 DEMO 0000 "

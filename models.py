@@ -320,6 +320,12 @@ class InvoiceStatus:
     def is_payable(self):
         return self.status in ("sent", "partial") and self.balance > 0
 
+    @property
+    def balance_due(self):
+        """What the client owes on it: a cancelled or void invoice owes nothing, whatever
+        balance it was left with."""
+        return 0 if self.status in ("cancelled", "void") else self.balance
+
     def display_status(self, today=None):
         return "overdue" if self.is_overdue(today) else self.status
 

@@ -72,14 +72,34 @@ def wants_fragment():
 def render_tab(template, status_code=200, *, shell="page.html", **context):
     """Full page for a normal, boosted or history-restore request; the fragment for htmx.
 
-    `shell` is the page around the fragment: the portal's, or "admin/page.html"."""
+    `shell` is the page around the fragment: the portal's, or "admin/page.html".
+    Every page has its own <title> (see page_title); htmx takes it from the fragment."""
+    fragment = render_template(template, **context)
+    title, fragment = page_title(fragment)
     if wants_fragment():
-        body = render_template(template, **context)
+        body = f"<title>{title}</title>\n{fragment}" if title else fragment
     else:
-        body = render_template(shell, fragment=template, **context)
+        body = render_template(shell, fragment=template, fragment_html=Markup(fragment),
+                               page_title=title, **context)
     response = make_response(body, status_code)
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+LEADING_TITLE_RE = re.compile(r"\s*<title>(.*?)</title>\s*", re.S)
+
+
+def page_title(fragment):
+    """(title, fragment without it). A fragment names its page with a leading <title>
+    (already escaped: it was rendered); else a page, a fragment with an <h1>, is named
+    after its tab; a part of a page (a form re-rendered with its errors) names nothing."""
+    match = LEADING_TITLE_RE.match(fragment)
+    if match:
+        return Markup(f"{match.group(1).strip()} · ") + company().name, fragment[match.end():]
+    label = next((label for key, label, _ in TABS if key == g.get("active_tab")), None)
+    if label and "<h1" in fragment:
+        return Markup(f"{label} · ") + company().name, fragment
+    return None, fragment
 
 
 class Page:

@@ -86,7 +86,7 @@ def download(public_id):
 
 # Everything a list row shows: its HTML is a function of these (and the locale).
 InvoiceLine = namedtuple("InvoiceLine", ("public_id", "number", "date", "due_date", "currency",
-                                         "total", "balance", "state", "label", "is_payable"))
+                                         "total", "balance_due", "state", "label", "is_payable"))
 LIST_PARTS = "invoices/_list_parts.html"
 
 

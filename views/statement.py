@@ -44,10 +44,11 @@ def _pdf_url(statement):
 @portal_tab("statement")
 def index():
     try:
-        statement, error = _statement(), None
+        statement, error, error_field = _statement(), None, None
     except DomainError as exc:
-        statement, error = None, exc.message
+        statement, error, error_field = None, exc.message, exc.field
     return render_tab("statement/index.html", statement=statement, error=error,
+                      error_field=error_field,
                       start_date=request.args.get("start_date", "")[:10],
                       end_date=request.args.get("end_date", "")[:10],
                       status=request.args.get("status", "all")[:10],
@@ -63,6 +64,7 @@ def download():
         statement = _statement()
     except DomainError as exc:
         return render_tab("statement/index.html", statement=None, error=exc.message,
+                          error_field=exc.field,
                           start_date="", end_date="", status="all",
                           statuses=statements.STATUSES, ranges=_quick_ranges(None),
                           pdf_url="", status_code=422)

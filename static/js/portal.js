@@ -42,6 +42,25 @@
     closeMenus();
   }
   document.addEventListener("htmx:afterSettle", markActiveTab);
+  // A page change by htmx (a swap of <main>, or of the body by hx-boost) starts at the new
+  // page's top with the focus on its heading, so a screen reader announces it; a form sent
+  // back with errors focuses its first invalid field instead. A history restore carries no
+  // target: the browser's scroll position stays.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target || (target.id !== "main" && target !== document.body)) { return; }
+    var main = document.getElementById("main") || target;
+    var invalid = main.querySelector("[aria-invalid=true]");
+    // htmx already gave the focus back to a field with the same id (a filter that swapped
+    // its page): the person stays where they were.
+    var active = document.activeElement;
+    if (!invalid && active && active !== document.body && main.contains(active)) { return; }
+    var focus = invalid || main.querySelector("h1");
+    if (!invalid) { window.scrollTo(0, 0); }
+    if (!focus) { return; }
+    if (!invalid && !focus.hasAttribute("tabindex")) { focus.setAttribute("tabindex", "-1"); }
+    focus.focus({ preventScroll: !invalid });
+  });
   document.addEventListener("DOMContentLoaded", markActiveTab);
   document.addEventListener("htmx:historyRestore", markActiveTab);
   // A confirmation on destructive or money-moving buttons, without inline script (CSP).

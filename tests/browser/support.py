@@ -167,3 +167,43 @@ def log_in(page, base_url, email=CONTACT, password=demo.PASSWORD):
     page.fill("input[name=password]", password)
     page.click("button:has-text('Log in')")
     page.wait_for_url(re.compile(r".*/client/invoices$"))
+
+
+# axe-core (npm package, vendored with its licence); version in the file name.
+AXE = os.path.join(os.path.dirname(__file__), "vendor", "axe-4.14.1.min.js")
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+
+def axe_violations(page):
+    """axe-core's WCAG 2.x A/AA violations on the page as it is now, one line each.
+
+    Evaluated through the DevTools protocol, which our CSP does not govern: add_script_tag
+    makes an inline <script>, which the CSP rightly refuses (and bypass_csp would hide the
+    CSP errors the console check is there to catch). An htmx swap keeps it loaded."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(axe_source())
+    results = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+                            " resultTypes: ['violations']})", AXE_TAGS)
+    lines = []
+    for violation in results["violations"]:
+        for node in violation["nodes"]:
+            lines.append(f"{violation['id']} ({violation['impact']}): {', '.join(node['target'])}"
+                         f" — {node['failureSummary'].splitlines()[-1].strip()}"
+                         f" — {node['html'][:160]}")
+    return lines
+
+
+def assert_accessible(page, where=""):
+    """Fail listing every axe-core violation of WCAG 2.x A/AA on the page as it is now."""
+    lines = axe_violations(page)
+    assert not lines, f"axe violations on {where or page.url}:\n" + "\n".join(lines)
+
+
+_axe_source = []
+
+
+def axe_source():
+    if not _axe_source:
+        with open(AXE, encoding="utf-8") as file:
+            _axe_source.append(file.read())
+    return _axe_source[0]
