@@ -31,7 +31,7 @@ DEFAULTS = {
                             "pre_payment"]},
     "portal": {"portal_login_enabled": "1", "reg_client_name": "required",
                "reg_first_name": "optional", "reg_last_name": "optional", "reg_phone": "hidden",
-               "reg_address": "hidden"},
+               "reg_address": "hidden", "reg_vat_number": "hidden"},
     "payments": {"minimum_prepayment": "", "minimum_partial_payment": ""},
     "quotes": {},
     "invitations": {"invitation_ttl_days": "90"},

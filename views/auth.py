@@ -169,8 +169,12 @@ def verify_email(key):
     """GET shows a button, POST confirms: a mail scanner that fetches the link must not use
     it up (nor be the one logged in)."""
     _portal_login_or_404()
-    if registration.find_link(key) is None:
+    link = registration.find_link(key)
+    if link is None:
         return render_template("auth/verify_invalid.html"), 404
+    if current_user.is_authenticated and current_user.client_id != link.contact.client_id:
+        # As for resets: never swap a signed-in session into another client's account.
+        abort(404)
     if request.method == "POST":
         try:
             contact = registration.verify(key, service_config())
