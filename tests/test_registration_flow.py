@@ -259,10 +259,9 @@ def test_resending_answers_alike_for_any_address(open_app, client):
         response = post(client, "/client/register/resend", {"email": email},
                         token_from="/client/register/resend")
         wait_for_queued_resets()
-        return response.status_code, page(response).replace(email, "EMAIL")
+        return comparable(response, email)
     answers = {resend(email) for email in (NEW, OWNER, "ghost@nowhere.example")}
-    assert len({re.sub(r'value="[^"]+"', "", a[1]) for a in answers}) == 1
-    assert {a[0] for a in answers} == {200}
+    assert len(answers) == 1 and next(iter(answers))[0] == 200
     # Only the account waiting for confirmation got a message.
     with opened(open_app):
         assert models.EmailMessage.select().count() == sent + 1
