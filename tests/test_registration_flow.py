@@ -360,3 +360,34 @@ def test_services_refuse_a_dead_key(open_app):
         with pytest.raises(registration.DomainError, match="expired or was already used"):
             registration.verify("nope", {"BASE_URL": "http://portal.test"})
         assert accounts.find_reset("nope", purpose="verify") is None
+
+
+def test_resend_is_rate_limited(tmp_path):
+    from tests.conftest import make_app
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
+    import portal
+    with opened(app):
+        factories.company(registration_enabled=True)
+        portal.limiter.reset()
+    client = app.test_client()
+    token = csrf_token(client, "/client/register/resend")
+    codes = [client.post("/client/register/resend",
+                         data={"email": NEW, "csrf_token": token}).status_code
+             for _ in range(4)]
+    wait_for_queued_resets()
+    assert codes == [200, 200, 200, 429]
+    with opened(app):
+        portal.limiter.reset()
+
+
+def test_upgrading_keeps_existing_contacts_able_to_log_in(app, client, world):
+    """`portal init` on a database from before: the new columns are added with defaults
+    that keep every contact confirmed and every stored link a password link."""
+    if not models.on_sqlite():
+        pytest.skip("drops a column the SQLite way")
+    with opened(app):
+        models.db.execute_sql("ALTER TABLE contact DROP COLUMN email_verified")
+        models.db.execute_sql("ALTER TABLE passwordreset DROP COLUMN purpose")
+        models.create_tables()
+        assert all(c.email_verified for c in models.Contact.select())
+    assert login(client, OWNER, factories.PASSWORD).status_code == 302
