@@ -219,6 +219,9 @@ class Contact(SessionOwner, PublicModel, UserMixin):
     session_token = CharField(max_length=32, default=new_session_token)
     last_login_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
+    # False only for a self-registered contact until they follow the e-mailed link; the
+    # default keeps every contact made before (by staff, the API or an import) able to log in.
+    email_verified = BooleanField(default=True)
 
     @property
     def name(self):
@@ -672,8 +675,11 @@ class Invitation(BaseModel):
 
 
 class PasswordReset(BaseModel):
+    """A single-use e-mailed link for one contact: choose a password ("password": resets and
+    invitations) or confirm a self-registered address ("verify")."""
     contact = ForeignKeyField(Contact, backref="password_resets", on_delete="CASCADE")
     token_hash = CharField(max_length=64, unique=True)
+    purpose = CharField(max_length=16, default="password")
     created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField()
     used_at = DateTimeField(null=True)

@@ -15,6 +15,8 @@ from billing import DomainError, notifications, transaction, validation
 RESET_TTL_MINUTES = 60
 MIN_PASSWORD = 8
 BAD_LOGIN = "That e-mail address and password don't match an account."
+UNVERIFIED = ("Confirm your e-mail address first: follow the link in the e-mail we sent when "
+              "you registered, or ask for a new one below.")
 # Checked against when the e-mail is unknown, so both failures cost the same time.
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
 
@@ -28,6 +30,9 @@ def authenticate(email, password):
         raise DomainError(BAD_LOGIN)
     if not contact.check_password(password or ""):
         raise DomainError(BAD_LOGIN)
+    # Only someone who knows the password learns that the account waits for confirmation.
+    if not contact.email_verified:
+        raise DomainError(UNVERIFIED, "unverified")
     models.Contact.update(last_login_at=models.utcnow()).where(
         models.Contact.id == contact.id).execute()
     return contact
@@ -40,7 +45,7 @@ _worker = None
 
 
 def queue_password_reset(app, email, config):
-    """Hand a reset request to this process's reset worker and return at once.
+    """Hand a reset request to this process's worker and return at once.
 
     The request that asks does the same small work whether or not the address is a contact's
     (a real account used to cost three inserts and a delivery, an unknown one a single
@@ -48,22 +53,29 @@ def queue_password_reset(app, email, config):
     the address up, storing the link and delivering the mail happen in the worker. A reset
     lost with the process is asked for again; a message that was stored and not delivered
     is retried by `portal run-due`."""
+    queue_account_work(app, request_password_reset, email, config)
+
+
+def queue_account_work(app, job, *args):
+    """Run job(*args) in this process's account worker, after the asking request answered:
+    whatever must not show in a response's timing whether an address has an account
+    (resets, registrations, new confirmation links)."""
     global _worker
     with _worker_lock:
         if _worker is None or not _worker.is_alive():
-            _worker = threading.Thread(target=_work, name="password-resets", daemon=True)
+            _worker = threading.Thread(target=_work, name="account-mail", daemon=True)
             _worker.start()
-    _resets.put((time.monotonic() + WORKER_DELAY, app, email, config))
+    _resets.put((time.monotonic() + WORKER_DELAY, app, job, args))
 
 
 def wait_for_queued_resets():
-    """Block until every queued reset request was handled (tests; a clean shutdown)."""
+    """Block until every queued account job was handled (tests; a clean shutdown)."""
     _resets.join()
 
 
 def _work():
     while True:
-        due, app, email, config = _resets.get()
+        due, app, job, args = _resets.get()
         # Start after the asking request has answered: work on the same interpreter while
         # it renders would slow that answer for real addresses only.
         time.sleep(max(0.0, due - time.monotonic()))
@@ -71,11 +83,12 @@ def _work():
             with app.app_context():
                 models.db.connect(reuse_if_open=True)
                 try:
-                    request_password_reset(email, config)
+                    job(*args)
                 finally:
                     models.db.close()
         except Exception:  # noqa: BLE001 - one failed request must not stop the worker
-            logging.getLogger(__name__).exception("A password reset request failed.")
+            logging.getLogger(__name__).exception("An account job (%s) failed.",
+                                                  getattr(job, "__name__", job))
         finally:
             _resets.task_done()
 
@@ -91,24 +104,27 @@ def request_password_reset(email, config):
         "contact.password_reset_requested", contact=contact)
 
 
-def _email_password_link(person, config, lifetime, compose, action, **log):
+def _email_password_link(person, config, lifetime, compose, action, purpose="password",
+                         **log):
     """Store a single-use link to choose a password (its key hashed), living `lifetime`, and
-    e-mail it: a reset and an invitation are the same link in different words."""
+    e-mail it: a reset and an invitation are the same link in different words, and a
+    registration's confirmation link is the same link for another purpose."""
     key = secrets.token_urlsafe(32)
     with transaction():
         models.PasswordReset.create(contact=person, token_hash=models.hash_token(key),
-                                    expires_at=models.utcnow() + lifetime)
+                                    expires_at=models.utcnow() + lifetime, purpose=purpose)
         message = compose(key)
         models.Activity.log(action, person, client=person.client_id, **log)
     mail.send_now([message], config)
     return message
 
 
-def find_reset(key):
+def find_reset(key, purpose="password"):
     if not key or len(key) > 100:
         return None
     reset = models.PasswordReset.get_or_none(
-        models.PasswordReset.token_hash == models.hash_token(key))
+        (models.PasswordReset.token_hash == models.hash_token(key))
+        & (models.PasswordReset.purpose == purpose))
     if reset is None or reset.used_at is not None or reset.expires_at < models.utcnow():
         return None
     if not reset.contact.may_sign_in:  # a link mailed before the account was closed
@@ -148,56 +164,10 @@ def reset_password(key, password, confirm):
         contact.save()
         models.Activity.log("contact.password_reset", contact, client=contact.client_id,
                             contact=contact)
-    return contact
-
-
-REGISTRATION_MISSING = {
-    "client_name": "Enter your company or your name.",
-    "first_name": "Enter your first name.",
-    "last_name": "Enter your last name.",
-    "phone": "Enter your phone number.",
-    "address": "Enter your address.",
-}
-
-
-def register(*, client_name, first_name, last_name, email, password, confirm, phone="",
-             address=""):
-    """Self-registration (when the business enables it): a new client and its first contact.
-
-    The business chooses which fields the form asks and which of those are required
-    (billing.company_settings.registration_rules); a field it does not ask is ignored."""
-    from billing.company_settings import registration_rules
-    company = models.Company.current()
-    rules = registration_rules(company)
-    email = validation.email_address(email, "email")
-    given = {
-        "client_name": validation.single_line(client_name, "Your company or name",
-                                              "client_name"),
-        "first_name": validation.single_line(first_name, "First name", "first_name", 100),
-        "last_name": validation.single_line(last_name, "Last name", "last_name", 100),
-        "phone": validation.single_line(phone, "Phone", "phone", 50),
-        "address": validation.multi_line(address, "Address", "address", 1000),
-    }
-    for field, rule in rules.items():
-        if rule == "hidden":
-            given[field] = ""
-        elif rule == "required" and not given[field]:
-            raise DomainError(REGISTRATION_MISSING[field], field)
-    first_name, last_name = given["first_name"], given["last_name"]
-    client_name = (given["client_name"] or f"{first_name} {last_name}".strip() or email)[:200]
-    validate_password(password, confirm)
-    with transaction():
-        if models.Contact.select().where(models.Contact.email == email).exists():
-            raise DomainError("That e-mail address already has an account: log in or reset "
-                              "the password.", "email")
-        client = models.Client.create(name=client_name.strip(), email=email,
-                                      address=given["address"], currency=company.currency)
-        contact = models.Contact(client=client, first_name=first_name.strip(),
-                                 last_name=last_name.strip(), phone=given["phone"],
-                                 email=email, is_primary=True)
-        contact.set_password(password)
-        contact.save()
-        models.Activity.log("client.registered", client, client=client.id, contact=contact)
+        if not contact.email_verified:
+            # The link came to their mailbox: that confirms a self-registered address too.
+            from billing import registration
+            registration.mark_verified(contact)
     return contact
 
 

@@ -38,6 +38,7 @@ REGISTRATION_FIELDS = [
     ("last_name", "Last name", "optional"),
     ("phone", "Phone", "hidden"),
     ("address", "Address", "hidden"),
+    ("vat_number", "VAT or tax number", "hidden"),
 ]
 RULES = ("required", "optional", "hidden")
 

@@ -24,6 +24,7 @@ PUBLIC_ID_KINDS = {
 KEY_KINDS = {
     "invitations.invoice": "invoice", "invitations.quote": "quote",
     "invitations.credit": "credit", "auth.reset_confirm": "reset",
+    "auth.verify_email": "verify",
 }
 ID_ARGS = {"public_id", "id"}
 KEY_ARGS = {"key", "invitation_key"}
@@ -78,6 +79,11 @@ def two_clients(app):
             models.PasswordReset.create(contact=contact, token_hash=models.hash_token(reset_key),
                                         expires_at=models.utcnow().replace(year=2100))
             keys["reset"] = reset_key
+            verify_key = "verify-" + name + "x" * 40
+            models.PasswordReset.create(contact=contact, token_hash=models.hash_token(verify_key),
+                                        expires_at=models.utcnow().replace(year=2100),
+                                        purpose="verify")
+            keys["verify"] = verify_key
             ids = {kind: record.public_id for kind, record in records.items()}
             side[name] = {"ids": ids, "keys": keys, "contact": contact}
     return side

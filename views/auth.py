@@ -15,7 +15,7 @@ from flask import (
 from flask_login import current_user
 
 import models
-from billing import DomainError, accounts, company_settings
+from billing import DomainError, FieldErrors, accounts, company_settings, registration
 from views import company, limits, service_config
 from views.sessions import end_contact_session, start_contact_session
 
@@ -58,20 +58,21 @@ def login():
         return redirect(url_for("invoices.index"))
     if not company().portal_login_enabled:
         return _login_off(403 if request.method == "POST" else 200)
-    error = None
+    error = unverified = None
     email = request.form.get("email", "")[:254]
     if request.method == "POST":
         try:
             contact = accounts.authenticate(email, request.form.get("password", "")[:200])
         except DomainError as exc:
-            error = exc.message
+            error, unverified = exc.message, exc.field == "unverified"
         else:
             start_contact_session(contact)
             models.Activity.log("contact.login", contact, client=contact.client_id,
                                 contact=contact, ip=request.remote_addr or "")
             return redirect(safe_next(request.args.get("next")) or url_for("invoices.index"))
     status = 422 if error else 200
-    return render_template("auth/login.html", error=error, email=email), status
+    return render_template("auth/login.html", error=error, email=email,
+                           unverified=unverified), status
 
 
 @bp.post("/logout")
@@ -134,21 +135,68 @@ def reset_confirm(key):
 def register():
     if not company_settings.registration_open(company()):
         abort(404)
-    error, field, form = None, None, request.form
+    errors, form = {}, request.form
     if request.method == "POST":
         try:
-            contact = accounts.register(
-                client_name=form.get("client_name", "")[:201],
-                first_name=form.get("first_name", "")[:101],
-                last_name=form.get("last_name", "")[:101],
-                phone=form.get("phone", "")[:51], address=form.get("address", "")[:1001],
-                email=form.get("email", "")[:254], password=form.get("password", "")[:201],
-                confirm=form.get("confirm", "")[:201])
-        except DomainError as exc:
-            error, field = exc.message, exc.field
+            email = registration.register(
+                current_app._get_current_object(), company(),
+                {name: form.get(name, "")[:limit + 1]
+                 for name, limit in REGISTRATION_INPUTS.items()}, service_config())
+        except FieldErrors as exc:
+            errors = exc.errors
         else:
-            start_contact_session(contact)
-            return redirect(url_for("invoices.index"))
-    return render_template("auth/register.html", error=error, field=field, form=form,
+            # The same page, status and work whether or not the address had an account.
+            return render_template("auth/register_sent.html", email=email)
+    return render_template("auth/register.html", errors=errors, form=form,
+                           fields=company_settings.REGISTRATION_FIELDS,
                            rules=company_settings.registration_rules(company())), (
-        422 if error else 200)
+        422 if errors else 200)
+
+
+REGISTRATION_INPUTS = {"client_name": 200, "first_name": 100, "last_name": 100, "phone": 50,
+                       "address": 1000, "vat_number": 50, "email": 253, "password": 200,
+                       "confirm": 200}
+
+
+def _portal_login_or_404():
+    if not company().portal_login_enabled:
+        abort(404)
+
+
+@bp.route("/register/verify/<key>", methods=["GET", "POST"])
+@limits.password_form(lambda: request.view_args.get("key", ""))
+def verify_email(key):
+    """GET shows a button, POST confirms: a mail scanner that fetches the link must not use
+    it up (nor be the one logged in)."""
+    _portal_login_or_404()
+    link = registration.find_link(key)
+    if link is None:
+        return render_template("auth/verify_invalid.html"), 404
+    if current_user.is_authenticated and current_user.client_id != link.contact.client_id:
+        # As for resets: never swap a signed-in session into another client's account.
+        abort(404)
+    if request.method == "POST":
+        try:
+            contact = registration.verify(key, service_config())
+        except DomainError:
+            return render_template("auth/verify_invalid.html"), 404
+        start_contact_session(contact)
+        models.Activity.log("contact.login", contact, client=contact.client_id,
+                            contact=contact, ip=request.remote_addr or "")
+        flash("Your e-mail address is confirmed. Welcome!", "success")
+        return redirect(url_for("invoices.index"), 303)
+    return render_template("auth/verify_confirm.html", key=key)
+
+
+@bp.route("/register/resend", methods=["GET", "POST"])
+@limits.password_form(limits.posted_email, per_ip=limits.RESET_PER_IP,
+                      per_account=limits.RESET_PER_ACCOUNT)
+def resend_verification():
+    _portal_login_or_404()
+    if request.method == "POST":
+        email = request.form.get("email", "")[:254]
+        accounts.queue_account_work(current_app._get_current_object(), registration.resend,
+                                    email, service_config())
+        return render_template("auth/verify_resent.html", email=email)
+    return render_template("auth/verify_resend.html",
+                           email=request.args.get("email", "")[:254])
