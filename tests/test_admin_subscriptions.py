@@ -119,3 +119,15 @@ def test_edit_refusal_keeps_the_plan(app, staff):
 def test_unknown_plan_is_404(staff):
     assert staff.get("/admin/subscriptions/999/edit").status_code == 404
     assert post(staff, "/admin/subscriptions/999/archive", {"confirmed": "1"}).status_code == 404
+
+
+def test_client_page_shows_its_subscriptions(app, staff):
+    with opened(app):
+        from billing import subscriptions as service
+        customer = factories.client(name="Subscriber Ltd")
+        plan = models.Plan.create(name="Gold", price=1500, currency="USD")
+        service.subscribe(customer, plan, quantity=2)
+        empty = factories.client(name="Nobody Ltd")
+    page = text(staff.get(f"/admin/clients/{customer.id}"))
+    assert "Gold" in page and "$30.00" in page and "Active" in page
+    assert "No subscriptions." in text(staff.get(f"/admin/clients/{empty.id}"))
