@@ -325,8 +325,10 @@ class Invoice(InvoiceStatus, IssuedDocument):
     sent_at = DateTimeField(null=True)
     viewed_at = DateTimeField(null=True)
     # The subscription whose period this invoice bills (Subscription is defined further down).
+    # No index: create_tables() would create it before it adds the column to an existing
+    # table; a subscription's invoices are read within one client's, which are indexed.
     subscription = DeferredForeignKey("Subscription", null=True, backref="invoices",
-                                      on_delete="SET NULL")
+                                      on_delete="SET NULL", index=False)
 
     class Meta:
         # A contact's list reads one client's rows in date order and stops after a page.

@@ -162,3 +162,27 @@ def test_subscribe_refuses_archived_plans_and_other_currencies(db):
     service.set_archived(plan, True)
     with pytest.raises(DomainError, match="no longer offered"):
         service.subscribe(factories.client(), models.Plan.get_by_id(plan.id))
+
+
+def test_portal_init_adds_the_new_columns_to_an_existing_database(db):
+    """A database from before plans had these columns is upgraded in place, rows kept."""
+    from playhouse.migrate import SchemaMigrator, migrate
+    customer = factories.client()
+    plan = models.Plan.create(name="Old", price=100, currency="USD")
+    models.Subscription.create(client=customer, plan=plan, started_at=dt.date(2026, 1, 1))
+    factories.invoice(customer)
+    migrator = SchemaMigrator.from_database(models.db.obj)
+    migrate(*[migrator.drop_column("plan", name) for name in (
+        "trial_days", "setup_fee", "min_quantity", "max_quantity", "cancellation",
+        "plan_group", "archived_at", "created_at")],
+        *[migrator.drop_column("subscription", name) for name in (
+            "quantity", "unit_price", "trial_ends_on", "current_period_start",
+            "current_period_end", "cancel_at_period_end", "ends_on")],
+        migrator.drop_column("invoice", "subscription_id"))
+    models.create_tables()
+    plan, subscription = models.Plan.get(), models.Subscription.get()
+    assert (plan.trial_days, plan.min_quantity, plan.max_quantity, plan.cancellation) == (
+        0, 1, None, "at_period_end")
+    assert (subscription.quantity, subscription.amount, subscription.display_status()) == (
+        1, 100, "active")
+    assert models.Invoice.get().subscription is None
