@@ -63,6 +63,7 @@ def seed():
             # Checked apart from `created` so a demo seeded before quotes existed gains them.
             if not models.Quote.select().where(models.Quote.client == client).exists():
                 seed_quotes(client, staff)
+        seed_subscription(models.Client.get(models.Client.name == CLIENTS[0][0]), staff)
         seed_gateways()
     logins.append(("staff", *STAFF))
     return logins
@@ -159,6 +160,34 @@ def seed_quotes(client, staff):
                                     "quantity": 1, "unit_cost": 7500}],
                           date=today - 4 * day, reason="adjustment", staff=staff,
                           notes="Sorry for the delay on the brochure.")
+
+
+PLAN = {"name": "Studio Care", "description": "Site hosting, updates and two hours of design "
+         "help a month.", "price": "49.00", "currency": "USD", "frequency": "monthly",
+         "trial_days": "0", "setup_fee": "25.00", "min_quantity": "1", "max_quantity": "5",
+         "cancellation": "at_period_end", "allow_plan_changes": "1", "plan_group": "care"}
+
+
+def seed_subscription(client, staff):
+    """One plan, and the first demo client subscribed to it with a paid first invoice."""
+    import money
+    from billing import subscriptions
+    plan = models.Plan.get_or_none(models.Plan.name == PLAN["name"]) or \
+        subscriptions.create_plan(PLAN, money.PLAIN, staff=staff)
+    if models.Subscription.select().where(models.Subscription.client == client).exists():
+        return
+    started = models.utcnow().date() - dt.timedelta(days=20)
+    subscription = subscriptions.subscribe(client, plan, quantity=2, start=started,
+                                           contact=client.contacts.first(), staff=staff)
+    # The first invoice: the setup fee and the first period, as a purchase would bill them.
+    first = invoices.create_invoice(client, [
+        {"product": "Setup fee", "description": plan.name, "quantity": 1,
+         "unit_cost": plan.setup_fee},
+        {"product": plan.name, "description": "First month", "quantity": subscription.quantity,
+         "unit_cost": subscription.price}], date=started, due_date=started)
+    subscriptions.link_invoice(subscription, first)
+    invoices.mark_sent(first, staff=staff)
+    invoices.mark_paid(models.Invoice.get_by_id(first.id), staff=staff)
 
 
 def seed_gateways():

@@ -18,6 +18,7 @@ from peewee import (
     DateField,
     DateTimeField,
     DecimalField,
+    DeferredForeignKey,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -351,6 +352,11 @@ class Invoice(InvoiceStatus, IssuedDocument):
     partial_due_date = DateField(null=True)
     sent_at = DateTimeField(null=True)
     viewed_at = DateTimeField(null=True)
+    # The subscription whose period this invoice bills (Subscription is defined further down).
+    # No index: create_tables() would create it before it adds the column to an existing
+    # table; a subscription's invoices are read within one client's, which are indexed.
+    subscription = DeferredForeignKey("Subscription", null=True, backref="invoices",
+                                      on_delete="SET NULL", index=False)
 
     class Meta:
         # A contact's list reads one client's rows in date order and stops after a page.
@@ -585,26 +591,84 @@ class Document(PublicModel):
 
 
 class Plan(PublicModel):
+    """A subscription the business sells (the API's `subscriptions`): what each period costs
+    and what a subscriber may do with it. Rules live in billing/subscriptions.py."""
+    CANCELLATION = ("not_allowed", "at_period_end", "immediately")
     name = CharField(max_length=100)
     description = TextField(default="")
-    price = BigIntegerField()
+    price = BigIntegerField()  # per period and per unit, minor units of `currency`
     currency = CharField(max_length=3)
-    frequency = CharField(max_length=16, default="monthly")
+    frequency = CharField(max_length=16, default="monthly")  # a billing.schedule.FREQUENCIES key
+    trial_days = IntegerField(default=0)
+    setup_fee = BigIntegerField(default=0)  # once, on the first invoice
+    min_quantity = IntegerField(default=1)
+    max_quantity = IntegerField(null=True)  # None: no upper limit
+    cancellation = CharField(max_length=16, default="at_period_end")
+    # Kept in step with `cancellation` for code that only asks yes or no.
     allow_cancellation = BooleanField(default=True)
     allow_plan_changes = BooleanField(default=True)
-    is_active = BooleanField(default=True)
+    # Subscribers may switch only between plans of the same (non-blank) group.
+    plan_group = CharField(max_length=50, default="")
+    is_active = BooleanField(default=True)  # False once archived: sold no more
+    archived_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
 
 
 class Subscription(PublicModel):
+    STATUSES = ("active", "past_due", "cancelled", "ended")
     client = ForeignKeyField(Client, backref="subscriptions", on_delete="CASCADE")
     contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
     plan = ForeignKeyField(Plan, backref="subscriptions")
-    status = CharField(max_length=16, default="active")  # active, cancelled, ended
+    status = CharField(max_length=16, default="active")  # one of STATUSES
     started_at = DateField()
+    quantity = IntegerField(default=1)
+    # The price per unit agreed when subscribing; None: the plan's current price.
+    unit_price = BigIntegerField(null=True)
+    trial_ends_on = DateField(null=True)
+    current_period_start = DateField(null=True)
+    current_period_end = DateField(null=True)
     next_billing_date = DateField(null=True, index=True)
+    cancel_at_period_end = BooleanField(default=False)
+    ends_on = DateField(null=True)
     cancelled_at = DateTimeField(null=True)
     payment_method = ForeignKeyField(GatewayToken, null=True, on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow)
+
+    # What a client reads for each display_status().
+    STATUS_LABELS = {"trial": "Trial", "active": "Active", "ending": "Ending",
+                     "past_due": "Past due", "cancelled": "Cancelled", "ended": "Ended"}
+
+    @classmethod
+    def for_client(cls, client):
+        return cls.select().where(cls.client == client)
+
+    @property
+    def price(self):
+        return self.plan.price if self.unit_price is None else self.unit_price
+
+    @property
+    def amount(self):
+        """What each period costs: price per unit times quantity."""
+        return self.price * self.quantity
+
+    def in_trial(self, today=None):
+        today = today or utcnow().date()
+        return (self.status == "active" and self.trial_ends_on is not None
+                and today < self.trial_ends_on)
+
+    def display_status(self, today=None):
+        if self.status == "active" and self.cancel_at_period_end:
+            return "ending"
+        if self.in_trial(today):
+            return "trial"
+        return self.status
+
+    def status_label(self, today=None):
+        return self.STATUS_LABELS[self.display_status(today)]
+
+    @property
+    def billing_continues(self):
+        return self.status in ("active", "past_due") and not self.cancel_at_period_end
 
 
 class PrepaymentSchedule(PublicModel):

@@ -147,6 +147,7 @@ SUPPORTED = {
     "credits": {"list", "create", "show", "delete"},
     "payments": {"list", "create", "show", "bulk"},
     "documents": {"list", "show", "update", "delete"},
+    "subscriptions": {"list", "create", "show", "update", "delete"},
 }
 SHAPES = {"list": ("", "GET"), "create": ("", "POST"), "show": ("/{id}", "GET"),
           "update": ("/{id}", "PUT PATCH"), "delete": ("/{id}", "DELETE"),

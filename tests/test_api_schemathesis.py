@@ -42,7 +42,9 @@ def fuzz_app(tmp_path_factory):
         customer = factories.client(name="Fuzz Ltd")
         factories.contact(customer, email="fuzz@client.example")
         records = {"clients": customer, "invoices": factories.invoice(customer, "draft"),
-                   "quotes": quote(customer), "credits": credit(customer)}
+                   "quotes": quote(customer), "credits": credit(customer),
+                   "subscriptions": models.Plan.create(name="Fuzz plan", price=1000,
+                                                       currency="USD")}
         for name, record in records.items():
             type(record).update(public_id=EXISTING[name]).where(
                 type(record).id == record.id).execute()
@@ -55,7 +57,7 @@ def fuzz_app(tmp_path_factory):
 # Ids of records the fixture creates, so generated requests reach the billing services too
 # (not only "no such client"): about half the generated ids are swapped for these.
 EXISTING = {"clients": "fuzz-client", "invoices": "fuzz-invoice", "quotes": "fuzz-quote",
-            "credits": "fuzz-credit"}
+            "credits": "fuzz-credit", "subscriptions": "fuzz-plan"}
 ID = re.compile(r"[A-Za-z0-9_-]{1,24}")
 
 

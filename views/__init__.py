@@ -402,6 +402,7 @@ def register_views(app):
     from views.admin import products as admin_products
     from views.admin import quotes as admin_quotes
     from views.admin import settings as admin_settings
+    from views.admin import subscriptions as admin_subscriptions
     register_filters(app)
     errors.register(app)
     from views.sessions import activity_actor
@@ -412,7 +413,7 @@ def register_views(app):
                    payment_methods, documents, statement, subscriptions, pre_payment,
                    profile, admin, admin_clients, admin_contacts, admin_activity,
                    admin_documents, admin_quotes, admin_editor, admin_products,
-                   checkout, admin_payments, webhooks, admin_settings):
+                   checkout, admin_payments, webhooks, admin_settings, admin_subscriptions):
         app.register_blueprint(module.bp)
     import views.api
     views.api.load_resources()

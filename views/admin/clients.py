@@ -102,8 +102,10 @@ def show(client_id):
     from views.admin.activity import activity_rows
     recent = activity_rows(models.Activity.select().where(
         models.Activity.client == client.id), limit=10)
+    from billing.subscriptions import for_client as subscriptions_of
     return render_template("admin/client.html", client=client, contacts=contacts,
-                           recent=recent)
+                           recent=recent, subscriptions=list(subscriptions_of(client.id)),
+                           today=models.utcnow().date())
 
 
 @bp.route("/clients/<int:client_id>/edit", methods=["GET", "POST"])

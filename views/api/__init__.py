@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
 import models
-from billing import DomainError
+from billing import DomainError, FieldErrors
 from extensions import csrf, limiter
 from money import MoneyError
 
@@ -62,6 +62,8 @@ def api_error(exc):
 
 @bp.errorhandler(DomainError)
 def domain_error(exc):
+    if isinstance(exc, FieldErrors):  # every refused field, not only the first
+        return error(exc.message, 422, errors={f: [m] for f, m in exc.errors.items()})
     return error(exc.message, 422, exc.field)
 
 
@@ -197,6 +199,7 @@ def load_resources():
         resources_invoices,
         resources_payments,
         resources_quotes,
+        resources_subscriptions,
     )
     if _routed:
         return

@@ -1,0 +1,188 @@
+"""Plans (billing.subscriptions): one validator for every way in; subscribing sets periods."""
+import datetime as dt
+
+import pytest
+
+import models
+import money
+from billing import DomainError, FieldErrors
+from billing import subscriptions as service
+from tests import factories
+from tests.core_support import snapshot
+
+GOOD = {"name": "Pro", "description": "Everything", "price": "29.00", "currency": "USD",
+        "frequency": "monthly", "trial_days": "14", "setup_fee": "10.00",
+        "min_quantity": "1", "max_quantity": "10", "cancellation": "at_period_end",
+        "allow_plan_changes": "1", "plan_group": "main"}
+
+
+def test_create_plan_stores_typed_values(db):
+    plan = service.create_plan(GOOD, "en_US")
+    plan = models.Plan.get_by_id(plan.id)
+    assert (plan.name, plan.price, plan.currency, plan.frequency) == ("Pro", 2900, "USD",
+                                                                      "monthly")
+    assert (plan.trial_days, plan.setup_fee, plan.min_quantity, plan.max_quantity) == \
+        (14, 1000, 1, 10)
+    assert plan.cancellation == "at_period_end" and plan.allow_cancellation
+    assert plan.allow_plan_changes and plan.plan_group == "main" and plan.archived_at is None
+
+
+def test_prices_are_read_in_the_typists_locale(db):
+    plan = service.create_plan({**GOOD, "price": "1.234,50", "setup_fee": ""}, "de_DE")
+    assert plan.price == 123450 and plan.setup_fee == 0
+    jpy = service.create_plan({**GOOD, "name": "Yen", "currency": "jpy", "price": "1000",
+                               "setup_fee": "500"}, money.PLAIN)
+    assert (jpy.currency, jpy.price, jpy.setup_fee) == ("JPY", 1000, 500)
+
+
+def test_blank_limits_mean_none(db):
+    plan = service.create_plan({**GOOD, "trial_days": "", "min_quantity": "",
+                                "max_quantity": "", "cancellation": "not_allowed",
+                                "allow_plan_changes": ""}, "en_US")
+    assert (plan.trial_days, plan.min_quantity, plan.max_quantity) == (0, 1, None)
+    assert not plan.allow_cancellation and not plan.allow_plan_changes
+
+
+BAD = [
+    ({"name": ""}, "name", "Enter the plan's name."),
+    ({"name": "A\nB"}, "name", "line breaks"),
+    ({"name": "x" * 101}, "name", "at most 100"),
+    ({"price": ""}, "price", "Enter an amount"),
+    ({"price": "ten"}, "price", "as a number"),
+    ({"price": "-5"}, "price", "cannot be negative"),
+    ({"price": "1.005"}, "price", "at most 2 decimal places"),
+    ({"setup_fee": "-1"}, "setup_fee", "cannot be negative"),
+    ({"currency": "XYZ"}, "currency", "ISO 4217"),
+    ({"currency": ""}, "currency", "ISO 4217"),
+    ({"frequency": "hourly"}, "frequency", "Choose how often"),
+    ({"trial_days": "1.5"}, "trial_days", "whole number"),
+    ({"trial_days": "-1"}, "trial_days", "from 0 to"),
+    ({"trial_days": True}, "trial_days", "whole number"),
+    ({"min_quantity": "0"}, "min_quantity", "from 1 to"),
+    ({"min_quantity": "a"}, "min_quantity", "whole number"),
+    ({"max_quantity": "2.0"}, "max_quantity", "whole number"),
+    ({"min_quantity": "5", "max_quantity": "4"}, "max_quantity", "less than the minimum"),
+    ({"cancellation": "sometimes"}, "cancellation", "whether and when"),
+    ({"plan_group": "x" * 51}, "plan_group", "at most 50"),
+]
+
+
+@pytest.mark.parametrize("change,field,message", BAD, ids=[f"{b[1]}-{i}" for i, b in
+                                                             enumerate(BAD)])
+def test_each_bad_input_is_refused_by_field_and_changes_nothing(db, change, field, message):
+    plan = service.create_plan({**GOOD, "name": "Existing"}, "en_US")
+    before = snapshot()
+    with pytest.raises(FieldErrors) as refused:
+        service.create_plan({**GOOD, **change}, "en_US")
+    assert message in refused.value.errors[field]
+    with pytest.raises(FieldErrors) as refused:
+        service.update_plan(plan, change, "en_US")
+    assert message in refused.value.errors[field]
+    assert snapshot() == before
+
+
+def test_every_bad_field_is_named_at_once(db):
+    with pytest.raises(FieldErrors) as refused:
+        service.create_plan({"name": "", "price": "x", "currency": "USD", "frequency": "",
+                             "cancellation": ""}, "en_US")
+    assert list(refused.value.errors) == ["name", "price", "frequency", "cancellation"]
+
+
+def test_names_are_unique_among_live_plans(db):
+    plan = service.create_plan(GOOD, "en_US")
+    before = snapshot()
+    with pytest.raises(FieldErrors) as refused:
+        service.create_plan(GOOD, "en_US")
+    assert "already a plan called Pro" in refused.value.errors["name"]
+    assert snapshot() == before
+    service.set_archived(plan, True)
+    assert service.create_plan(GOOD, "en_US").name == "Pro"
+    with pytest.raises(FieldErrors):
+        service.set_archived(plan, False)
+
+
+def test_update_keeps_what_is_left_out(db):
+    plan = service.create_plan(GOOD, "en_US")
+    plan = service.update_plan(plan, {"price": "35.50"}, "en_US")
+    assert (plan.price, plan.trial_days, plan.plan_group) == (3550, 14, "main")
+
+
+def test_currency_of_a_plan_with_subscribers_cannot_change(db):
+    plan = service.create_plan(GOOD, "en_US")
+    service.subscribe(factories.client(), plan)
+    before = snapshot()
+    with pytest.raises(FieldErrors) as refused:
+        service.update_plan(plan, {"currency": "EUR"}, "en_US")
+    assert "cannot change" in refused.value.errors["currency"]
+    assert snapshot() == before
+
+
+def test_archive_and_restore(db):
+    plan = service.create_plan(GOOD, "en_US")
+    archived = service.set_archived(plan, True)
+    assert archived.archived_at is not None and not archived.is_active
+    assert list(service.active_plans()) == []
+    restored = service.set_archived(plan, False)
+    assert restored.archived_at is None and restored.is_active
+
+
+def test_subscribe_with_trial_bills_when_the_trial_ends(db):
+    plan = service.create_plan(GOOD, "en_US")
+    start = dt.date(2026, 1, 31)
+    sub = service.subscribe(factories.client(), plan, quantity=3, start=start)
+    assert sub.trial_ends_on == dt.date(2026, 2, 14) == sub.next_billing_date
+    assert sub.amount == 8700 and sub.unit_price == 2900
+    assert sub.display_status(dt.date(2026, 2, 1)) == "trial"
+    assert sub.display_status(dt.date(2026, 2, 14)) == "active"
+
+
+def test_subscribe_without_trial_uses_the_schedule(db):
+    plan = service.create_plan({**GOOD, "trial_days": "0", "frequency": "quarterly"}, "en_US")
+    sub = service.subscribe(factories.client(), plan, start=dt.date(2026, 1, 31))
+    assert (sub.current_period_start, sub.current_period_end) == (dt.date(2026, 1, 31),
+                                                                  dt.date(2026, 4, 30))
+    assert sub.next_billing_date == dt.date(2026, 4, 30)
+
+
+@pytest.mark.parametrize("quantity,message", [(0, "at least 1"), (11, "at most 10"),
+                                              ("2", "whole number")])
+def test_subscribe_refuses_quantities_outside_the_limits(db, quantity, message):
+    plan = service.create_plan(GOOD, "en_US")
+    customer = factories.client()
+    before = snapshot()
+    with pytest.raises(DomainError, match=message):
+        service.subscribe(customer, plan, quantity=quantity)
+    assert snapshot() == before
+
+
+def test_subscribe_refuses_archived_plans_and_other_currencies(db):
+    plan = service.create_plan(GOOD, "en_US")
+    with pytest.raises(DomainError, match="priced in USD"):
+        service.subscribe(factories.client(currency="EUR"), plan)
+    service.set_archived(plan, True)
+    with pytest.raises(DomainError, match="no longer offered"):
+        service.subscribe(factories.client(), models.Plan.get_by_id(plan.id))
+
+
+def test_portal_init_adds_the_new_columns_to_an_existing_database(db):
+    """A database from before plans had these columns is upgraded in place, rows kept."""
+    from playhouse.migrate import SchemaMigrator, migrate
+    customer = factories.client()
+    plan = models.Plan.create(name="Old", price=100, currency="USD")
+    models.Subscription.create(client=customer, plan=plan, started_at=dt.date(2026, 1, 1))
+    factories.invoice(customer)
+    migrator = SchemaMigrator.from_database(models.db.obj)
+    migrate(*[migrator.drop_column("plan", name) for name in (
+        "trial_days", "setup_fee", "min_quantity", "max_quantity", "cancellation",
+        "plan_group", "archived_at", "created_at")],
+        *[migrator.drop_column("subscription", name) for name in (
+            "quantity", "unit_price", "trial_ends_on", "current_period_start",
+            "current_period_end", "cancel_at_period_end", "ends_on")],
+        migrator.drop_column("invoice", "subscription_id"))
+    models.create_tables()
+    plan, subscription = models.Plan.get(), models.Subscription.get()
+    assert (plan.trial_days, plan.min_quantity, plan.max_quantity, plan.cancellation) == (
+        0, 1, None, "at_period_end")
+    assert (subscription.quantity, subscription.amount, subscription.display_status()) == (
+        1, 100, "active")
+    assert models.Invoice.get().subscription is None
