@@ -6,6 +6,7 @@ import pytest
 import models
 from tests import factories
 from tests.conftest import csrf_token
+from tests.core_support import login_staff
 from tests.quotes_support import quote
 
 
@@ -17,11 +18,7 @@ def staff_client(app, client):
         acme = factories.client(name="Acme Buyer")
         factories.contact(acme, email="buyer@acme.example")
         models.db.close()
-    token = csrf_token(client, "/admin/login")
-    response = client.post("/admin/login", data={"email": "boss@test.example",
-                                                 "password": factories.PASSWORD,
-                                                 "csrf_token": token})
-    assert response.status_code == 302
+    assert login_staff(client, "boss@test.example").status_code == 302
     client.acme = acme
     return client
 
