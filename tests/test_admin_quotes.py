@@ -6,7 +6,7 @@ import pytest
 import models
 from tests import factories
 from tests.conftest import csrf_token
-from tests.core_support import login_staff
+from tests.core_support import login_staff, opened
 from tests.quotes_support import quote
 
 
@@ -100,10 +100,8 @@ def test_create_credit_and_list(staff_client):
 
 
 def test_quote_list_actions_follow_status(app, staff_client):
-    with app.test_request_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         done = quote(staff_client.acme, "converted")
-        models.db.close()
     listing = staff_client.get("/admin/quotes").get_data(as_text=True)
     row = re.search(rf"{done.number}.*?</tr>", listing, re.S).group(0)
     assert "Approve" not in row and "Convert" not in row and "converted" in row
