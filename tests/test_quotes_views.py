@@ -6,7 +6,7 @@ import money
 from billing import quotes as quote_service
 from tests import factories, quotes_support
 from tests.conftest import csrf_token, hx
-from tests.core_support import opened, pdf_text
+from tests.core_support import QueryCounter, opened, pdf_text
 from tests.quotes_support import png_data_url, quote
 
 qworld = quotes_support.qworld  # the fixture, visible to pytest in this module
@@ -224,24 +224,13 @@ def test_list_query_budget(app, client, auth, qworld):
         for _ in range(30):
             quote(qworld["a"])
     auth.login("a1@alpha.example")
-    database = models.db.obj
-    original, seen = database.execute_sql, []
-
-    def counting(sql, *args, **kw):
-        seen.append(sql)
-        return original(sql, *args, **kw)
-
-    database.execute_sql = counting
-    try:
+    with QueryCounter() as quotes_list:
         assert hx(client, "/client/quotes").status_code == 200
-        quotes_queries = len(seen)
-        seen.clear()
+    with QueryCounter() as credits_list:
         assert hx(client, "/client/credits").status_code == 200
-    finally:
-        database.execute_sql = original
     # Session contact, company, count, page (+ credit totals on the credits tab).
-    assert quotes_queries <= 5, seen
-    assert len(seen) <= 6, seen
+    assert 0 < quotes_list.count <= 5, quotes_list.statements  # 0: nothing was counted
+    assert credits_list.count <= 6, credits_list.statements
 
 
 def test_no_bulk_button_without_an_approvable_quote(client, auth, qworld):
