@@ -14,7 +14,7 @@ import models
 from billing import documents
 from tests import factories
 from tests.conftest import csrf_token
-from tests.core_support import opened, snapshot
+from tests.core_support import login_staff, opened, snapshot
 
 KINDS = ("invoices", "quotes", "credits", "recurring_invoices")
 MODELS = {"invoices": models.Invoice, "quotes": models.Quote, "credits": models.Credit,
@@ -42,10 +42,7 @@ def staff(app, client):
         factories.staff("boss@test.example")
         client.acme = factories.client(name="Acme Buyer")
         factories.contact(client.acme, email="buyer@acme.example")
-    token = csrf_token(client, "/admin/login")
-    assert client.post("/admin/login", data={"email": "boss@test.example",
-                                             "password": factories.PASSWORD,
-                                             "csrf_token": token}).status_code == 302
+    assert login_staff(client, "boss@test.example").status_code == 302
     client.token = csrf_token(client, "/admin/invoices/new")
     return client
 

@@ -6,6 +6,7 @@ import pytest
 import models
 from tests import factories
 from tests.conftest import csrf_token
+from tests.core_support import login_staff, opened
 from tests.quotes_support import quote
 
 
@@ -17,11 +18,7 @@ def staff_client(app, client):
         acme = factories.client(name="Acme Buyer")
         factories.contact(acme, email="buyer@acme.example")
         models.db.close()
-    token = csrf_token(client, "/admin/login")
-    response = client.post("/admin/login", data={"email": "boss@test.example",
-                                                 "password": factories.PASSWORD,
-                                                 "csrf_token": token})
-    assert response.status_code == 302
+    assert login_staff(client, "boss@test.example").status_code == 302
     client.acme = acme
     return client
 
@@ -103,10 +100,8 @@ def test_create_credit_and_list(staff_client):
 
 
 def test_quote_list_actions_follow_status(app, staff_client):
-    with app.test_request_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         done = quote(staff_client.acme, "converted")
-        models.db.close()
     listing = staff_client.get("/admin/quotes").get_data(as_text=True)
     row = re.search(rf"{done.number}.*?</tr>", listing, re.S).group(0)
     assert "Approve" not in row and "Convert" not in row and "converted" in row

@@ -12,7 +12,7 @@ import models
 from billing.accounts import wait_for_queued_resets
 from tests import factories
 from tests.conftest import csrf_token
-from tests.core_support import alert, opened, snapshot
+from tests.core_support import alert, login_staff, opened, snapshot
 from tests.payments_support import pay, save_card
 from tests.quotes_support import png_data_url
 from tests.quotes_support import quote as make_quote
@@ -51,11 +51,7 @@ def staff(app):
     with opened(app):
         factories.staff("boss@test.example")
     http = app.test_client()
-    token = csrf_token(http, "/admin/login")
-    response = http.post("/admin/login", data={"email": "boss@test.example",
-                                               "password": factories.PASSWORD,
-                                               "csrf_token": token})
-    assert response.status_code == 302
+    assert login_staff(http, "boss@test.example").status_code == 302
     return http
 
 

@@ -10,6 +10,7 @@ from schemathesis.config import SchemathesisConfig
 import models
 from tests import factories
 from tests.conftest import make_app
+from tests.core_support import opened
 from tests.quotes_support import credit, quote
 from views.api import RESOURCES, load_resources
 from views.api.openapi import document
@@ -34,8 +35,7 @@ def fuzz_app(tmp_path_factory):
     """One app and database for the whole run: a fresh one per operation costs more than
     the requests themselves, and what earlier operations created only adds variety."""
     app = make_app(tmp_path_factory.mktemp("schemathesis"))
-    with app.test_request_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         staff = factories.staff("fuzz@test.example")
         models.ApiToken.create(staff=staff, name="schemathesis",
                                token_hash=models.hash_token(TOKEN))
@@ -48,7 +48,6 @@ def fuzz_app(tmp_path_factory):
         for name, record in records.items():
             type(record).update(public_id=EXISTING[name]).where(
                 type(record).id == record.id).execute()
-        models.db.close()
     yield app
     if not models.db.is_closed():
         models.db.close()

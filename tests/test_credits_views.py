@@ -9,14 +9,13 @@ from billing import DomainError
 from billing import credits as credit_service
 from tests import factories
 from tests.conftest import hx
-from tests.core_support import pdf_text
+from tests.core_support import opened, pdf_text
 from tests.quotes_support import credit
 
 
 @pytest.fixture
 def cworld(app):
-    with app.test_request_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         a, b = factories.client(name="Alpha Ltd"), factories.client(name="Beta GmbH")
         factories.contact(a, email="a1@alpha.example")
         factories.contact(b, email="b1@beta.example")
@@ -28,7 +27,6 @@ def cworld(app):
             "eur": credit(a, 1000, currency="EUR"),
         }
         other = credit(b, 7000)
-        models.db.close()
     return {"a": a, "b": b, "credits": records, "other": other}
 
 
@@ -79,14 +77,12 @@ def test_credit_page_pdf_and_404s(client, auth, cworld):
 
 
 def test_pagination_and_empty_state(app, client, auth):
-    with app.test_request_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         c = factories.client()
         factories.contact(c, email="many@c.example")
         factories.contact(factories.client(), email="none@c.example")
         today = models.utcnow().date()
         made = [credit(c, 100 + n, date=today - dt.timedelta(days=n)) for n in range(27)]
-        models.db.close()
     auth.login("many@c.example")
     first = text(client.get("/client/credits"))
     assert "Page 1 of 2 · 27 in all" in first and made[0].number in first

@@ -4,14 +4,13 @@ import models
 from billing import DomainError, files
 from tests import factories
 from tests.conftest import csrf_token
+from tests.core_support import opened
 
 
 def store(app, client_, name="terms.pdf", data=b"%PDF-1.4 test", is_public=True, **kw):
-    with app.test_request_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         doc = files.store(app.config["UPLOAD_PATH"], client_, name, io.BytesIO(data),
                           is_public=is_public, **kw)
-        models.db.close()
     return doc
 
 

@@ -1,6 +1,7 @@
 import models
 from tests import factories
 from tests.conftest import csrf_token
+from tests.core_support import login_staff
 
 
 def staff_login(client, app):
@@ -8,9 +9,7 @@ def staff_login(client, app):
         models.db.connect(reuse_if_open=True)
         staff = factories.staff("helpdesk@test.example")
         models.db.close()
-    token = csrf_token(client, "/admin/login")
-    client.post("/admin/login", data={"email": staff.email, "password": factories.PASSWORD,
-                                      "csrf_token": token})
+    assert login_staff(client, staff.email).status_code == 302
     return staff
 
 

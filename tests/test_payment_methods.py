@@ -5,6 +5,7 @@ import pytest
 
 import models
 from tests.conftest import csrf_token, hx
+from tests.core_support import QueryCounter
 from tests.payments_support import make_gateway, pay, reload, save_card
 
 
@@ -99,20 +100,9 @@ def test_every_payment_route_is_404_for_another_client(client, auth, world, demo
 
 
 def count_queries(fn):
-    db = models.db.obj
-    real = db.execute_sql
-    seen = []
-
-    def counting(sql, *args, **kwargs):
-        seen.append(sql)
-        return real(sql, *args, **kwargs)
-
-    db.execute_sql = counting
-    try:
+    with QueryCounter() as counter:
         fn()
-    finally:
-        db.execute_sql = real
-    return len(seen)
+    return counter.count
 
 
 def test_payments_tab_queries_do_not_grow_with_the_list(client, auth, world, conn):

@@ -13,7 +13,7 @@ import portal
 from billing import gateway_settings
 from tests import factories
 from tests.conftest import CSRF_RE, csrf_token
-from tests.core_support import snapshot
+from tests.core_support import login_staff, snapshot
 from tests.payments_support import event, make_gateway, pay, reload, signed
 
 SECRET_RE = re.compile(r'data-client-secret="([^"]+)"')
@@ -276,9 +276,7 @@ def test_demo_gateway_refused_in_production(app, conn, monkeypatch):
 
 def test_staff_configure_gateways_and_record_a_manual_payment(client, world, conn):
     staff = factories.staff(email="boss@test.example")
-    token = csrf_token(client, "/admin/login")
-    client.post("/admin/login", data={"csrf_token": token, "email": staff.email,
-                                      "password": factories.PASSWORD})
+    assert login_staff(client, staff.email).status_code == 302
     token = csrf_token(client, "/admin/gateways")
     bad = client.post("/admin/gateways", data={"csrf_token": token, "kind": "stripe",
                                                "setting_publishable_key": "nope",
@@ -344,9 +342,7 @@ def test_staff_refund_at_stripe_once_even_when_submitted_twice(client, auth, wor
     payment = models.Payment.get(models.Payment.gateway == stripe_gateway.id)
     auth.logout()
     staff = factories.staff(email="refunds@test.example")
-    csrf = csrf_token(client, "/admin/login")
-    client.post("/admin/login", data={"csrf_token": csrf, "email": staff.email,
-                                      "password": factories.PASSWORD})
+    assert login_staff(client, staff.email).status_code == 302
     csrf = csrf_token(client, "/admin/payments")
     form = {"csrf_token": csrf, "amount": "25.00", "expected_refunded": "0"}
     assert client.post(f"/admin/payments/{payment.id}/refund", data=form).status_code == 303

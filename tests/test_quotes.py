@@ -7,6 +7,7 @@ import models
 from billing import DomainError
 from billing import quotes as quote_service
 from tests import factories
+from tests.core_support import opened
 from tests.quotes_support import png_data_url, quote
 
 CONFIG = {"BASE_URL": "http://portal.test", "SMTP_URL": ""}
@@ -175,12 +176,10 @@ def test_staff_convert_and_email(db, tmp_path):
 
 def test_concurrent_approvals_make_exactly_one_invoice(app):
     """Eight requests from two contacts approve the same quote at once: one invoice."""
-    with app.test_request_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         client = factories.client()
         contacts = [factories.contact(client), factories.contact(client)]
         q = quote(client)
-        models.db.close()
     threads, barrier = 8, threading.Barrier(8)
     results, errors = [], []
 
@@ -201,8 +200,7 @@ def test_concurrent_approvals_make_exactly_one_invoice(app):
     for w in workers:
         w.join(60)
         assert not w.is_alive(), "an approval never finished"
-    with app.test_request_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         assert len(results) == 1, (results, errors)
         assert len(errors) == threads - 1 and all("already approved" in e for e in errors)
         assert models.Invoice.select().count() == 1
@@ -210,7 +208,6 @@ def test_concurrent_approvals_make_exactly_one_invoice(app):
         seq = models.Sequence.get(models.Sequence.name == "invoice")
         assert seq.next_value == 2  # one number used, none burnt by the losers
         assert models.Client.get_by_id(client.id).balance == q.total
-        models.db.close()
 
 
 def test_finished_quote_is_refused_for_its_state_before_requirements(db):

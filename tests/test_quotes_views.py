@@ -6,7 +6,7 @@ import money
 from billing import quotes as quote_service
 from tests import factories, quotes_support
 from tests.conftest import csrf_token, hx
-from tests.core_support import pdf_text
+from tests.core_support import QueryCounter, opened, pdf_text
 from tests.quotes_support import png_data_url, quote
 
 qworld = quotes_support.qworld  # the fixture, visible to pytest in this module
@@ -45,15 +45,13 @@ def test_filters(client, auth, qworld):
 
 
 def test_pagination_newest_first_and_empty_states(app, client, auth):
-    with app.test_request_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         c = factories.client()
         factories.contact(c, email="many@q.example")
         factories.contact(factories.client(), email="none@q.example")
         import datetime as dt
         today = models.utcnow().date()
         made = [quote(c, date=today - dt.timedelta(days=n)) for n in range(30)]
-        models.db.close()
     auth.login("many@q.example")
     first = html(client.get("/client/quotes"))
     numbers = re.findall(r"QUO-\d+", first)
@@ -207,14 +205,12 @@ def test_bulk_approve_selected(app, client, auth, qworld):
 
 
 def test_emailed_link_opens_the_quote(app, client):
-    with app.test_request_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         c = factories.client()
         factories.contact(c, email="link@q.example")
         q = quote(c, "draft")
         [message] = quote_service.email_quote(q, {"BASE_URL": "http://portal.test",
                                                   "OUTBOX_PATH": app.config["OUTBOX_PATH"]})
-        models.db.close()
     link = re.search(r"http://portal.test(/client/quote/\S+)", message.body_text).group(1)
     response = client.get(link)
     assert response.status_code == 302
@@ -224,30 +220,17 @@ def test_emailed_link_opens_the_quote(app, client):
 
 def test_list_query_budget(app, client, auth, qworld):
     """The list costs the same few queries however many quotes a page shows."""
-    with app.test_request_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         for _ in range(30):
             quote(qworld["a"])
-        models.db.close()
     auth.login("a1@alpha.example")
-    database = models.db.obj
-    original, seen = database.execute_sql, []
-
-    def counting(sql, *args, **kw):
-        seen.append(sql)
-        return original(sql, *args, **kw)
-
-    database.execute_sql = counting
-    try:
+    with QueryCounter() as quotes_list:
         assert hx(client, "/client/quotes").status_code == 200
-        quotes_queries = len(seen)
-        seen.clear()
+    with QueryCounter() as credits_list:
         assert hx(client, "/client/credits").status_code == 200
-    finally:
-        database.execute_sql = original
     # Session contact, company, count, page (+ credit totals on the credits tab).
-    assert quotes_queries <= 5, seen
-    assert len(seen) <= 6, seen
+    assert 0 < quotes_list.count <= 5, quotes_list.statements  # 0: nothing was counted
+    assert credits_list.count <= 6, credits_list.statements
 
 
 def test_no_bulk_button_without_an_approvable_quote(client, auth, qworld):

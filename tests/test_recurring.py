@@ -7,7 +7,7 @@ import models
 from billing import DomainError, recurring, schedule
 from tests import factories
 from tests.conftest import hx
-from tests.core_support import snapshot
+from tests.core_support import opened, snapshot
 
 LINES = [{"product": "Retainer", "quantity": 1, "unit_cost": 50000, "tax_rate": "10"}]
 
@@ -110,15 +110,13 @@ def test_overlapping_runs_issue_each_invoice_once(app):
 
 
 def test_tab_lists_schedules_and_the_invoices_each_produced(client, auth, world, app):
-    with app.test_request_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         r = recurring.create_recurring(world["a"], LINES, start_date=dt.date(2026, 10, 1))
         recurring.generate(r, dt.date(2026, 10, 2))
         draft = recurring.create_recurring(world["a"], LINES, start_date=dt.date(2026, 10, 1),
                                            status="draft")
         theirs = recurring.create_recurring(world["b"], LINES, start_date=dt.date(2026, 10, 1))
         produced = models.Invoice.get(models.Invoice.recurring == r)
-        models.db.close()
     auth.login("a2@alpha.example")
     listing = hx(client, "/client/recurring_invoices").get_data(as_text=True)
     assert r.number in listing and draft.number not in listing
