@@ -17,6 +17,7 @@ pytest_plugins = (
     "tests.payments_support",  # localstripe (one per session), demo/stripe_gateway, conn
     "tests.api_support",  # api
     "tests.quotes_support",  # qworld
+    "tests.mail_support",  # smtp (aiosmtpd on loopback)
     "tests.browser.payments_support",  # live_server, phone, desktop (tests/browser only)
 )
 

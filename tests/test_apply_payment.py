@@ -10,10 +10,9 @@ from hypothesis import strategies as st
 import models
 from billing import DomainError, FieldErrors, applying, invoices
 from tests import factories
-from tests.api_support import api_fixture  # noqa: F401  (fixture)
 from tests.conftest import csrf_token
 from tests.core_support import login_staff, snapshot
-from tests.payments_support import conn, reload  # noqa: F401  (fixture)
+from tests.payments_support import reload
 
 _numbers = itertools.count(1)
 
@@ -256,7 +255,7 @@ def test_auto_apply_on_a_recurring_invoice_run_due_issues(app, db):
     check_books(client)
 
 
-def test_the_setting_is_saved_from_the_back_office(staff_http, conn):  # noqa: F811
+def test_the_setting_is_saved_from_the_back_office(staff_http, conn):
     def save(**fields):
         data = {"csrf_token": csrf_token(staff_http, "/admin/settings"),
                 "minimum_prepayment": "", "minimum_partial_payment": "", **fields}
@@ -295,7 +294,7 @@ def bulk(api, payment, rows, **extra):
                                            "invoices": rows, **extra})
 
 
-def test_api_applies_and_answers_the_payment(api, books, conn):  # noqa: F811
+def test_api_applies_and_answers_the_payment(api, books, conn):
     payment, one, two = books["payment"], books["open"], books["second"]
     answer = bulk(api, payment, [{"invoice_id": one.public_id, "amount": "50.00"},
                                  {"invoice_id": two.public_id, "amount": "5.50"}])
@@ -311,7 +310,7 @@ def test_api_applies_and_answers_the_payment(api, books, conn):  # noqa: F811
 
 @pytest.mark.parametrize("which, typed, message", [
     (w, t, m) for w, t, m in REFUSALS if t in ("10.00", "50.01")])
-def test_api_refuses_each_bad_invoice_with_422(api, books, conn, which, typed, message):  # noqa: F811
+def test_api_refuses_each_bad_invoice_with_422(api, books, conn, which, typed, message):
     before = snapshot()
     answer = bulk(api, books["payment"], [{"invoice_id": books["second"].public_id,
                                            "amount": "1.00"},
@@ -331,7 +330,7 @@ def test_api_refuses_each_bad_invoice_with_422(api, books, conn, which, typed, m
     ("unknown", {}, "invoices[0].amount"),
     ("one", {"ids": "two"}, "ids"),
 ])
-def test_api_refuses_bad_bodies_with_422(api, books, conn, rows, extra, field):  # noqa: F811
+def test_api_refuses_bad_bodies_with_422(api, books, conn, rows, extra, field):
     one, two = books["open"].public_id, books["second"].public_id
     body = {"over": [{"invoice_id": one, "amount": "50.00"},
                      {"invoice_id": two, "amount": "10.01"}],
@@ -354,7 +353,7 @@ def test_api_refuses_bad_bodies_with_422(api, books, conn, rows, extra, field): 
     assert snapshot() == before
 
 
-def test_api_refuses_a_payment_not_completed(api, books, conn):  # noqa: F811
+def test_api_refuses_a_payment_not_completed(api, books, conn):
     pending = unapplied_payment(reload(books["a"]), 1000, status="pending")
     before = snapshot()
     answer = bulk(api, pending, [{"invoice_id": books["open"].public_id, "amount": "1.00"}])
@@ -374,7 +373,7 @@ def test_openapi_documents_the_apply_action(client):
 # -- the back office -----------------------------------------------------------------------
 
 @pytest.fixture
-def staff_http(client, books, conn):  # noqa: F811
+def staff_http(client, books, conn):
     factories.staff(email="boss@test.example")
     login_staff(client, "boss@test.example")
     return client

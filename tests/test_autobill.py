@@ -1,6 +1,5 @@
 """Auto-bill for recurring invoices (issue 11, part 4): modes, the contact's choice, one charge
 per invoice through checkout.pay (demo gateway and localstripe), bounded retries, e-mails."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.payments_support)
 import datetime as dt
 
 import pytest
@@ -13,14 +12,7 @@ from gateways.base import SavedMethod
 from tests import factories
 from tests.conftest import csrf_token
 from tests.core_support import login_staff, opened, race, snapshot
-from tests.payments_support import (  # noqa: F401
-    conn,
-    demo_gateway,
-    localstripe,
-    make_gateway,
-    reload,
-    stripe_gateway,
-)
+from tests.payments_support import reload
 
 LINES = [{"product": "Retainer", "quantity": 1, "unit_cost": 50000, "tax_rate": "10"}]
 DAY = dt.date(2026, 11, 2)

@@ -1,5 +1,4 @@
 """Pre-payments (issue 11 parts 1-2): the tab, unapplied money, recurring schedules, run-due."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.payments_support)
 import datetime as dt
 
 import pytest
@@ -10,15 +9,7 @@ from billing import prepayments, schedule, scheduler
 from tests import factories
 from tests.conftest import CSRF_RE, csrf_token, hx
 from tests.core_support import race, snapshot
-from tests.payments_support import (  # noqa: F401
-    KEY_RE,
-    conn,
-    demo_gateway,
-    localstripe,
-    reload,
-    save_card,
-    stripe_gateway,
-)
+from tests.payments_support import KEY_RE, reload, save_card
 
 CARD = {"card_number": "4242 4242 4242 4242", "exp_month": "12", "exp_year": "2035",
         "cvc": "123"}

@@ -1,6 +1,5 @@
 """Receipts for completed payments, and PDFs on invoice and quote e-mails, through a real
 SMTP server (aiosmtpd on loopback)."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.mail_support)
 import email
 import json
 import os
@@ -14,10 +13,9 @@ from billing import invoices as invoice_service
 from billing import payments as payment_service
 from billing import quotes as quote_service
 from tests import factories
-from tests.api_support import api_fixture  # noqa: F401
 from tests.conftest import make_app
 from tests.core_support import opened, pdf_text, race
-from tests.mail_support import pdfs, smtp, text_of  # noqa: F401
+from tests.mail_support import pdfs, text_of
 from tests.payments_support import make_gateway
 from tests.quotes_support import credit as make_credit
 from tests.quotes_support import quote as make_quote

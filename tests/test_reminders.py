@@ -1,6 +1,5 @@
 """Payment reminders and the late fee: settings refused or saved through the back office,
 and `run-due` sending each reminder once through a real SMTP server (aiosmtpd)."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.mail_support)
 import datetime as dt
 import json
 
@@ -11,7 +10,7 @@ from billing import reminders, scheduler
 from tests import factories
 from tests.conftest import csrf_token, make_app
 from tests.core_support import login_staff, opened, race, snapshot
-from tests.mail_support import smtp, text_of  # noqa: F401
+from tests.mail_support import text_of
 
 TODAY = models.utcnow().date()  # the test company's time zone is UTC
 

@@ -9,7 +9,6 @@ from billing import payment_methods, recurring, reminders, scheduler
 from gateways.base import SavedMethod
 from tests import factories
 from tests.core_support import opened, race
-from tests.payments_support import demo_gateway  # noqa: F401  (a pytest fixture)
 
 LINES = [{"product": "Retainer", "quantity": 1, "unit_cost": 10000}]
 
@@ -42,7 +41,7 @@ def one_tick(app):
         return scheduler.run_due(app) if ours else ["left to the other tick"]
 
 
-def test_two_whole_ticks_at_once_do_every_money_job_once(app, demo_gateway):  # noqa: F811
+def test_two_whole_ticks_at_once_do_every_money_job_once(app, demo_gateway):
     with opened(app):
         client, overdue = seed(demo_gateway)
     results = race(app, 2, lambda i: one_tick(app))

@@ -1,10 +1,9 @@
 """A one-off pre-payment in headless Chromium at phone width (375 px), demo gateway."""
-# ruff: noqa: F811  (pytest fixtures imported from the support modules)
 import pytest
 
 import models
 from tests import factories
-from tests.browser.payments_support import live_server, log_in, phone  # noqa: F401
+from tests.browser.payments_support import log_in
 from tests.browser.support import open_menu
 from tests.payments_support import make_gateway
 
