@@ -516,6 +516,19 @@ class Payment(PublicModel):
     def unapplied(self):
         return self.amount - self.applied - self.refunded
 
+    # What a client reads for a method without a gateway's label ("Visa •••• 4242").
+    METHOD_NAMES = {"card": "Card", "bank_transfer": "Bank transfer", "cheque": "Cheque",
+                    "cash": "Cash", "credit": "Credit", "manual": "Payment recorded"}
+
+    @property
+    def method_name(self):
+        """How the money came, as the client's pages, receipts and e-mails say it. A "manual"
+        payment is staff marking an invoice paid: its label ("Marked paid") is a note for
+        staff, not a way of paying."""
+        if self.method_label and self.method != "manual":
+            return self.method_label
+        return self.METHOD_NAMES.get(self.method) or self.method.replace("_", " ").capitalize()
+
     @property
     def has_unapplied(self):
         """Money received and kept, matched to no invoice yet (billing.applying)."""

@@ -137,6 +137,25 @@ def test_mark_paid_records_a_payment_for_the_balance(app, admin, shop):
         assert client_.paid_to_date == inv.total
 
 
+def test_a_marked_paid_payment_reads_as_recorded_to_the_client(app, admin, shop, client,
+                                                                auth):
+    act(admin, shop["sent"], "mark_paid")
+    auth.login("c1@shop.example")
+    with opened(app):
+        payment = models.Payment.get(models.Payment.method == "manual")
+        assert payment.method_label == "Marked paid"  # the staff's note stays on the record
+    for path in ("/client/payments", f"/client/payments/{payment.public_id}"):
+        html = client.get(path).get_data(as_text=True)
+        assert "Payment recorded" in html and "Marked paid" not in html, path
+
+
+@pytest.mark.parametrize("method,label,shown", [
+    ("card", "Visa •••• 4242", "Visa •••• 4242"), ("bank_transfer", "", "Bank transfer"),
+    ("manual", "Marked paid", "Payment recorded"), ("wire_x", "", "Wire x")])
+def test_method_names_a_client_reads(method, label, shown):
+    assert models.Payment(method=method, method_label=label).method_name == shown
+
+
 def test_mark_paid_on_a_draft_sends_and_pays(app, admin, shop):
     act(admin, shop["draft"], "mark_paid")
     with opened(app):

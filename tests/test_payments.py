@@ -289,7 +289,9 @@ def test_nothing_selected_says_so(client, auth, world, demo_gateway):
     auth.login("a1@alpha.example")
     response = review(client, [])
     assert response.status_code == 422
-    assert "Select at least one unpaid invoice" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "Select at least one unpaid invoice" in html
+    assert "Pay 0" not in html and "<h1>Pay invoices</h1>" in html
 
 
 def test_a_key_from_another_client_is_refused(client, auth, world, demo_gateway, conn):
