@@ -174,6 +174,8 @@ def reset_password(key, password, confirm):
 def update_profile(contact, *, first_name, last_name, phone, current_password="",
                    new_password="", confirm=""):
     first_name = validation.single_line(first_name, "First name", "first_name", 100)
+    if not first_name:
+        raise DomainError("Enter your first name.", "first_name")
     last_name = validation.single_line(last_name, "Last name", "last_name", 100)
     phone = validation.single_line(phone, "Phone", "phone", 50)
     with transaction():

@@ -323,6 +323,12 @@ def test_profile_edit_and_password_change(app, client, auth, world):
     too_long = post(client, "/client/profile", {"first_name": "x" * 101, "last_name": "",
                                                 "phone": ""}, token_from="/client/profile")
     assert too_long.status_code == 422 and "at most 100" in alert(too_long)
+    blank = post(client, "/client/profile", {"first_name": "  ", "last_name": "Lovelace",
+                                             "phone": "+44 2"}, token_from="/client/profile")
+    assert blank.status_code == 422 and alert(blank) == "Enter your first name."
+    # The message is tied to the field it is about.
+    assert re.search(r'<input name="first_name"[^>]*aria-invalid="true" '
+                     r'aria-describedby="profile-error"', blank.get_data(as_text=True))
     with opened(app):
         assert snapshot() == before
     # A second browser logged in as the same contact is signed out by the change.
