@@ -1,7 +1,10 @@
 """Paying invoices in the portal with the demo gateway: the happy paths and bad input."""
+import re
+
 import pytest
 
 import models
+import money
 from billing import allocation, checkout
 from tests import factories
 from tests.conftest import CSRF_RE, csrf_token
@@ -22,6 +25,20 @@ def test_pay_selected_from_invoice_list(client, auth, world, demo_gateway):
     page = review(client, [sent])
     assert page.status_code == 200
     assert "New card · Demo gateway" in page.get_data(as_text=True)
+
+
+def test_review_of_several_invoices_shows_the_total_it_charges(client, auth, world,
+                                                                demo_gateway):
+    auth.login("a1@alpha.example")
+    sent, partial = world["invoices"]["sent"], world["invoices"]["partial"]
+    total = sent.amount_due_now + partial.amount_due_now
+    html = review(client, [sent, partial]).get_data(as_text=True)
+    shown = money.format_money(total, "USD", "en_US")
+    assert re.search(r"<tfoot>.*Total.*" + re.escape(shown) + r".*</tfoot>", html, re.S)
+    assert f"Pay {shown}</button>" in html
+    single = review(client, [sent]).get_data(as_text=True)
+    assert "<tfoot>" not in single
+    assert f"Pay {money.format_money(sent.amount_due_now, 'USD', 'en_US')}</button>" in single
 
 
 def test_new_card_payment_then_saved_card_in_one_tap(client, auth, world, demo_gateway):
