@@ -265,6 +265,22 @@ def test_credit_covering_everything_needs_no_card(client, auth, world, conn):
     assert models.Credit.get().balance == 40000
 
 
+def test_credit_from_two_notes_lists_the_invoice_once(client, auth, world, conn):
+    for number in ("CR-1", "CR-2"):
+        models.Credit.create(client=world["a"], number=number, status="sent",
+                             date=models.utcnow().date(), currency="USD", total=6000,
+                             balance=6000)
+    auth.login("a1@alpha.example")
+    sent = world["invoices"]["sent"]
+    assert pay(client, [sent], "", use_credit="1").status_code == 303
+    credit_payment = models.Payment.get(models.Payment.method == "credit")
+    assert len(credit_payment.allocations) == 2  # one from each credit note
+    html = client.get("/client/payments").get_data(as_text=True)
+    row = re.search(r"<tr>(?:(?!</tr>).)*" + re.escape(credit_payment.number) + r".*?</tr>",
+                    html, re.S).group(0)
+    assert row.count(f">{sent.number}</a>") == 1
+
+
 def test_manual_gateway_shows_instructions_and_records_nothing(client, auth, world, conn):
     from tests.payments_support import make_gateway
     manual = make_gateway("manual", token_mode="off", instructions="IBAN DE00 1234")
