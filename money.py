@@ -130,7 +130,7 @@ def _localized(raw, locale):
 def locale_for(contact=None, company=None):
     """The locale a person reads and types amounts in: the contact's choice, else their
     client's, else the company's (staff have no locale of their own). The same source
-    `views.user_locale` uses to format."""
+    `views.current.user_locale` uses to format."""
     return (getattr(contact, "locale", "") or getattr(getattr(contact, "client", None),
                                                       "locale", "")
             or getattr(company, "locale", "") or "en_US")

@@ -63,7 +63,7 @@ def test_first_page_and_tab_switch_within_budget(full_list, encoding):
 @pytest.mark.parametrize("encoding", ["gzip", "br"])
 def test_static_files_compressed_and_cached(app, client, name, encoding):
     with app.test_request_context():
-        from views import static_url
+        from views.urls import static_url
         url = static_url(name)
     assert "?v=" in url  # the content hash makes the URL change when the file does
     raw = client.get(url, headers={"Accept-Encoding": "identity"})

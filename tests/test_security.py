@@ -5,13 +5,13 @@ import re
 import pytest
 
 import models
-import views
 from billing.accounts import wait_for_queued_resets
 from extensions import limiter
 from portal import create_app
 from tests import factories
 from tests.conftest import csrf_token
 from tests.core_support import login_staff, opened, post, records_for, snapshot
+from views.tabs import TABS
 
 # Which record kind a `<public_id>` stands for, by blueprint (records_for() makes each kind).
 PUBLIC_ID_KINDS = {
@@ -242,12 +242,12 @@ def test_pages_have_no_inline_script_or_style(client, auth, world):
 
 # ------------------------------------------------------------------ module switches
 
-TAB_KEYS = [key for key, _, _ in views.TABS]
+TAB_KEYS = [key for key, _, _ in TABS]
 
 
 @pytest.mark.parametrize("key", TAB_KEYS)
 def test_disabled_module_leaves_menu_and_answers_404(app, two_clients, key):
-    blueprint = dict((k, e) for k, _, e in views.TABS)[key].split(".")[0]
+    blueprint = dict((k, e) for k, _, e in TABS)[key].split(".")[0]
     tab_rules = [r for r in RULES if r.endpoint.split(".")[0] == blueprint
                  and "GET" in r.methods]
     invitation_rules = [r for r in RULES if r.endpoint.startswith("invitations.")

@@ -16,7 +16,8 @@ from flask_login import current_user
 
 import models
 from billing import DomainError, FieldErrors, accounts, company_settings, registration
-from views import company, limits, service_config
+from views import limits
+from views.current import company, service_config
 from views.sessions import end_contact_session, start_contact_session
 
 bp = Blueprint("auth", __name__, url_prefix="/client")

@@ -21,7 +21,8 @@ from billing import (
 )
 from extensions import CSP, limiter
 from gateways.base import GatewayError
-from views import acting_staff_id, company, portal_tab, render_tab, tab_enabled, user_locale
+from views.current import acting_staff_id, company, user_locale
+from views.tabs import portal_tab, render_tab, tab_enabled
 
 bp = Blueprint("checkout", __name__, url_prefix="/client")
 

@@ -9,7 +9,8 @@ import models
 import pdf
 from billing import credits as credit_service
 from billing import documents, listing
-from views import Page, page_number, portal_tab, render_tab
+from views.paging import Page, page_number
+from views.tabs import portal_tab, render_tab
 
 bp = Blueprint("credits", __name__, url_prefix="/client")
 

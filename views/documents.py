@@ -7,7 +7,8 @@ from peewee import JOIN
 
 import models
 from billing import files
-from views import Page, page_number, portal_tab, render_tab
+from views.paging import Page, page_number
+from views.tabs import portal_tab, render_tab
 
 bp = Blueprint("documents", __name__, url_prefix="/client")
 

@@ -6,8 +6,10 @@ import models
 from billing import DomainError, accounts, unless_busy
 from billing.invoices import mark_viewed
 from extensions import limiter
-from views import company, limits, tab_enabled
+from views import limits
+from views.current import company
 from views.sessions import start_contact_session
+from views.tabs import tab_enabled
 
 bp = Blueprint("invitations", __name__, url_prefix="/client")
 

@@ -7,16 +7,11 @@ from flask_login import current_user
 import models
 import pdf
 from billing import documents, listing
-from views import (
-    Page,
-    fixed_url,
-    memo_macro,
-    memo_macro_join,
-    page_number,
-    portal_tab,
-    render_tab,
-    valid_public_id,
-)
+from views.ids import valid_public_id
+from views.macro_cache import memo_macro, memo_macro_join
+from views.paging import Page, page_number
+from views.tabs import portal_tab, render_tab
+from views.urls import fixed_url
 
 bp = Blueprint("invoices", __name__, url_prefix="/client")
 

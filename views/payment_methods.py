@@ -6,8 +6,8 @@ import models
 from billing import DomainError, gateway_settings, payment_methods
 from extensions import limiter
 from gateways.base import GatewayError
-from views import portal_tab, render_tab
 from views.checkout import acting, with_gateway_csp
+from views.tabs import portal_tab, render_tab
 
 bp = Blueprint("payment_methods", __name__, url_prefix="/client")
 

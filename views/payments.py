@@ -5,7 +5,8 @@ from peewee import JOIN
 
 import models
 import pdf
-from views import Page, page_number, portal_tab, render_tab
+from views.paging import Page, page_number
+from views.tabs import portal_tab, render_tab
 
 bp = Blueprint("payments", __name__, url_prefix="/client")
 

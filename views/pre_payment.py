@@ -13,7 +13,8 @@ from billing.schedule import FREQUENCIES
 from extensions import limiter
 from gateways.base import GatewayError
 from views import checkout as pay_views
-from views import company, portal_tab, render_tab, user_locale
+from views.current import company, user_locale
+from views.tabs import portal_tab, render_tab
 
 bp = Blueprint("pre_payment", __name__, url_prefix="/client")
 

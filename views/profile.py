@@ -3,8 +3,9 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from billing import DomainError, accounts
-from views import limits, render_tab
+from views import limits
 from views.sessions import renew_contact_login
+from views.tabs import render_tab
 
 bp = Blueprint("profile", __name__, url_prefix="/client")
 

@@ -6,16 +6,9 @@ import models
 import pdf
 from billing import DomainError, documents, listing
 from billing import quotes as quote_service
-from views import (
-    Page,
-    acting_staff,
-    company,
-    page_number,
-    portal_tab,
-    render_tab,
-    service_config,
-    tab_enabled,
-)
+from views.current import acting_staff, company, service_config
+from views.paging import Page, page_number
+from views.tabs import portal_tab, render_tab, tab_enabled
 
 bp = Blueprint("quotes", __name__, url_prefix="/client")
 

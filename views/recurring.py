@@ -5,7 +5,9 @@ from flask_login import current_user
 import models
 from billing import DomainError, autobill, documents
 from billing.schedule import FREQUENCIES
-from views import Page, acting_staff, page_number, portal_tab, render_tab
+from views.current import acting_staff
+from views.paging import Page, page_number
+from views.tabs import portal_tab, render_tab
 
 bp = Blueprint("recurring", __name__, url_prefix="/client")
 

@@ -12,7 +12,9 @@ from flask_login import current_user
 import models
 import pdf
 from billing import DomainError, generated, statements
-from views import portal_tab, render_tab, user_locale, valid_public_id
+from views.current import user_locale
+from views.ids import valid_public_id
+from views.tabs import portal_tab, render_tab
 
 bp = Blueprint("statement", __name__, url_prefix="/client")
 

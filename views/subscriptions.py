@@ -5,7 +5,9 @@ from flask_login import current_user
 import models
 from billing import subscriptions as subscription_service
 from billing.schedule import FREQUENCIES
-from views import Page, page_number, portal_tab, render_tab, valid_public_id
+from views.ids import valid_public_id
+from views.paging import Page, page_number
+from views.tabs import portal_tab, render_tab
 
 bp = Blueprint("subscriptions", __name__, url_prefix="/client")
 

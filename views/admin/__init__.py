@@ -18,12 +18,14 @@ from flask import (
 import models
 from billing import DomainError
 from billing import invoices as invoice_service
-from views import Page, limits, page_number, service_config
+from views import limits
 from views.auth import safe_next
+from views.current import service_config
+from views.paging import Page, page_number
 from views.sessions import end_staff_session, staff_from_session, start_staff_session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-# views.render_tab(template, shell=SHELL): the back-office page around a fragment.
+# views.tabs.render_tab(template, shell=SHELL): the back-office page around a fragment.
 SHELL = "admin/page.html"
 
 

@@ -5,8 +5,9 @@ import re
 from flask import Blueprint, render_template, request
 
 import models
-from views import Page, page_number, row_id
 from views.admin import staff_required
+from views.ids import row_id
+from views.paging import Page, page_number
 
 bp = Blueprint("admin_activity", __name__, url_prefix="/admin")
 

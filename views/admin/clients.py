@@ -8,8 +8,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 import models
 from billing import DomainError
 from billing import clients as client_service
-from views import Page, page_number
 from views.admin import current_staff, staff_required
+from views.paging import Page, page_number
 from views.sessions import leave_impersonation, staff_session_fields, start_contact_session
 
 bp = Blueprint("admin_clients", __name__, url_prefix="/admin")

@@ -5,9 +5,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 import models
 from billing import DomainError, accounts
 from billing import clients as client_service
-from views import service_config
 from views.admin import current_staff, staff_required
 from views.admin.clients import get_client
+from views.current import service_config
 
 bp = Blueprint("admin_contacts", __name__, url_prefix="/admin")
 

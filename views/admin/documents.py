@@ -3,8 +3,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 import models
 from billing import DomainError, files, transaction
-from views import Page, page_number, row_id
 from views.admin import current_staff, staff_required
+from views.ids import row_id
+from views.paging import Page, page_number
 
 bp = Blueprint("admin_documents", __name__, url_prefix="/admin/documents")
 

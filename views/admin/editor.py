@@ -19,7 +19,6 @@ from flask import (
 import models
 import pdf
 from billing import DomainError, autobill, documents
-from views import user_locale, wants_fragment
 from views.admin import current_staff, document_list, run_action, staff_required
 from views.admin import editor_form as parse
 from views.admin.kinds import (
@@ -30,6 +29,8 @@ from views.admin.kinds import (
     RECURRING_ACTIONS,
     available_actions,
 )
+from views.current import user_locale
+from views.tabs import wants_fragment
 
 bp = Blueprint("admin_editor", __name__, url_prefix="/admin")
 

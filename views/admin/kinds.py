@@ -9,8 +9,8 @@ import models
 import money
 from billing import credits, invoices, quotes, recurring
 from billing.schedule import FREQUENCIES
-from views import service_config
 from views.admin import editor_form as parse
+from views.current import service_config
 
 
 @dataclass

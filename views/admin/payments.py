@@ -17,8 +17,11 @@ import models
 import money
 from billing import DomainError, FieldErrors, applying, gateway_settings
 from billing import payments as payment_service
-from views import Page, page_number, render_tab, row_id, user_locale
 from views.admin import SHELL, current_staff, staff_required
+from views.current import user_locale
+from views.ids import row_id
+from views.paging import Page, page_number
+from views.tabs import render_tab
 
 bp = Blueprint("admin_payments", __name__, url_prefix="/admin")
 

@@ -14,8 +14,9 @@ import models
 import money
 from billing import DomainError
 from billing import products as product_service
-from views import Page, page_number, user_locale
 from views.admin import current_staff, editor_form, staff_required
+from views.current import user_locale
+from views.paging import Page, page_number
 
 bp = Blueprint("admin_products", __name__, url_prefix="/admin/products")
 

@@ -7,8 +7,8 @@ from flask import Blueprint
 
 import models
 from billing import quotes as quote_service
-from views import service_config
 from views.admin import document_list, run_action, staff_required
+from views.current import service_config
 
 bp = Blueprint("admin_quotes", __name__, url_prefix="/admin")
 

@@ -2,10 +2,10 @@
 is saved on its own by billing.company_settings."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
-import views
 from billing import DomainError, reminders
 from billing import company_settings as settings
 from views.admin import current_staff, staff_required
+from views.tabs import MODULE_KEYS, TABS
 
 bp = Blueprint("admin_settings", __name__, url_prefix="/admin/settings")
 
@@ -54,7 +54,7 @@ def _regional(company, staff):
 
 def _modules(company, staff):
     return settings.save_modules(company, enabled=request.form.getlist("modules")[:50],
-                                 known=views.MODULE_KEYS, staff=staff)
+                                 known=MODULE_KEYS, staff=staff)
 
 
 def _portal(company, staff):
@@ -109,7 +109,7 @@ SAVERS = {"profile": _profile, "branding": _branding, "regional": _regional,
 def _page(company, error=None, section=None, status_code=200):
     return render_template(
         "admin/settings.html", settings_company=company, titles=SECTION_TITLES,
-        modules=[(key, label) for key, label, _ in views.TABS],
+        modules=[(key, label) for key, label, _ in TABS],
         registration_fields=settings.REGISTRATION_FIELDS,
         rules=settings.registration_rules(company), error=error, failed_section=section,
         form=request.form if error else {}, logo_max_kb=settings.LOGO_MAX_BYTES // 1024,

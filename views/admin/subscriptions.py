@@ -8,8 +8,9 @@ import models
 from billing import DomainError, FieldErrors
 from billing import subscriptions as plan_service
 from billing.schedule import FREQUENCIES
-from views import Page, page_number, user_locale
 from views.admin import current_staff, staff_required
+from views.current import user_locale
+from views.paging import Page, page_number
 
 bp = Blueprint("admin_subscriptions", __name__, url_prefix="/admin/subscriptions")
 PER_PAGE = 50

@@ -71,7 +71,7 @@ def bulk(service, *, with_config=False):
     """A bulk action calling service(record, [config,] staff=...); it answers the record."""
     def run(res, record, data, staff):
         if with_config:
-            from views import service_config
+            from views.current import service_config
             service(record, service_config(), staff=staff)
         else:
             service(record, staff=staff)

@@ -1,7 +1,6 @@
 """/api/v1/quotes and /api/v1/credits."""
 import models
 from billing import credits, quotes
-from views import service_config
 from views.api import resource
 from views.api.base import Resource, bulk, client_by_id
 from views.api.fields import amount, date, iso, lines, lines_out, money_out, text
@@ -21,6 +20,7 @@ from views.api.schemas import (
     status_filter,
     string_out,
 )
+from views.current import service_config
 
 QUOTE_STATUSES = ("draft", "sent", "approved", "converted", "declined", "expired")
 

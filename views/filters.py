@@ -1,0 +1,60 @@
+"""Template filters (money, dates) and the globals every page's template sees."""
+import datetime as dt
+import functools
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from jinja2 import pass_context
+
+from billing.documents import plain_number
+from money import format_money
+from views.current import company, user_locale
+from views.paging import list_url
+from views.tabs import tab_enabled, visible_tabs
+from views.urls import brand_url, fixed_url, logo_src, static_url
+
+
+def localize(value):
+    """A UTC timestamp in the company's time zone."""
+    if isinstance(value, dt.datetime):
+        tz = ZoneInfo(company().timezone or "UTC")
+        return value.replace(tzinfo=dt.UTC).astimezone(tz)
+    return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_date(value, fmt, locale):
+    return format_date(value, fmt, locale=locale)
+
+
+def register_filters(app):
+    # The filters run for every cell of a list: they take the locale from the template's
+    # context (set once per render below) rather than from request globals each time.
+    @app.template_filter("money")
+    @pass_context
+    def money_filter(ctx, minor, currency=None):
+        if minor is None:
+            return ""
+        return format_money(minor, currency or company().currency,
+                            ctx.get("locale") or user_locale())
+
+    @app.template_filter("date")
+    @pass_context
+    def date_filter(ctx, value, fmt="medium"):
+        if not value:
+            return ""
+        locale = ctx.get("locale") or user_locale()
+        if isinstance(value, dt.datetime):
+            if fmt == "datetime":
+                return format_datetime(localize(value), "medium", locale=locale)
+            value = localize(value).date()
+        return _format_date(value, fmt, locale)
+
+    app.add_template_filter(plain_number, "plain")
+    app.add_template_global(list_url, "list_url")
+
+    @app.context_processor
+    def portal_context():
+        return {"company": company(), "tabs": visible_tabs, "tab_enabled": tab_enabled,
+                "static_url": static_url, "brand_url": brand_url, "logo_src": logo_src,
+                "locale": user_locale(), "fixed_url": fixed_url}

@@ -1,0 +1,45 @@
+"""The pager: one page of a list, the page number asked for, and the links between pages."""
+import math
+from urllib.parse import urlencode
+
+from flask import request
+
+
+class Page:
+    """One page of a query: the numbers a pager shows, and only this page's rows.
+
+    `rows` is a Peewee query, or a function of (offset, limit) for lists that fetch their
+    own rows (billing.listing)."""
+
+    def __init__(self, rows, page, per_page, total):
+        self.per_page, self.total = per_page, total
+        self.pages = max(1, math.ceil(total / per_page))
+        # A page past the end (an old link, a shrunken filter) shows the last page.
+        self.page = min(page, self.pages)
+        if not total:
+            self.items = []
+        elif callable(rows):
+            self.items = rows((self.page - 1) * per_page, per_page)
+        else:
+            self.items = list(rows.paginate(self.page, per_page))
+
+    @property
+    def has_prev(self):
+        return self.page > 1
+
+    @property
+    def has_next(self):
+        return self.page < self.pages
+
+
+def page_number(value, default=1):
+    try:
+        return max(1, min(int(value), 100_000))
+    except (TypeError, ValueError):
+        return default
+
+
+def list_url(args, path=None):
+    """This page (or `path`) with other query arguments: a list's sort and page links
+    (url_for would route-build each of them again)."""
+    return (path or request.path) + "?" + urlencode(args)
