@@ -110,6 +110,9 @@ class Company(BaseModel):
     reminder_rules = TextField(default="")
     late_fee_kind = CharField(max_length=8, default="")
     late_fee_value = BigIntegerField(default=0)
+    # The reasons a contact picks from when cancelling a subscription, one a line; "" = the
+    # defaults (billing.company_settings.cancellation_reasons).
+    cancellation_reasons = TextField(default="")
 
     @classmethod
     def current(cls):

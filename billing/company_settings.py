@@ -305,3 +305,42 @@ def save_invitations(company, *, ttl_days, staff=None):
         raise DomainError(f"Enter a whole number of days from {low} to {high}.",
                           "invitation_ttl_days")
     return _store(company, "settings.invitations_saved", staff, invitation_ttl_days=int(text))
+
+
+# ---------------------------------------------------------------- subscriptions
+
+DEFAULT_CANCELLATION_REASONS = (
+    "It costs too much",
+    "I no longer need it",
+    "I am switching to another provider",
+    "It is missing something I need",
+    "I am not satisfied with the service",
+    "Other",
+)
+MAX_REASONS = 20
+REASON_LENGTH = 100
+
+
+def cancellation_reasons(company):
+    """The reasons a contact chooses from when cancelling a subscription, in the business's
+    order; the defaults until staff save their own."""
+    stored = [line.strip() for line in (getattr(company, "cancellation_reasons", "") or
+                                        "").splitlines()]
+    return [line for line in stored if line] or list(DEFAULT_CANCELLATION_REASONS)
+
+
+def save_subscriptions(company, *, cancellation_reasons, staff=None):
+    """One reason a line; blank lines and repeats are dropped, and at least one must stay
+    (a contact cannot cancel without choosing one)."""
+    reasons = []
+    for line in (cancellation_reasons or "").splitlines():
+        reason = validation.single_line(line, "Each reason", "cancellation_reasons",
+                                        REASON_LENGTH)
+        if reason and reason.casefold() not in {r.casefold() for r in reasons}:
+            reasons.append(reason)
+    if not reasons:
+        raise DomainError("Enter at least one reason, one a line.", "cancellation_reasons")
+    if len(reasons) > MAX_REASONS:
+        raise DomainError(f"Enter at most {MAX_REASONS} reasons.", "cancellation_reasons")
+    return _store(company, "settings.subscriptions_saved", staff,
+                  cancellation_reasons="\n".join(reasons))

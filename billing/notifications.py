@@ -74,3 +74,19 @@ def prepayment_failed_emails(schedule, message, paused):
                                render_template("email/prepayment_failed.txt",
                                                audience="business", **context)))
     return sent
+
+
+def subscription_cancellation_email(subscription, reason="", comment="", *, undone=False):
+    """Tell the business a client cancelled a subscription (or took the cancellation back),
+    at the company's address; nothing when the business gave none."""
+    company = models.Company.current()
+    if company is None or not company.email:
+        return None
+    client = subscription.client
+    plan = subscription.plan
+    subject = (f"Cancellation withdrawn: {client.name}, {plan.name}" if undone
+               else f"Subscription cancelled: {client.name}, {plan.name}")
+    context = {"subscription": subscription, "client": client, "plan": plan,
+               "company": company, "reason": reason, "comment": comment, "undone": undone}
+    return mail.queue(company.email, subject,
+                      render_template("email/subscription_cancellation.txt", **context))

@@ -46,6 +46,12 @@ def recurring_prepayments(app):
 
 
 @job
+def subscription_endings(app):
+    from billing import subscriptions
+    return f"subscriptions: {subscriptions.end_due()} ended as cancelled"
+
+
+@job
 def pending_payments(app):
     from billing import reconcile
     done = reconcile.settle_pending()

@@ -237,3 +237,110 @@ def invoices_of(subscription, client):
     Invoice = models.Invoice
     return Invoice.for_client(client).where(Invoice.subscription == subscription).order_by(
         Invoice.date.desc(), Invoice.id.desc())
+
+
+# -- cancellation --------------------------------------------------------------------------
+
+MAX_CANCEL_COMMENT = 1000
+LIVE = ("active", "past_due")
+
+
+def can_cancel(subscription):
+    """Whether the contact may ask to cancel now: the plan allows it, and the subscription
+    is live and not already ending."""
+    return (subscription.plan.cancellation != "not_allowed"
+            and subscription.status in LIVE and not subscription.cancel_at_period_end)
+
+
+def can_undo_cancellation(subscription, today=None):
+    today = today or models.utcnow().date()
+    return (subscription.status in LIVE and subscription.cancel_at_period_end
+            and (subscription.ends_on is None or subscription.ends_on > today))
+
+
+def check_cancellation(subscription, reason, comment, reasons):
+    """The reason (one of the business's `reasons`) and comment, checked; DomainError naming
+    what to fix. Nothing is changed."""
+    if subscription.plan.cancellation == "not_allowed":
+        raise DomainError("This subscription cannot be cancelled from the portal. Please "
+                          "contact us to cancel it.", "subscription")
+    if subscription.cancel_at_period_end or subscription.status not in LIVE:
+        raise DomainError("This subscription is already cancelled.", "subscription")
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if not reason:
+        raise DomainError("Choose a reason for cancelling.", "reason")
+    if reason not in reasons:
+        raise DomainError("Choose a reason from the list.", "reason")
+    comment = validation.multi_line(comment, "Comment", "comment", MAX_CANCEL_COMMENT)
+    return reason, comment
+
+
+def cancel(subscription, *, reason, comment="", reasons, contact=None, staff=None,
+           now=None):
+    """Cancel as the plan says: at the period's end (it keeps running until `ends_on`, and
+    run-due ends it) or at once. Staff are e-mailed. Returns the subscription as changed.
+
+    The UPDATE names the state it changes from, so a second request (another tab, a double
+    submit) finds nothing to change and is refused rather than cancelling twice."""
+    from billing import notifications
+    reason, comment = check_cancellation(subscription, reason, comment, reasons)
+    now = now or models.utcnow()
+    S = models.Subscription
+    if subscription.plan.cancellation == "immediately":
+        fields = {"status": "cancelled", "cancelled_at": now, "ends_on": now.date()}
+        action = "subscription.cancelled"
+    else:
+        fields = {"cancel_at_period_end": True,
+                  "ends_on": subscription.current_period_end or now.date()}
+        action = "subscription.cancel_requested"
+    with transaction():
+        changed = S.update(**fields).where(
+            (S.id == subscription.id) & S.status.in_(LIVE)
+            & (S.cancel_at_period_end == False)).execute()  # noqa: E712  (SQL, not Python)
+        if not changed:
+            raise DomainError("This subscription is already cancelled.", "subscription")
+        detail = f"{reason}: {comment}" if comment else reason
+        models.Activity.log(action, subscription, client=subscription.client_id,
+                            contact=contact, staff=staff, detail=detail[:2000])
+        subscription = S.get_by_id(subscription.id)
+        notifications.subscription_cancellation_email(subscription, reason, comment)
+    return subscription
+
+
+def undo_cancellation(subscription, *, contact=None, staff=None, today=None):
+    """Keep a subscription whose cancellation waits for the period's end (before it ends)."""
+    from billing import notifications
+    today = today or models.utcnow().date()
+    S = models.Subscription
+    with transaction():
+        changed = S.update(cancel_at_period_end=False, ends_on=None).where(
+            (S.id == subscription.id) & S.status.in_(LIVE)
+            & (S.cancel_at_period_end == True)  # noqa: E712
+            & (S.ends_on.is_null() | (S.ends_on > today))).execute()
+        if not changed:
+            raise DomainError("This subscription has no cancellation to undo.", "subscription")
+        models.Activity.log("subscription.cancel_undone", subscription,
+                            client=subscription.client_id, contact=contact, staff=staff)
+        subscription = S.get_by_id(subscription.id)
+        notifications.subscription_cancellation_email(subscription, undone=True)
+    return subscription
+
+
+def end_due(today=None, now=None):
+    """run-due: end each subscription whose cancellation took effect (ends_on reached).
+
+    Each row is claimed by a conditional UPDATE, so overlapping ticks end it, and log it,
+    once. Returns how many this tick ended."""
+    now = now or models.utcnow()
+    today = today or now.date()
+    S = models.Subscription
+    due = ((S.cancel_at_period_end == True) & S.status.in_(LIVE)  # noqa: E712
+           & (S.ends_on <= today))
+    ended = 0
+    for row in S.select(S.id, S.client).where(due).order_by(S.id):
+        with transaction():
+            if S.update(status="cancelled", cancelled_at=now).where(
+                    (S.id == row.id) & due).execute():
+                models.Activity.log("subscription.ended", row, client=row.client_id)
+                ended += 1
+    return ended

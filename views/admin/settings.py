@@ -20,6 +20,7 @@ SECTION_TITLES = {
     "invitations": "E-mailed links",
     "mail": "Receipts and attachments",
     "reminders": "Payment reminders and late fee",
+    "subscriptions": "Subscription cancellation",
 }
 
 
@@ -101,9 +102,15 @@ def _reminders(company, staff):
                           fee_value=_text("late_fee_value", 100), staff=staff)
 
 
+def _subscriptions(company, staff):
+    return settings.save_subscriptions(
+        company, cancellation_reasons=_text("cancellation_reasons", 5000), staff=staff)
+
+
 SAVERS = {"profile": _profile, "branding": _branding, "regional": _regional,
           "modules": _modules, "portal": _portal, "payments": _payments, "quotes": _quotes,
-          "invitations": _invitations, "mail": _mail, "reminders": _reminders}
+          "invitations": _invitations, "mail": _mail, "reminders": _reminders,
+          "subscriptions": _subscriptions}
 
 
 def _page(company, error=None, section=None, status_code=200):
@@ -115,7 +122,8 @@ def _page(company, error=None, section=None, status_code=200):
         form=request.form if error else {}, logo_max_kb=settings.LOGO_MAX_BYTES // 1024,
         ttl_range=settings.TTL_DAYS, reminder_rules=reminders.rules(company),
         late_fee_text=reminders.fee_text(company), fee_kinds=reminders.FEE_KINDS,
-        days_range=reminders.DAYS_RANGE), status_code
+        days_range=reminders.DAYS_RANGE,
+        cancellation_reasons="\n".join(settings.cancellation_reasons(company))), status_code
 
 
 @bp.get("")
