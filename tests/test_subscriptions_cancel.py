@@ -378,3 +378,10 @@ def test_bad_reason_lists_are_refused(staff, cworld, value, message):
     response = save_reasons(staff, value)
     body = refused(response, message, before)
     assert 'aria-describedby="err-cancellation_reasons"' in body
+
+
+def test_cancel_pages_are_titled_after_the_plan(client, auth, cworld):
+    sub = cworld["at_period_end"]
+    auth.login("a1@alpha.example")
+    for response in (client.get(path(sub, "cancel")), send(client, sub, reason=REASON)):
+        assert "<title>Cancel at_period_end · Test Studio</title>" in text(response)
