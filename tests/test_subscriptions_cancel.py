@@ -385,3 +385,13 @@ def test_cancel_pages_are_titled_after_the_plan(client, auth, cworld):
     auth.login("a1@alpha.example")
     for response in (client.get(path(sub, "cancel")), send(client, sub, reason=REASON)):
         assert "<title>Cancel at_period_end · Test Studio</title>" in text(response)
+
+
+def test_without_a_business_address_it_cancels_and_mails_nobody(client, auth, cworld, app):
+    with opened(app):
+        factories.company(email="")
+    auth.login("a1@alpha.example")
+    assert send(client, cworld["at_period_end"], reason=REASON,
+                confirmed="1").status_code == 303
+    assert fresh(cworld["at_period_end"]).cancel_at_period_end
+    assert models.EmailMessage.select().count() == 0
