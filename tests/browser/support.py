@@ -92,6 +92,17 @@ def open_menu(page, viewport):
     return nav
 
 
+def click_and_settle(page, target):
+    """Click a boosted link or form button and wait until htmx has swapped the answer in and
+    settled it. Neither the old page's headings nor Playwright's load events say that much:
+    a select changed before htmx has wired the new content sends no request."""
+    page.evaluate("""() => { window.htmxSettled = false;
+        document.addEventListener('htmx:afterSettle', () => { window.htmxSettled = true },
+                                  {once: true}); }""")
+    target.click()
+    page.wait_for_function("() => window.htmxSettled === true")
+
+
 def screenshot_dir():
     """Outside the repository: screenshots are for looking at, not for committing."""
     return os.environ.get("PORTAL_SCREENSHOT_DIR") or os.path.join(

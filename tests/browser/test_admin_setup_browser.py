@@ -31,9 +31,9 @@ def empty_server(tmp_path):
 
 
 def admin_go(page, viewport, label):
-    """Follow a back-office menu link, opening the phone menu first."""
+    """Follow a back-office menu link (htmx-boosted), opening the phone menu first."""
     nav = support.open_menu(page, viewport)
-    nav.get_by_role("link", name=label, exact=True).click()
+    support.click_and_settle(page, nav.get_by_role("link", name=label, exact=True))
     expect(page.locator("h1").first).to_be_visible()
 
 
