@@ -171,7 +171,7 @@ PLAN = {"name": "Studio Care", "description": "Site hosting, updates and two hou
 def seed_subscription(client, staff):
     """One plan, and the first demo client subscribed to it with a paid first invoice."""
     import money
-    from billing import subscriptions
+    from billing import subscription_invoices, subscriptions
     plan = models.Plan.get_or_none(models.Plan.name == PLAN["name"]) or \
         subscriptions.create_plan(PLAN, money.PLAIN, staff=staff)
     if models.Subscription.select().where(models.Subscription.client == client).exists():
@@ -179,14 +179,9 @@ def seed_subscription(client, staff):
     started = models.utcnow().date() - dt.timedelta(days=20)
     subscription = subscriptions.subscribe(client, plan, quantity=2, start=started,
                                            contact=client.contacts.first(), staff=staff)
-    # The first invoice: the setup fee and the first period, as a purchase would bill them.
-    first = invoices.create_invoice(client, [
-        {"product": "Setup fee", "description": plan.name, "quantity": 1,
-         "unit_cost": plan.setup_fee},
-        {"product": plan.name, "description": "First month", "quantity": subscription.quantity,
-         "unit_cost": subscription.price}], date=started, due_date=started)
-    subscriptions.link_invoice(subscription, first)
-    invoices.mark_sent(first, staff=staff)
+    first = subscription_invoices.issue_period_invoice(
+        subscription, subscription.current_period_start, subscription.current_period_end,
+        setup_fee=True)
     invoices.mark_paid(models.Invoice.get_by_id(first.id), staff=staff)
 
 

@@ -1,0 +1,35 @@
+"""The invoices a subscription issues: one per billing period, the first also carrying the
+plan's set-up fee. The purchase page, renewals and plan changes all bill through here."""
+import models
+from billing import invoices, subscriptions, transaction
+
+
+def period_lines(subscription, period_start, period_end, *, setup_fee=False):
+    """The lines billing `subscription` from `period_start` up to (not including)
+    `period_end`: the plan at the subscription's price per unit, then any set-up fee."""
+    plan = subscription.plan
+    lines = [{"product": plan.name,
+              "description": f"{period_start.isoformat()} to {period_end.isoformat()}",
+              "quantity": subscription.quantity, "unit_cost": subscription.price}]
+    if setup_fee and plan.setup_fee:
+        lines.insert(0, {"product": "Set-up fee", "description": plan.name, "quantity": 1,
+                         "unit_cost": plan.setup_fee})
+    return lines
+
+
+def issue_period_invoice(subscription, period_start, period_end, *, setup_fee=False,
+                         date=None):
+    """Issue (status sent: the client owes it from now) and link the invoice for one period.
+
+    The caller claims the period first (in the same transaction), so a period is billed once
+    however many run-due processes or purchase retries reach it."""
+    date = date or period_start
+    with transaction():
+        invoice = invoices.create_invoice(
+            subscription.client, period_lines(subscription, period_start, period_end,
+                                              setup_fee=setup_fee),
+            date=date, due_date=date, currency=subscription.plan.currency, status="sent")
+        subscriptions.link_invoice(subscription, invoice)
+        models.Activity.log("subscription.invoiced", subscription,
+                            client=subscription.client_id, detail=invoice.number)
+    return invoice
