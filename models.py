@@ -113,6 +113,8 @@ class Company(BaseModel):
     # The reasons a contact picks from when cancelling a subscription, one a line; "" = the
     # defaults (billing.company_settings.cancellation_reasons).
     cancellation_reasons = TextField(default="")
+    # Contacts may edit their client's billing and shipping address and VAT number.
+    contacts_edit_billing_details = BooleanField(default=False)
 
     @classmethod
     def current(cls):
@@ -226,6 +228,7 @@ class Contact(SessionOwner, PublicModel, UserMixin):
     # False only for a self-registered contact until they follow the e-mailed link; the
     # default keeps every contact made before (by staff, the API or an import) able to log in.
     email_verified = BooleanField(default=True)
+    pending_email = CharField(max_length=254, default="")  # asked for, not yet confirmed
 
     @property
     def name(self):
