@@ -12,7 +12,7 @@ from billing.accounts import wait_for_queued_resets
 from tests import factories
 from tests.conftest import CSRF_RE, csrf_token
 from tests.core_support import login_staff, opened, race, snapshot
-from tests.payments_support import save_card
+from tests.payments_support import make_gateway, save_card
 from tests.test_payments_stripe import SECRET_RE, confirm_in_browser
 from tests.test_subscriptions import GOOD
 
@@ -41,8 +41,11 @@ def html(response):
     return response.get_data(as_text=True)
 
 
+TOKEN_RE = re.compile(r'"X-CSRFToken": "([^"]+)"')
+
+
 def review(client, public_id, **changes):
-    token = csrf_token(client, url(public_id))
+    token = TOKEN_RE.search(html(client.get(url(public_id)))).group(1)
     data = {"csrf_token": token, "step": "review", **NEW, **changes}
     return client.post(url(public_id), data={k: v for k, v in data.items() if v is not None})
 
@@ -469,3 +472,33 @@ def test_an_existing_address_is_not_revealed_and_nothing_is_made(app, client, wo
         assert len(notice) == 1 and "tried to register" in notice[0].body_text
         owner = models.Contact.get(models.Contact.email == "a1@alpha.example")
         assert owner.check_password(factories.PASSWORD)
+
+
+# ------------------------------------------------------------------ limits and switches
+
+def test_new_customer_purchases_are_rate_limited_like_registration(tmp_path):
+    from tests.conftest import make_app
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
+    public_id = make_plan(app)
+    with opened(app):
+        import portal
+        make_gateway("demo")
+        portal.limiter.reset()
+    client = app.test_client()
+    codes = [review(client, public_id).status_code for _ in range(4)]
+    with opened(app):
+        portal.limiter.reset()
+    assert codes == [200, 200, 200, 429]
+
+
+def test_with_password_logins_off_no_account_is_opened(app, client, demo_gateway):
+    public_id = make_plan(app)
+    with opened(app):
+        factories.company(portal_login_enabled=False)
+    page = client.get(url(public_id))
+    assert page.status_code == 200 and "New accounts cannot be opened here" in html(page)
+    assert 'name="password"' not in html(page)
+    before = state(app)
+    refused = review(client, public_id)
+    assert refused.status_code == 422
+    assert state(app) == before

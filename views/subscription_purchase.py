@@ -49,8 +49,12 @@ def logged_in():
 
 
 def purchase_account():
-    """Whose budget a POST draws on: the typed address, or the logged-in contact's."""
-    return current_user.email if logged_in() else request.form.get("email", "")
+    """Whose budget a POST draws on: the logged-in contact's address, else the one typed
+    (or, at the card step, the one typed at the first step)."""
+    if logged_in():
+        return current_user.email
+    kept = (session.get(STATE) or {}).get("details") or {}
+    return request.form.get("email") or kept.get("email", "")
 
 
 @bp.route("/subscriptions/<public_id>/purchase", methods=["GET", "POST"])
@@ -119,6 +123,7 @@ def form_page(plan, form, errors=None, status=200):
                 errors=errors or {}, saved=saved, gateways=gateways,
                 quantity=quantity, frequencies=FREQUENCIES,
                 new_customer=not logged_in(), login_open=c.portal_login_enabled,
+                login_off=purchase_service.LOGIN_OFF,
                 fields=settings.REGISTRATION_FIELDS, rules=settings.registration_rules(c),
                 currency_error=_currency_error(plan))
 
