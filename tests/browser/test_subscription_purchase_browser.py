@@ -61,7 +61,9 @@ def test_a_new_customer_buys_a_plan_on_a_phone(app, live_server, phone):
     assert "/client/subscriptions/" in page.url and page.title().startswith("Subscription: Pro")
     assert no_horizontal_scroll(page)
     assert_accessible(page, "the new subscription")
-    assert errors == []
+    # The one 422 is the refused form above, which Chromium logs as a failed load.
+    assert [e for e in errors if "status of 422" not in e] == []
+    assert len(errors) == 1
     with app.app_context():
         models.db.connect(reuse_if_open=True)
         assert models.Subscription.get().status == "active"
