@@ -502,3 +502,60 @@ def test_with_password_logins_off_no_account_is_opened(app, client, demo_gateway
     refused = review(client, public_id)
     assert refused.status_code == 422
     assert state(app) == before
+
+
+def test_a_returning_contacts_double_submit_buys_once(app, client, auth, world, demo_gateway):
+    public_id = make_plan(app)
+    auth.login("a1@alpha.example")
+    assert save_card(client, demo_gateway).status_code in (302, 303)
+    with opened(app):
+        token = models.GatewayToken.get()
+    confirm = review(client, public_id, method=f"token:{token.public_id}",
+                     **{k: None for k in NEW if k != "quantity"})
+    before = counts(app)
+    first = submit(client, public_id, confirm, step="pay")
+    second = submit(client, public_id, confirm, step="pay")
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    after = counts(app)
+    assert {k: after[k] - before[k] for k in after} == {
+        "Client": 0, "Contact": 0, "Subscription": 1, "Invoice": 1, "Payment": 1,
+        "GatewayToken": 0, "DemoCharge": 1, "GatewayCustomer": 0}
+    assert "already submitted" in html(client.get(second.headers["Location"]))
+
+
+def test_a_returning_contacts_declined_card_leaves_the_subscription_waiting(
+        app, client, auth, world, demo_gateway):
+    public_id = make_plan(app)
+    auth.login("a1@alpha.example")
+    page = review(client, public_id, method=f"new:{demo_gateway.id}",
+                  **{k: None for k in NEW if k != "quantity"})
+    done = submit(client, public_id, page, **{**CARD, "card_number": "4000000000000341"})
+    assert done.status_code == 303
+    with opened(app):
+        subscription = models.Subscription.get()
+        assert subscription.client_id == world["a"].id
+        assert subscription.status == "incomplete" and subscription.payment_method_id is None
+        assert models.Payment.get(models.Payment.client == world["a"].id,
+                                  models.Payment.status == "failed")
+    assert "Awaiting payment" in html(client.get(done.headers["Location"]))
+
+
+def test_staff_viewing_as_the_contact_are_recorded_as_the_buyer(app, client, world,
+                                                                demo_gateway):
+    public_id = make_plan(app)
+    with opened(app):
+        factories.staff(email="boss@test.example")
+    login_staff(client, "boss@test.example")
+    token = csrf_token(client, f"/admin/clients/{world['a'].id}")
+    opened_as = client.post(f"/admin/contacts/{world['a1'].id}/impersonate",
+                            data={"csrf_token": token})
+    assert opened_as.status_code in (302, 303), opened_as.status_code
+    page = review(client, public_id, method=f"new:{demo_gateway.id}",
+                  **{k: None for k in NEW if k != "quantity"})
+    done = submit(client, public_id, page, **CARD)
+    assert done.status_code == 303
+    with opened(app):
+        logged = models.Activity.get(models.Activity.action == "subscription.purchased")
+        assert logged.staff_id is not None
+        assert models.Subscription.get().client_id == world["a"].id
