@@ -333,6 +333,41 @@ def activate_paid(invoice_ids, token_id=None):
     return activated
 
 
+# As Stripe Billing does: a purchase whose first invoice is still unpaid after this long
+# lapses, so an abandoned purchase neither waits forever nor keeps a debt on the account.
+EXPIRE_AFTER = dt.timedelta(hours=23)
+
+
+def expire_incomplete(now=None):
+    """run-due: end each incomplete purchase older than EXPIRE_AFTER and cancel its unpaid
+    first invoice, unless a payment for it is still in flight (3-D Secure, processing).
+    The invoice is locked (cancel) before the subscription is claimed, in the order
+    finalize takes them, so a payment arriving at the same moment wins or waits. Returns
+    how many lapsed."""
+    from billing import invoices, reservations
+    now = now or models.utcnow()
+    S, Invoice = models.Subscription, models.Invoice
+    lapsed = 0
+    for subscription in S.select().where((S.status == "incomplete")
+                                         & (S.created_at <= now - EXPIRE_AFTER)):
+        unpaid = list(Invoice.select().where((Invoice.subscription == subscription.id)
+                                             & Invoice.status.in_(("sent", "partial"))))
+        if reservations.held(subscription.client_id, [inv.id for inv in unpaid]):
+            continue  # run-due's reconciliation settles that payment first
+        try:
+            with transaction():
+                for invoice in unpaid:
+                    invoices.cancel(invoice)
+                if S.update(status="ended", ends_on=now.date()).where(
+                        (S.id == subscription.id) & (S.status == "incomplete")).execute():
+                    models.Activity.log("subscription.purchase_lapsed", subscription,
+                                        client=subscription.client_id)
+                    lapsed += 1
+        except DomainError:
+            continue  # paid meanwhile: finalize made it active
+    return lapsed
+
+
 def purchase_path(plan):
     return f"/client/subscriptions/{plan.public_id}/purchase"
 

@@ -559,3 +559,29 @@ def test_staff_viewing_as_the_contact_are_recorded_as_the_buyer(app, client, wor
         logged = models.Activity.get(models.Activity.action == "subscription.purchased")
         assert logged.staff_id is not None
         assert models.Subscription.get().client_id == world["a"].id
+
+
+def test_an_unpaid_purchase_lapses_after_a_day_unless_a_payment_is_in_flight(
+        app, client, demo_gateway):
+    import datetime as dt
+
+    from billing import scheduler
+    public_id = make_plan(app)
+    _, done = buy_new(client, public_id, card={**CARD, "card_number": "4000000000000341"})
+    assert done.status_code == 303
+    with opened(app):
+        assert subscription_purchase.expire_incomplete() == 0  # not yet a day old
+        later = models.utcnow() + dt.timedelta(hours=24)
+        invoice = models.Invoice.get()
+        pending = models.Payment.create(
+            client=invoice.client_id, status="pending", amount=invoice.balance, currency="USD",
+            date=later.date(), idempotency_key="in-flight-" + "k" * 20,
+            plan=f'{{"lines": [[{invoice.id}, {invoice.balance}]], "credit": 0}}')
+        assert subscription_purchase.expire_incomplete(later) == 0  # its payment may land
+        pending.delete_instance()
+        assert subscription_purchase.expire_incomplete(later) == 1
+        assert subscription_purchase.expire_incomplete(later) == 0  # once
+        assert models.Subscription.get().status == "ended"
+        assert models.Invoice.get().status == "cancelled"
+        assert models.Client.get_by_id(invoice.client_id).balance == 0
+    assert "subscription purchases: 0 left unpaid lapsed" in scheduler.run_due(app)
