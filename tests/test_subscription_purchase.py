@@ -348,7 +348,10 @@ def test_a_charge_declined_leaves_no_active_subscription_until_paid(app, client,
         assert counts(app)["Client"] == 1
     shown = html(client.get(done.headers["Location"]))
     assert "declined" in shown and "Awaiting payment" in shown
-    # Paying the open invoice the usual way starts the subscription.
+    # Paying the open invoice the usual way (the page links to it) starts the subscription.
+    link = re.search(r'href="(/client/invoices/payment\?invoices=[^"]+)"', shown).group(1)
+    review_page = client.get(link.replace("&amp;", "&"))
+    assert review_page.status_code == 200 and "$68.00" in html(review_page)
     from tests.payments_support import pay
     paid = pay(client, [invoice], f"new:{demo_gateway.id}")
     capture = submit_checkout_card(client, paid, invoice)

@@ -81,9 +81,12 @@ def purchase(public_id):
     except FieldErrors as exc:
         return form_page(plan, form, exc.errors, 422)
     except DomainError as exc:
-        if step == "review" or exc.field in ("key", "plan", "quantity"):
-            return form_page(plan, form, {exc.field or "form": exc.message}, 422)
-        return step_page(plan, session.get(STATE) or {}, exc, 422)
+        if step != "review" and exc.field not in ("key", "plan", "quantity"):
+            try:  # the step that was refused, with the reason
+                return step_page(plan, session.get(STATE) or {}, exc, 422)
+            except (DomainError, GatewayError):
+                pass  # that step cannot be shown again: back to the form
+        return form_page(plan, form, {exc.field or "form": exc.message}, 422)
     except GatewayError as exc:  # the gateway failed before any charge (e.g. card setup)
         return form_page(plan, form, {"method": exc.message}, 422)
 
