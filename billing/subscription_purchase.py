@@ -73,6 +73,11 @@ class Price:
         return self.setup_fee + self.period_amount
 
     @property
+    def keeps_card(self):
+        """A trial of a priced plan keeps a card for when it ends (when a gateway can)."""
+        return bool(self.trial_ends_on) and self.setup_fee + self.period_amount > 0
+
+    @property
     def first_period_end(self):
         return next_date(self.trial_ends_on or self.today, self.plan.frequency)
 

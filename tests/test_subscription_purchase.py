@@ -588,3 +588,15 @@ def test_an_unpaid_purchase_lapses_after_a_day_unless_a_payment_is_in_flight(
         assert models.Invoice.get().status == "cancelled"
         assert models.Client.get_by_id(invoice.client_id).balance == 0
     assert "subscription purchases: 0 left unpaid lapsed" in scheduler.run_due(app)
+
+
+def test_a_free_plan_asks_for_no_card(app, client, demo_gateway):
+    public_id = make_plan(app, price="0", setup_fee="")
+    page = review(client, public_id)
+    assert page.status_code == 200 and 'name="card_number"' not in html(page)
+    done = submit(client, public_id, page, step="pay")
+    assert done.status_code == 303
+    with opened(app):
+        subscription = models.Subscription.get()
+        assert subscription.status == "active" and subscription.payment_method_id is None
+        assert not models.Invoice.select().exists() and not models.Payment.select().exists()

@@ -99,7 +99,9 @@ def page(template, status=200, **context):
 
 def methods_for(price):
     """(saved cards, gateways for a new card) this purchase may use; a trial only keeps a
-    card, so it offers gateways that can store one."""
+    card, so it offers gateways that can store one; a free plan needs none."""
+    if price.due_now == 0 and not price.keeps_card:
+        return [], []
     enabled = [gw for gw in gateway_settings.enabled() if gw.capabilities.online]
     if price.due_now == 0:
         enabled = [gw for gw in enabled if gw.capabilities.token_billing]
