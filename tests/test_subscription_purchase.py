@@ -600,3 +600,33 @@ def test_a_free_plan_asks_for_no_card(app, client, demo_gateway):
         subscription = models.Subscription.get()
         assert subscription.status == "active" and subscription.payment_method_id is None
         assert not models.Invoice.select().exists() and not models.Payment.select().exists()
+
+
+def test_a_3ds_purchase_starts_when_run_due_finds_the_money(app, world, conn, localstripe,
+                                                            stripe_gateway):
+    """No subscription until paid, whoever reports the money: here run-due's reconciliation
+    of a payment the customer confirmed with their bank and never came back from."""
+    import requests
+
+    from gateways.stripe_gateway import StripeGateway
+    from tests.test_payments_reconcile import minutes_pass, run_due, stripe_card
+    public_id = make_plan(app)
+    _, card = stripe_card(localstripe, "4000002500003155")
+    plan = models.Plan.get(models.Plan.public_id == public_id)
+    result = subscription_purchase.buy(
+        plan, 1, models.Company.current(), key="buy-3ds-" + "a" * 24, contact=world["a1"],
+        gateway=StripeGateway(stripe_gateway), new_method=card, save_method=True)
+    assert result.status == "requires_action"
+    assert models.Subscription.get().status == "incomplete"
+    payment = models.Payment.get(models.Payment.status == "pending")
+    response = requests.post(
+        f"{localstripe}/v1/payment_intents/{payment.gateway_reference}/_authenticate",
+        json={"key": "pk_test_portal", "client_secret": result.outcome.client_secret,
+              "success": True}, timeout=10)
+    assert response.status_code == 200, response.text
+    minutes_pass(payment)
+    assert "pending payments: 1 completed" in run_due(app)
+    subscription = models.Subscription.get()
+    assert subscription.status == "active"
+    assert subscription.payment_method_id == models.GatewayToken.get().id  # for renewals
+    assert models.Invoice.get(models.Invoice.subscription == subscription.id).status == "paid"
