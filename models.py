@@ -634,7 +634,9 @@ class Plan(PublicModel):
 
 
 class Subscription(PublicModel):
-    STATUSES = ("active", "past_due", "cancelled", "ended")
+    # incomplete: bought from the purchase page, its first invoice not paid yet; it grants
+    # nothing and bills nothing until that invoice is paid (billing.subscription_purchase).
+    STATUSES = ("active", "past_due", "cancelled", "ended", "incomplete")
     client = ForeignKeyField(Client, backref="subscriptions", on_delete="CASCADE")
     contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
     plan = ForeignKeyField(Plan, backref="subscriptions")
@@ -651,11 +653,14 @@ class Subscription(PublicModel):
     ends_on = DateField(null=True)
     cancelled_at = DateTimeField(null=True)
     payment_method = ForeignKeyField(GatewayToken, null=True, on_delete="SET NULL")
+    # The purchase form's idempotency key: a double submit or a retry finds this row.
+    purchase_key = CharField(max_length=100, null=True, unique=True)
     created_at = DateTimeField(default=utcnow)
 
     # What a client reads for each display_status().
     STATUS_LABELS = {"trial": "Trial", "active": "Active", "ending": "Ending",
-                     "past_due": "Past due", "cancelled": "Cancelled", "ended": "Ended"}
+                     "past_due": "Past due", "cancelled": "Cancelled", "ended": "Ended",
+                     "incomplete": "Awaiting payment"}
 
     @classmethod
     def for_client(cls, client):

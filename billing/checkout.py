@@ -113,6 +113,30 @@ def charge_plan(contact, plan, company, key, *, token=None, gateway=None, new_me
     stays failed (run-due's scheduled charges make a new key for each retry). off_session:
     nobody is there to pass 3-D Secure (run-due), so the gateway declines instead of asking.
     """
+    attempt = claim(contact, plan, company, key, token=token, gateway=gateway,
+                    new_method=new_method, save_method=save_method, staff=staff,
+                    staff_consent=staff_consent, extra=extra, fields=fields,
+                    retake_failed=retake_failed)
+    if attempt is None:
+        return Outcome(models.Payment.get(models.Payment.idempotency_key == key), "duplicate")
+    return charge_claimed(contact, attempt, plan, key, off_session=off_session)
+
+
+@dataclasses.dataclass
+class Attempt:
+    """A claimed attempt: its pending row (the reservation) and what it will charge."""
+    payment: models.Payment
+    gateway: object
+    method: object
+
+
+def claim(contact, plan, company, key, *, token=None, gateway=None, new_method=None,
+          save_method=False, staff=None, staff_consent=False, extra=None, fields=None,
+          retake_failed=True):
+    """charge_plan's first half: an Attempt, or None when the key is already taken.
+
+    Runs in its own transaction, or in the caller's: a subscription purchase claims inside
+    the transaction that makes the invoice it pays, so both exist or neither does."""
     gateway, method = resolve_method(contact.client_id, token, gateway, new_method)
     data = json.loads(plan.to_json())
     data.update(extra or {})
@@ -126,10 +150,15 @@ def charge_plan(contact, plan, company, key, *, token=None, gateway=None, new_me
         else gateway.label
     payment = _claim(contact, plan, company, key, gateway, label, json.dumps(data),
                      fields or {}, retake_failed)
-    if payment is None:
-        return Outcome(models.Payment.get(models.Payment.idempotency_key == key), "duplicate")
+    return Attempt(payment, gateway, method) if payment is not None else None
+
+
+def charge_claimed(contact, attempt, plan, key, *, off_session=False):
+    """charge_plan's second half: call the gateway (outside any transaction: the claim must
+    be committed first, so a crash after the charge is found by run-due), then finalize."""
+    payment, gateway = attempt.payment, attempt.gateway
     try:
-        result = gateway.charge(method, plan.charge, plan.currency, idempotency_key=key,
+        result = gateway.charge(attempt.method, plan.charge, plan.currency, idempotency_key=key,
                                 metadata={"payment": payment.public_id,
                                           "client": contact.client.public_id},
                                 **({"off_session": True} if off_session else {}))
@@ -230,6 +259,10 @@ def finalize(payment_id, reference=None):
         if data.get("recurring"):
             from billing import prepayments  # it builds on this module
             prepayments.start_schedule(payment, data["recurring"], token or data.get("token"))
+        if data.get("lines"):
+            from billing import subscription_purchase  # it builds on this module
+            subscription_purchase.activate_paid([inv_id for inv_id, _ in data["lines"]],
+                                                token.id if token else data.get("token"))
         models.Activity.log("payment.completed", payment, client=payment.client_id,
                             contact=payment.contact_id, staff=staff,
                             detail=f"{payment.amount} {payment.currency}")

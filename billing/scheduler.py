@@ -60,6 +60,14 @@ def pending_payments(app):
 
 
 @job
+def lapsed_purchases(app):
+    # After pending_payments: a purchase whose payment just settled is active by now.
+    from billing import subscription_purchase
+    return (f"subscription purchases: {subscription_purchase.expire_incomplete()} left "
+            f"unpaid lapsed")
+
+
+@job
 def reminders(app):
     from billing import reminders
     done = reminders.run_due(app.config)

@@ -114,7 +114,7 @@ def records_for(client, *, with_keys=True):
         "payments": payment, "pending_payments": pending, "payment_methods": method,
         "documents": document,
         "subscriptions": subscription, "pre_payment": prepayment,
-        "statement_files": statement_file,
+        "statement_files": statement_file, "plans": plan,
     }
     keys = {}
     if with_keys:

@@ -24,6 +24,7 @@ def register_views(app):
         quotes,
         recurring,
         statement,
+        subscription_purchase,
         subscriptions,
         webhooks,
     )
@@ -47,7 +48,8 @@ def register_views(app):
                    payment_methods, documents, statement, subscriptions, pre_payment,
                    profile, admin, admin_clients, admin_contacts, admin_activity,
                    admin_documents, admin_quotes, admin_editor, admin_products,
-                   checkout, admin_payments, webhooks, admin_settings, admin_subscriptions):
+                   checkout, admin_payments, webhooks, admin_settings, admin_subscriptions,
+                   subscription_purchase):
         app.register_blueprint(module.bp)
     import views.api
     views.api.load_resources()

@@ -5,11 +5,11 @@ Every change goes through billing.subscriptions, as the API's does.
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 import models
-from billing import DomainError, FieldErrors
+from billing import DomainError, FieldErrors, subscription_purchase
 from billing import subscriptions as plan_service
 from billing.schedule import FREQUENCIES
 from views.admin import current_staff, staff_required
-from views.current import user_locale
+from views.current import service_config, user_locale
 from views.paging import Page, page_number
 
 bp = Blueprint("admin_subscriptions", __name__, url_prefix="/admin/subscriptions")
@@ -32,7 +32,12 @@ def index():
             S.plan.in_([p.id for p in page.items]) & S.status.in_(("active", "past_due")))
             .group_by(S.plan).tuples())
     return render_template("admin/plans.html", page=page, archived=archived, counts=counts,
-                           frequencies=FREQUENCIES)
+                           frequencies=FREQUENCIES, purchase_link=_purchase_link)
+
+
+def _purchase_link(plan):
+    """The plan's public purchase page, built like every e-mailed link (PORTAL_BASE_URL)."""
+    return subscription_purchase.purchase_link(plan, service_config()["BASE_URL"])
 
 
 def _typed(form):
@@ -69,7 +74,8 @@ def _form(plan=None):
             return redirect(url_for("admin_subscriptions.index"), 303)
     return render_template("admin/plan_form.html", plan=plan, values=values, errors=errors,
                            frequencies=FREQUENCIES,
-                           cancellation=plan_service.CANCELLATION_LABELS), \
+                           cancellation=plan_service.CANCELLATION_LABELS,
+                           purchase_link=_purchase_link), \
         422 if errors else 200
 
 
