@@ -113,6 +113,9 @@ class Company(BaseModel):
     # The reasons a contact picks from when cancelling a subscription, one a line; "" = the
     # defaults (billing.company_settings.cancellation_reasons).
     cancellation_reasons = TextField(default="")
+    # What a subscription becomes once auto-bill gives up on a renewal's charge: "past_due"
+    # (keeps renewing) or "suspended" (no renewals until paid). See billing.renewals.
+    failed_renewal_status = CharField(max_length=16, default="past_due")
 
     @classmethod
     def current(cls):
@@ -631,7 +634,7 @@ class Plan(PublicModel):
 
 
 class Subscription(PublicModel):
-    STATUSES = ("active", "past_due", "cancelled", "ended")
+    STATUSES = ("active", "past_due", "suspended", "cancelled", "ended")
     client = ForeignKeyField(Client, backref="subscriptions", on_delete="CASCADE")
     contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
     plan = ForeignKeyField(Plan, backref="subscriptions")
@@ -652,7 +655,8 @@ class Subscription(PublicModel):
 
     # What a client reads for each display_status().
     STATUS_LABELS = {"trial": "Trial", "active": "Active", "ending": "Ending",
-                     "past_due": "Past due", "cancelled": "Cancelled", "ended": "Ended"}
+                     "past_due": "Past due", "suspended": "Suspended",
+                     "cancelled": "Cancelled", "ended": "Ended"}
 
     @classmethod
     def for_client(cls, client):

@@ -2,9 +2,9 @@
 
 One validator (`clean_plan`) serves the back office, the API and any script: it takes what
 a person or an integration typed (amounts as text in `locale`, or money.PLAIN for machines)
-and refuses every bad field at once with a FieldErrors. Purchase, renewal, cancellation and
-plan changes are services still to come here; they build on `subscribe()` and the periods
-it sets (billing/schedule.py does the calendar arithmetic).
+and refuses every bad field at once with a FieldErrors. Cancellation lives here, renewals
+in billing/renewals.py; purchase and plan changes are still to come. They build on
+`subscribe()` and the periods it sets (billing/schedule.py does the calendar arithmetic).
 """
 import datetime as dt
 
@@ -229,7 +229,8 @@ def for_client(client):
     """The client's subscriptions, live ones first, newest first, with their plans."""
     S, P = models.Subscription, models.Plan
     return (S.select(S, P).join(P).where(S.client == client)
-            .order_by(S.status.not_in(("active", "past_due")), S.started_at.desc(), S.id.desc()))
+            .order_by(S.status.not_in(("active", "past_due", "suspended")), S.started_at.desc(),
+                      S.id.desc()))
 
 
 def invoices_of(subscription, client):
@@ -334,7 +335,9 @@ def end_due(today=None, now=None):
     now = now or models.utcnow()
     today = today or now.date()
     S = models.Subscription
-    due = ((S.cancel_at_period_end == True) & S.status.in_(LIVE)  # noqa: E712
+    # A suspended subscription that was cancelling ends on its date too.
+    due = ((S.cancel_at_period_end == True)  # noqa: E712
+           & S.status.in_((*LIVE, "suspended"))
            & (S.ends_on <= today))
     ended = 0
     for row in S.select(S.id, S.client).where(due).order_by(S.id):
