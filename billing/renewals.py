@@ -201,11 +201,16 @@ def _reactivate(subscription_id, client_id):
 
 
 def reactivate_settled():
-    """The sweep: whatever way an owed invoice stopped being owed, past due and suspended
-    subscriptions with nothing given up still owed are active again. Returns how many."""
-    S = models.Subscription
+    """The sweep: whatever way the owed invoice stopped being owed (cancelled by staff, say,
+    which calls no hook), a subscription held for a charge given up, with nothing given up
+    still owed, is active again. Only those held for a charge: a subscription staff put on
+    hold for another reason stays as they left it. Returns how many."""
+    S, Inv, A = models.Subscription, models.Invoice, models.AutoBill
+    gave_up = (Inv.select(Inv.subscription).join(A, on=(A.invoice == Inv.id))
+               .where(A.status == "failed"))
     count = 0
-    held = S.select(S.id, S.client).where(S.status.in_(("past_due", "suspended")))
+    held = S.select(S.id, S.client).where(S.status.in_(("past_due", "suspended"))
+                                          & S.id.in_(gave_up))
     for row in held.order_by(S.id):
         with transaction():
             count += _reactivate(row.id, row.client_id)
