@@ -3,6 +3,10 @@ saved method through billing.autobill; a charge given up holds the subscription 
 suspended (the business's choice) until paid; trials convert on their end date; ending,
 suspended and far-behind subscriptions are handled as a mature portal does."""
 import datetime as dt
+import os
+import pathlib
+import subprocess
+import sys
 
 import pytest
 from flask import current_app
@@ -10,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import models
+import portal
 from billing import (
     allocation,
     autobill,
@@ -356,16 +361,11 @@ def test_run_due_command_reports_renewals(app, demo_gateway):
         demo_card(client, demo_gateway)
         today = models.utcnow().date()
         subscribed(client, start=add_months(today, -1))
-    result = app.test_cli_runner().invoke(scheduler_cli(), ["run-due"])
+    result = app.test_cli_runner().invoke(portal.cli, ["run-due"])
     assert result.exit_code == 0, result.output
     assert "subscription renewals: 1 invoiced (1 to charge, 0 without a saved method)" \
         in result.output
     assert "auto-bill: 1 paid" in result.output
-
-
-def scheduler_cli():
-    import portal
-    return portal.cli
 
 
 # -- each period at most once, dates only forward, whatever the ticks ----------------------
@@ -479,3 +479,27 @@ def test_stripe_renewal_through_localstripe(client, auth, world, app, localstrip
     intent = stripe_api(localstripe).v1.payment_intents.retrieve(payment.gateway_reference)
     assert (intent.status, intent.amount, intent.metadata["payment"]) == (
         "succeeded", 2900, payment.public_id)
+
+
+def test_two_run_due_processes_at_once_renew_and_charge_once(app, demo_gateway, tmp_path):
+    """Two `portal run-due` processes on one database, as cron on two machines: on
+    PostgreSQL both run and the claim decides; on SQLite they take turns (single_run)."""
+    with opened(app):
+        client, _ = customer()
+        demo_card(client, demo_gateway)
+        subscription = subscribed(client, start=add_months(models.utcnow().date(), -1))
+    env = {**os.environ, "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
+           "PORTAL_DATABASE_URL": app.config["DATABASE_URL"],
+           "PORTAL_BASE_URL": "http://portal.test", "PORTAL_SECRET_KEY": "test-secret"}
+    env.pop("PORTAL_ENV", None)
+    portal_command = str(pathlib.Path(sys.executable).with_name("portal"))
+    runs = [subprocess.Popen([portal_command, "run-due"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    for run, (out, err) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0 and "FAILED" not in out, (out, err)
+    assert "".join(out for out, _ in outputs).count("subscription renewals: 1 invoiced") == 1
+    with opened(app):
+        (invoice,) = renewal_invoices(subscription)
+        assert reload(invoice).status == "paid"
+        assert models.DemoCharge.select().count() == 1
