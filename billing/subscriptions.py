@@ -243,7 +243,8 @@ def invoices_of(subscription, client):
 # -- cancellation --------------------------------------------------------------------------
 
 MAX_CANCEL_COMMENT = 1000
-LIVE = ("active", "past_due")
+# Suspended (a renewal left unpaid, billing.renewals) is still the client's to cancel.
+LIVE = ("active", "past_due", "suspended")
 
 
 def can_cancel(subscription):
@@ -335,9 +336,7 @@ def end_due(today=None, now=None):
     now = now or models.utcnow()
     today = today or now.date()
     S = models.Subscription
-    # A suspended subscription that was cancelling ends on its date too.
-    due = ((S.cancel_at_period_end == True)  # noqa: E712
-           & S.status.in_((*LIVE, "suspended"))
+    due = ((S.cancel_at_period_end == True) & S.status.in_(LIVE)  # noqa: E712
            & (S.ends_on <= today))
     ended = 0
     for row in S.select(S.id, S.client).where(due).order_by(S.id):

@@ -290,6 +290,19 @@ def test_suspended_after_the_last_failure_when_the_business_says_so(db, demo_gat
     assert periods(renewal_invoices(subscription)[-1]) == ["2027-02-02 to 2027-03-02"]
 
 
+def test_a_suspended_subscriber_may_still_cancel_and_it_ends_unbilled(db, demo_gateway):
+    company_settings.save_subscriptions(models.Company.current(), cancellation_reasons="Other",
+                                        failed_renewal_status="suspended")
+    client, primary = customer()
+    subscription, invoice = fail_three_times(client, demo_gateway)
+    assert subscriptions.can_cancel(subscription)
+    subscriptions.cancel(subscription, reason="Other", reasons=["Other"], contact=primary)
+    assert subscriptions.end_due(today=dt.date(2027, 1, 2)) == 1
+    assert tick(dt.date(2027, 1, 2))[0]["renewed"] == 0
+    assert reload(subscription).status == "cancelled"
+    assert renewal_invoices(subscription) == [invoice]  # still owed; nothing new billed
+
+
 def test_marked_paid_by_staff_or_cancelled_reactivates(db, demo_gateway):
     client, _ = customer()
     subscription, invoice = fail_three_times(client, demo_gateway)
