@@ -116,6 +116,8 @@ class Company(BaseModel):
     # What a subscription becomes once auto-bill gives up on a renewal's charge: "past_due"
     # (keeps renewing) or "suspended" (no renewals until paid). See billing.renewals.
     failed_renewal_status = CharField(max_length=16, default="past_due")
+    # Contacts may edit their client's billing and shipping address and VAT number.
+    contacts_edit_billing_details = BooleanField(default=False)
 
     @classmethod
     def current(cls):
@@ -229,6 +231,7 @@ class Contact(SessionOwner, PublicModel, UserMixin):
     # False only for a self-registered contact until they follow the e-mailed link; the
     # default keeps every contact made before (by staff, the API or an import) able to log in.
     email_verified = BooleanField(default=True)
+    pending_email = CharField(max_length=254, default="")  # asked for, not yet confirmed
 
     @property
     def name(self):

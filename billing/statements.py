@@ -24,12 +24,19 @@ class Statement:
     paid: int = 0
     closing: int = 0
     ageing: list = field(default_factory=list)  # (label, amount)
+    unused: int = 0  # credit and payments no invoice has taken: the ageing's other side
     status: str = "all"  # which invoices: all (with money in), unpaid or paid only
 
     def digest(self):
         """What the statement shows, for generated.fingerprint: any change makes a new PDF."""
         return [self.client.id, self.currency, self.start, self.end, self.status, self.opening,
-                self.rows, self.invoiced, self.paid, self.closing, self.ageing]
+                self.rows, self.invoiced, self.paid, self.closing, self.ageing, self.unused]
+
+    @property
+    def net_owed(self):
+        """The ageing's total less unused credit: on a statement ending today, the closing
+        balance. Without the unused line a prepaid client's ageing would not add up."""
+        return sum(amount for _, amount in self.ageing) - self.unused
 
 
 STATUSES = (("all", "All activity"), ("unpaid", "Unpaid invoices"), ("paid", "Paid invoices"))
@@ -127,7 +134,20 @@ def build(client, start, end, status="all"):
                                      else (Inv.balance <= 0)))
                    .order_by(Inv.date, Inv.id)]
     st.ageing = ageing(invoices, end)
+    st.unused = unused(client, currency, end)
     return st
+
+
+def unused(client, currency, as_of):
+    """Open credit (over-payments included) and unapplied payments, dated by `as_of`, at
+    their balances now, as the ageing's invoice balances are."""
+    from billing import allocation, applying
+    Cr, P = models.Credit, models.Payment
+    credit = sum(c.balance for c in allocation.available_credit(client.id, currency)
+                 .where(Cr.date <= as_of))
+    waiting = sum(p.unapplied for p in applying.unapplied_payments(client.id, currency)
+                  .where(P.date <= as_of))
+    return credit + waiting
 
 
 def ageing(invoices, as_of):

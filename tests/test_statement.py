@@ -118,3 +118,49 @@ def test_statement_page_shows_the_ageing_table(client, auth, world):
         .get_data(as_text=True)
     for label in ("Current", "1–30 days", "31–60 days", "61–90 days", "Over 90 days"):
         assert label in html
+
+
+def test_unused_credit_and_payments_make_the_ageing_add_up_to_the_closing_balance(db):
+    """A prepaid client: the invoices' ageing counts what they owe, the unused line what the
+    client has paid or been credited beyond them; together they are the closing balance."""
+    from billing import credits
+    from billing import payments as payment_service
+    client = factories.client()
+    staff = factories.staff()
+    today = models.utcnow().date()
+    owed = factories.invoice(client, date=today, due_date=today)  # 100.00, current
+    payment_service.record_manual(staff, client, "150.00", [owed.id], method="cheque",
+                                  locale="en_US", date=today)  # 50.00 over: a credit
+    credits.create_credit(client, [{"product": "Goodwill", "unit_cost": 2000}], date=today,
+                          reason="adjustment")  # 20.00 more
+    factories.invoice(client, date=today, due_date=today,
+                      lines=[{"product": "Work", "unit_cost": 3000}])  # 30.00, unpaid
+    payment_service.record_manual(staff, client, "12.50", [], method="cheque",
+                                  locale="en_US", date=today)  # a pre-payment, unapplied
+    st = statements.build(client, today.replace(day=1), today)
+    assert dict(st.ageing)["Current"] == 3000
+    assert st.unused == 5000 + 2000 + 1250
+    assert st.net_owed == st.closing == 3000 - 8250
+    # Money that arrives after the statement's end is not on it.
+    later = statements.build(client, today.replace(day=1) - dt.timedelta(days=40),
+                             today.replace(day=1) - dt.timedelta(days=1))
+    assert later.unused == 0
+
+
+def test_statement_page_and_pdf_show_the_unused_line_only_when_there_is_some(client, auth,
+                                                                            world):
+    auth.login("a1@alpha.example")
+    path = "/client/statement?start_date=2026-10-01&end_date=2026-10-31"
+    assert "Unused credit" not in client.get(path).get_data(as_text=True)
+    with models.db.atomic():
+        alpha = models.Contact.get(models.Contact.email == "a1@alpha.example").client
+        from billing import credits
+        credits.create_credit(alpha, [{"product": "Goodwill", "unit_cost": 1500}],
+                              date=d(4), reason="adjustment")
+    html = client.get(path).get_data(as_text=True)
+    assert "Unused credit and payments" in html and "Net owed" in html
+    response = client.get("/client/statement/pdf?start_date=2026-10-01&end_date=2026-10-31")
+    assert response.status_code == 200
+    text = pdf_text(response.data)
+    assert "UNUSED CREDIT AND" in text  # headers wrap in the table: words, not the phrase
+    assert "-$15.00 $285.00" in text.replace("−", "-")  # unused, then net owed
