@@ -113,6 +113,9 @@ class Company(BaseModel):
     # The reasons a contact picks from when cancelling a subscription, one a line; "" = the
     # defaults (billing.company_settings.cancellation_reasons).
     cancellation_reasons = TextField(default="")
+    # What a subscription becomes once auto-bill gives up on a renewal's charge: "past_due"
+    # (keeps renewing) or "suspended" (no renewals until paid). See billing.renewals.
+    failed_renewal_status = CharField(max_length=16, default="past_due")
     # Contacts may edit their client's billing and shipping address and VAT number.
     contacts_edit_billing_details = BooleanField(default=False)
 
@@ -636,7 +639,7 @@ class Plan(PublicModel):
 class Subscription(PublicModel):
     # incomplete: bought from the purchase page, its first invoice not paid yet; it grants
     # nothing and bills nothing until that invoice is paid (billing.subscription_purchase).
-    STATUSES = ("active", "past_due", "cancelled", "ended", "incomplete")
+    STATUSES = ("active", "past_due", "suspended", "cancelled", "ended", "incomplete")
     client = ForeignKeyField(Client, backref="subscriptions", on_delete="CASCADE")
     contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
     plan = ForeignKeyField(Plan, backref="subscriptions")
@@ -659,8 +662,8 @@ class Subscription(PublicModel):
 
     # What a client reads for each display_status().
     STATUS_LABELS = {"trial": "Trial", "active": "Active", "ending": "Ending",
-                     "past_due": "Past due", "cancelled": "Cancelled", "ended": "Ended",
-                     "incomplete": "Awaiting payment"}
+                     "past_due": "Past due", "suspended": "Suspended",
+                     "cancelled": "Cancelled", "ended": "Ended", "incomplete": "Awaiting payment"}
 
     @classmethod
     def for_client(cls, client):

@@ -216,6 +216,9 @@ def spend_credit(client_id, currency, key, lines, budget, contact=None, staff=No
             invoice.save()
             models.Client.update(balance=models.Client.balance - room).where(
                 models.Client.id == invoice.client_id).execute()
+            if invoice.status == "paid" and invoice.subscription_id is not None:
+                from billing import renewals
+                renewals.settled(invoice)
             spent[invoice.id] = spent.get(invoice.id, 0) + room
             total += room
     if total == 0:

@@ -1,7 +1,8 @@
-"""Auto-bill: a recurring invoice charged to the client's default saved method.
+"""Auto-bill: a recurring invoice (or a subscription's renewal) charged to a saved method.
 
 recurring.generate() queues an AutoBill row with each invoice that auto-bill applies to (in
-the transaction that issues it, so each invoice has one). charge_due(), a run-due job, then
+the transaction that issues it, so each invoice has one); renewals.renew() does the same for
+each subscription period. charge_due(), a run-due job, then
 charges it through checkout.pay(), outside any transaction, with the same claim and
 reservation rules as a contact paying by hand. An attempt is claimed with a conditional
 UPDATE on the row, so overlapping run-due runs (threads, processes, machines) make one
@@ -149,7 +150,8 @@ def _attempt(row, config, now):
             return _finish(row, "charging", "paid", payment=ours.id)
         return _finish(row, "charging", "skipped")
     contact = payer(invoice.client)
-    token = default_method(invoice.client_id)
+    from billing import renewals  # it builds on this module
+    token = renewals.method_for_invoice(invoice)
     if contact is None or token is None:
         # Nothing to charge: the invoice was sent as usual and waits to be paid.
         return _finish(row, "charging", "unpaid")
@@ -202,6 +204,9 @@ def _failed(row, expected, message, now, config, *, declined):
             return None
         log.info("auto-bill of invoice %s failed (attempt %s): %s", row.invoice_id,
                  row.attempts, message)
+        if final:  # a subscription's renewal left unpaid holds the subscription
+            from billing import renewals
+            renewals.charge_given_up(row.invoice_id)
         if declined or final:
             _tell_both(models.AutoBill.get_by_id(row.id), message, final, now, config)
     return status
@@ -215,7 +220,8 @@ def _tell_both(row, message, final, now, config):
     context = {"invoice": invoice, "contact": contact, "company": company, "reason": message,
                "final": final, "retry_on": (now + RETRY_AFTER).date(),
                "base_url": config.get("BASE_URL", ""), "attempts": row.attempts,
-               "max_attempts": MAX_ATTEMPTS}
+               "max_attempts": MAX_ATTEMPTS,
+               "subscription": invoice.subscription if invoice.subscription_id else None}
     if contact is not None and contact.email:
         mail.queue(contact.email,
                    f"Automatic payment of invoice {invoice.number} did not go through",

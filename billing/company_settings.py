@@ -331,9 +331,19 @@ def cancellation_reasons(company):
     return [line for line in stored if line] or list(DEFAULT_CANCELLATION_REASONS)
 
 
-def save_subscriptions(company, *, cancellation_reasons, staff=None):
+def save_subscriptions(company, *, cancellation_reasons, failed_renewal_status=None,
+                       staff=None):
     """One reason a line; blank lines and repeats are dropped, and at least one must stay
-    (a contact cannot cancel without choosing one)."""
+    (a contact cannot cancel without choosing one). failed_renewal_status: what a
+    subscription becomes when a renewal's charge is given up (billing.renewals.AFTER_FAILURE);
+    None leaves it as it is."""
+    from billing import renewals
+    extra = {}
+    if failed_renewal_status is not None:
+        if failed_renewal_status not in renewals.AFTER_FAILURE:
+            raise DomainError("Choose what happens when a renewal cannot be charged.",
+                              "failed_renewal_status")
+        extra["failed_renewal_status"] = failed_renewal_status
     reasons = []
     for line in (cancellation_reasons or "").splitlines():
         reason = validation.single_line(line, "Each reason", "cancellation_reasons",
@@ -345,4 +355,4 @@ def save_subscriptions(company, *, cancellation_reasons, staff=None):
     if len(reasons) > MAX_REASONS:
         raise DomainError(f"Enter at most {MAX_REASONS} reasons.", "cancellation_reasons")
     return _store(company, "settings.subscriptions_saved", staff,
-                  cancellation_reasons="\n".join(reasons))
+                  cancellation_reasons="\n".join(reasons), **extra)

@@ -47,6 +47,9 @@ def apply_to_invoice(payment, invoice, amount):
     invoice.save()
     models.Client.update(balance=models.Client.balance - amount).where(
         models.Client.id == invoice.client_id).execute()
+    if invoice.status == "paid" and invoice.subscription_id is not None:
+        from billing import renewals
+        renewals.settled(invoice)
 
 
 def record_manual(staff, client, amount_text, invoice_ids, *, method, locale, reference="",

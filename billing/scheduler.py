@@ -20,6 +20,25 @@ def job(func):
 
 
 @job
+def subscription_endings(app):
+    # Before renewals: a subscription whose cancellation takes effect today is ended, not
+    # billed for another period.
+    from billing import subscriptions
+    return f"subscriptions: {subscriptions.end_due()} ended as cancelled"
+
+
+@job
+def subscription_renewals(app):
+    # Before auto_bill: a renewal issued in this tick is charged in this tick.
+    from billing import renewals
+    with app.app_context():  # invoice e-mails are rendered from templates
+        done = renewals.renew_due(app.config)
+    return (f"subscription renewals: {done['renewed']} invoiced ({done['charging']} to "
+            f"charge, {done['owed']} without a saved method), {done['reactivated']} "
+            f"reactivated")
+
+
+@job
 def recurring_invoices(app):
     from billing import recurring
     made = recurring.generate_due(app.config)
@@ -43,12 +62,6 @@ def recurring_prepayments(app):
         done = prepayments.charge_due()
     return (f"recurring pre-payments: {done['charged']} charged, {done['failed']} failed, "
             f"{done['waiting']} still processing")
-
-
-@job
-def subscription_endings(app):
-    from billing import subscriptions
-    return f"subscriptions: {subscriptions.end_due()} ended as cancelled"
 
 
 @job

@@ -2,9 +2,9 @@
 
 One validator (`clean_plan`) serves the back office, the API and any script: it takes what
 a person or an integration typed (amounts as text in `locale`, or money.PLAIN for machines)
-and refuses every bad field at once with a FieldErrors. Purchase, renewal, cancellation and
-plan changes are services still to come here; they build on `subscribe()` and the periods
-it sets (billing/schedule.py does the calendar arithmetic).
+and refuses every bad field at once with a FieldErrors. Cancellation lives here, renewals
+in billing/renewals.py; purchase and plan changes are still to come. They build on
+`subscribe()` and the periods it sets (billing/schedule.py does the calendar arithmetic).
 """
 import datetime as dt
 
@@ -229,7 +229,8 @@ def for_client(client):
     """The client's subscriptions, live ones first, newest first, with their plans."""
     S, P = models.Subscription, models.Plan
     return (S.select(S, P).join(P).where(S.client == client)
-            .order_by(S.status.not_in(("active", "past_due")), S.started_at.desc(), S.id.desc()))
+            .order_by(S.status.not_in(("active", "past_due", "suspended")), S.started_at.desc(),
+                      S.id.desc()))
 
 
 def invoices_of(subscription, client):
@@ -242,7 +243,8 @@ def invoices_of(subscription, client):
 # -- cancellation --------------------------------------------------------------------------
 
 MAX_CANCEL_COMMENT = 1000
-LIVE = ("active", "past_due")
+# Suspended (a renewal left unpaid, billing.renewals) is still the client's to cancel.
+LIVE = ("active", "past_due", "suspended")
 
 
 def can_cancel(subscription):

@@ -2,7 +2,7 @@
 is saved on its own by billing.company_settings."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
-from billing import DomainError, reminders
+from billing import DomainError, reminders, renewals
 from billing import company_settings as settings
 from views.admin import current_staff, staff_required
 from views.tabs import MODULE_KEYS, TABS
@@ -20,7 +20,7 @@ SECTION_TITLES = {
     "invitations": "E-mailed links",
     "mail": "Receipts and attachments",
     "reminders": "Payment reminders and late fee",
-    "subscriptions": "Subscription cancellation",
+    "subscriptions": "Subscriptions",
 }
 
 
@@ -103,8 +103,11 @@ def _reminders(company, staff):
 
 
 def _subscriptions(company, staff):
+    # Absent (an older form): left as it is; blank or unknown: refused by the service.
+    failed = request.form.get("failed_renewal_status")
     return settings.save_subscriptions(
-        company, cancellation_reasons=_text("cancellation_reasons", 5000), staff=staff)
+        company, cancellation_reasons=_text("cancellation_reasons", 5000),
+        failed_renewal_status=None if failed is None else failed[:20], staff=staff)
 
 
 SAVERS = {"profile": _profile, "branding": _branding, "regional": _regional,
@@ -123,7 +126,9 @@ def _page(company, error=None, section=None, status_code=200):
         ttl_range=settings.TTL_DAYS, reminder_rules=reminders.rules(company),
         late_fee_text=reminders.fee_text(company), fee_kinds=reminders.FEE_KINDS,
         days_range=reminders.DAYS_RANGE,
-        cancellation_reasons="\n".join(settings.cancellation_reasons(company))), status_code
+        cancellation_reasons="\n".join(settings.cancellation_reasons(company)),
+        after_failure=renewals.AFTER_FAILURE,
+        failed_renewal_status=renewals.after_failure_status(company)), status_code
 
 
 @bp.get("")
