@@ -625,13 +625,15 @@ class Plan(PublicModel):
     allow_plan_changes = BooleanField(default=True)
     # Subscribers may switch only between plans of the same (non-blank) group.
     plan_group = CharField(max_length=50, default="")
+    # Clients may pause billing and resume it later (billing/plan_changes.py).
+    allow_pause = BooleanField(default=False)
     is_active = BooleanField(default=True)  # False once archived: sold no more
     archived_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
 
 
 class Subscription(PublicModel):
-    STATUSES = ("active", "past_due", "cancelled", "ended")
+    STATUSES = ("active", "past_due", "paused", "cancelled", "ended")
     client = ForeignKeyField(Client, backref="subscriptions", on_delete="CASCADE")
     contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
     plan = ForeignKeyField(Plan, backref="subscriptions")
@@ -649,10 +651,13 @@ class Subscription(PublicModel):
     cancelled_at = DateTimeField(null=True)
     payment_method = ForeignKeyField(GatewayToken, null=True, on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow)
+    # The day billing was paused (status "paused"); resuming shifts the period by the pause.
+    paused_on = DateField(null=True)
 
     # What a client reads for each display_status().
     STATUS_LABELS = {"trial": "Trial", "active": "Active", "ending": "Ending",
-                     "past_due": "Past due", "cancelled": "Cancelled", "ended": "Ended"}
+                     "past_due": "Past due", "paused": "Paused", "cancelled": "Cancelled",
+                     "ended": "Ended"}
 
     @classmethod
     def for_client(cls, client):

@@ -2,9 +2,9 @@
 
 One validator (`clean_plan`) serves the back office, the API and any script: it takes what
 a person or an integration typed (amounts as text in `locale`, or money.PLAIN for machines)
-and refuses every bad field at once with a FieldErrors. Purchase, renewal, cancellation and
-plan changes are services still to come here; they build on `subscribe()` and the periods
-it sets (billing/schedule.py does the calendar arithmetic).
+and refuses every bad field at once with a FieldErrors. Purchase and cancellation live here,
+plan changes and pausing in billing/plan_changes.py; renewal is still to come. They build on
+`subscribe()` and the periods it sets (billing/schedule.py does the calendar arithmetic).
 """
 import datetime as dt
 
@@ -23,7 +23,7 @@ CANCELLATION_LABELS = {
 # What a plan is made of, in form order; `clean_plan` reads these keys.
 PLAN_FIELDS = ("name", "description", "price", "currency", "frequency", "trial_days",
                "setup_fee", "min_quantity", "max_quantity", "cancellation",
-               "allow_plan_changes", "plan_group")
+               "allow_plan_changes", "plan_group", "allow_pause")
 MAX_TRIAL_DAYS = 3650
 MAX_QUANTITY = 1_000_000
 
@@ -115,7 +115,7 @@ def clean_plan(data, locale):
             "min_quantity": min_quantity, "max_quantity": max_quantity,
             "cancellation": cancellation, "allow_cancellation": cancellation != "not_allowed",
             "allow_plan_changes": _flag(data.get("allow_plan_changes")),
-            "plan_group": plan_group}
+            "plan_group": plan_group, "allow_pause": _flag(data.get("allow_pause"))}
 
 
 def plan_values(plan, locale):
@@ -129,7 +129,7 @@ def plan_values(plan, locale):
             "min_quantity": str(plan.min_quantity),
             "max_quantity": "" if plan.max_quantity is None else str(plan.max_quantity),
             "cancellation": plan.cancellation, "allow_plan_changes": plan.allow_plan_changes,
-            "plan_group": plan.plan_group}
+            "plan_group": plan.plan_group, "allow_pause": plan.allow_pause}
 
 
 def _check_unique(name, plan_id=None):

@@ -39,6 +39,7 @@ def _typed(form):
     """The form's fields as typed; an unticked checkbox is sent as nothing, so say no."""
     values = {key: form.get(key, "")[:5000] for key in plan_service.PLAN_FIELDS}
     values["allow_plan_changes"] = form.get("allow_plan_changes") == "1"
+    values["allow_pause"] = form.get("allow_pause") == "1"
     return values
 
 
