@@ -214,9 +214,8 @@ def can_resume(subscription):
     return subscription.status == "paused"
 
 
-def pause(subscription, *, contact=None, staff=None, by_business=False, today=None):
-    """Stop billing until resumed: nothing is invoiced while paused."""
-    today = today or models.utcnow().date()
+def check_pause(subscription, *, by_business=False):
+    """DomainError saying why the subscription cannot be paused now."""
     if not by_business and not subscription.plan.allow_pause:
         raise DomainError("This subscription cannot be paused from the portal. Please "
                           "contact us to pause it.", "subscription")
@@ -227,6 +226,17 @@ def pause(subscription, *, contact=None, staff=None, by_business=False, today=No
     if subscription.cancel_at_period_end:
         raise DomainError("This subscription is cancelled at the end of the period. Undo the "
                           "cancellation first to pause it.", "subscription")
+
+
+def check_resume(subscription):
+    if subscription.status != "paused":
+        raise DomainError("This subscription is not paused.", "subscription")
+
+
+def pause(subscription, *, contact=None, staff=None, by_business=False, today=None):
+    """Stop billing until resumed: nothing is invoiced while paused."""
+    today = today or models.utcnow().date()
+    check_pause(subscription, by_business=by_business)
     S = models.Subscription
     with transaction():
         changed = S.update(status="paused", paused_on=today).where(
