@@ -258,10 +258,10 @@ def can_undo_cancellation(subscription, today=None):
             and (subscription.ends_on is None or subscription.ends_on > today))
 
 
-def check_cancellation(subscription, reason, comment, reasons):
+def check_cancellation(subscription, reason, comment, reasons, by_business=False):
     """The reason (one of the business's `reasons`) and comment, checked; DomainError naming
-    what to fix. Nothing is changed."""
-    if subscription.plan.cancellation == "not_allowed":
+    what to fix. Nothing is changed. The business (by_business) may cancel any plan."""
+    if not by_business and subscription.plan.cancellation == "not_allowed":
         raise DomainError("This subscription cannot be cancelled from the portal. Please "
                           "contact us to cancel it.", "subscription")
     if subscription.cancel_at_period_end or subscription.status not in LIVE:
@@ -276,17 +276,22 @@ def check_cancellation(subscription, reason, comment, reasons):
 
 
 def cancel(subscription, *, reason, comment="", reasons, contact=None, staff=None,
-           now=None):
+           now=None, when=None):
     """Cancel as the plan says: at the period's end (it keeps running until `ends_on`, and
     run-due ends it) or at once. Staff are e-mailed. Returns the subscription as changed.
+    when: "immediately" or "at_period_end", the business's choice over the plan's policy
+    (back office and API only).
 
     The UPDATE names the state it changes from, so a second request (another tab, a double
     submit) finds nothing to change and is refused rather than cancelling twice."""
     from billing import notifications
-    reason, comment = check_cancellation(subscription, reason, comment, reasons)
+    if when not in (None, "immediately", "at_period_end"):
+        raise DomainError("Choose when the subscription ends.", "when")
+    reason, comment = check_cancellation(subscription, reason, comment, reasons,
+                                         by_business=when is not None)
     now = now or models.utcnow()
     S = models.Subscription
-    if subscription.plan.cancellation == "immediately":
+    if (when or subscription.plan.cancellation) == "immediately":
         fields = {"status": "cancelled", "cancelled_at": now, "ends_on": now.date()}
         action = "subscription.cancelled"
     else:
