@@ -98,6 +98,15 @@ def options(subscription):
     return list(query.order_by(P.price, P.name, P.id))
 
 
+def read_choice(plan_id, quantity_text):
+    """(plan or None, quantity) from what a form sent: a plan's public id and the quantity as
+    typed. A quantity that is not plain digits stays text, for check_quantity to refuse."""
+    plan_id = str(plan_id or "")[:24]
+    plan = models.Plan.get_or_none(models.Plan.public_id == plan_id) if plan_id else None
+    text = str(quantity_text or "").strip()[:12]
+    return plan, int(text) if text.isascii() and text.isdigit() else text
+
+
 def check_change(subscription, new_plan, new_quantity, *, by_business=False):
     """DomainError naming what is wrong with switching to new_plan x new_quantity."""
     plan = subscription.plan
@@ -129,6 +138,23 @@ def preview(subscription, new_plan, new_quantity, *, by_business=False, today=No
     return proration(subscription, new_plan, new_quantity, today)
 
 
+STALE = ("The amount for the rest of the period has changed since it was shown. Check the "
+         "new amount and confirm again.")
+
+
+# What a missing or mangled confirmed amount reads as: it matches no difference, so change()
+# refuses it as stale, after the plan and quantity have had their own say.
+UNREADABLE = "unreadable"
+
+
+def confirmed_difference(text):
+    """The difference a confirmation page carried back (minor units, as the page wrote it)."""
+    text = str(text or "").strip()[:20]
+    if not (text.isascii() and text.lstrip("-").isdigit() and text.count("-") <= 1):
+        return UNREADABLE
+    return int(text)
+
+
 @dataclasses.dataclass
 class Change:
     subscription: models.Subscription
@@ -151,8 +177,7 @@ def change(subscription, new_plan, new_quantity, *, expected_difference, config,
     result = preview(subscription, new_plan, new_quantity, by_business=by_business,
                      today=today)
     if expected_difference is not None and expected_difference != result.difference:
-        raise DomainError("The amount for the rest of the period has changed since it was "
-                          "shown. Check the new amount and confirm again.", "confirmation")
+        raise DomainError(STALE, "confirmation")
     S = models.Subscription
     old_plan, old_quantity = subscription.plan, subscription.quantity
     same_price = (S.unit_price.is_null() if subscription.unit_price is None

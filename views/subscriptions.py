@@ -116,16 +116,6 @@ def undo(public_id):
 
 # -- plan changes --------------------------------------------------------------------------
 
-def _chosen(subscription, form):
-    """(plan, quantity) as the form names them; a bad quantity is the service's refusal."""
-    P = models.Plan
-    public_id = form.get("plan", "")[:24]
-    plan = P.get_or_none(P.public_id == public_id) if valid_public_id(public_id) else None
-    text = form.get("quantity", "").strip()[:12]
-    quantity = int(text) if text.isascii() and text.isdigit() else text
-    return plan, quantity
-
-
 @bp.route("/subscriptions/<public_id>/change", methods=["GET", "POST"])
 @portal_tab("subscriptions")
 def change(public_id):
@@ -139,16 +129,16 @@ def change(public_id):
                 plan_changes.check_change(subscription, subscription.plan,
                                           subscription.quantity)
             return change_page(subscription)
-        plan, quantity = _chosen(subscription, form)
+        plan, quantity = plan_changes.read_choice(form.get("plan"), form.get("quantity"))
         if form.get("confirmed") != "1":
             proration = plan_changes.preview(subscription, plan, quantity)
             return render_tab("subscriptions/change_confirm.html", subscription=subscription,
                               new_plan=plan, quantity=quantity, proration=proration,
                               method=autobill_method(subscription))
-        expected = form.get("expected_difference", "").strip()[:20]
         done = plan_changes.change(
             subscription, plan, quantity, config=service_config(),
-            expected_difference=int(expected) if expected.lstrip("-").isdigit() else "",
+            expected_difference=plan_changes.confirmed_difference(
+                form.get("expected_difference")),
             **acting())
     except DomainError as exc:
         if exc.field in ("plan", "quantity", "confirmation"):

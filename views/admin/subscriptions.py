@@ -164,21 +164,17 @@ def held_change(sub_id):
     amount, changes the subscription (refused if the amount moved meanwhile)."""
     subscription = _held(sub_id)
     form = request.form
-    P = models.Plan
-    plan_id = form.get("plan", "")[:24]
-    plan = P.get_or_none(P.public_id == plan_id) if plan_id else None
-    text = form.get("quantity", "").strip()[:12]
-    quantity = int(text) if text.isascii() and text.isdigit() else text
-    chosen = {"plan": plan_id, "quantity": text}
+    plan, quantity = plan_changes.read_choice(form.get("plan"), form.get("quantity"))
+    chosen = {"plan": form.get("plan", "")[:24], "quantity": form.get("quantity", "")[:12]}
     try:
         if form.get("confirmed") != "1":
             proration = plan_changes.preview(subscription, plan, quantity, by_business=True)
             return _held_page(subscription, proration=proration, chosen=chosen)
-        expected = form.get("expected_difference", "").strip()[:20]
         done = plan_changes.change(
             subscription, plan, quantity, by_business=True, staff=current_staff(),
             config=service_config(),
-            expected_difference=int(expected) if expected.lstrip("-").isdigit() else "")
+            expected_difference=plan_changes.confirmed_difference(
+                form.get("expected_difference")))
     except DomainError as exc:
         return _held_page(subscription, error=exc, chosen=chosen, status=422)
     document = done.invoice or done.credit
