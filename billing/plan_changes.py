@@ -192,9 +192,9 @@ def change(subscription, new_plan, new_quantity, *, expected_difference, config,
         if not changed:
             raise DomainError("This subscription was changed meanwhile. Check it and try "
                               "again.", "confirmation")
-        lines = _lines(subscription, old_plan, old_quantity, new_plan, new_quantity, result,
-                       today)
         client = subscription.client
+        lines = _lines(subscription, old_plan, old_quantity, new_plan, new_quantity, result,
+                       today) if result.difference else []
         if result.difference > 0:
             outcome.invoice = invoices.create_invoice(
                 client, lines, date=today, due_date=today, currency=result.currency,

@@ -267,3 +267,11 @@ def test_resuming_what_is_not_paused_is_refused(pworld):
     with pytest.raises(DomainError, match="not paused"):
         plan_changes.resume(fresh(pworld["sub"]), today=MID)
     assert snapshot() == before
+
+
+def test_a_subscription_without_periods_changes_with_nothing_to_settle(pworld):
+    bare = models.Subscription.create(client=pworld["b"], plan=pworld["basic"],
+                                      started_at=START)
+    done = change(bare, pworld["pro"], 2, expected=0)
+    assert done.invoice is None and done.credit is None
+    assert (fresh(bare).plan_id, fresh(bare).quantity) == (pworld["pro"].id, 2)
