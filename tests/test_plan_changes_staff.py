@@ -221,3 +221,27 @@ def test_api_change_takes_one_id(api, app, sworld):
     response = api.post("client_subscriptions/bulk", json={
         "action": "change", "ids": [sworld["sub"].public_id, second.public_id], "quantity": 2})
     assert response.status_code == 422 and "ids" in response.json["errors"]
+
+
+# ---------------------------------------------------------------- the allow_pause flag
+
+def test_plans_say_whether_clients_may_pause(api, app, staff):
+    created = api.post("subscriptions", json={"name": "Pausable", "price": "9.00",
+                                              "currency": "USD", "allow_pause": True})
+    assert created.status_code == 201 and created.json["data"]["allow_pause"] is True
+    plain = api.post("subscriptions", json={"name": "Plain", "price": "9.00",
+                                            "currency": "USD"})
+    assert plain.json["data"]["allow_pause"] is False
+    off = api.patch(f"subscriptions/{created.json['data']['id']}", json={"allow_pause": False})
+    assert off.json["data"]["allow_pause"] is False
+    assert 'name="allow_pause"' in text(staff.get("/admin/subscriptions/new"))
+    with opened(app):
+        plan_id = models.Plan.get(models.Plan.name == "Plain").id
+    token = csrf_token(staff, f"/admin/subscriptions/{plan_id}/edit")
+    saved = staff.post(f"/admin/subscriptions/{plan_id}/edit", data={
+        "csrf_token": token, "name": "Plain", "price": "9.00", "currency": "USD",
+        "frequency": "monthly", "cancellation": "at_period_end", "min_quantity": "1",
+        "allow_pause": "1"})
+    assert saved.status_code == 303
+    with opened(app):
+        assert models.Plan.get_by_id(plan_id).allow_pause
