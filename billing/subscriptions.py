@@ -264,6 +264,9 @@ def check_cancellation(subscription, reason, comment, reasons, by_business=False
     if not by_business and subscription.plan.cancellation == "not_allowed":
         raise DomainError("This subscription cannot be cancelled from the portal. Please "
                           "contact us to cancel it.", "subscription")
+    if subscription.status == "paused":
+        raise DomainError("This subscription is paused. Resume it first to cancel it.",
+                          "subscription")
     if subscription.cancel_at_period_end or subscription.status not in LIVE:
         raise DomainError("This subscription is already cancelled.", "subscription")
     reason = reason.strip() if isinstance(reason, str) else ""

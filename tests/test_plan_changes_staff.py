@@ -245,3 +245,13 @@ def test_plans_say_whether_clients_may_pause(api, app, staff):
     assert saved.status_code == 303
     with opened(app):
         assert models.Plan.get_by_id(plan_id).allow_pause
+
+
+def test_a_paused_subscription_is_resumed_before_it_is_cancelled(api, app, sworld):
+    assert bulk(api, "pause", sworld["sub"]).status_code == 200
+    with opened(app):
+        before = snapshot()
+    refused = bulk(api, "cancel", sworld["sub"], reason=REASON, when="immediately")
+    assert refused.status_code == 422 and "Resume it first" in refused.json["message"]
+    with opened(app):
+        assert snapshot() == before
