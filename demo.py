@@ -165,7 +165,8 @@ def seed_quotes(client, staff):
 PLAN = {"name": "Studio Care", "description": "Site hosting, updates and two hours of design "
          "help a month.", "price": "49.00", "currency": "USD", "frequency": "monthly",
          "trial_days": "0", "setup_fee": "25.00", "min_quantity": "1", "max_quantity": "5",
-         "cancellation": "at_period_end", "allow_plan_changes": "1", "plan_group": "care"}
+         "cancellation": "at_period_end", "allow_plan_changes": "1", "plan_group": "care",
+        "allow_pause": "1"}
 
 
 def seed_subscription(client, staff):

@@ -631,6 +631,8 @@ class Plan(PublicModel):
     allow_plan_changes = BooleanField(default=True)
     # Subscribers may switch only between plans of the same (non-blank) group.
     plan_group = CharField(max_length=50, default="")
+    # Clients may pause billing and resume it later (billing/plan_changes.py).
+    allow_pause = BooleanField(default=False)
     is_active = BooleanField(default=True)  # False once archived: sold no more
     archived_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
@@ -639,7 +641,7 @@ class Plan(PublicModel):
 class Subscription(PublicModel):
     # incomplete: bought from the purchase page, its first invoice not paid yet; it grants
     # nothing and bills nothing until that invoice is paid (billing.subscription_purchase).
-    STATUSES = ("active", "past_due", "suspended", "cancelled", "ended", "incomplete")
+    STATUSES = ("active", "past_due", "suspended", "paused", "cancelled", "ended", "incomplete")
     client = ForeignKeyField(Client, backref="subscriptions", on_delete="CASCADE")
     contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
     plan = ForeignKeyField(Plan, backref="subscriptions")
@@ -659,10 +661,12 @@ class Subscription(PublicModel):
     # The purchase form's idempotency key: a double submit or a retry finds this row.
     purchase_key = CharField(max_length=100, null=True, unique=True)
     created_at = DateTimeField(default=utcnow)
+    # The day billing was paused (status "paused"); resuming shifts the period by the pause.
+    paused_on = DateField(null=True)
 
     # What a client reads for each display_status().
     STATUS_LABELS = {"trial": "Trial", "active": "Active", "ending": "Ending",
-                     "past_due": "Past due", "suspended": "Suspended",
+                     "past_due": "Past due", "suspended": "Suspended", "paused": "Paused",
                      "cancelled": "Cancelled", "ended": "Ended", "incomplete": "Awaiting payment"}
 
     @classmethod

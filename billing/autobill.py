@@ -115,6 +115,17 @@ def charge_due(config, now=None):
     return counts
 
 
+def charge_now(invoice, config, now=None):
+    """Charge one invoice's auto-bill at once (a plan change's upgrade) through the same claim
+    as charge_due, so a second request, or a run-due tick at that moment, finds it taken and
+    charges nothing. Returns the outcome, or None when there is no row or it was taken."""
+    now = now or models.utcnow()
+    A = models.AutoBill
+    row = A.get_or_none(A.invoice == invoice.id)
+    row = _claim(row.id, now) if row is not None else None
+    return _attempt(row, config, now) if row is not None else None
+
+
 def _waited(now):
     A = models.AutoBill
     return A.next_attempt_at.is_null() | (A.next_attempt_at <= now)

@@ -2,8 +2,9 @@
 
 One validator (`clean_plan`) serves the back office, the API and any script: it takes what
 a person or an integration typed (amounts as text in `locale`, or money.PLAIN for machines)
-and refuses every bad field at once with a FieldErrors. Cancellation lives here, renewals
-in billing/renewals.py; purchase and plan changes are still to come. They build on
+and refuses every bad field at once with a FieldErrors. Cancellation lives here; renewals
+in billing/renewals.py, purchase in billing/subscription_purchase.py, plan changes and pausing
+in billing/plan_changes.py. They build on
 `subscribe()` and the periods it sets (billing/schedule.py does the calendar arithmetic).
 """
 import datetime as dt
@@ -23,7 +24,7 @@ CANCELLATION_LABELS = {
 # What a plan is made of, in form order; `clean_plan` reads these keys.
 PLAN_FIELDS = ("name", "description", "price", "currency", "frequency", "trial_days",
                "setup_fee", "min_quantity", "max_quantity", "cancellation",
-               "allow_plan_changes", "plan_group")
+               "allow_plan_changes", "plan_group", "allow_pause")
 MAX_TRIAL_DAYS = 3650
 MAX_QUANTITY = 1_000_000
 
@@ -115,7 +116,7 @@ def clean_plan(data, locale):
             "min_quantity": min_quantity, "max_quantity": max_quantity,
             "cancellation": cancellation, "allow_cancellation": cancellation != "not_allowed",
             "allow_plan_changes": _flag(data.get("allow_plan_changes")),
-            "plan_group": plan_group}
+            "plan_group": plan_group, "allow_pause": _flag(data.get("allow_pause"))}
 
 
 def plan_values(plan, locale):
@@ -129,7 +130,7 @@ def plan_values(plan, locale):
             "min_quantity": str(plan.min_quantity),
             "max_quantity": "" if plan.max_quantity is None else str(plan.max_quantity),
             "cancellation": plan.cancellation, "allow_plan_changes": plan.allow_plan_changes,
-            "plan_group": plan.plan_group}
+            "plan_group": plan.plan_group, "allow_pause": plan.allow_pause}
 
 
 def _check_unique(name, plan_id=None):
@@ -260,12 +261,15 @@ def can_undo_cancellation(subscription, today=None):
             and (subscription.ends_on is None or subscription.ends_on > today))
 
 
-def check_cancellation(subscription, reason, comment, reasons):
+def check_cancellation(subscription, reason, comment, reasons, by_business=False):
     """The reason (one of the business's `reasons`) and comment, checked; DomainError naming
-    what to fix. Nothing is changed."""
-    if subscription.plan.cancellation == "not_allowed":
+    what to fix. Nothing is changed. The business (by_business) may cancel any plan."""
+    if not by_business and subscription.plan.cancellation == "not_allowed":
         raise DomainError("This subscription cannot be cancelled from the portal. Please "
                           "contact us to cancel it.", "subscription")
+    if subscription.status == "paused":
+        raise DomainError("This subscription is paused. Resume it first to cancel it.",
+                          "subscription")
     if subscription.cancel_at_period_end or subscription.status not in LIVE:
         raise DomainError("This subscription is already cancelled.", "subscription")
     reason = reason.strip() if isinstance(reason, str) else ""
@@ -278,17 +282,22 @@ def check_cancellation(subscription, reason, comment, reasons):
 
 
 def cancel(subscription, *, reason, comment="", reasons, contact=None, staff=None,
-           now=None):
+           now=None, when=None):
     """Cancel as the plan says: at the period's end (it keeps running until `ends_on`, and
     run-due ends it) or at once. Staff are e-mailed. Returns the subscription as changed.
+    when: "immediately" or "at_period_end", the business's choice over the plan's policy
+    (back office and API only).
 
     The UPDATE names the state it changes from, so a second request (another tab, a double
     submit) finds nothing to change and is refused rather than cancelling twice."""
     from billing import notifications
-    reason, comment = check_cancellation(subscription, reason, comment, reasons)
+    if when not in (None, "immediately", "at_period_end"):
+        raise DomainError("Choose when the subscription ends.", "when")
+    reason, comment = check_cancellation(subscription, reason, comment, reasons,
+                                         by_business=when is not None)
     now = now or models.utcnow()
     S = models.Subscription
-    if subscription.plan.cancellation == "immediately":
+    if (when or subscription.plan.cancellation) == "immediately":
         fields = {"status": "cancelled", "cancelled_at": now, "ends_on": now.date()}
         action = "subscription.cancelled"
     else:

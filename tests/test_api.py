@@ -148,6 +148,7 @@ SUPPORTED = {
     "payments": {"list", "create", "show", "bulk"},
     "documents": {"list", "show", "update", "delete"},
     "subscriptions": {"list", "create", "show", "update", "delete"},
+    "client_subscriptions": {"list", "show", "bulk"},
 }
 SHAPES = {"list": ("", "GET"), "create": ("", "POST"), "show": ("/{id}", "GET"),
           "update": ("/{id}", "PUT PATCH"), "delete": ("/{id}", "DELETE"),

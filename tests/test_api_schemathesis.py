@@ -41,10 +41,14 @@ def fuzz_app(tmp_path_factory):
                                token_hash=models.hash_token(TOKEN))
         customer = factories.client(name="Fuzz Ltd")
         factories.contact(customer, email="fuzz@client.example")
+        fuzz_plan = models.Plan.create(name="Fuzz plan", price=1000, currency="USD",
+                                       plan_group="fuzz", max_quantity=50)
+        models.Plan.create(name="Fuzz plus", price=3000, currency="USD", plan_group="fuzz")
         records = {"clients": customer, "invoices": factories.invoice(customer, "draft"),
                    "quotes": quote(customer), "credits": credit(customer),
-                   "subscriptions": models.Plan.create(name="Fuzz plan", price=1000,
-                                                       currency="USD")}
+                   "subscriptions": fuzz_plan,
+                   "client_subscriptions": models.Subscription.create(
+                       client=customer, plan=fuzz_plan, started_at=models.utcnow().date())}
         for name, record in records.items():
             type(record).update(public_id=EXISTING[name]).where(
                 type(record).id == record.id).execute()
@@ -56,7 +60,8 @@ def fuzz_app(tmp_path_factory):
 # Ids of records the fixture creates, so generated requests reach the billing services too
 # (not only "no such client"): about half the generated ids are swapped for these.
 EXISTING = {"clients": "fuzz-client", "invoices": "fuzz-invoice", "quotes": "fuzz-quote",
-            "credits": "fuzz-credit", "subscriptions": "fuzz-plan"}
+            "credits": "fuzz-credit", "subscriptions": "fuzz-plan",
+            "client_subscriptions": "fuzz-subscription"}
 ID = re.compile(r"[A-Za-z0-9_-]{1,24}")
 
 

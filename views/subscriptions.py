@@ -1,15 +1,17 @@
 """Subscriptions tab: the client's subscriptions and the invoices each produced; asking to
-cancel one (a form, then a confirmation page) and taking that back."""
+cancel one (a form, then a confirmation page) and taking that back; changing plan or quantity
+(a form, then the prorated amount to confirm); pausing and resuming billing."""
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 import models
-from billing import DomainError
+import money
+from billing import DomainError, plan_changes
 from billing import company_settings as settings
 from billing import subscriptions as subscription_service
 from billing.schedule import FREQUENCIES
 from views.checkout import acting
-from views.current import company
+from views.current import company, service_config, user_locale
 from views.ids import valid_public_id
 from views.paging import Page, page_number
 from views.tabs import portal_tab, render_tab
@@ -55,7 +57,10 @@ def show_page(subscription, error=None, status=200):
                       cancellation=subscription_service.CANCELLATION_LABELS, today=today,
                       error=error, can_cancel=subscription_service.can_cancel(subscription),
                       can_undo=subscription_service.can_undo_cancellation(subscription,
-                                                                          today))
+                                                                          today),
+                      can_change=plan_changes.can_change(subscription),
+                      can_pause=plan_changes.can_pause(subscription),
+                      can_resume=plan_changes.can_resume(subscription))
 
 
 @bp.route("/subscriptions/<public_id>/cancel", methods=["GET", "POST"])
@@ -106,4 +111,104 @@ def undo(public_id):
     except DomainError as exc:
         return show_page(subscription, exc, 422)
     flash("Your subscription continues: the cancellation was withdrawn.", "success")
+    return redirect(url_for("subscriptions.show", public_id=subscription.public_id), 303)
+
+
+# -- plan changes --------------------------------------------------------------------------
+
+@bp.route("/subscriptions/<public_id>/change", methods=["GET", "POST"])
+@portal_tab("subscriptions")
+def change(public_id):
+    """GET: the plans of the group and a quantity. POST: the prorated amount to confirm,
+    which posts again with confirmed=1 and the amount shown (refused if it moved)."""
+    subscription = get_subscription(public_id)
+    form = request.form
+    try:
+        if request.method == "GET":
+            if not plan_changes.can_change(subscription):
+                plan_changes.check_change(subscription, subscription.plan,
+                                          subscription.quantity)
+            return change_page(subscription)
+        plan, quantity = plan_changes.read_choice(form.get("plan"), form.get("quantity"))
+        if form.get("confirmed") != "1":
+            proration = plan_changes.preview(subscription, plan, quantity)
+            return render_tab("subscriptions/change_confirm.html", subscription=subscription,
+                              new_plan=plan, quantity=quantity, proration=proration,
+                              method=autobill_method(subscription))
+        done = plan_changes.change(
+            subscription, plan, quantity, config=service_config(),
+            expected_difference=plan_changes.confirmed_difference(
+                form.get("expected_difference")),
+            **acting())
+    except DomainError as exc:
+        if exc.field in ("plan", "quantity", "confirmation"):
+            return change_page(subscription, exc, 422)
+        return show_page(subscription, exc, 422)
+    return changed(done)
+
+
+def autobill_method(subscription):
+    from billing import autobill
+    return autobill.default_method(subscription.client_id)
+
+
+def change_page(subscription, error=None, status=200):
+    return render_tab("subscriptions/change.html", status, subscription=subscription,
+                      options=plan_changes.options(subscription), error=error,
+                      frequencies=FREQUENCIES)
+
+
+def changed(done):
+    """Where a confirmed change lands: an invoice still to pay opens with its Pay button."""
+    amount = money.format_money(abs(done.proration.difference), done.proration.currency,
+                                user_locale())
+    sub = done.subscription
+    if done.credit is not None:
+        flash(f"Your subscription is changed. A credit of {amount} for the rest of this "
+              "period was added to your account.", "success")
+    elif done.invoice is not None and done.invoice.balance == 0:
+        flash(f"Your subscription is changed. {amount} for the rest of this period was "
+              "charged to your saved payment method.", "success")
+    elif done.invoice is not None:
+        flash(f"Your subscription is changed. Invoice {done.invoice.number} for {amount} "
+              "covers the rest of this period; you can pay it now.", "success")
+        return redirect(url_for("invoices.show", public_id=done.invoice.public_id), 303)
+    else:
+        flash("Your subscription is changed. There is nothing to pay for the rest of this "
+              "period.", "success")
+    return redirect(url_for("subscriptions.show", public_id=sub.public_id), 303)
+
+
+@bp.post("/subscriptions/<public_id>/pause")
+@portal_tab("subscriptions")
+def pause(public_id):
+    return _pause_or_resume(public_id, "pause")
+
+
+@bp.post("/subscriptions/<public_id>/resume")
+@portal_tab("subscriptions")
+def resume(public_id):
+    return _pause_or_resume(public_id, "resume")
+
+
+def _pause_or_resume(public_id, action):
+    """The first POST shows what it means (the no-JavaScript confirmation); the second,
+    with confirmed=1, does it."""
+    subscription = get_subscription(public_id)
+    try:
+        if request.form.get("confirmed") != "1":
+            if action == "pause":
+                plan_changes.check_pause(subscription)
+            else:
+                plan_changes.check_resume(subscription)
+            return render_tab("subscriptions/pause_confirm.html", subscription=subscription,
+                              action=action)
+        if action == "pause":
+            plan_changes.pause(subscription, **acting())
+        else:
+            plan_changes.resume(subscription, **acting())
+    except DomainError as exc:
+        return show_page(subscription, exc, 422)
+    flash("Billing is paused. Nothing is billed until you resume it." if action == "pause"
+          else "Billing is resumed. The days left in your paid period were kept.", "success")
     return redirect(url_for("subscriptions.show", public_id=subscription.public_id), 303)

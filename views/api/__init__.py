@@ -194,6 +194,7 @@ def load_resources():
     """Import the resources and route what each supports (once: blueprints are shared)."""
     global _routed
     from views.api import (  # noqa: F401 - importing registers them
+        resources_client_subscriptions,
         resources_clients,
         resources_documents,
         resources_invoices,

@@ -37,6 +37,8 @@ FIELDS = {
     "allow_plan_changes": {"type": "boolean", "description": "Clients may switch to another "
                                                              "plan of the same group."},
     "plan_group": line(50, "Plans with the same group can be switched between."),
+    "allow_pause": {"type": "boolean", "description": "Clients may pause billing and resume "
+                                                      "it later (default false)."},
 }
 CREATE_DEFAULTS = {"frequency": "monthly", "trial_days": 0, "min_quantity": 1,
                    "cancellation": "at_period_end", "allow_plan_changes": True}
@@ -55,7 +57,7 @@ class SubscriptionResource(Resource):
         "setup_fee": MONEY_OUT, "min_quantity": {"type": "integer", "minimum": 1},
         "max_quantity": {"type": ["integer", "null"]}, "cancellation": {"type": "string"},
         "allow_plan_changes": {"type": "boolean"}, "plan_group": {"type": "string"},
-        "is_active": {"type": "boolean"},
+        "allow_pause": {"type": "boolean"}, "is_active": {"type": "boolean"},
         "subscribers": {"type": "integer", "minimum": 0,
                         "description": "Subscriptions now active or past due."},
         "archived_at": DATETIME_OUT, "created_at": DATETIME_OUT})
@@ -73,7 +75,8 @@ class SubscriptionResource(Resource):
                 "setup_fee": money_out(p.setup_fee, p.currency),
                 "min_quantity": p.min_quantity, "max_quantity": p.max_quantity,
                 "cancellation": p.cancellation, "allow_plan_changes": p.allow_plan_changes,
-                "plan_group": p.plan_group, "is_active": p.archived_at is None,
+                "plan_group": p.plan_group, "allow_pause": p.allow_pause,
+                "is_active": p.archived_at is None,
                 "subscribers": subscribers.count(), "archived_at": iso(p.archived_at),
                 "created_at": iso(p.created_at)}
 

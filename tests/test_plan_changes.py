@@ -1,0 +1,277 @@
+"""Changing plan or quantity (billing.plan_changes): proration, the invoice or credit it makes,
+the one charge of a saved method, every refusal changing nothing; pausing and resuming."""
+import datetime as dt
+
+import pytest
+from flask import current_app
+
+import models
+from billing import DomainError, plan_changes
+from billing import subscriptions as service
+from tests import factories
+from tests.core_support import race, snapshot
+from tests.test_autobill import demo_card
+
+START = dt.date(2026, 11, 1)  # a monthly period: Nov 1 to Dec 1, 30 days
+MID = dt.date(2026, 11, 16)  # 15 days left
+NOON = dt.datetime(2026, 11, 16, 12, 0)
+
+
+def plan(name, price, *, group="main", **kw):
+    fields = {"name": name, "price": price, "currency": "USD", "frequency": "monthly",
+              "plan_group": group, "allow_plan_changes": True, "allow_pause": True,
+              "min_quantity": 1, "max_quantity": 10, **kw}
+    return models.Plan.create(**fields)
+
+
+@pytest.fixture
+def pworld(db):
+    factories.company()
+    people = factories.two_clients()
+    plans = {"basic": plan("Basic", 1000), "pro": plan("Pro", 3000),
+             "other": plan("Other group", 5000, group="other"),
+             "ungrouped": plan("Alone", 2000, group=""),
+             "old": plan("Retired", 2500, archived_at=models.utcnow(), is_active=False),
+             "euro": plan("Euro", 2000, currency="EUR"),
+             "yearly": plan("Yearly", 10000, frequency="yearly"),
+             "locked": plan("Locked", 1000, group="locked", allow_plan_changes=False,
+                            allow_pause=False)}
+    sub = service.subscribe(people["a"], plans["basic"], start=START, contact=people["a1"])
+    return {**people, **plans, "sub": sub}
+
+
+def fresh(sub):
+    return models.Subscription.get_by_id(sub.id)
+
+
+def change(sub, new_plan, quantity, expected=None, **kw):
+    kw.setdefault("today", MID)
+    kw.setdefault("now", NOON)
+    return plan_changes.change(fresh(sub), new_plan, quantity, expected_difference=expected,
+                               config=current_app.config, **kw)
+
+
+# ---------------------------------------------------------------- proration
+
+def test_proration_for_the_days_left(pworld):
+    sub, pro = pworld["sub"], pworld["pro"]
+    result = plan_changes.proration(sub, pro, 2, MID)
+    assert (result.days_left, result.days_in_period) == (15, 30)
+    assert (result.old_remainder, result.new_remainder, result.difference) == (500, 3000, 2500)
+    assert result.outcome == "charge" and result.currency == "USD"
+    down = plan_changes.proration(sub, pworld["basic"], 1, MID)
+    assert down.difference == 0 and down.outcome == "none"
+    assert plan_changes.proration(sub, pro, 1, START).difference == 2000  # the whole period
+    assert plan_changes.proration(sub, pro, 1, dt.date(2026, 12, 1)).difference == 0
+    assert plan_changes.proration(sub, pro, 1, dt.date(2027, 1, 1)).days_left == 0
+
+
+def test_rounding_is_half_up_to_the_minor_unit():
+    assert plan_changes.share(1, 1, 2) == 1 and plan_changes.share(-1, 1, 2) == -1
+    assert plan_changes.share(100, 1, 3) == 33 and plan_changes.share(200, 1, 3) == 67
+    assert plan_changes.share(100, 0, 30) == 0 and plan_changes.share(100, 5, 0) == 0
+
+
+def test_nothing_is_prorated_during_a_trial(pworld):
+    trial = service.subscribe(pworld["b"], plan("Trial", 1000, trial_days=14), start=START)
+    result = plan_changes.proration(trial, pworld["pro"], 1, START + dt.timedelta(days=3))
+    assert result.days_left == 0 and result.difference == 0
+
+
+# ---------------------------------------------------------------- upgrade, downgrade
+
+def test_upgrade_without_a_saved_method_leaves_an_invoice_to_pay(pworld):
+    sub = pworld["sub"]
+    done = change(sub, pworld["pro"], 1, expected=1000, contact=pworld["a1"])
+    after = fresh(sub)
+    assert (after.plan_id, after.quantity, after.unit_price) == (pworld["pro"].id, 1, 3000)
+    assert after.current_period_end == sub.current_period_end  # the period runs on
+    invoice = done.invoice
+    assert (invoice.status, invoice.total, invoice.balance) == ("sent", 1000, 1000)
+    assert invoice.subscription_id == sub.id and invoice.date == MID and invoice.due_date == MID
+    (line,) = invoice.lines
+    assert line.product == "Plan change: Pro" and "15 of 30 days left" in line.description
+    assert done.credit is None and done.charge is None
+    assert models.AutoBill.select().count() == 0 and models.Payment.select().count() == 0
+    (logged,) = models.Activity.select().where(
+        models.Activity.action == "subscription.plan_changed")
+    assert logged.contact_id == pworld["a1"].id and invoice.number in logged.detail
+    assert "Basic x 1 to Pro x 1" in logged.detail
+
+
+def test_upgrade_charges_the_default_saved_method_once(pworld, demo_gateway):
+    demo_card(pworld["a"], demo_gateway)
+    done = change(pworld["sub"], pworld["pro"], 3, expected=4000)
+    assert done.charge == "paid"
+    invoice = done.invoice
+    assert (invoice.status, invoice.balance) == ("paid", 0)
+    payment = models.Payment.get()
+    assert (payment.amount, payment.status) == (4000, "completed")
+    assert payment.idempotency_key == f"autobill-{invoice.public_id}"
+    assert models.DemoCharge.select().count() == 1
+    assert models.AutoBill.get().status == "paid"
+
+
+def test_a_declined_card_leaves_the_invoice_owed_and_retried_later(pworld, demo_gateway):
+    demo_card(pworld["a"], demo_gateway, outcome="chargedeclined")
+    done = change(pworld["sub"], pworld["pro"], 1, expected=1000)
+    assert done.charge in ("retry", "failed")
+    assert done.invoice.status == "sent" and done.invoice.balance == 1000
+    assert fresh(pworld["sub"]).plan_id == pworld["pro"].id
+
+
+def test_downgrade_credits_the_unused_difference(pworld):
+    sub = pworld["sub"]
+    change(sub, pworld["pro"], 2, expected=2500)
+    invoices_before = models.Invoice.select().count()
+    done = change(sub, pworld["basic"], 1, expected=-2500, today=MID, staff=None)
+    credit = done.credit
+    assert done.invoice is None and models.Invoice.select().count() == invoices_before
+    assert (credit.status, credit.total, credit.balance, credit.reason) == (
+        "sent", 2500, 2500, "adjustment")
+    assert credit.client_id == pworld["a"].id and credit.currency == "USD"
+    after = fresh(sub)
+    assert (after.plan_id, after.quantity, after.unit_price) == (pworld["basic"].id, 1, 1000)
+
+
+def test_a_quantity_change_on_the_same_plan(pworld):
+    done = change(pworld["sub"], pworld["basic"], 4, expected=1500)
+    assert done.invoice.total == 1500 and fresh(pworld["sub"]).quantity == 4
+
+
+def test_a_change_during_a_trial_bills_nothing(pworld):
+    trial = service.subscribe(pworld["b"], plan("Trial", 1000, trial_days=14), start=START)
+    done = change(trial, pworld["pro"], 1, expected=0, today=START + dt.timedelta(days=2))
+    assert done.invoice is None and done.credit is None
+    assert fresh(trial).plan_id == pworld["pro"].id
+
+
+# ---------------------------------------------------------------- refusals
+
+def refused(sub, new_plan, quantity, message, expected=None, **kw):
+    before = snapshot()
+    with pytest.raises(DomainError) as exc:
+        change(sub, new_plan, quantity, expected=expected, **kw)
+    assert message in exc.value.message
+    assert snapshot() == before
+    return exc.value
+
+
+@pytest.mark.parametrize("target, quantity, message, field", [
+    ("other", 1, "same group", "plan"),
+    ("ungrouped", 1, "same group", "plan"),
+    ("old", 1, "no longer offered", "plan"),
+    ("euro", 1, "priced in EUR", "plan"),
+    ("yearly", 1, "different frequency", "plan"),
+    ("pro", 0, "at least 1", "quantity"),
+    ("pro", 11, "at most 10", "quantity"),
+    ("pro", "2", "whole number", "quantity"),
+    ("basic", 1, "different plan or quantity", "plan"),
+])
+def test_each_bad_choice_is_refused_and_changes_nothing(pworld, target, quantity, message,
+                                                        field):
+    error = refused(pworld["sub"], pworld[target], quantity, message)
+    assert error.field == field
+
+
+def test_a_stale_confirmation_is_refused(pworld):
+    refused(pworld["sub"], pworld["pro"], 1, "has changed since it was shown", expected=999)
+    refused(pworld["sub"], pworld["pro"], 1, "has changed since it was shown", expected=0)
+
+
+def test_a_plan_that_does_not_allow_changes(pworld):
+    locked = service.subscribe(pworld["b"], pworld["locked"], start=START)
+    refused(locked, pworld["basic"], 1, "cannot be changed from the portal")
+    # The business may: but the group rule still holds.
+    refused(locked, pworld["basic"], 1, "same group", by_business=True)
+    done = change(locked, pworld["locked"], 2, expected=500, by_business=True)
+    assert fresh(locked).quantity == 2 and done.invoice.total == 500
+
+
+@pytest.mark.parametrize("state", [{"status": "cancelled"}, {"status": "ended"},
+                                   {"status": "paused"}, {"cancel_at_period_end": True}])
+def test_a_subscription_that_is_not_live_cannot_change(pworld, state):
+    models.Subscription.update(**state).where(
+        models.Subscription.id == pworld["sub"].id).execute()
+    refused(pworld["sub"], pworld["pro"], 1, "", expected=1000)
+
+
+def test_two_confirmations_at_once_change_and_charge_once(app, pworld, demo_gateway):
+    demo_card(pworld["a"], demo_gateway)
+    sub_id, pro_id = pworld["sub"].id, pworld["pro"].id
+    models.db.close()
+
+    def confirm(_):
+        sub = models.Subscription.get_by_id(sub_id)
+        return plan_changes.change(sub, models.Plan.get_by_id(pro_id), 1,
+                                   expected_difference=1000, config=app.config, today=MID,
+                                   now=NOON)
+
+    results = race(app, 2, confirm)
+    models.db.connect(reuse_if_open=True)
+    done = [r for r in results if isinstance(r, plan_changes.Change)]
+    assert len(done) == 1, results
+    assert all(isinstance(r, DomainError) for r in results if r not in done)
+    assert models.Invoice.select().count() == 1 and models.DemoCharge.select().count() == 1
+    assert models.Payment.select().count() == 1
+
+
+# ---------------------------------------------------------------- pause and resume
+
+def test_pause_then_resume_keeps_the_paid_days(pworld):
+    sub = pworld["sub"]
+    paused = plan_changes.pause(fresh(sub), contact=pworld["a1"], today=MID)
+    assert paused.status == "paused" and paused.paused_on == MID
+    assert not paused.billing_continues and paused.display_status(MID) == "paused"
+    back = plan_changes.resume(paused, contact=pworld["a1"], today=MID + dt.timedelta(days=10))
+    assert back.status == "active" and back.paused_on is None
+    assert back.current_period_end == sub.current_period_end + dt.timedelta(days=10)
+    assert back.next_billing_date == sub.next_billing_date + dt.timedelta(days=10)
+    assert back.current_period_start == sub.current_period_start + dt.timedelta(days=10)
+    actions = [a.action for a in models.Activity.select().order_by(models.Activity.id)]
+    assert actions[-2:] == ["subscription.paused", "subscription.resumed"]
+
+
+def test_resuming_the_same_day_moves_nothing(pworld):
+    sub = pworld["sub"]
+    back = plan_changes.resume(plan_changes.pause(fresh(sub), today=MID), today=MID)
+    assert back.current_period_end == sub.current_period_end
+
+
+@pytest.mark.parametrize("prepare, message, kw", [
+    (lambda s, w: None, "cannot be paused from the portal", {"locked": True}),
+    (lambda s, w: plan_changes.pause(s, today=MID), "already paused", {}),
+    (lambda s, w: models.Subscription.update(status="cancelled").where(
+        models.Subscription.id == s.id).execute(), "Only an active", {}),
+    (lambda s, w: models.Subscription.update(cancel_at_period_end=True).where(
+        models.Subscription.id == s.id).execute(), "Undo the cancellation", {}),
+])
+def test_pause_refusals_change_nothing(pworld, prepare, message, kw):
+    sub = pworld["sub"]
+    if kw.get("locked"):
+        sub = service.subscribe(pworld["b"], pworld["locked"], start=START)
+    prepare(sub, pworld)
+    before = snapshot()
+    with pytest.raises(DomainError, match=message):
+        plan_changes.pause(fresh(sub), today=MID)
+    assert snapshot() == before
+
+
+def test_the_business_may_pause_a_plan_clients_cannot(pworld):
+    locked = service.subscribe(pworld["b"], pworld["locked"], start=START)
+    assert plan_changes.pause(fresh(locked), by_business=True, today=MID).status == "paused"
+
+
+def test_resuming_what_is_not_paused_is_refused(pworld):
+    before = snapshot()
+    with pytest.raises(DomainError, match="not paused"):
+        plan_changes.resume(fresh(pworld["sub"]), today=MID)
+    assert snapshot() == before
+
+
+def test_a_subscription_without_periods_changes_with_nothing_to_settle(pworld):
+    bare = models.Subscription.create(client=pworld["b"], plan=pworld["basic"],
+                                      started_at=START)
+    done = change(bare, pworld["pro"], 2, expected=0)
+    assert done.invoice is None and done.credit is None
+    assert (fresh(bare).plan_id, fresh(bare).quantity) == (pworld["pro"].id, 2)
