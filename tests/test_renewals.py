@@ -214,6 +214,28 @@ def test_a_suspended_subscription_is_not_renewed(db, demo_gateway):
     assert snapshot() == before
 
 
+def test_a_paused_subscription_is_not_renewed_and_resumes_on_its_shifted_date(db,
+                                                                             demo_gateway):
+    from billing import plan_changes
+    client, _ = customer()
+    demo_card(client, demo_gateway)
+    subscription = subscribed(client)
+    models.Plan.update(allow_pause=True).execute()
+    paused_on = RENEWAL - dt.timedelta(days=10)
+    plan_changes.pause(reload(subscription), today=paused_on)
+    before = snapshot()
+    tick(RENEWAL, 5)
+    assert snapshot() == before and renewal_invoices(subscription) == []
+    # Resumed 20 days later: the 10 paid days left are kept, so it renews 20 days late.
+    plan_changes.resume(reload(subscription), today=paused_on + dt.timedelta(days=20))
+    shifted = RENEWAL + dt.timedelta(days=20)
+    assert reload(subscription).next_billing_date == shifted
+    tick(shifted - dt.timedelta(days=1))
+    assert renewal_invoices(subscription) == []
+    tick(shifted)
+    assert len(renewal_invoices(subscription)) == 1
+
+
 def test_far_behind_bills_the_current_period_only(db, demo_gateway):
     """After long downtime (or months suspended) the period containing today is billed;
     the missed ones are skipped and logged, not billed in a flood."""
