@@ -128,12 +128,11 @@ def _localized(raw, locale):
 
 
 def locale_for(contact=None, company=None):
-    """The locale a person reads and types amounts in: the contact's choice, else their
-    client's, else the company's (staff have no locale of their own). The same source
-    `views.current.user_locale` uses to format."""
-    return (getattr(contact, "locale", "") or getattr(getattr(contact, "client", None),
-                                                      "locale", "")
-            or getattr(company, "locale", "") or "en_US")
+    """The locale a person reads and types amounts in: i18n.choose, the one decision that
+    views.current.user_locale makes too (staff have no locale of their own)."""
+    import i18n
+    return i18n.choose(contact, company, visitor=i18n.visitor_choice(),
+                       accept=i18n.accept_language())
 
 
 @functools.lru_cache(maxsize=8192)

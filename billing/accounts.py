@@ -8,9 +8,11 @@ import time
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+import i18n
 import mail
 import models
 from billing import DomainError, notifications, transaction, validation
+from i18n import gettext as _
 
 RESET_TTL_MINUTES = 60
 MIN_PASSWORD = 8
@@ -172,7 +174,10 @@ def reset_password(key, password, confirm):
 
 
 def update_profile(contact, *, first_name, last_name, phone, current_password="",
-                   new_password="", confirm=""):
+                   new_password="", confirm="", locale=None):
+    """locale: "" (automatic) or one of i18n.LANGUAGES; None leaves the choice as it is."""
+    if locale is not None and locale not in ("", *i18n.LANGUAGES):
+        raise DomainError(_("Choose a language from the list."), "locale")
     first_name = validation.single_line(first_name, "First name", "first_name", 100)
     if not first_name:
         raise DomainError("Enter your first name.", "first_name")
@@ -181,6 +186,8 @@ def update_profile(contact, *, first_name, last_name, phone, current_password=""
     with transaction():
         contact.first_name, contact.last_name, contact.phone = (
             first_name.strip(), last_name.strip(), phone.strip())
+        if locale is not None:
+            contact.locale = locale
         if new_password:
             if not contact.check_password(current_password[:200]):
                 raise DomainError("Your current password is not right.", "current_password")

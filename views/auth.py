@@ -14,6 +14,7 @@ from flask import (
 )
 from flask_login import current_user
 
+import i18n
 import models
 from billing import DomainError, FieldErrors, accounts, company_settings, registration
 from views import limits
@@ -50,6 +51,16 @@ def _login_off(status_code):
 def _reset_account():
     reset = accounts.find_reset(request.view_args.get("key"))
     return reset.contact.email if reset else "unknown-reset-link"
+
+
+@bp.after_app_request
+def remember_language(response):
+    """Keep a visitor's ?lang= pick (the login page's language links) for their next pages."""
+    picked = request.args.get("lang")
+    if picked in i18n.LANGUAGES and request.cookies.get(i18n.COOKIE) != picked:
+        response.set_cookie(i18n.COOKIE, picked, max_age=365 * 24 * 3600, httponly=True,
+                            samesite="Lax", secure=request.is_secure)
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -1,7 +1,10 @@
 """The contact's own details and password."""
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+import i18n
+import views.current
 from billing import DomainError, accounts
 from views import limits
 from views.sessions import renew_contact_login
@@ -25,13 +28,17 @@ def index():
                 contact, first_name=form.get("first_name", ""),
                 last_name=form.get("last_name", ""), phone=form.get("phone", ""),
                 current_password=form.get("current_password", ""),
-                new_password=form.get("new_password", ""), confirm=form.get("confirm", ""))
+                new_password=form.get("new_password", ""), confirm=form.get("confirm", ""),
+                locale=form.get("locale"))
         except DomainError as exc:
             error = exc
         else:
             if form.get("new_password"):
                 # The new password signed out every session; keep this one.
                 renew_contact_login(contact)
-            flash("Your details are saved.", "success")
+            # Said in the language just chosen: the next page speaks it.
+            g.pop("user_locale", None)
+            with i18n.using(views.current.user_locale()):
+                flash(_("Your details are saved."), "success")
             return redirect(url_for("profile.index"), 303)
     return render_tab("profile.html", error=error, status_code=422 if error else 200)
