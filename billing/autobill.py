@@ -13,9 +13,11 @@ import logging
 
 from flask import render_template
 
+import i18n
 import mail
 import models
 from billing import DomainError, allocation, checkout, payment_methods, transaction
+from i18n import gettext as _
 
 log = logging.getLogger("portal.autobill")
 
@@ -217,9 +219,11 @@ def _tell_both(row, message, final, now, config):
                "base_url": config.get("BASE_URL", ""), "attempts": row.attempts,
                "max_attempts": MAX_ATTEMPTS}
     if contact is not None and contact.email:
-        mail.queue(contact.email,
-                   f"Automatic payment of invoice {invoice.number} did not go through",
-                   render_template("email/autobill_declined.txt", **context))
+        with i18n.for_contact(contact, company):
+            mail.queue(contact.email,
+                       _("Automatic payment of invoice %(number)s did not go through",
+                         number=invoice.number),
+                       render_template("email/autobill_declined.txt", **context))
     if company is not None and company.email:
         mail.queue(company.email,
                    f"Auto-bill of invoice {invoice.number} for {invoice.client.name} failed",

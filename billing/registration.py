@@ -13,10 +13,13 @@ from flask import render_template
 from peewee import IntegrityError
 from werkzeug.security import generate_password_hash
 
+import i18n
 import mail
 import models
 from billing import DomainError, FieldErrors, accounts, transaction, validation
 from billing.company_settings import registration_rules
+from i18n import N_
+from i18n import gettext as _
 
 VERIFY_TTL_HOURS = 24
 LINK_DEAD = "This confirmation link has expired or was already used. Ask for a new one."
@@ -114,7 +117,7 @@ def _email_confirmation(contact, config, action):
     return accounts._email_password_link(
         contact, config, dt.timedelta(hours=VERIFY_TTL_HOURS),
         lambda key: _compose(contact, "email/registration_verify.txt",
-                             "Confirm your e-mail address for {company} portal",
+                             N_("Confirm your e-mail address for %(company)s portal"),
                              config, f"/client/register/verify/{key}"),
         action, purpose="verify", contact=contact)
 
@@ -126,8 +129,9 @@ def _compose(contact, template, subject, config, path=""):
                "login_link": f"{base}/client/login",
                "reset_link": f"{base}/client/password/reset",
                "ttl_hours": VERIFY_TTL_HOURS}
-    return mail.queue(contact.email, subject.format(company=company.name),
-                      render_template(template, **context))
+    with i18n.for_contact(contact, company):
+        return mail.queue(contact.email, _(subject, company=company.name),
+                          render_template(template, **context))
 
 
 def _notify_owner(contact, config):
@@ -140,12 +144,12 @@ def _notify_owner(contact, config):
         return accounts._email_password_link(
             contact, config, dt.timedelta(hours=VERIFY_TTL_HOURS),
             lambda key: _compose(contact, "email/registration_pending.txt",
-                                 "Your {company} portal account", config,
+                                 N_("Your %(company)s portal account"), config,
                                  f"/client/password/reset/{key}"),
             "contact.registration_repeated", contact=contact)
     with transaction():
         message = _compose(contact, "email/registration_exists.txt",
-                           "Someone tried to register with your address at {company}", config)
+                           N_("Someone tried to register with your address at %(company)s"), config)
         models.Activity.log("contact.registration_repeated", contact,
                             client=contact.client_id, contact=contact)
     mail.send_now([message], config)
