@@ -4,7 +4,15 @@ Views import them from here (DESIGN.md §2); create_app() initialises them per a
 """
 from urllib.parse import urlparse
 
-from flask import current_app, flash, make_response, redirect, request, url_for
+from flask import (
+    current_app,
+    flash,
+    has_request_context,
+    make_response,
+    redirect,
+    request,
+    url_for,
+)
 from flask_babel import Babel
 from flask_compress import Compress
 from flask_limiter import Limiter
@@ -29,9 +37,16 @@ login_manager.login_message = i18n.lazy_gettext("Please log in to see that page.
 login_manager.session_protection = "basic"
 
 
+# Staff and machines read English: the back office, the API and webhooks are not translated
+# (their numbers and dates still follow the company's locale).
+ENGLISH_ONLY = ("admin", "api", "webhooks")
+
+
 def select_locale():
     """Flask-Babel asks this once per request; money and dates use the same answer."""
     from views.current import user_locale
+    if has_request_context() and (request.blueprint or "").startswith(ENGLISH_ONLY):
+        return "en"
     return user_locale()
 
 

@@ -8,6 +8,7 @@ import contextlib
 
 from babel import Locale, UnknownLocaleError
 from flask import g, has_app_context, has_request_context, request
+from peewee import DoesNotExist
 
 LANGUAGES = ("en", "de", "fr", "es")
 # Each language named in itself, so a reader finds theirs whatever the page speaks now.
@@ -30,7 +31,13 @@ def accept_language():
     """The browser's best match among LANGUAGES, or "" outside a request."""
     if not has_request_context():
         return ""
-    return request.accept_languages.best_match(LANGUAGES) or ""
+    # By the reader's order of preference, matching "fr-CH" to "fr": werkzeug's best_match
+    # would pick an exact "de;q=0.5" over the preferred "fr-CH".
+    for value, _quality in request.accept_languages:
+        primary = value.replace("_", "-").split("-")[0].lower()
+        if primary in LANGUAGES:
+            return primary
+    return ""
 
 
 def visitor_choice():
@@ -41,10 +48,14 @@ def visitor_choice():
     return picked if picked in LANGUAGES else ""
 
 
-def choose(contact=None, company=None, *, visitor="", accept=""):
+def choose(contact=None, company=None, *, client=None, visitor="", accept=""):
     """The contact's choice, else their client's, else the company's, else the browser's
     (DESIGN.md §3); an anonymous visitor's own pick comes before the company's."""
-    client = getattr(contact, "client", None) if contact is not None else None
+    if client is None and contact is not None:
+        try:
+            client = getattr(contact, "client", None)
+        except DoesNotExist:  # an unsaved contact with no client yet
+            client = None
     return (valid(getattr(contact, "locale", ""))
             or valid(getattr(client, "locale", ""))
             or visitor
@@ -116,4 +127,25 @@ SHOWN_LABELS = (
     N_("Invoices"), N_("Recurring Invoices"), N_("Payments"), N_("Quotes"), N_("Credits"),
     N_("Payment Methods"), N_("Documents"), N_("Statement"), N_("Subscriptions"),
     N_("Pre-Payment"),
+    # Statuses shown capitalised (quotes, credits, recurring invoices) and PDF stamps
+    N_("Sent"), N_("Approved"), N_("Converted"), N_("Declined"), N_("Expired"), N_("Open"),
+    N_("Applied"), N_("Partial"), N_("Paused"), N_("Completed"), N_("Stopped"),
+    N_("Ended"), N_("Past due"),
+    N_("draft"), N_("sent"), N_("partial"), N_("void"), N_("cancelled"), N_("declined"),
+    N_("expired"), N_("refunded"),
+    # Payment method types
+    N_("Card"), N_("Bank account"),
+    # billing.schedule.FREQUENCIES
+    N_("Daily"), N_("Weekly"), N_("Every two weeks"), N_("Every four weeks"), N_("Monthly"),
+    N_("Every two months"), N_("Every three months"), N_("Every six months"), N_("Yearly"),
+    # billing.statements: periods, filters, ageing buckets and the kinds of row
+    N_("This month"), N_("Last month"), N_("This quarter"), N_("This year"),
+    N_("Last year"), N_("All time"), N_("All activity"), N_("Unpaid invoices"),
+    N_("Paid invoices"), N_("Current"), N_("1–30 days"), N_("31–60 days"),
+    N_("61–90 days"), N_("Over 90 days"), N_("Invoice"), N_("Payment"), N_("Credit"),
+    N_("Quote"),
+    # Field names that validation messages name (billing.validation, registration)
+    N_("Company or your name"), N_("Your company or name"), N_("Address"),
+    N_("VAT or tax number"), N_("E-mail address"), N_("First name"), N_("Last name"),
+    N_("Phone"),
 )

@@ -86,7 +86,7 @@ def default_method(client_id):
     token = T.for_client(client_id).where(T.is_default == True).first()  # noqa: E712
     if token is None:
         return None
-    token, _ = payment_methods.usable(client_id, token.public_id)
+    token, _gateway = payment_methods.usable(client_id, token.public_id)
     return token
 
 

@@ -22,15 +22,15 @@ from i18n import N_
 from i18n import gettext as _
 
 VERIFY_TTL_HOURS = 24
-LINK_DEAD = "This confirmation link has expired or was already used. Ask for a new one."
+LINK_DEAD = N_("This confirmation link has expired or was already used. Ask for a new one.")
 
 MISSING = {
-    "client_name": "Enter your company or your name.",
-    "first_name": "Enter your first name.",
-    "last_name": "Enter your last name.",
-    "phone": "Enter your phone number.",
-    "address": "Enter your address.",
-    "vat_number": "Enter your VAT or tax number.",
+    "client_name": N_("Enter your company or your name."),
+    "first_name": N_("Enter your first name."),
+    "last_name": N_("Enter your last name."),
+    "phone": N_("Enter your phone number."),
+    "address": N_("Enter your address."),
+    "vat_number": N_("Enter your VAT or tax number."),
 }
 
 
@@ -60,7 +60,7 @@ def check(company, form):
             errors[exc.field or field] = exc.message
             continue
         if rules.get(field) == "required" and not given[field]:
-            errors[field] = MISSING[field]
+            errors[field] = _(MISSING[field])
     try:
         accounts.validate_password(form.get("password", ""), form.get("confirm", ""))
     except DomainError as exc:
@@ -177,14 +177,14 @@ def verify(key, config):
     with transaction():
         link = find_link(key)
         if link is None:
-            raise DomainError(LINK_DEAD)
+            raise DomainError(_(LINK_DEAD))
         # Claim it atomically: two clicks on one link confirm (and log in) once.
         now = models.utcnow()
         claimed = models.PasswordReset.update(used_at=now).where(
             (models.PasswordReset.id == link.id) & models.PasswordReset.used_at.is_null()
         ).execute()
         if claimed != 1:
-            raise DomainError(LINK_DEAD)
+            raise DomainError(_(LINK_DEAD))
         models.PasswordReset.update(used_at=now).where(
             (models.PasswordReset.contact == link.contact_id)
             & (models.PasswordReset.purpose == "verify")

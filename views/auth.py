@@ -12,6 +12,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 import i18n
@@ -37,8 +39,8 @@ def safe_next(target):
     return target
 
 
-LOGIN_OFF = ("Logging in with a password is switched off for this portal. Open it from the "
-             "link in the latest e-mail you received from us.")
+LOGIN_OFF = lazy_gettext("Logging in with a password is switched off for this portal. Open it "
+                         "from the link in the latest e-mail you received from us.")
 
 
 def _login_off(status_code):
@@ -95,7 +97,7 @@ def logout():
         return back_to_back_office()
     end_contact_session(current_user._get_current_object()
                         if current_user.is_authenticated else None)
-    flash("You have logged out.", "info")
+    flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -135,7 +137,7 @@ def reset_confirm(key):
             error = exc.message
         else:
             start_contact_session(contact)
-            flash("Your password is changed.", "success")
+            flash(_("Your password is changed."), "success")
             return redirect(url_for("invoices.index"))
     return render_template("auth/reset_confirm.html", key=key, error=error), (
         422 if error else 200)
@@ -195,7 +197,7 @@ def verify_email(key):
         start_contact_session(contact)
         models.Activity.log("contact.login", contact, client=contact.client_id,
                             contact=contact, ip=request.remote_addr or "")
-        flash("Your e-mail address is confirmed. Welcome!", "success")
+        flash(_("Your e-mail address is confirmed. Welcome!"), "success")
         return redirect(url_for("invoices.index"), 303)
     return render_template("auth/verify_confirm.html", key=key)
 
