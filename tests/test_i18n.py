@@ -381,3 +381,6 @@ def test_back_office_and_api_stay_english_in_a_german_company(app, euro):
         models.db.connect(reuse_if_open=True)
         assert extensions.select_locale() == "de_DE"
         models.db.close()
+    client = app.test_client()
+    assert html_lang(text(client.get("/admin/login"))) == "en"
+    assert html_lang(text(client.get("/client/login"))) == "de"

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from flask import request, url_for
+from flask_babel import get_locale
 from jinja2 import pass_context
 
 import i18n
@@ -27,6 +28,13 @@ def localize(value):
 @functools.lru_cache(maxsize=4096)
 def _format_date(value, fmt, locale):
     return format_date(value, fmt, locale=locale)
+
+
+def text_language():
+    """What <html lang> says: the language the text is in (the back office is English
+    whatever the company's locale), which is the locale's in the portal."""
+    locale = get_locale()
+    return locale.language if locale is not None else i18n.language(user_locale())
 
 
 def language_url(code):
@@ -68,5 +76,5 @@ def register_filters(app):
         return {"company": company(), "tabs": visible_tabs, "tab_enabled": tab_enabled,
                 "static_url": static_url, "brand_url": brand_url, "logo_src": logo_src,
                 "locale": user_locale(), "fixed_url": fixed_url,
-                "html_lang": i18n.language(user_locale()),
+                "html_lang": text_language(),
                 "language_names": i18n.LANGUAGE_NAMES, "language_url": language_url}
