@@ -148,4 +148,7 @@ SHOWN_LABELS = (
     N_("Company or your name"), N_("Your company or name"), N_("Address"),
     N_("VAT or tax number"), N_("E-mail address"), N_("First name"), N_("Last name"),
     N_("Phone"),
+    # The gateways' own names (gateways/*.py title), unless staff named them
+    N_("Demo gateway (test cards only, no money moves)"), N_("Bank transfer or cheque"),
+    N_("Card (Stripe)"),
 )

@@ -384,3 +384,14 @@ def test_back_office_and_api_stay_english_in_a_german_company(app, euro):
     client = app.test_client()
     assert html_lang(text(client.get("/admin/login"))) == "en"
     assert html_lang(text(client.get("/client/login"))) == "de"
+
+
+def test_payment_service_refusals_speak_the_payers_language(app):
+    from gateways.base import GatewayError, PaymentDeclined
+    from gateways.demo import DemoGateway
+    with app.app_context(), i18n.using("fr"):
+        with pytest.raises(PaymentDeclined) as declined:
+            DemoGateway.__new__(DemoGateway).tokenize("4000 0000 0000 0002", "12", "2099", "123")
+        assert declined.value.message == "Votre carte a été refusée. Essayez une autre carte."
+        assert GatewayError().message.startswith("Le service de paiement n’a pas répondu.")
+    assert GatewayError().message.startswith("The payment service did not answer.")
