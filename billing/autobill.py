@@ -61,8 +61,8 @@ def set_choice(recurring, wants, *, contact=None, staff=None):
     with transaction():
         recurring = R.get_by_id(recurring.id)
         if recurring.auto_bill_mode not in CHOOSABLE:
-            raise DomainError("Automatic payment for this schedule is set by "
-                              "the business.", "auto_bill")
+            raise DomainError(_("Automatic payment for this schedule is set by "
+                                "the business."), "auto_bill")
         recurring.auto_bill_choice = "yes" if wants else "no"
         recurring.save()
         models.Activity.log("recurring.auto_bill_" + ("on" if wants else "off"), recurring,
