@@ -4,15 +4,26 @@ Views import them from here (DESIGN.md §2); create_app() initialises them per a
 """
 from urllib.parse import urlparse
 
-from flask import current_app, flash, make_response, redirect, request, url_for
+from flask import (
+    current_app,
+    flash,
+    has_request_context,
+    make_response,
+    redirect,
+    request,
+    url_for,
+)
+from flask_babel import Babel
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
+import i18n
 import models
 
+babel = Babel()
 compress = Compress()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
@@ -22,8 +33,21 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Please log in to see that page."
+login_manager.login_message = i18n.lazy_gettext("Please log in to see that page.")
 login_manager.session_protection = "basic"
+
+
+# Staff and machines read English: the back office, the API and webhooks are not translated
+# (their numbers and dates still follow the company's locale).
+ENGLISH_ONLY = ("admin", "api", "webhooks")
+
+
+def select_locale():
+    """Flask-Babel asks this once per request; money and dates use the same answer."""
+    from views.current import user_locale
+    if has_request_context() and (request.blueprint or "").startswith(ENGLISH_ONLY):
+        return "en"
+    return user_locale()
 
 
 @limiter.request_filter
@@ -55,5 +79,5 @@ def unauthorized():
         response.headers["HX-Redirect"] = url_for(
             "auth.login", next=back) if shown.netloc == request.host else url_for("auth.login")
         return response
-    flash(login_manager.login_message, "info")
+    flash(str(login_manager.login_message), "info")
     return redirect(target)

@@ -13,6 +13,8 @@ from babel.numbers import (
     parse_decimal,
 )
 
+from i18n import gettext as _
+
 
 class MoneyError(ValueError):
     pass
@@ -77,23 +79,27 @@ def parse(text, currency, locale, *, allow_negative=False):
     """
     raw = str(text).strip() if text is not None else ""
     if not raw:
-        raise MoneyError(f"Enter an amount, for example {example(locale)}.")
+        raise MoneyError(_("Enter an amount, for example %(example)s.", example=example(locale)))
     if len(raw) > MAX_TEXT:
         if re.fullmatch(r"-?\d+", raw):
-            raise MoneyError("That amount is too large.")
-        raise MoneyError(f"Enter the amount as a number, for example {example(locale)}.")
+            raise MoneyError(_("That amount is too large."))
+        raise MoneyError(_("Enter the amount as a number, for example %(example)s.",
+                           example=example(locale)))
     value = _plain(raw) if locale == PLAIN else _localized(raw, locale or "en_US")
     if value is None or not value.is_finite():
-        raise MoneyError(f"Enter the amount as a number, for example {example(locale)}.")
+        raise MoneyError(_("Enter the amount as a number, for example %(example)s.",
+                           example=example(locale)))
     if value < 0 and not allow_negative:
-        raise MoneyError("The amount cannot be negative.")
+        raise MoneyError(_("The amount cannot be negative."))
     places = exponent(currency)
     if -value.as_tuple().exponent > places:
-        raise MoneyError(f"{currency} amounts have at most {places} decimal places."
-                         if places else f"{currency} amounts have no decimal places.")
+        raise MoneyError(_("%(currency)s amounts have at most %(places)s decimal places.",
+                           currency=currency, places=places)
+                         if places else _("%(currency)s amounts have no decimal places.",
+                                          currency=currency))
     minor = int(value.scaleb(places))
     if abs(minor) > MAX_MINOR:
-        raise MoneyError("That amount is too large.")
+        raise MoneyError(_("That amount is too large."))
     return minor
 
 
@@ -128,12 +134,11 @@ def _localized(raw, locale):
 
 
 def locale_for(contact=None, company=None):
-    """The locale a person reads and types amounts in: the contact's choice, else their
-    client's, else the company's (staff have no locale of their own). The same source
-    `views.current.user_locale` uses to format."""
-    return (getattr(contact, "locale", "") or getattr(getattr(contact, "client", None),
-                                                      "locale", "")
-            or getattr(company, "locale", "") or "en_US")
+    """The locale a person reads and types amounts in: i18n.choose, the one decision that
+    views.current.user_locale makes too (staff have no locale of their own)."""
+    import i18n
+    return i18n.choose(contact, company, visitor=i18n.visitor_choice(),
+                       accept=i18n.accept_language())
 
 
 @functools.lru_cache(maxsize=8192)

@@ -15,6 +15,7 @@ from flask import current_app, make_response, render_template
 from peewee import JOIN
 from weasyprint import HTML, URLFetcher
 
+import i18n
 import models
 from billing import documents, generated, statements
 
@@ -96,12 +97,15 @@ def attachment(kind, record_id):
     """(file name, PDF bytes) of a record, for an e-mail; DoesNotExist when it is gone."""
     model, make, filename = ATTACHMENTS[kind]
     record = model.get_by_id(record_id)
-    return filename(record), make(record)
+    # Delivered by run-due as often as by a request: written in the client's language.
+    with i18n.using(i18n.choose(client=record.client, company=models.Company.current())):
+        return filename(record), make(record)
 
 
 def statement_pdf(statement, locale):
-    return render("pdf/statement.html", st=statement, company=models.Company.current(),
-                  generated=models.utcnow(), locale=locale)
+    with i18n.using(locale):
+        return render("pdf/statement.html", st=statement, company=models.Company.current(),
+                      generated=models.utcnow(), locale=locale)
 
 
 @functools.cache

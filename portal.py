@@ -1,5 +1,6 @@
 """App factory and the `portal` CLI; configuration is read by settings.py."""
 import gc
+import os
 import secrets
 import sys
 
@@ -13,8 +14,11 @@ from playhouse.db_url import connect as connect_url
 import assets
 import instance_files
 import models
-from extensions import CSP, compress, csrf, limiter, login_manager
+from extensions import CSP, babel, compress, csrf, limiter, login_manager, select_locale
 from settings import load_config
+
+# Beside this file whether the portal runs from a checkout or an installed copy.
+TRANSLATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "translations")
 
 
 class Request(HtmxAwareRequest):
@@ -70,6 +74,8 @@ def create_app(test_config=None):
     Htmx(app)
     app.request_class = Request  # after Htmx(), which sets its own request class
     compress.init_app(app)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", TRANSLATIONS)
+    babel.init_app(app, locale_selector=select_locale)
     assets.init_app(app)
     csrf.init_app(app)
     # Flask-Limiter keeps one `enabled` flag on the shared Limiter, set by each init_app and

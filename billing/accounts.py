@@ -8,15 +8,18 @@ import time
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+import i18n
 import mail
 import models
 from billing import DomainError, notifications, transaction, validation
+from i18n import N_
+from i18n import gettext as _
 
 RESET_TTL_MINUTES = 60
 MIN_PASSWORD = 8
-BAD_LOGIN = "That e-mail address and password don't match an account."
-UNVERIFIED = ("Confirm your e-mail address first: follow the link in the e-mail we sent when "
-              "you registered, or ask for a new one below.")
+BAD_LOGIN = N_("That e-mail address and password don't match an account.")
+UNVERIFIED = N_("Confirm your e-mail address first: follow the link in the e-mail we sent "
+                "when you registered, or ask for a new one below.")
 # Checked against when the e-mail is unknown, so both failures cost the same time.
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
 
@@ -27,12 +30,12 @@ def authenticate(email, password):
     # A closed account (inactive, or its client archived) fails exactly as an unknown one.
     if contact is None or not contact.may_sign_in or not contact.password_hash:
         check_password_hash(_DUMMY_HASH, password or "")
-        raise DomainError(BAD_LOGIN)
+        raise DomainError(_(BAD_LOGIN))
     if not contact.check_password(password or ""):
-        raise DomainError(BAD_LOGIN)
+        raise DomainError(_(BAD_LOGIN))
     # Only someone who knows the password learns that the account waits for confirmation.
     if not contact.email_verified:
-        raise DomainError(UNVERIFIED, "unverified")
+        raise DomainError(_(UNVERIFIED), "unverified")
     models.Contact.update(last_login_at=models.utcnow()).where(
         models.Contact.id == contact.id).execute()
     return contact
@@ -134,12 +137,12 @@ def find_reset(key, purpose="password"):
 
 def validate_password(password, confirm):
     if len(password or "") < MIN_PASSWORD:
-        raise DomainError(f"Choose a password of at least {MIN_PASSWORD} characters.",
-                          "password")
+        raise DomainError(_("Choose a password of at least %(count)s characters.",
+                            count=MIN_PASSWORD), "password")
     if len(password) > 200:
-        raise DomainError("That password is too long.", "password")
+        raise DomainError(_("That password is too long."), "password")
     if password != confirm:
-        raise DomainError("The two passwords are not the same.", "confirm")
+        raise DomainError(_("The two passwords are not the same."), "confirm")
 
 
 def reset_password(key, password, confirm):
@@ -147,14 +150,14 @@ def reset_password(key, password, confirm):
     with transaction():
         reset = find_reset(key)
         if reset is None:
-            raise DomainError("This reset link has expired or was already used. "
-                              "Ask for a new one.")
+            raise DomainError(_("This reset link has expired or was already used. "
+                                "Ask for a new one."))
         # Claim the link atomically: a second use of the same link changes nothing.
         claimed = models.PasswordReset.update(used_at=models.utcnow()).where(
             (models.PasswordReset.id == reset.id) & models.PasswordReset.used_at.is_null()
         ).execute()
         if claimed != 1:
-            raise DomainError("This reset link was already used. Ask for a new one.")
+            raise DomainError(_("This reset link was already used. Ask for a new one."))
         # Any other link still in the mailbox dies with this one.
         models.PasswordReset.update(used_at=models.utcnow()).where(
             (models.PasswordReset.contact == reset.contact_id)
@@ -172,12 +175,15 @@ def reset_password(key, password, confirm):
 
 
 def update_profile(contact, *, first_name, last_name, phone, current_password="",
-                   new_password="", confirm="", billing=None):
+                   new_password="", confirm="", locale=None, billing=None):
     """Save the contact's own details; `billing` ({address, shipping_address, vat_number})
-    also saves their client's, which only a business that allows it lets contacts edit."""
+    also saves their client's, which only a business that allows it lets contacts edit.
+    locale: "" (automatic) or one of i18n.LANGUAGES; None leaves the choice as it is."""
+    if locale is not None and locale not in ("", *i18n.LANGUAGES):
+        raise DomainError(_("Choose a language from the list."), "locale")
     first_name = validation.single_line(first_name, "First name", "first_name", 100)
     if not first_name:
-        raise DomainError("Enter your first name.", "first_name")
+        raise DomainError(_("Enter your first name."), "first_name")
     last_name = validation.single_line(last_name, "Last name", "last_name", 100)
     phone = validation.single_line(phone, "Phone", "phone", 50)
     client_fields = _billing_details(billing) if billing is not None else None
@@ -187,9 +193,11 @@ def update_profile(contact, *, first_name, last_name, phone, current_password=""
     with transaction():
         contact.first_name, contact.last_name, contact.phone = (
             first_name.strip(), last_name.strip(), phone.strip())
+        if locale is not None:
+            contact.locale = locale
         if new_password:
             if not contact.check_password(current_password[:200]):
-                raise DomainError("Your current password is not right.", "current_password")
+                raise DomainError(_("Your current password is not right."), "current_password")
             validate_password(new_password, confirm)
             contact.set_password(new_password)
         contact.save()
@@ -254,9 +262,9 @@ def invite_contact(contact, config, staff=None):
     """E-mail the contact a fresh link to choose a password and log in. It lives as long as
     the company's invitation links; links sent before stay valid until used or revoked."""
     if not contact.is_active:
-        raise DomainError("Reactivate this contact before inviting them.")
+        raise DomainError(_("Reactivate this contact before inviting them."))
     if contact.client.archived_at is not None:
-        raise DomainError("This client is archived: unarchive it before inviting a contact.")
+        raise DomainError(_("This client is archived: unarchive it before inviting a contact."))
     company = models.Company.current()
     ttl_days = max(1, company.invitation_ttl_days or 1)
     return _email_password_link(

@@ -14,9 +14,11 @@ import logging
 
 from flask import render_template
 
+import i18n
 import mail
 import models
 from billing import DomainError, allocation, checkout, payment_methods, transaction
+from i18n import gettext as _
 
 log = logging.getLogger("portal.autobill")
 
@@ -60,8 +62,8 @@ def set_choice(recurring, wants, *, contact=None, staff=None):
     with transaction():
         recurring = R.get_by_id(recurring.id)
         if recurring.auto_bill_mode not in CHOOSABLE:
-            raise DomainError("Automatic payment for this schedule is set by "
-                              "the business.", "auto_bill")
+            raise DomainError(_("Automatic payment for this schedule is set by "
+                                "the business."), "auto_bill")
         recurring.auto_bill_choice = "yes" if wants else "no"
         recurring.save()
         models.Activity.log("recurring.auto_bill_" + ("on" if wants else "off"), recurring,
@@ -85,7 +87,7 @@ def default_method(client_id):
     token = T.for_client(client_id).where(T.is_default == True).first()  # noqa: E712
     if token is None:
         return None
-    token, _ = payment_methods.usable(client_id, token.public_id)
+    token, _gateway = payment_methods.usable(client_id, token.public_id)
     return token
 
 
@@ -234,9 +236,11 @@ def _tell_both(row, message, final, now, config):
                "max_attempts": MAX_ATTEMPTS,
                "subscription": invoice.subscription if invoice.subscription_id else None}
     if contact is not None and contact.email:
-        mail.queue(contact.email,
-                   f"Automatic payment of invoice {invoice.number} did not go through",
-                   render_template("email/autobill_declined.txt", **context))
+        with i18n.for_contact(contact, company):
+            mail.queue(contact.email,
+                       _("Automatic payment of invoice %(number)s did not go through",
+                         number=invoice.number),
+                       render_template("email/autobill_declined.txt", **context))
     if company is not None and company.email:
         mail.queue(company.email,
                    f"Auto-bill of invoice {invoice.number} for {invoice.client.name} failed",

@@ -25,6 +25,7 @@ from billing import (
     transaction,
 )
 from gateways.base import GatewayError
+from i18n import gettext as _
 
 DONE = ("completed", "refunded", "partially_refunded")
 
@@ -47,7 +48,7 @@ class Outcome:
 def check_key(key):
     key = (key or "").strip()
     if not 16 <= len(key) <= 80 or not key.replace("-", "").replace("_", "").isalnum():
-        raise DomainError("This payment form has expired. Please start again.", "key")
+        raise DomainError(_("This payment form has expired. Please start again."), "key")
     return key
 
 
@@ -55,11 +56,11 @@ def begin_attempt(contact, idempotency_key):
     """The checks every attempt starts with: (key, None), or (key, Outcome) for a repeat."""
     if not contact.may_sign_in:
         # Archiving a client closes its account: nothing more is charged through it.
-        raise DomainError("This account is closed. Please contact us to pay.")
+        raise DomainError(_("This account is closed. Please contact us to pay."))
     key = check_key(idempotency_key)
     existing = models.Payment.get_or_none(models.Payment.idempotency_key == key)
     if existing is not None and existing.client_id != contact.client_id:
-        raise DomainError("This payment form has expired. Please start again.", "key")
+        raise DomainError(_("This payment form has expired. Please start again."), "key")
     if existing is not None and existing.status != "failed":
         return key, Outcome(existing, "duplicate")
     return key, None
@@ -91,13 +92,13 @@ def resolve_method(client_id, token=None, gateway=None, new_method=None):
     """(gateway, method) to charge: a saved token of this client, or a just-captured method."""
     if token is not None:
         if token.client_id != client_id or token.deleted_at is not None:
-            raise DomainError("That payment method is no longer available.", "method")
+            raise DomainError(_("That payment method is no longer available."), "method")
         gateway = gateway_settings.get(token.gateway_id)
         method = payment_methods.as_saved(token)
     else:
         method = new_method
     if gateway is None or method is None or not gateway.capabilities.online:
-        raise DomainError("That payment method is no longer available.", "method")
+        raise DomainError(_("That payment method is no longer available."), "method")
     return gateway, method
 
 
@@ -192,7 +193,7 @@ def _claim(contact, plan, company, key, gateway, label, data, extra_fields=None,
         invoices = reservations.lock_invoices(ln.invoice.id for ln in plan.lines)
         existing = P.get_or_none(P.idempotency_key == key)
         if existing is not None and existing.client_id != contact.client_id:
-            raise DomainError("This payment form has expired. Please start again.", "key")
+            raise DomainError(_("This payment form has expired. Please start again."), "key")
         if existing is not None and (existing.status != "failed" or not retake_failed):
             return None
         reservations.check_fits(plan, company, invoices)
@@ -217,7 +218,7 @@ def _credit_only(contact, plan, company, key, staff):
         lines = [(invoices[ln.invoice.id], ln.amount) for ln in plan.lines]
         try:
             with models.db.atomic():
-                payment, _ = allocation.spend_credit(contact.client_id, plan.currency, key,
+                payment, _spent = allocation.spend_credit(contact.client_id, plan.currency, key,
                                                      lines, plan.credit, contact, staff)
         except IntegrityError:
             payment = None
@@ -227,7 +228,7 @@ def _credit_only(contact, plan, company, key, staff):
         existing = models.Payment.get_or_none(models.Payment.idempotency_key == key)
         if existing:
             return Outcome(existing, "duplicate")
-        raise DomainError("The credit is no longer available.", "use_credit")
+        raise DomainError(_("The credit is no longer available."), "use_credit")
     return Outcome(payment, "completed")
 
 
@@ -248,7 +249,7 @@ def finalize(payment_id, reference=None):
         if payment.is_prepayment:
             payment.applied = 0  # money on account: staff apply it to invoices later
         else:
-            credit_payment, _ = allocation.apply_plan(payment, data,
+            credit_payment, _spent = allocation.apply_plan(payment, data,
                                                       contact=payment.contact_id, staff=staff)
         payment.save()
         token = None
@@ -284,12 +285,12 @@ def complete_action(contact, public_id):
     payment = models.Payment.for_client(contact.client_id).where(
         models.Payment.public_id == str(public_id)[:24]).first()
     if payment is None or not payment.gateway_reference:
-        raise DomainError("That payment could not be found.")
+        raise DomainError(_("That payment could not be found."))
     if payment.status in DONE:
         return Outcome(payment, "duplicate")
     gateway = gateway_settings.get(payment.gateway_id)
     if gateway is None:
-        raise DomainError("That payment method is no longer available.")
+        raise DomainError(_("That payment method is no longer available."))
     try:
         result = gateway.retrieve_charge(payment.gateway_reference)
     except GatewayError as exc:
@@ -354,7 +355,7 @@ def refund(payment, amount_text, *, expected_refunded, locale, staff=None):
     typed in `locale` (money.PLAIN for the API).
     """
     if payment.status not in DONE or payment.method == "credit":
-        raise DomainError("Only a completed payment can be refunded.")
+        raise DomainError(_("Only a completed payment can be refunded."))
     try:
         amount = money.parse(amount_text, payment.currency, locale)
     except money.MoneyError as exc:
@@ -362,9 +363,9 @@ def refund(payment, amount_text, *, expected_refunded, locale, staff=None):
     if payment.refunded != expected_refunded:
         if amount > 0 and payment.refunded == expected_refunded + amount:
             return payment  # this very refund went through already (a second submit)
-        raise DomainError("This payment changed since the page was opened. Reload and check.")
+        raise DomainError(_("This payment changed since the page was opened. Reload and check."))
     if amount <= 0 or expected_refunded + amount > payment.amount:
-        raise DomainError("Refund between zero and what is left of the payment.", "amount")
+        raise DomainError(_("Refund between zero and what is left of the payment."), "amount")
     gateway = gateways.for_config(payment.gateway) if payment.gateway_id else None
     if gateway is not None and gateway.capabilities.refunds and payment.gateway_reference:
         try:

@@ -1,8 +1,10 @@
 """E-mails the business sends: built from templates, queued in the caller's transaction."""
 from flask import render_template
 
+import i18n
 import mail
 import models
+from i18n import gettext as _
 
 
 def recipients(client):
@@ -28,10 +30,15 @@ def invitation_email(kind, record, contact, config, *, template=None, subject=No
                "logo_link": logo, **extra}
     template = template or f"email/{kind}"
     attachments = [(kind, record.id)] if company.attach_pdf_to_emails else []
-    return mail.queue(
-        contact.email, subject or f"{kind.capitalize()} {record.number} from {company.name}",
-        render_template(f"{template}.txt", **context),
-        render_template(f"{template}.html", **context), attachments=attachments)
+    with i18n.for_contact(contact, company):
+        if not subject:
+            subject = (_("Invoice %(number)s from %(company)s", number=record.number,
+                         company=company.name) if kind == "invoice"
+                       else _("Quote %(number)s from %(company)s", number=record.number,
+                              company=company.name))
+        return mail.queue(
+            contact.email, subject, render_template(f"{template}.txt", **context),
+            render_template(f"{template}.html", **context), attachments=attachments)
 
 
 def invoice_email(invoice, contact, config):
@@ -43,8 +50,10 @@ def password_reset_email(contact, key, config, ttl_minutes):
     link = f"{config['BASE_URL']}/client/password/reset/{key}"
     context = {"contact": contact, "company": company, "link": link,
                "ttl_minutes": ttl_minutes}
-    return mail.queue(contact.email, f"Reset your {company.name} portal password",
-                      render_template("email/password_reset.txt", **context))
+    with i18n.for_contact(contact, company):
+        return mail.queue(contact.email,
+                          _("Reset your %(company)s portal password", company=company.name),
+                          render_template("email/password_reset.txt", **context))
 
 
 def contact_invitation_email(contact, key, config, ttl_days):
@@ -52,8 +61,10 @@ def contact_invitation_email(contact, key, config, ttl_days):
     company = models.Company.current()
     link = f"{config['BASE_URL']}/client/password/reset/{key}"
     context = {"contact": contact, "company": company, "link": link, "ttl_days": ttl_days}
-    return mail.queue(contact.email, f"Your {company.name} client portal login",
-                      render_template("email/contact_invitation.txt", **context))
+    with i18n.for_contact(contact, company):
+        return mail.queue(contact.email,
+                          _("Your %(company)s client portal login", company=company.name),
+                          render_template("email/contact_invitation.txt", **context))
 
 
 def prepayment_failed_emails(schedule, message, paused):
@@ -65,9 +76,10 @@ def prepayment_failed_emails(schedule, message, paused):
     sent = []
     contact = schedule.contact
     if contact is not None and contact.email:
-        sent.append(mail.queue(contact.email, f"Your pre-payment to {company.name} failed",
-                               render_template("email/prepayment_failed.txt",
-                                               audience="contact", **context)))
+        with i18n.for_contact(contact, company):
+            sent.append(mail.queue(
+                contact.email, _("Your pre-payment to %(company)s failed", company=company.name),
+                render_template("email/prepayment_failed.txt", audience="contact", **context)))
     if company.email:
         sent.append(mail.queue(company.email,
                                f"Pre-payment failed: {schedule.client.name}",

@@ -6,6 +6,7 @@ record says staff added the card, not the contact.
 import models
 from billing import DomainError, gateway_settings, transaction
 from gateways.base import SavedMethod
+from i18n import gettext as _
 
 
 def usable(client_id, public_id):
@@ -49,8 +50,8 @@ def check_staff_consent(staff, consent):
     """Staff acting as a contact may store a card only with the client's consent, which they
     confirm; a contact storing their own card needs no such step."""
     if staff is not None and not consent:
-        raise DomainError("Confirm that the client has given their consent before you add a "
-                          "card for them.", "consent")
+        raise DomainError(_("Confirm that the client has given their consent before you add a "
+                            "card for them."), "consent")
 
 
 def store(client_id, gateway_id, saved, *, contact=None, staff=None, staff_consent=False):
@@ -104,7 +105,7 @@ def make_default(token, *, contact=None, staff=None):
     T = models.GatewayToken
     with transaction():
         if token.deleted_at is not None:
-            raise DomainError("That payment method was removed.")
+            raise DomainError(_("That payment method was removed."))
         T.update(is_default=False).where(T.client == token.client_id).execute()
         T.update(is_default=True).where(T.id == token.id).execute()
         models.Activity.log("payment_method.default", token, client=token.client_id,

@@ -22,6 +22,7 @@ import models
 import money
 from billing import DomainError, checkout, gateway_settings, schedule, transaction
 from billing.allocation import Plan
+from i18n import gettext as _
 
 log = logging.getLogger("portal.prepayments")
 
@@ -45,11 +46,11 @@ def parse_amount(text, client, company, locale):
     except money.MoneyError as exc:
         raise DomainError(str(exc), "amount") from None
     if amount <= 0:
-        raise DomainError("Enter an amount above zero.", "amount")
+        raise DomainError(_("Enter an amount above zero."), "amount")
     minimum = company.minimum_prepayment or 0
     if currency == company.currency and amount < minimum:
-        raise DomainError(f"The minimum pre-payment is "
-                          f"{money.format_money(minimum, currency, locale)}.", "amount")
+        raise DomainError(_("The minimum pre-payment is %(amount)s.",
+                            amount=money.format_money(minimum, currency, locale)), "amount")
     return amount
 
 
@@ -60,21 +61,21 @@ def parse_recurrence(enabled, frequency, cycles_text):
     if not enabled:
         return None
     if frequency not in schedule.FREQUENCIES:
-        raise DomainError("Choose a frequency from the list.", "frequency")
+        raise DomainError(_("Choose a frequency from the list."), "frequency")
     text = (cycles_text or "").strip()
     if not text:
         return {"frequency": frequency, "remaining": -1}
     if not text.isdigit() or not 2 <= int(text) <= MAX_CYCLES:
-        raise DomainError(f"Number of payments must be a whole number from 2 to {MAX_CYCLES} "
-                          "(this payment included), or blank to continue until you stop it.",
-                          "cycles")
+        raise DomainError(_("Number of payments must be a whole number from 2 to %(max)s (this "
+                            "payment included), or blank to continue until you stop it.",
+                            max=MAX_CYCLES), "cycles")
     return {"frequency": frequency, "remaining": int(text) - 1}
 
 
 def check_note(note):
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise DomainError(f"Keep the note under {MAX_NOTE} characters.", "note")
+        raise DomainError(_("Keep the note under %(count)s characters.", count=MAX_NOTE), "note")
     return note
 
 
@@ -94,8 +95,8 @@ def check_can_recur(recurrence, token=None, gateway=None, save_method=False):
     if recurrence is None or token is not None:
         return
     if not (save_method and gateway is not None and gateway.capabilities.token_billing):
-        raise DomainError("Recurring pre-payments need a saved payment method: choose a saved "
-                          "card, or save the new card with this payment.", "recurring")
+        raise DomainError(_("Recurring pre-payments need a saved payment method: choose a "
+                            "saved card, or save the new card with this payment."), "recurring")
 
 
 def prepay(contact, company, form, *, locale, idempotency_key, token=None, gateway=None,
@@ -212,10 +213,10 @@ def _run_schedule(schedule_id, today):
 def _charge_period(record, key):
     contact = record.contact
     if contact is None or not contact.may_sign_in:
-        raise DomainError("The account that set up this pre-payment is closed.")
+        raise DomainError(_("The account that set up this pre-payment is closed."))
     token = record.payment_method
     if token is None or token.deleted_at is not None:
-        raise DomainError("The saved payment method for this pre-payment was removed.")
+        raise DomainError(_("The saved payment method for this pre-payment was removed."))
     plan = Plan(client_id=record.client_id, currency=record.currency, lines=[], credit=0,
                 total=record.amount)
     try:

@@ -19,6 +19,7 @@ from billing import (
     validation,
 )
 from billing import invoices as invoice_service
+from i18n import gettext as _
 
 # Decoded PNG bytes: a drawn signature is well under this, and its base64 stays under
 # the 200 kB form limit (MAX_FORM_MEMORY_SIZE).
@@ -96,16 +97,17 @@ def check_approvable(quote, today=None):
     """Raise the reason a quote cannot be approved now, or return None."""
     today = today or models.utcnow().date()
     if quote.status in ("approved", "converted"):
-        raise DomainError(f"Quote {quote.number} was already approved.")
+        raise DomainError(_("Quote %(number)s was already approved.", number=quote.number))
     if quote.status == "declined":
-        raise DomainError(f"Quote {quote.number} was declined; ask us to send it again.")
+        raise DomainError(_("Quote %(number)s was declined; ask us to send it again.",
+                            number=quote.number))
     if quote.status == "draft":
-        raise DomainError(f"Quote {quote.number} has not been sent yet.")
+        raise DomainError(_("Quote %(number)s has not been sent yet.", number=quote.number))
     if quote.status == "expired" or quote.is_expired(today):
-        raise DomainError(f"Quote {quote.number} expired on "
-                          f"{quote.valid_until.isoformat()}; ask us for a new one.")
+        raise DomainError(_("Quote %(number)s expired on %(date)s; ask us for a new one.",
+                            number=quote.number, date=quote.valid_until.isoformat()))
     if quote.status != "sent":
-        raise DomainError(f"Quote {quote.number} cannot be approved.")
+        raise DomainError(_("Quote %(number)s cannot be approved.", number=quote.number))
 
 
 def clean_signature(value):
@@ -114,14 +116,16 @@ def clean_signature(value):
     if not value:
         return ""
     if not value.startswith(DATA_URL_PREFIX) or len(value) > MAX_SIGNATURE_BYTES * 4 // 3 + 64:
-        raise DomainError("The signature could not be read; please sign again.", "signature")
+        raise DomainError(_("The signature could not be read; please sign again."),
+                          "signature")
     try:
         raw = base64.b64decode(value[len(DATA_URL_PREFIX):], validate=True)
     except (binascii.Error, ValueError):
-        raise DomainError("The signature could not be read; please sign again.",
+        raise DomainError(_("The signature could not be read; please sign again."),
                           "signature") from None
     if not raw.startswith(PNG_MAGIC) or len(raw) > MAX_SIGNATURE_BYTES:
-        raise DomainError("The signature could not be read; please sign again.", "signature")
+        raise DomainError(_("The signature could not be read; please sign again."),
+                          "signature")
     return value
 
 
@@ -135,19 +139,19 @@ def check_requirements(company, signature, accepted_terms, po_number=""):
     signature = clean_signature(signature)
     po_number = clean_po_number(po_number)
     if company.quote_requires_terms and not accepted_terms:
-        raise DomainError("Please accept the terms to approve.", "accepted_terms")
+        raise DomainError(_("Please accept the terms to approve."), "accepted_terms")
     if company.quote_requires_signature and not signature:
-        raise DomainError("Please sign in the box to approve.", "signature")
+        raise DomainError(_("Please sign in the box to approve."), "signature")
     if company.quote_requires_po_number and not po_number:
-        raise DomainError("Enter your purchase order (PO) number to approve.", "po_number")
+        raise DomainError(_("Enter your purchase order (PO) number to approve."), "po_number")
     return signature, po_number
 
 
 def approve(contact, quote, ip="", signature=None, accepted_terms=False, *, config=None,
             staff=None, po_number=""):
     """Approve one quote and turn it into a sent invoice; returns that invoice."""
-    invoices, _ = approve_many(contact, [quote], ip, signature, accepted_terms, config=config,
-                               staff=staff, po_number=po_number)
+    invoices, _skipped = approve_many(contact, [quote], ip, signature, accepted_terms,
+                                      config=config, staff=staff, po_number=po_number)
     return invoices[0]
 
 
@@ -160,7 +164,7 @@ def approve_many(contact, quotes, ip="", signature=None, accepted_terms=False, *
     contact's to meet, not staff's.
     """
     if not quotes:
-        raise DomainError("Select at least one quote to approve.")
+        raise DomainError(_("Select at least one quote to approve."))
     company = _company()
     with transaction():
         # Lock and check every quote first, so a finished quote is refused for what it is,
@@ -182,7 +186,7 @@ def approve_many(contact, quotes, ip="", signature=None, accepted_terms=False, *
 def _check_one(contact, quote):
     quote = invoice_service._locked(quote)
     if contact is not None and quote.client_id != contact.client_id:
-        raise DomainError("That quote was not found.")
+        raise DomainError(_("That quote was not found."))
     check_approvable(quote)
     return quote
 
@@ -196,7 +200,7 @@ def _claim_and_convert(contact, quote, ip, signature, accepted_terms, staff, po_
         (Q.id == quote.id) & (Q.status == "sent")
         & (Q.valid_until.is_null() | (Q.valid_until >= today))).execute()
     if claimed != 1:
-        raise DomainError(f"Quote {quote.number} was already approved.")
+        raise DomainError(_("Quote %(number)s was already approved.", number=quote.number))
     quote = Q.get_by_id(quote.id)
     detail = "terms accepted" if accepted_terms else ""
     models.Activity.log("quote.approved", quote, client=quote.client_id, contact=contact,
@@ -247,17 +251,18 @@ def decline(contact, quote, reason="", ip="", *, config=None, staff=None):
     names them, not the contact."""
     reason = (reason or "").strip()
     if len(reason) > MAX_REASON:
-        raise DomainError(f"Keep the reason under {MAX_REASON} characters.", "reason")
+        raise DomainError(_("Keep the reason under %(count)s characters.", count=MAX_REASON),
+                          "reason")
     with transaction():
         quote = invoice_service._locked(quote)
         if quote.client_id != contact.client_id:
-            raise DomainError("That quote was not found.")
+            raise DomainError(_("That quote was not found."))
         if quote.status in ("approved", "converted"):
-            raise DomainError(f"Quote {quote.number} was already approved.")
+            raise DomainError(_("Quote %(number)s was already approved.", number=quote.number))
         if quote.status == "declined":
-            raise DomainError(f"Quote {quote.number} was already declined.")
+            raise DomainError(_("Quote %(number)s was already declined.", number=quote.number))
         if quote.status != "sent":
-            raise DomainError(f"Quote {quote.number} cannot be declined.")
+            raise DomainError(_("Quote %(number)s cannot be declined.", number=quote.number))
         Q = models.Quote
         claimed = Q.update(status="declined", declined_reason=reason).where(
             (Q.id == quote.id) & (Q.status == "sent")).execute()

@@ -10,9 +10,11 @@ import logging
 
 from flask import current_app, has_app_context, render_template
 
+import i18n
 import mail
 import models
 from billing import notifications
+from i18n import gettext as _
 
 log = logging.getLogger("portal.receipts")
 
@@ -33,16 +35,18 @@ def queue(payments, config=None):
     client = models.Client.get_by_id(payments[0].client_id)
     first = payments[0]
     numbers = ", ".join(p.number for p in payments)
-    subject = f"Receipt {numbers} from {company.name}"
     base = config.get("BASE_URL", "")
     messages = []
     for contact in notifications.recipients(client):
         context = {"contact": contact, "company": company, "payments": payments,
                    "link": f"{base}/client/payments/{first.public_id}"}
-        messages.append(mail.queue(
-            contact.email, subject, render_template("email/receipt.txt", **context),
-            render_template("email/receipt.html", **context),
-            attachments=[("receipt", p.id) for p in payments]))
+        with i18n.for_contact(contact, company):
+            messages.append(mail.queue(
+                contact.email,
+                _("Receipt %(numbers)s from %(company)s", numbers=numbers, company=company.name),
+                render_template("email/receipt.txt", **context),
+                render_template("email/receipt.html", **context),
+                attachments=[("receipt", p.id) for p in payments]))
     return messages
 
 

@@ -13,21 +13,24 @@ from flask import render_template
 from peewee import IntegrityError
 from werkzeug.security import generate_password_hash
 
+import i18n
 import mail
 import models
 from billing import DomainError, FieldErrors, accounts, transaction, validation
 from billing.company_settings import registration_rules
+from i18n import N_
+from i18n import gettext as _
 
 VERIFY_TTL_HOURS = 24
-LINK_DEAD = "This confirmation link has expired or was already used. Ask for a new one."
+LINK_DEAD = N_("This confirmation link has expired or was already used. Ask for a new one.")
 
 MISSING = {
-    "client_name": "Enter your company or your name.",
-    "first_name": "Enter your first name.",
-    "last_name": "Enter your last name.",
-    "phone": "Enter your phone number.",
-    "address": "Enter your address.",
-    "vat_number": "Enter your VAT or tax number.",
+    "client_name": N_("Enter your company or your name."),
+    "first_name": N_("Enter your first name."),
+    "last_name": N_("Enter your last name."),
+    "phone": N_("Enter your phone number."),
+    "address": N_("Enter your address."),
+    "vat_number": N_("Enter your VAT or tax number."),
 }
 
 
@@ -57,7 +60,7 @@ def check(company, form):
             errors[exc.field or field] = exc.message
             continue
         if rules.get(field) == "required" and not given[field]:
-            errors[field] = MISSING[field]
+            errors[field] = _(MISSING[field])
     try:
         accounts.validate_password(form.get("password", ""), form.get("confirm", ""))
     except DomainError as exc:
@@ -114,7 +117,7 @@ def _email_confirmation(contact, config, action):
     return accounts._email_password_link(
         contact, config, dt.timedelta(hours=VERIFY_TTL_HOURS),
         lambda key: _compose(contact, "email/registration_verify.txt",
-                             "Confirm your e-mail address for {company} portal",
+                             N_("Confirm your e-mail address for %(company)s portal"),
                              config, f"/client/register/verify/{key}"),
         action, purpose="verify", contact=contact)
 
@@ -126,8 +129,9 @@ def _compose(contact, template, subject, config, path=""):
                "login_link": f"{base}/client/login",
                "reset_link": f"{base}/client/password/reset",
                "ttl_hours": VERIFY_TTL_HOURS}
-    return mail.queue(contact.email, subject.format(company=company.name),
-                      render_template(template, **context))
+    with i18n.for_contact(contact, company):
+        return mail.queue(contact.email, _(subject, company=company.name),
+                          render_template(template, **context))
 
 
 def _notify_owner(contact, config):
@@ -140,12 +144,12 @@ def _notify_owner(contact, config):
         return accounts._email_password_link(
             contact, config, dt.timedelta(hours=VERIFY_TTL_HOURS),
             lambda key: _compose(contact, "email/registration_pending.txt",
-                                 "Your {company} portal account", config,
+                                 N_("Your %(company)s portal account"), config,
                                  f"/client/password/reset/{key}"),
             "contact.registration_repeated", contact=contact)
     with transaction():
         message = _compose(contact, "email/registration_exists.txt",
-                           "Someone tried to register with your address at {company}", config)
+                           N_("Someone tried to register with your address at %(company)s"), config)
         models.Activity.log("contact.registration_repeated", contact,
                             client=contact.client_id, contact=contact)
     mail.send_now([message], config)
@@ -173,14 +177,14 @@ def verify(key, config):
     with transaction():
         link = find_link(key)
         if link is None:
-            raise DomainError(LINK_DEAD)
+            raise DomainError(_(LINK_DEAD))
         # Claim it atomically: two clicks on one link confirm (and log in) once.
         now = models.utcnow()
         claimed = models.PasswordReset.update(used_at=now).where(
             (models.PasswordReset.id == link.id) & models.PasswordReset.used_at.is_null()
         ).execute()
         if claimed != 1:
-            raise DomainError(LINK_DEAD)
+            raise DomainError(_(LINK_DEAD))
         models.PasswordReset.update(used_at=now).where(
             (models.PasswordReset.contact == link.contact_id)
             & (models.PasswordReset.purpose == "verify")

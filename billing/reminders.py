@@ -19,10 +19,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from babel.numbers import format_decimal
 from peewee import IntegrityError
 
+import i18n
 import mail
 import models
 import money
 from billing import DomainError, allocation, notifications, transaction
+from i18n import gettext as _
 
 log = logging.getLogger("portal.reminders")
 
@@ -274,8 +276,12 @@ def _remind(company, invoice_id, rule, active, today, config):
 def reminder_email(invoice, contact, config, today, late_fee=0):
     company = models.Company.current()
     days_left = (invoice.due_date - today).days
-    subject = (f"Reminder: invoice {invoice.number} from {company.name}" if days_left >= 0
-               else f"Overdue: invoice {invoice.number} from {company.name}")
-    return notifications.invitation_email("invoice", invoice, contact, config,
-                                          template="email/invoice_reminder", subject=subject,
-                                          days_left=days_left, late_fee=late_fee)
+    with i18n.for_contact(contact, company):
+        subject = (_("Reminder: invoice %(number)s from %(company)s", number=invoice.number,
+                     company=company.name) if days_left >= 0
+                   else _("Overdue: invoice %(number)s from %(company)s", number=invoice.number,
+                          company=company.name))
+        return notifications.invitation_email("invoice", invoice, contact, config,
+                                              template="email/invoice_reminder",
+                                              subject=subject, days_left=days_left,
+                                              late_fee=late_fee)

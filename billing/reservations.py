@@ -15,6 +15,7 @@ import json
 
 import models
 from billing import DomainError, allocation
+from i18n import gettext as _
 
 
 def lock_invoices(invoice_ids):
@@ -67,20 +68,24 @@ def check_fits(plan, company, invoices):
             continue
         field = f"amount_{invoice.public_id}"
         if holding and room <= 0:
-            raise DomainError(f"Invoice {invoice.number} has a payment being processed; it "
-                              "shows as paid once the payment service confirms it. Nothing "
-                              "was charged.", field)
+            raise DomainError(_("Invoice %(number)s has a payment being processed; it shows "
+                                "as paid once the payment service confirms it. Nothing was "
+                                "charged.", number=invoice.number), field)
         if holding:
-            raise DomainError(f"Invoice {invoice.number} has a payment being processed; "
-                              f"{allocation.fmt(room, invoice.currency)} of its balance is "
-                              "left to pay. Nothing was charged.", field)
+            raise DomainError(_("Invoice %(number)s has a payment being processed; %(amount)s "
+                                "of its balance is left to pay. Nothing was charged.",
+                                number=invoice.number,
+                                amount=allocation.fmt(room, invoice.currency)), field)
         if not invoice.is_payable:
-            word = "already paid" if invoice.status == "paid" else "not open for payment"
-            raise DomainError(f"Invoice {invoice.number} is {word}. Nothing was charged.",
-                              field)
-        raise DomainError(f"Invoice {invoice.number} now has a balance of "
-                          f"{allocation.fmt(invoice.balance, invoice.currency)}; check the "
-                          "amount and try again. Nothing was charged.", field)
+            raise DomainError(
+                _("Invoice %(number)s is already paid. Nothing was charged.",
+                  number=invoice.number) if invoice.status == "paid" else
+                _("Invoice %(number)s is not open for payment. Nothing was charged.",
+                  number=invoice.number), field)
+        raise DomainError(_("Invoice %(number)s now has a balance of %(amount)s; check the "
+                            "amount and try again. Nothing was charged.",
+                            number=invoice.number,
+                            amount=allocation.fmt(invoice.balance, invoice.currency)), field)
 
 
 def in_flight(client_id, invoices):

@@ -6,6 +6,7 @@ from peewee import fn
 
 import models
 from billing import DomainError
+from i18n import gettext
 
 MAX_DAYS = 366 * 5
 AGEING = (("Current", None, 0), ("1–30 days", 1, 30), ("31–60 days", 31, 60),
@@ -81,11 +82,12 @@ def parse_period(start_text, end_text, today=None):
         start = dt.date.fromisoformat(start_text) if start_text else today.replace(day=1)
         end = dt.date.fromisoformat(end_text) if end_text else today
     except ValueError:
-        raise DomainError("Enter dates as YYYY-MM-DD.", "start_date") from None
+        raise DomainError(gettext("Enter dates as YYYY-MM-DD."), "start_date") from None
     if start > end:
-        raise DomainError("The start date must be on or before the end date.", "start_date")
+        raise DomainError(gettext("The start date must be on or before the end date."),
+                          "start_date")
     if (end - start).days > MAX_DAYS:
-        raise DomainError("A statement can cover at most five years.", "end_date")
+        raise DomainError(gettext("A statement can cover at most five years."), "end_date")
     return start, end
 
 

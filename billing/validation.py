@@ -9,6 +9,7 @@ import unicodedata
 from email_validator import EmailNotValidError, validate_email
 
 from billing import DomainError
+from i18n import gettext as _
 
 # Control characters (Cc), line and paragraph separators (Zl, Zp) and formatting
 # characters such as the bidirectional overrides (Cf) that can disguise a name.
@@ -19,13 +20,15 @@ def single_line(value, label, field=None, limit=200):
     """A name, number or phone: one line, no control characters, at most `limit` long."""
     value = "" if value is None else value
     if not isinstance(value, str):
-        raise DomainError(f"{label} must be text.", field)
+        raise DomainError(_("%(label)s must be text.", label=_(label)), field)
     # Checked before stripping: a trailing line break is a line break too.
     if any(unicodedata.category(ch) in REFUSED_CATEGORIES for ch in value):
-        raise DomainError(f"{label} cannot contain line breaks or control characters.", field)
+        raise DomainError(_("%(label)s cannot contain line breaks or control characters.",
+                            label=_(label)), field)
     value = value.strip()
     if len(value) > limit:
-        raise DomainError(f"{label} can have at most {limit} characters.", field)
+        raise DomainError(_("%(label)s can have at most %(limit)s characters.", label=_(label),
+                            limit=limit), field)
     return value
 
 
@@ -33,12 +36,13 @@ def multi_line(value, label, field=None, limit=5000):
     """An address or a note: line breaks and tabs are fine, other control characters not."""
     value = "" if value is None else value
     if not isinstance(value, str):
-        raise DomainError(f"{label} must be text.", field)
+        raise DomainError(_("%(label)s must be text.", label=_(label)), field)
     if any(unicodedata.category(ch) in REFUSED_CATEGORIES and ch not in "\r\n\t"
            for ch in value):
-        raise DomainError(f"{label} cannot contain control characters.", field)
+        raise DomainError(_("%(label)s cannot contain control characters.", label=_(label)), field)
     if len(value) > limit:
-        raise DomainError(f"{label} can have at most {limit} characters.", field)
+        raise DomainError(_("%(label)s can have at most %(limit)s characters.", label=_(label),
+                            limit=limit), field)
     return value.strip()
 
 
@@ -50,9 +54,11 @@ def email_address(value, field="email", label="E-mail address"):
     """
     text = single_line(value, label, field, limit=254)
     if not text:
-        raise DomainError(f"Enter an {label.lower()}.", field)
+        raise DomainError(_("Enter an e-mail address.") if label == "E-mail address" else
+                          _("Enter an %(label)s.", label=_(label).lower()), field)
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise DomainError(f"{text} is not a valid e-mail address: {exc}", field) from None
+        raise DomainError(_("%(address)s is not a valid e-mail address: %(reason)s", address=text,
+                            reason=exc), field) from None
     return result.normalized.lower()

@@ -7,14 +7,18 @@ cannot store one (DESIGN.md §8).
 import dataclasses
 import json
 
+from i18n import gettext
+
 
 class GatewayError(Exception):
     """The gateway did not answer or failed: nothing is known to have moved; try again."""
 
     retryable = True
 
-    def __init__(self, message="The payment service did not answer. Nothing was charged; "
-                               "please try again in a moment."):
+    def __init__(self, message=None):
+        # Said to the person paying, in their language (i18n.gettext degrades to English).
+        message = message or gettext("The payment service did not answer. Nothing was "
+                                     "charged; please try again in a moment.")
         super().__init__(message)
         self.message = message
 

@@ -19,6 +19,7 @@ from gateways.base import (
     PaymentDeclined,
     SavedMethod,
 )
+from i18n import gettext
 
 # number: (brand, outcome). Outcomes: ok; declined (refused when saved or charged);
 # charge_declined (saves, then every charge is declined); error (the gateway fails).
@@ -47,21 +48,22 @@ class DemoGateway(Gateway):
         """Turn a test card into a token; raise PaymentDeclined with a plain reason."""
         number = "".join((number or "").split())
         if number not in TEST_CARDS:
-            raise PaymentDeclined("The demo gateway accepts only test card numbers, "
-                                  "for example 4242 4242 4242 4242.")
+            raise PaymentDeclined(gettext("The demo gateway accepts only test card numbers, "
+                                          "for example 4242 4242 4242 4242."))
         try:
             month, year = int(exp_month), int(exp_year)
         except (TypeError, ValueError):
-            raise PaymentDeclined("Enter the card's expiry month and year.") from None
+            raise PaymentDeclined(gettext("Enter the card's expiry month and year.")) from None
         year = year + 2000 if year < 100 else year
         today = today or dt.datetime.now(dt.UTC).date()  # UTC, like every date we keep
         if not 1 <= month <= 12 or (year, month) < (today.year, today.month) or year > 2100:
-            raise PaymentDeclined("The card's expiry date is not valid.")
+            raise PaymentDeclined(gettext("The card's expiry date is not valid."))
         if not (cvc or "").isdigit() or len(cvc) not in (3, 4):
-            raise PaymentDeclined("Enter the 3-digit security code from the back of the card.")
+            raise PaymentDeclined(
+                gettext("Enter the 3-digit security code from the back of the card."))
         brand, outcome = TEST_CARDS[number]
         if outcome == "declined":
-            raise PaymentDeclined("Your card was declined. Try another card.")
+            raise PaymentDeclined(gettext("Your card was declined. Try another card."))
         return SavedMethod(token=f"demo_{outcome}_{secrets.token_hex(8)}",
                            customer_reference="demo", brand=brand, last4=number[-4:],
                            exp_month=month, exp_year=year)
@@ -72,7 +74,7 @@ class DemoGateway(Gateway):
         if outcome == "error":
             raise GatewayError()
         if outcome != "ok":
-            raise PaymentDeclined("Your card was declined. Try another card.")
+            raise PaymentDeclined(gettext("Your card was declined. Try another card."))
         # Like Stripe: a key already charged answers with that charge, never a second one.
         D = models.DemoCharge
         charge = D.get_or_none(D.idempotency_key == idempotency_key)
@@ -86,14 +88,14 @@ class DemoGateway(Gateway):
             except IntegrityError:  # the same key, charged at this very moment
                 charge = D.get(D.idempotency_key == idempotency_key)
         if (charge.amount, charge.currency) != (amount, currency.upper()):
-            raise PaymentDeclined("This payment form was already used for another amount. "
-                                  "Please start again.")
+            raise PaymentDeclined(gettext("This payment form was already used for another "
+                                          "amount. Please start again."))
         return _result(charge)
 
     def retrieve_charge(self, reference):
         charge = models.DemoCharge.get_or_none(models.DemoCharge.reference == reference)
         if charge is None:
-            raise PaymentDeclined("The demo gateway has no such charge.")
+            raise PaymentDeclined(gettext("The demo gateway has no such charge."))
         return _result(charge)
 
     def find_charge(self, idempotency_key, metadata):

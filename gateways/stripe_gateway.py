@@ -18,6 +18,7 @@ from gateways.base import (
     SavedMethod,
     SettingField,
 )
+from i18n import gettext
 
 STRIPE_JS = "https://js.stripe.com/v3/"
 FIND_PAGES = 10  # of 100 PaymentIntents: how far back find_charge looks
@@ -80,12 +81,12 @@ class StripeGateway(Gateway):
         try:
             return fn(*args, **kwargs)
         except stripe.CardError as exc:
-            raise PaymentDeclined(exc.user_message or "Your card was declined.") from exc
+            raise PaymentDeclined(exc.user_message or gettext("Your card was declined.")) from exc
         except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
             raise GatewayError() from exc
         except stripe.InvalidRequestError as exc:
-            raise PaymentDeclined("The card could not be used for this payment. "
-                                  "Try another card.") from exc
+            raise PaymentDeclined(gettext("The card could not be used for this payment. "
+                                          "Try another card.")) from exc
         except stripe.StripeError as exc:
             raise GatewayError() from exc
 
@@ -108,7 +109,7 @@ class StripeGateway(Gateway):
         intent = self._call(api.setup_intents.retrieve, str(setup_intent_id)[:100])
         # The id came from the browser: accept only our customer's succeeded intent.
         if intent.customer != customer or intent.status != "succeeded":
-            raise PaymentDeclined("The card was not confirmed. Please enter it again.")
+            raise PaymentDeclined(gettext("The card was not confirmed. Please enter it again."))
         pm = self._call(api.payment_methods.retrieve, intent.payment_method)
         if pm.customer != customer:
             pm = self._call(api.payment_methods.attach, pm.id, params={"customer": customer})
@@ -184,9 +185,9 @@ class StripeGateway(Gateway):
         if intent.status == "requires_payment_method":
             error = getattr(intent, "last_payment_error", None) or {}
             raise PaymentDeclined((error.get("message") if hasattr(error, "get") else None)
-                                  or "Your card was declined. Try another card.")
+                                  or gettext("Your card was declined. Try another card."))
         if intent.status == "canceled":
-            raise PaymentDeclined("The payment was cancelled.")
+            raise PaymentDeclined(gettext("The payment was cancelled."))
         return ChargeResult(reference=intent.id, status=intent.status,
                             client_secret=intent.client_secret or "", amount=intent.amount,
                             currency=str(intent.currency or "").upper())

@@ -12,8 +12,11 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
+import i18n
 import models
 from billing import DomainError, FieldErrors, accounts, company_settings, registration
 from views import limits
@@ -36,8 +39,8 @@ def safe_next(target):
     return target
 
 
-LOGIN_OFF = ("Logging in with a password is switched off for this portal. Open it from the "
-             "link in the latest e-mail you received from us.")
+LOGIN_OFF = lazy_gettext("Logging in with a password is switched off for this portal. Open it "
+                         "from the link in the latest e-mail you received from us.")
 
 
 def _login_off(status_code):
@@ -50,6 +53,16 @@ def _login_off(status_code):
 def _reset_account():
     reset = accounts.find_reset(request.view_args.get("key"))
     return reset.contact.email if reset else "unknown-reset-link"
+
+
+@bp.after_app_request
+def remember_language(response):
+    """Keep a visitor's ?lang= pick (the login page's language links) for their next pages."""
+    picked = request.args.get("lang")
+    if picked in i18n.LANGUAGES and request.cookies.get(i18n.COOKIE) != picked:
+        response.set_cookie(i18n.COOKIE, picked, max_age=365 * 24 * 3600, httponly=True,
+                            samesite="Lax", secure=request.is_secure)
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -84,7 +97,7 @@ def logout():
         return back_to_back_office()
     end_contact_session(current_user._get_current_object()
                         if current_user.is_authenticated else None)
-    flash("You have logged out.", "info")
+    flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -124,7 +137,7 @@ def reset_confirm(key):
             error = exc.message
         else:
             start_contact_session(contact)
-            flash("Your password is changed.", "success")
+            flash(_("Your password is changed."), "success")
             return redirect(url_for("invoices.index"))
     return render_template("auth/reset_confirm.html", key=key, error=error), (
         422 if error else 200)
@@ -184,7 +197,7 @@ def verify_email(key):
         start_contact_session(contact)
         models.Activity.log("contact.login", contact, client=contact.client_id,
                             contact=contact, ip=request.remote_addr or "")
-        flash("Your e-mail address is confirmed. Welcome!", "success")
+        flash(_("Your e-mail address is confirmed. Welcome!"), "success")
         return redirect(url_for("invoices.index"), 303)
     return render_template("auth/verify_confirm.html", key=key)
 

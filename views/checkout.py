@@ -7,6 +7,7 @@ after paying lands on the payment, never on a second submission.
 import secrets
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2 import pass_context
 
@@ -97,7 +98,7 @@ def new_key():
 def review(form, error=None, status=200, key=None):
     context = checkout_context(form, error, key)
     if not context["invoices"] and not context["processing"] and error is None:
-        context["error"] = DomainError("Select at least one unpaid invoice to pay.", "invoices")
+        context["error"] = DomainError(_("Select at least one unpaid invoice to pay."), "invoices")
         status = 422
     return render_tab("payments/checkout.html", status_code=status, **context)
 
@@ -116,13 +117,13 @@ def pay():
     if step == "review":
         return review(form)
     method = form.get("method", "")
-    kind, _, ref = method.partition(":")
+    kind, _sep, ref = method.partition(":")
     use_credit = form.get("use_credit") == "1"
     try:
         if kind == "token":
             token, gateway = payment_methods.usable(current_user.client_id, ref)
             if token is None:
-                raise DomainError("That payment method is no longer available.", "method")
+                raise DomainError(_("That payment method is no longer available."), "method")
             outcome = checkout.pay(current_user, requested_items(form), company(),
                                    idempotency_key=form.get("key"), token=token,
                                    use_credit=use_credit, **acting_staff())
@@ -136,7 +137,7 @@ def pay():
             return finished(outcome)
         gateway = gateway_settings.get(int(ref)) if ref.isdigit() else None
         if gateway is None or kind not in ("new", "offline"):
-            raise DomainError("Choose how you would like to pay.", "method")
+            raise DomainError(_("Choose how you would like to pay."), "method")
         if kind == "offline" or not gateway.capabilities.online:
             return render_tab("payments/instructions.html", gateway=gateway, plan=plan)
         if step == "capture":
@@ -160,12 +161,12 @@ def finished(outcome):
     if outcome.status == "requires_action":
         return authenticate_page(payment, outcome.client_secret)
     if outcome.status == "processing":
-        flash("Your payment is being processed. It will appear here once the payment "
-              "service confirms it.", "info")
+        flash(_("Your payment is being processed. It will appear here once the payment "
+                "service confirms it."), "info")
     elif outcome.status == "duplicate":
-        flash("This payment was already submitted; it was recorded once.", "info")
+        flash(_("This payment was already submitted; it was recorded once."), "info")
     else:
-        flash("Payment received. Thank you!", "success")
+        flash(_("Payment received. Thank you!"), "success")
     return redirect(url_for("payments.show", public_id=payment.public_id), 303)
 
 

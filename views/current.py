@@ -3,6 +3,7 @@ behind an impersonated session, and the config billing services are given."""
 from flask import g, has_request_context, request
 from flask_login import current_user
 
+import i18n
 import models
 
 
@@ -38,13 +39,14 @@ def service_config():
 
 
 def user_locale():
-    # Asked for every money and date cell: look the contact up once per request.
-    # E-mails are also rendered by `portal run-due`, where there is no request and no user.
+    """The locale this request (or e-mail, see i18n.using) speaks: its text, money and dates.
+
+    Asked for every money and date cell: decided once per request. E-mails are also
+    rendered by `portal run-due`, where there is no request and no user."""
     if "user_locale" not in g:
-        locale = ""
-        if has_request_context():
-            # The contact's choice, else their client's (DESIGN.md §3), else the company's.
-            locale = getattr(current_user, "locale", "") or getattr(
-                getattr(current_user, "client", None), "locale", "")
-        g.user_locale = locale or company().locale or "en_US"
+        contact = None
+        if has_request_context() and getattr(current_user, "is_authenticated", False):
+            contact = current_user
+        g.user_locale = i18n.choose(contact, company(), visitor=i18n.visitor_choice(),
+                                    accept=i18n.accept_language())
     return g.user_locale

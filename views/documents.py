@@ -2,6 +2,7 @@
 import os
 
 from flask import Blueprint, abort, current_app, request, send_file
+from flask_babel import gettext as _
 from flask_login import current_user
 from peewee import JOIN
 
@@ -41,7 +42,7 @@ def download(public_id):
     if not os.path.exists(path):
         # The record outlived its file (a restore without uploads/): say so, don't crash.
         current_app.logger.error("document %s: file %s is missing", document.id, path)
-        abort(410, "This file is no longer available. Please ask for a new copy.")
+        abort(410, _("This file is no longer available. Please ask for a new copy."))
     models.Activity.log("document.downloaded", document, client=document.client_id,
                         contact=current_user.id)
     response = send_file(path, mimetype=document.content_type, as_attachment=True,

@@ -4,8 +4,11 @@ import functools
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
+from flask import request, url_for
+from flask_babel import get_locale
 from jinja2 import pass_context
 
+import i18n
 from billing.documents import plain_number
 from money import format_money
 from views.current import company, user_locale
@@ -25,6 +28,21 @@ def localize(value):
 @functools.lru_cache(maxsize=4096)
 def _format_date(value, fmt, locale):
     return format_date(value, fmt, locale=locale)
+
+
+def text_language():
+    """What <html lang> says: the language the text is in (the back office is English
+    whatever the company's locale), which is the locale's in the portal."""
+    locale = get_locale()
+    return locale.language if locale is not None else i18n.language(user_locale())
+
+
+def language_url(code):
+    """This page again in another language (the visitor's pick; see views.auth)."""
+    args = dict(request.args.items(), lang=code)
+    if request.endpoint and request.url_rule is not None and "GET" in request.url_rule.methods:
+        return url_for(request.endpoint, **(request.view_args or {}), **args)
+    return url_for("auth.login", lang=code)
 
 
 def register_filters(app):
@@ -57,4 +75,6 @@ def register_filters(app):
     def portal_context():
         return {"company": company(), "tabs": visible_tabs, "tab_enabled": tab_enabled,
                 "static_url": static_url, "brand_url": brand_url, "logo_src": logo_src,
-                "locale": user_locale(), "fixed_url": fixed_url}
+                "locale": user_locale(), "fixed_url": fixed_url,
+                "html_lang": text_language(),
+                "language_names": i18n.LANGUAGE_NAMES, "language_url": language_url}

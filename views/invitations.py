@@ -1,5 +1,6 @@
 """E-mailed links: /client/invoice/<key> (and quote, credit) log the contact in to one record."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 import models
@@ -57,7 +58,7 @@ def _open(kind, key):
             models.Activity.log(f"{kind}.viewed", record, client=record.client_id,
                                 contact=contact)
     if not already_in:
-        flash(f"Welcome, {contact.name}.", "info")
+        flash(_("Welcome, %(name)s.", name=contact.name), "info")
     return redirect(target)
 
 

@@ -1,5 +1,6 @@
 """Payment Methods tab: saved cards and accounts; add through the gateway's own capture."""
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 import models
@@ -45,9 +46,9 @@ def remove(public_id):
     try:
         payment_methods.remove(token, **acting())
     except GatewayError as exc:
-        flash("The card could not be removed: " + exc.message, "error")
+        flash(_("The card could not be removed: %(reason)s", reason=exc.message), "error")
         return redirect(url_for("payment_methods.show", public_id=public_id), 303)
-    flash(f"{token.brand.title()} •••• {token.last4} was removed.", "success")
+    flash(_("%(card)s was removed.", card=f"{token.brand.title()} •••• {token.last4}"), "success")
     return redirect(url_for("payment_methods.index"), 303)
 
 
@@ -60,7 +61,8 @@ def make_default(public_id):
     except DomainError as exc:
         flash(exc.message, "error")
     else:
-        flash(f"{token.brand.title()} •••• {token.last4} is now your default.", "success")
+        flash(_("%(card)s is now your default.", card=f"{token.brand.title()} •••• {token.last4}"),
+              "success")
     return redirect(url_for("payment_methods.index"), 303)
 
 
@@ -98,7 +100,8 @@ def create():
         except GatewayError as exc:
             error = exc
         else:
-            flash(f"{saved.brand.title()} •••• {saved.last4} was saved.", "success")
+            flash(_("%(card)s was saved.", card=f"{saved.brand.title()} •••• {saved.last4}"),
+                  "success")
             return redirect(url_for("payment_methods.index"), 303)
     return capture(gateway, error, staff_consent=consent)
 

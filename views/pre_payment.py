@@ -4,6 +4,7 @@ Plain form posts, like the invoice payment screen (views/checkout.py), whose car
 3-D Secure and confirmation pages this tab shares.
 """
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 import models
@@ -49,23 +50,23 @@ def index():
     if request.method == "GET":
         return form_page({})
     form = request.form
-    kind, _, ref = form.get("method", "").partition(":")
+    kind, _sep, ref = form.get("method", "").partition(":")
     staff = pay_views.acting()["staff"]
     try:
         if kind == "token":
             token, _gateway = payment_methods.usable(current_user.client_id, ref)
             if token is None:
-                raise DomainError("That payment method is no longer available.", "method")
+                raise DomainError(_("That payment method is no longer available."), "method")
             outcome = prepayments.prepay(current_user, company(), form, locale=user_locale(),
                                          idempotency_key=form.get("key"), token=token,
                                          staff=staff)
             return pay_views.finished(outcome)
         gateway = gateway_settings.get(int(ref)) if ref.isdigit() and kind == "new" else None
         # The amount, note and schedule are checked before anything reaches the gateway.
-        amount, _, recurrence = prepayments.validate(current_user, company(), form,
+        amount, _plan, recurrence = prepayments.validate(current_user, company(), form,
                                                      user_locale())
         if gateway is None or not gateway.capabilities.online:
-            raise DomainError("Choose how you would like to pay.", "method")
+            raise DomainError(_("Choose how you would like to pay."), "method")
         prepayments.check_can_recur(recurrence, gateway=gateway,
                                     save_method=pay_views.save_choice(gateway) != "off")
         if form.get("step") == "capture":
@@ -129,8 +130,8 @@ def stop(public_id):
         return render_tab("pre_payment/stop.html", schedule=record, frequencies=FREQUENCIES)
     acting = pay_views.acting()
     if prepayments.stop(record, contact=acting["contact"], staff=acting["staff"]):
-        flash("The recurring pre-payment was stopped. No more payments will be taken.",
+        flash(_("The recurring pre-payment was stopped. No more payments will be taken."),
               "success")
     else:
-        flash("That recurring pre-payment had already ended.", "info")
+        flash(_("That recurring pre-payment had already ended."), "info")
     return redirect(url_for("pre_payment.index"), 303)

@@ -1,9 +1,12 @@
-"""The contact's own details, password and login e-mail, and (where the business allows) their
-client's billing details."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+"""The contact's own details, password, language and login e-mail, and (where the business
+allows) their client's billing details."""
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+import i18n
 import models
+import views.current
 from billing import DomainError, accounts, email_change
 from views import limits
 from views.current import service_config
@@ -36,14 +39,17 @@ def index():
                 last_name=form.get("last_name", ""), phone=form.get("phone", ""),
                 current_password=form.get("current_password", ""),
                 new_password=form.get("new_password", ""), confirm=form.get("confirm", ""),
-                billing=billing)
+                billing=billing, locale=form.get("locale"))
         except DomainError as exc:
             error = exc
         else:
             if form.get("new_password"):
                 # The new password signed out every session; keep this one.
                 renew_contact_login(contact)
-            flash("Your details are saved.", "success")
+            # Said in the language just chosen: the next page speaks it.
+            g.pop("user_locale", None)
+            with i18n.using(views.current.user_locale()):
+                flash(_("Your details are saved."), "success")
             return redirect(url_for("profile.index"), 303)
     return _page(error=error)
 

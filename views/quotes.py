@@ -1,5 +1,7 @@
 """Quotes tab: list, one quote, its PDF, approve (one or several) and decline."""
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 import models
@@ -116,8 +118,8 @@ def approve(public_id):
                                         **_approval_input())
     except DomainError as exc:
         return _show(models.Quote.get_by_id(quote.id), exc.message, exc.field, 422)
-    flash(f"Quote {quote.number} approved: invoice {invoice.number} is ready to pay.",
-          "success")
+    flash(_("Quote %(quote)s approved: invoice %(invoice)s is ready to pay.",
+            quote=quote.number, invoice=invoice.number), "success")
     return redirect(payment_screen([invoice]), 303)
 
 
@@ -132,7 +134,8 @@ def decline(public_id):
                               staff=acting_staff())
     except DomainError as exc:
         return _show(models.Quote.get_by_id(quote.id), exc.message, exc.field, 422)
-    flash(f"Quote {quote.number} declined. {company().name} has been told.", "success")
+    flash(_("Quote %(number)s declined. %(company)s has been told.", number=quote.number,
+            company=company().name), "success")
     return redirect(url_for("quotes.show", public_id=quote.public_id), 303)
 
 
@@ -162,7 +165,7 @@ def _bulk_page(quotes, error=None, field=None, status_code=200):
 def approve_selected_confirm():
     quotes = _selected(request.args.getlist("id"))
     if not quotes:
-        flash("Select the quotes you want to approve.", "error")
+        flash(_("Select the quotes you want to approve."), "error")
         return redirect(url_for("quotes.index"), 303)
     return _bulk_page(quotes)
 
@@ -172,15 +175,16 @@ def approve_selected_confirm():
 def approve_selected():
     quotes = _selected(request.form.getlist("id"))
     if not quotes:
-        flash("Select the quotes you want to approve.", "error")
+        flash(_("Select the quotes you want to approve."), "error")
         return redirect(url_for("quotes.index"), 303)
     try:
         contact, staff = _acting()
-        invoices, _ = quote_service.approve_many(contact, quotes, config=service_config(),
+        invoices, _skipped = quote_service.approve_many(contact, quotes, config=service_config(),
                                                  staff=staff, **_approval_input())
     except DomainError as exc:
         return _bulk_page(quotes, exc.message, exc.field, 422)
     numbers = ", ".join(i.number for i in invoices)
-    flash(f"Quote approved: invoice {numbers} is ready to pay." if len(invoices) == 1 else
-          f"{len(invoices)} quotes approved: invoices {numbers} are ready to pay.", "success")
+    flash(ngettext("Quote approved: invoice %(numbers)s is ready to pay.",
+                   "%(num)d quotes approved: invoices %(numbers)s are ready to pay.",
+                   len(invoices), numbers=numbers), "success")
     return redirect(payment_screen(invoices), 303)

@@ -1,5 +1,6 @@
 """Recurring Invoices tab: the client's schedules and the invoices each produced."""
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 import models
@@ -76,8 +77,8 @@ def auto_bill(public_id):
     except DomainError as exc:
         flash(exc.message, "error")
     else:
-        flash("Automatic payment is on: each new invoice from this schedule is charged to "
-              "your default payment method." if wants == "on" else
-              "Automatic payment is off: pay each new invoice from this schedule yourself.",
+        flash(_("Automatic payment is on: each new invoice from this schedule is charged to "
+                "your default payment method.") if wants == "on" else
+              _("Automatic payment is off: pay each new invoice from this schedule yourself."),
               "success")
     return redirect(url_for("recurring.show", public_id=recurring.public_id), 303)

@@ -3,6 +3,7 @@ import functools
 import re
 
 from flask import abort, g, make_response, render_template, request
+from flask_babel import gettext
 from flask_login import login_required
 from markupsafe import Markup
 
@@ -82,7 +83,7 @@ def page_title(fragment):
         return Markup(f"{match.group(1).strip()} · ") + company().name, fragment[match.end():]
     label = next((label for key, label, _ in TABS if key == g.get("active_tab")), None)
     if label and "<h1" in fragment:
-        return Markup(f"{label} · ") + company().name, fragment
+        return Markup(f"{gettext(label)} · ") + company().name, fragment
     return None, fragment
 
 
