@@ -188,8 +188,8 @@ def update_profile(contact, *, first_name, last_name, phone, current_password=""
     phone = validation.single_line(phone, "Phone", "phone", 50)
     client_fields = _billing_details(billing) if billing is not None else None
     if client_fields is not None and not models.Company.current().contacts_edit_billing_details:
-        raise DomainError("Your billing details can only be changed by us: reply to one of "
-                          "our e-mails.", "address")
+        raise DomainError(_("Your billing details can only be changed by us: reply to one of "
+                            "our e-mails."), "address")
     with transaction():
         contact.first_name, contact.last_name, contact.phone = (
             first_name.strip(), last_name.strip(), phone.strip())
@@ -210,12 +210,12 @@ def update_profile(contact, *, first_name, last_name, phone, current_password=""
 
 
 def _billing_details(billing):
-    return {"address": validation.multi_line(billing.get("address", ""), "Billing address",
+    return {"address": validation.multi_line(billing.get("address", ""), N_("Billing address"),
                                              "address", 1000),
             "shipping_address": validation.multi_line(billing.get("shipping_address", ""),
-                                                      "Shipping address", "shipping_address",
+                                                      N_("Shipping address"), "shipping_address",
                                                       1000),
-            "vat_number": validation.single_line(billing.get("vat_number", ""), "VAT number",
+            "vat_number": validation.single_line(billing.get("vat_number", ""), N_("VAT number"),
                                                  "vat_number", 50)}
 
 

@@ -72,8 +72,9 @@ def change_email():
                                     request.form.get("email_password", ""), service_config())
     except DomainError as exc:
         return _page(email_error=exc)
-    flash(f"We sent a link to {request.form.get('new_email', '').strip()}: follow it to "
-          "confirm the new address. Until then you log in with the current one.", "success")
+    flash(_("We sent a link to %(email)s: follow it to confirm the new address. Until then "
+            "you log in with the current one.", email=request.form.get("new_email", "").strip()),
+          "success")
     return redirect(url_for("profile.index"), 303)
 
 
@@ -84,7 +85,7 @@ def confirm_email(key):
     link = accounts.find_reset(key, purpose=email_change.PURPOSE)
     if link is None:
         return render_template("auth/email_change_invalid.html",
-                               message=email_change.LINK_DEAD), 404
+                               message=_(email_change.LINK_DEAD)), 404
     if current_user.is_authenticated and current_user.id != link.contact_id:
         abort(404)  # a signed-in session never acts on another account
     if request.method == "POST":
@@ -92,7 +93,7 @@ def confirm_email(key):
             contact = email_change.confirm(key, service_config())
         except DomainError as exc:
             return render_template("auth/email_change_invalid.html", message=exc.message), 404
-        flash(f"Your login e-mail address is now {contact.email}.", "success")
+        flash(_("Your login e-mail address is now %(email)s.", email=contact.email), "success")
         if current_user.is_authenticated and current_user.id == contact.id:
             return redirect(url_for("profile.index"), 303)
         return redirect(url_for("auth.login"), 303)
