@@ -211,6 +211,12 @@ def seed_instance(instance, step):
         models.db.obj.close_all()
 
 
+def drain(server):
+    """Wait for the requests wrk left queued (a slow list's backlog outlives wrk's run), so
+    they do not weigh on the next endpoint's figures: waitress serves its queue in order."""
+    fetch(server.url + "/healthz", {}, timeout=300)
+
+
 def median(values):
     values = sorted(values)
     return values[len(values) // 2]
@@ -233,18 +239,22 @@ def measure(servers, args):
                 raise HarnessError(f"{label} {name}: {url} answered {status}, "
                                    "not the expected body")
             wrk(url, headers, args.warmup, args.connections)
+            drain(server)
     samples = {label: {name: [] for name, *_ in plan} for label, plan in plans.items()}
     for _ in range(args.rounds):
         for label, plan in plans.items():
             for name, url, headers, _check in plan:
                 result = wrk(url, headers, args.duration, args.connections)
-                if result["non_2xx"] or result["socket_errors"]:
+                if name == "healthz" and (result["non_2xx"] or result["socket_errors"]):
                     raise HarnessError(f"{label} {name}: errors under load: {result}")
                 samples[label][name].append(result)
+                drain(servers[label])
     runs = {}
     for label, by_name in samples.items():
         runs[label] = {name: {"rps": median([r["rps"] for r in rs]),
                               "p99_ms": median([r["p99_ms"] for r in rs]),
+                              "errors": sum(bool(r["non_2xx"] or r["socket_errors"])
+                                            for r in rs),
                               "rounds": rs} for name, rs in by_name.items()}
         for result in runs[label].values():
             result["ratio"] = result["rps"] / runs[label]["healthz"]["rps"]
@@ -265,6 +275,12 @@ def tab_verdicts(runs):
                 ratio = results[name]["ratio"]
                 checks.append((f"{label} {kind} >= {minimum:.2f}x healthz", f"{ratio:.2f}x",
                                ratio >= minimum))
+            for label, results in runs.items():
+                # A list too slow for wrk's 5 s timeout shows as errors, not as a p99.
+                errors = results[name]["errors"]
+                checks.append((f"{label} {kind} answers under load without errors",
+                               f"{errors} rounds with errors" if errors else "none",
+                               not errors))
             for label, results in runs.items():
                 p99 = results[name]["p99_ms"]
                 checks.append((f"{label} {kind} p99 < {P99_MAX_MS:.0f} ms", f"{p99:.1f} ms",
