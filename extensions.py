@@ -4,7 +4,7 @@ Views import them from here (DESIGN.md §2); create_app() initialises them per a
 """
 from urllib.parse import urlparse
 
-from flask import current_app, flash, make_response, redirect, request, url_for
+from flask import current_app, flash, g, make_response, redirect, request, url_for
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -37,9 +37,14 @@ def load_contact(user_id):
     contact_id, _, token = user_id.partition(":")
     if not contact_id.isdigit():
         return None
-    contact = models.Contact.with_client(int(contact_id))
-    if contact is None or not contact.may_sign_in or contact.session_token != token:
+    found = models.Contact.with_client_and_company(int(contact_id))
+    if found is None:
         return None
+    contact, company = found
+    if not contact.may_sign_in or contact.session_token != token:
+        return None
+    # views.current.company() reads it from here: the page needs it, and it came along.
+    g.setdefault("company", company or models.Company(name="Client Portal"))
     return contact if contact_session_ok(contact) else None
 
 

@@ -11,6 +11,7 @@ import secrets
 
 from flask_login import UserMixin
 from peewee import (
+    JOIN,
     BigIntegerField,
     BooleanField,
     CharField,
@@ -251,15 +252,25 @@ class Contact(SessionOwner, PublicModel, UserMixin):
     def with_client(cls, contact_id):
         """The contact and its client in one query, or None. Every portal request loads its
         contact and most show or use the client; the SQL is built once (see prepared.py)."""
+        found = cls.with_client_and_company(contact_id)
+        return found[0] if found else None
+
+    @classmethod
+    def with_client_and_company(cls, contact_id):
+        """(contact, company or None) in one query, or None: a portal request needs both,
+        and the company's row costs a round trip of its own otherwise (a tab's budget is
+        about three queries, STYLE.md pattern 10)."""
         from prepared import model_fields, prepared, slot
-        found = prepared("contact-with-client", lambda: cls.select(
-            *model_fields(cls, Client)).join(Client).where(cls.id == slot("id"))).first_models(
-            cls, Client, id=contact_id)
+        first = Company.select(fn.MIN(Company.id))
+        found = prepared("contact-with-client-and-company", lambda: cls.select(
+            *model_fields(cls, Client, Company)).join(Client).switch(cls).join(
+            Company, JOIN.LEFT_OUTER, on=(Company.id == first)).where(
+            cls.id == slot("id"))).first_models(cls, Client, Company, id=contact_id)
         if found is None:
             return None
-        contact, contact.client = found
+        contact, contact.client, company = found
         contact._dirty.clear()  # attaching the loaded client is not a change to save
-        return contact
+        return contact, (company if company.id is not None else None)
 
 
 class BillingDocument(PublicModel):
