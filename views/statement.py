@@ -28,7 +28,8 @@ def _statement():
 def _quick_ranges(statement):
     """Each named period as (key, label, start, end, current), for links above the form."""
     today = models.utcnow().date()
-    first = statements.first_date(current_user.client)
+    # The statement read the first date along with its sums; without one, ask.
+    first = statement.first_date if statement else statements.first_date(current_user.client)
     ranges = []
     for key, label in statements.RANGES:
         start, end = statements.quick_range(key, today, first)
