@@ -54,11 +54,8 @@ def index():
     status = request.args.get("status", "all")
     status = status if status in FILTERS else "all"
     today = models.utcnow().date()
-    query = quote_query(current_user.client_id, status, today)
-    total = query.count()
-    query = listing.order(query, models.Quote, "date", True)
-    page = Page(query, page_number(request.args.get("page")), current_app.config["PAGE_SIZE"],
-                total)
+    page = Page(listing.quotes(current_user.client_id, status, today),
+                page_number(request.args.get("page")), current_app.config["PAGE_SIZE"])
     return render_tab("quotes/list.html", page=page, status=status, filters=FILTERS,
                       today=today)
 
