@@ -403,6 +403,12 @@ class Quote(IssuedDocument):
     sent_at = DateTimeField(null=True)
     viewed_at = DateTimeField(null=True)
 
+    class Meta:
+        # The portal's list reads one client's rows newest first and stops after a page;
+        # (client, archived_at, status) covers its visibility filter, so its COUNT reads
+        # only the index (as Invoice's).
+        indexes = ((("client", "date"), False), (("client", "archived_at", "status"), False))
+
     def is_expired(self, today=None):
         today = today or utcnow().date()
         return self.status == "sent" and self.valid_until is not None and self.valid_until < today
@@ -419,6 +425,12 @@ class Credit(IssuedDocument):
     date = DateField()
     balance = BigIntegerField(default=0)
     reason = CharField(max_length=32, default="adjustment")  # refund, adjustment, overpayment
+
+    class Meta:
+        # The portal's list reads one client's rows newest first and stops after a page;
+        # (client, archived_at, status) covers its visibility filter, so its COUNT reads
+        # only the index (as Invoice's).
+        indexes = ((("client", "date"), False), (("client", "archived_at", "status"), False))
 
 
 class Product(BaseModel):
@@ -522,6 +534,11 @@ class Payment(PublicModel):
     plan = TextField(default="")
     created_at = DateTimeField(default=utcnow)
 
+    class Meta:
+        # The Payments list and the statement read one client's payments by date; the
+        # list's COUNT of the shown statuses reads only (client, status).
+        indexes = ((("client", "date"), False), (("client", "status"), False))
+
     @classmethod
     def for_client(cls, client):
         return cls.select().where(cls.client == client)
@@ -601,6 +618,9 @@ class Document(PublicModel):
     storage_name = CharField(max_length=64)  # file name under instance/uploads
     is_public = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("client", "created_at"), False),)  # the Documents list, newest first
 
     @classmethod
     def for_client(cls, client):
