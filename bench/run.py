@@ -286,7 +286,8 @@ def tab_verdicts(runs):
                 checks.append((f"{label} {kind} p99 < {P99_MAX_MS:.0f} ms", f"{p99:.1f} ms",
                                p99 < P99_MAX_MS))
             # Compared as ratios to /healthz, so a noisy neighbour slowing the run cancels.
-            factor = small[name]["ratio"] / big[name]["ratio"]
+            factor = (small[name]["ratio"] / big[name]["ratio"] if big[name]["ratio"]
+                      else float("inf"))
             checks.append((f"{kind} 10k/100k <= {SCALE_MAX}x", f"{factor:.2f}x",
                            factor <= SCALE_MAX))
         verdicts[tab] = checks
