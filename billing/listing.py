@@ -200,17 +200,37 @@ def payments(client_id):
     return Listing("payments", build, {"client": client_id}, row=PaymentRow)
 
 
+class AllocationRow(Row):
+    """What a payment went to: the invoice's or credit's public id and number came along."""
+
+    @property
+    def invoice(self):
+        return Row(public_id=self.invoice_public_id, number=self.invoice_number)
+
+    @property
+    def credit(self):
+        return Row(public_id=self.credit_public_id, number=self.credit_number)
+
+
 def allocations_of(payment_ids):
-    """{payment id: [allocation]} for the payments a list shows, in one query: each with the
-    number and public id of the invoice or credit it went to, and nothing more."""
-    if not payment_ids:
+    """{payment id: [AllocationRow]} for the payments a list shows, in one query: each with
+    the number and public id of the invoice or credit it went to, and nothing more. Its SQL
+    is prepared per number of payments (a page holds at most PAGE_SIZE)."""
+    ids = list(payment_ids)
+    if not ids:
         return {}
     A, Inv, C = models.PaymentAllocation, models.Invoice, models.Credit
-    rows = (A.select(A.id, A.payment, A.invoice, A.credit, A.amount, A.refunded,
-                     Inv.id, Inv.public_id, Inv.number, C.id, C.public_id, C.number)
-            .join(Inv, JOIN.LEFT_OUTER, on=(A.invoice == Inv.id))
-            .switch(A).join(C, JOIN.LEFT_OUTER, on=(A.credit == C.id))
-            .where(A.payment.in_(list(payment_ids))).order_by(A.id))
+
+    def build():
+        return (A.select(A.id, A.payment, A.invoice, A.credit,
+                         Inv.public_id.alias("invoice_public_id"),
+                         Inv.number.alias("invoice_number"),
+                         C.public_id.alias("credit_public_id"), C.number.alias("credit_number"))
+                .join(Inv, JOIN.LEFT_OUTER, on=(A.invoice == Inv.id))
+                .switch(A).join(C, JOIN.LEFT_OUTER, on=(A.credit == C.id))
+                .where(A.payment.in_([slot(f"p{n}") for n in range(len(ids))])).order_by(A.id))
+    rows = prepared(("allocations", len(ids)), build).records(
+        AllocationRow, **{f"p{n}": payment_id for n, payment_id in enumerate(ids)})
     result = {}
     for row in rows:
         result.setdefault(row.payment_id, []).append(row)
