@@ -203,18 +203,3 @@ def _events(client, currency, start, end):
 def _as_date(value):
     # A union's columns come back as the driver gives them: SQLite's dates are text.
     return dt.date.fromisoformat(value[:10]) if isinstance(value, str) else value
-
-
-def ageing(invoices, as_of):
-    """Outstanding balances by how long past due they are on the statement's end date."""
-    buckets = [0] * len(AGEING)
-    for invoice in invoices.where(models.Invoice.balance > 0):
-        if invoice.date > as_of:
-            continue
-        late = (as_of - (invoice.due_date or invoice.date)).days
-        for index, (_, low, high) in enumerate(AGEING):
-            if (low is None and late <= 0) or (low is not None and late >= low
-                                                and (high is None or late <= high)):
-                buckets[index] += invoice.balance
-                break
-    return [(label, amount) for (label, _, _), amount in zip(AGEING, buckets, strict=True)]

@@ -33,21 +33,6 @@ def get_quote(public_id):
     return quote
 
 
-def quote_query(client_id, status, today):
-    Q = models.Quote
-    query = Q.for_client(client_id)
-    live = Q.valid_until.is_null() | (Q.valid_until >= today)
-    if status == "sent":
-        query = query.where((Q.status == "sent") & live)
-    elif status == "approved":
-        query = query.where(Q.status.in_(("approved", "converted")))
-    elif status == "declined":
-        query = query.where(Q.status == "declined")
-    elif status == "expired":
-        query = query.where((Q.status == "expired") | ((Q.status == "sent") & ~live))
-    return query
-
-
 @bp.get("/quotes")
 @portal_tab("quotes")
 def index():
