@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 from flask import (
     current_app,
     flash,
+    g,
     has_request_context,
     make_response,
     redirect,
@@ -61,9 +62,14 @@ def load_contact(user_id):
     contact_id, _, token = user_id.partition(":")
     if not contact_id.isdigit():
         return None
-    contact = models.Contact.with_client(int(contact_id))
-    if contact is None or not contact.may_sign_in or contact.session_token != token:
+    found = models.Contact.with_client_and_company(int(contact_id))
+    if found is None:
         return None
+    contact, company = found
+    if not contact.may_sign_in or contact.session_token != token:
+        return None
+    # views.current.company() reads it from here: the page needs it, and it came along.
+    g.setdefault("company", company or models.Company(name="Client Portal"))
     return contact if contact_session_ok(contact) else None
 
 

@@ -11,6 +11,7 @@ import secrets
 
 from flask_login import UserMixin
 from peewee import (
+    JOIN,
     BigIntegerField,
     BooleanField,
     CharField,
@@ -257,15 +258,25 @@ class Contact(SessionOwner, PublicModel, UserMixin):
     def with_client(cls, contact_id):
         """The contact and its client in one query, or None. Every portal request loads its
         contact and most show or use the client; the SQL is built once (see prepared.py)."""
+        found = cls.with_client_and_company(contact_id)
+        return found[0] if found else None
+
+    @classmethod
+    def with_client_and_company(cls, contact_id):
+        """(contact, company or None) in one query, or None: a portal request needs both,
+        and the company's row costs a round trip of its own otherwise (a tab's budget is
+        about three queries, STYLE.md pattern 10)."""
         from prepared import model_fields, prepared, slot
-        found = prepared("contact-with-client", lambda: cls.select(
-            *model_fields(cls, Client)).join(Client).where(cls.id == slot("id"))).first_models(
-            cls, Client, id=contact_id)
+        first = Company.select(fn.MIN(Company.id))
+        found = prepared("contact-with-client-and-company", lambda: cls.select(
+            *model_fields(cls, Client, Company)).join(Client).switch(cls).join(
+            Company, JOIN.LEFT_OUTER, on=(Company.id == first)).where(
+            cls.id == slot("id"))).first_models(cls, Client, Company, id=contact_id)
         if found is None:
             return None
-        contact, contact.client = found
+        contact, contact.client, company = found
         contact._dirty.clear()  # attaching the loaded client is not a change to save
-        return contact
+        return contact, (company if company.id is not None else None)
 
 
 class BillingDocument(PublicModel):
@@ -398,6 +409,12 @@ class Quote(IssuedDocument):
     sent_at = DateTimeField(null=True)
     viewed_at = DateTimeField(null=True)
 
+    class Meta:
+        # The portal's list reads one client's rows newest first and stops after a page;
+        # (client, archived_at, status) covers its visibility filter, so its COUNT reads
+        # only the index (as Invoice's).
+        indexes = ((("client", "date"), False), (("client", "archived_at", "status"), False))
+
     def is_expired(self, today=None):
         today = today or utcnow().date()
         return self.status == "sent" and self.valid_until is not None and self.valid_until < today
@@ -414,6 +431,12 @@ class Credit(IssuedDocument):
     date = DateField()
     balance = BigIntegerField(default=0)
     reason = CharField(max_length=32, default="adjustment")  # refund, adjustment, overpayment
+
+    class Meta:
+        # The portal's list reads one client's rows newest first and stops after a page;
+        # (client, archived_at, status) covers its visibility filter, so its COUNT reads
+        # only the index (as Invoice's).
+        indexes = ((("client", "date"), False), (("client", "archived_at", "status"), False))
 
 
 class Product(BaseModel):
@@ -517,6 +540,11 @@ class Payment(PublicModel):
     plan = TextField(default="")
     created_at = DateTimeField(default=utcnow)
 
+    class Meta:
+        # The Payments list and the statement read one client's payments by date; the
+        # list's COUNT of the shown statuses reads only (client, status).
+        indexes = ((("client", "date"), False), (("client", "status"), False))
+
     @classmethod
     def for_client(cls, client):
         return cls.select().where(cls.client == client)
@@ -596,6 +624,9 @@ class Document(PublicModel):
     storage_name = CharField(max_length=64)  # file name under instance/uploads
     is_public = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("client", "created_at"), False),)  # the Documents list, newest first
 
     @classmethod
     def for_client(cls, client):

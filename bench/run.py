@@ -1,7 +1,8 @@
 """Performance harness (DESIGN.md §10): seed, serve with waitress, load with wrk, check budgets.
 
-    python bench/run.py            # 3 interleaved rounds of 4 s per endpoint, ~2.5 min
-    python bench/run.py --quick    # 2 rounds of 2 s, ~1 min
+    python bench/run.py            # every tab: 3 interleaved rounds of 4 s per endpoint, ~9 min
+    python bench/run.py --quick    # 2 rounds of 2 s, ~4 min
+    python bench/run.py --quick --tabs payments statement   # only some tabs
 
 Exit status: 0 when every budget holds, 1 when one fails, 2 when the harness itself failed.
 Everything runs on 127.0.0.1; the SQLite instances live in a temp folder removed at the end.
@@ -26,11 +27,12 @@ sys.path.insert(0, ROOT)
 
 from bench import seed  # noqa: E402
 
-# Budgets from issue 3. Ratios are against /healthz measured in the same run, so they hold
-# on a laptop and on a CI box alike.
-FRAGMENT_MIN_RATIO = 0.25
+# Budgets from issue 14 (every tab). Ratios are against /healthz measured in the same run,
+# so they hold on a laptop and on a CI box alike.
+FRAGMENT_MIN_RATIO = 0.35
+PAGE_MIN_RATIO = 0.30
 P99_MAX_MS = 50.0
-SCALE_MAX = 1.5
+SCALE_MAX = 1.2
 BROWSER_ENCODING = "gzip, deflate, br, zstd"  # what Chromium sends: compression is real work
 
 
@@ -121,26 +123,48 @@ def log_in(base_url, email=seed.BIG_EMAIL, password=seed.PASSWORD):
     return "session=" + cookies["session"]
 
 
-def fetch(url, headers):
+def fetch(url, headers, timeout=60):
     opener = urllib.request.build_opener(NoRedirect)
     request = urllib.request.Request(url, headers=headers)
     try:
-        with opener.open(request, timeout=10) as r:
+        with opener.open(request, timeout=timeout) as r:
             return r.status, r.read().decode(errors="replace")
     except urllib.error.HTTPError as exc:
         return exc.code, ""
+    except OSError as exc:
+        raise HarnessError(f"{url} did not answer within {timeout} s: {exc}") from None
 
 
-def targets(base_url, cookie):
-    """(name, url, headers, check) for each endpoint; check proves it is the real thing."""
+# Every portal tab: (name, path, what its body must hold to be the real list).
+TABS = (
+    ("invoices", "/client/invoices", ("INV-", "Page 1 of")),
+    ("recurring", "/client/recurring_invoices", ("REC-", "Page 1 of")),
+    ("payments", "/client/payments", ("PAY-", "Page 1 of")),
+    ("quotes", "/client/quotes", ("QUO-", "Page 1 of")),
+    ("credits", "/client/credits", ("CR-", "Page 1 of")),
+    ("payment_methods", "/client/payment_methods", ("•••• 0000",)),
+    ("documents", "/client/documents", ("document-", "Page 1 of")),
+    ("statement", "/client/statement", ("Closing balance", "Invoice INV-")),
+    ("subscriptions", "/client/subscriptions", ("Plan 1", "Page 1 of")),
+)
+
+
+def _holds(markers, page):
+    return lambda body: ("<html" in body) == page and all(m in body for m in markers)
+
+
+def targets(base_url, cookie, tabs=None):
+    """(name, url, headers, check) for each endpoint; check proves it is the real thing.
+    Each tab twice: its htmx fragment ("<tab> fragment") and its full page ("<tab> page")."""
     auth = {"Cookie": cookie, "Accept-Encoding": "identity", "User-Agent": USER_AGENT}
-    return [
-        ("healthz", base_url + "/healthz", {}, lambda body: '"ok"' in body),
-        ("fragment", base_url + "/client/invoices", {**auth, "HX-Request": "true"},
-         lambda body: "<html" not in body and "INV-" in body and "Page 1 of" in body),
-        ("page", base_url + "/client/invoices", auth,
-         lambda body: "<html" in body and "INV-" in body and "Page 1 of" in body),
-    ]
+    plan = [("healthz", base_url + "/healthz", {}, lambda body: '"ok"' in body)]
+    for tab, path, markers in TABS:
+        if tabs and tab not in tabs:
+            continue
+        plan.append((f"{tab} fragment", base_url + path, {**auth, "HX-Request": "true"},
+                     _holds(markers, page=False)))
+        plan.append((f"{tab} page", base_url + path, auth, _holds(markers, page=True)))
+    return plan
 
 
 def wrk(url, headers, duration, connections):
@@ -180,11 +204,17 @@ def seed_instance(instance, step):
         models.db.connect(reuse_if_open=True)
         started = time.monotonic()
         step()
-        print(f"{os.path.basename(instance)}: {seed.invoice_count()} invoices "
-              f"(seeded in {time.monotonic() - started:.1f} s)")
+        print(f"{os.path.basename(instance)}: {seed.invoice_count()} invoices, "
+              f"{seed.tab_row_counts()} (seeded in {time.monotonic() - started:.1f} s)")
         models.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         models.db.close()
         models.db.obj.close_all()
+
+
+def drain(server):
+    """Wait for the requests wrk left queued (a slow list's backlog outlives wrk's run), so
+    they do not weigh on the next endpoint's figures: waitress serves its queue in order."""
+    fetch(server.url + "/healthz", {}, timeout=300)
 
 
 def median(values):
@@ -198,61 +228,97 @@ def measure(servers, args):
     plans = {}
     for label, server in servers.items():
         cookie = log_in(server.url)
-        plans[label] = targets(server.url, cookie)
+        plans[label] = targets(server.url, cookie, args.tabs)
         for name, url, headers, check in plans[label]:
+            started = time.monotonic()
             status, body = fetch(url, headers)
+            # One request alone, before any load: shows at once a list that is slow by far.
+            print(f"{label} {name}: first request {time.monotonic() - started:.3f} s",
+                  flush=True)
             if status != 200 or not check(body):
                 raise HarnessError(f"{label} {name}: {url} answered {status}, "
                                    "not the expected body")
             wrk(url, headers, args.warmup, args.connections)
+            drain(server)
     samples = {label: {name: [] for name, *_ in plan} for label, plan in plans.items()}
     for _ in range(args.rounds):
         for label, plan in plans.items():
             for name, url, headers, _check in plan:
                 result = wrk(url, headers, args.duration, args.connections)
-                if result["non_2xx"] or result["socket_errors"]:
+                if name == "healthz" and (result["non_2xx"] or result["socket_errors"]):
                     raise HarnessError(f"{label} {name}: errors under load: {result}")
                 samples[label][name].append(result)
+                drain(servers[label])
     runs = {}
     for label, by_name in samples.items():
         runs[label] = {name: {"rps": median([r["rps"] for r in rs]),
                               "p99_ms": median([r["p99_ms"] for r in rs]),
+                              "errors": sum(bool(r["non_2xx"] or r["socket_errors"])
+                                            for r in rs),
                               "rounds": rs} for name, rs in by_name.items()}
         for result in runs[label].values():
             result["ratio"] = result["rps"] / runs[label]["healthz"]["rps"]
     return runs
 
 
-def check_budgets(runs):
-    failures = []
-    for label, results in runs.items():
-        if results["fragment"]["ratio"] < FRAGMENT_MIN_RATIO:
-            failures.append(f"{label}: fragment at {results['fragment']['ratio']:.0%} of "
-                            f"/healthz (budget >= {FRAGMENT_MIN_RATIO:.0%})")
-        for name, result in results.items():
-            if result["p99_ms"] >= P99_MAX_MS:
-                failures.append(f"{label}: {name} p99 {result['p99_ms']:.1f} ms "
-                                f"(budget < {P99_MAX_MS:.0f} ms)")
+def tab_verdicts(runs):
+    """{tab: [(budget, figure, ok)]} for every tab measured, in TABS order."""
     small, big = list(runs.values())
-    for name in ("fragment", "page"):
-        # Compared as ratios to /healthz, so a noisy neighbour slowing the whole run cancels.
-        factor = small[name]["ratio"] / big[name]["ratio"]
-        if factor > SCALE_MAX:
-            failures.append(f"{name}: {factor:.2f}x slower at 100k than at 10k invoices "
-                            f"(budget <= {SCALE_MAX}x)")
+    verdicts = {}
+    for tab, _path, _markers in TABS:
+        if f"{tab} fragment" not in small:
+            continue
+        checks = []
+        for kind, minimum in (("fragment", FRAGMENT_MIN_RATIO), ("page", PAGE_MIN_RATIO)):
+            name = f"{tab} {kind}"
+            for label, results in runs.items():
+                ratio = results[name]["ratio"]
+                checks.append((f"{label} {kind} >= {minimum:.2f}x healthz", f"{ratio:.2f}x",
+                               ratio >= minimum))
+            for label, results in runs.items():
+                # A list too slow for wrk's 5 s timeout shows as errors, not as a p99.
+                errors = results[name]["errors"]
+                checks.append((f"{label} {kind} answers under load without errors",
+                               f"{errors} rounds with errors" if errors else "none",
+                               not errors))
+            for label, results in runs.items():
+                p99 = results[name]["p99_ms"]
+                checks.append((f"{label} {kind} p99 < {P99_MAX_MS:.0f} ms", f"{p99:.1f} ms",
+                               p99 < P99_MAX_MS))
+            # Compared as ratios to /healthz, so a noisy neighbour slowing the run cancels.
+            factor = (small[name]["ratio"] / big[name]["ratio"] if big[name]["ratio"]
+                      else float("inf"))
+            checks.append((f"{kind} 10k/100k <= {SCALE_MAX}x", f"{factor:.2f}x",
+                           factor <= SCALE_MAX))
+        verdicts[tab] = checks
+    return verdicts
+
+
+def check_budgets(runs):
+    failures = [f"{tab}: {budget}: {figure}" for tab, checks in tab_verdicts(runs).items()
+                for budget, figure, ok in checks if not ok]
+    for label, results in runs.items():
+        if results["healthz"]["p99_ms"] >= P99_MAX_MS:
+            # Not a budget of ours, but it says the p99 budgets were not measurable today.
+            print(f"note: {label} /healthz itself has p99 {results['healthz']['p99_ms']:.1f} ms")
     return failures
 
 
 def report(runs):
-    print(f"\n{'dataset':<10}{'endpoint':<10}{'req/s':>10}{'p99 ms':>10}{'vs healthz':>12}")
-    for label, results in runs.items():
-        for name, r in results.items():
-            print(f"{label:<10}{name:<10}{r['rps']:>10.0f}{r['p99_ms']:>10.1f}"
-                  f"{r['ratio']:>11.0%}")
-    small, big = list(runs.values())
-    for name in ("fragment", "page"):
-        print(f"{name}: 10k/100k cost factor {small[name]['ratio'] / big[name]['ratio']:.2f} "
-              f"(absolute req/s {small[name]['rps']:.0f} -> {big[name]['rps']:.0f})")
+    labels = list(runs)
+    print(f"\n{'endpoint':<26}" + "".join(f"{label + ' req/s':>12}{'p99 ms':>9}{'ratio':>8}"
+                                          for label in labels))
+    for name in runs[labels[0]]:
+        print(f"{name:<26}" + "".join(
+            f"{runs[label][name]['rps']:>12.0f}{runs[label][name]['p99_ms']:>9.1f}"
+            f"{runs[label][name]['ratio']:>8.2f}" for label in labels))
+    print("\nbudgets per tab (issue 14): fragment >= "
+          f"{FRAGMENT_MIN_RATIO}x and page >= {PAGE_MIN_RATIO}x /healthz, p99 < "
+          f"{P99_MAX_MS:.0f} ms at 16 connections, 10k vs 100k within {SCALE_MAX}x")
+    for tab, checks in tab_verdicts(runs).items():
+        failed = [f"{budget} ({figure})" for budget, figure, ok in checks if not ok]
+        print(f"  {'PASS' if not failed else 'FAIL'}  {tab:<16}"
+              + ("" if not failed else "; ".join(failed)))
 
 
 def parse_args(argv):
@@ -267,6 +333,8 @@ def parse_args(argv):
     parser.add_argument("--total", type=int, default=100_000, help="invoices in all")
     parser.add_argument("--others", type=int, default=30, help="other clients")
     parser.add_argument("--keep", action="store_true", help="keep the instance folder")
+    parser.add_argument("--tabs", nargs="+", choices=[tab for tab, _, _ in TABS],
+                        help="measure only these tabs (default: every tab)")
     parser.add_argument("--json", default=os.path.join(ROOT, "bench", "results"),
                         help="folder for a JSON copy of the results")
     args = parser.parse_args(argv)

@@ -2,7 +2,7 @@
 import datetime as dt
 from dataclasses import dataclass, field
 
-from peewee import fn
+from peewee import SQL, Case, Value, fn
 
 import models
 from billing import DomainError
@@ -27,6 +27,7 @@ class Statement:
     ageing: list = field(default_factory=list)  # (label, amount)
     unused: int = 0  # credit and payments no invoice has taken: the ageing's other side
     status: str = "all"  # which invoices: all (with money in), unpaid or paid only
+    first_date: dt.date = None  # of the client's first invoice or payment (first_date())
 
     def digest(self):
         """What the statement shows, for generated.fingerprint: any change makes a new PDF."""
@@ -99,69 +100,131 @@ def build(client, start, end, status="all"):
     "credit" payments are left out, and an over-payment's credit is already in its payment.
     "unpaid" and "paid" list only those invoices of the period, each with its own balance in
     the last column; the totals, opening, closing and ageing stay those of the whole account.
+
+    Two queries whatever the account's size: the sums (opening, the period's totals, the
+    ageing, the first date) worked out by the database, and the period's rows.
     """
-    Inv, P = models.Invoice, models.Payment
-    currency = client.currency
-    invoices = Inv.select().where((Inv.client == client) & (Inv.currency == currency)
-                                & Inv.status.not_in(("draft", "cancelled", "void")))
-    payments = P.select().where((P.client == client) & (P.currency == currency)
-                                & (P.method != "credit")
-                                & P.status.in_(("completed", "partially_refunded", "refunded")))
-    Cr = models.Credit
-    credits = Cr.select().where((Cr.client == client) & (Cr.currency == currency)
-                                & Cr.status.not_in(("draft", "void"))
-                                & (Cr.reason != "overpayment"))
-    st = Statement(client=client, currency=currency, start=start, end=end,
+    st = Statement(client=client, currency=client.currency, start=start, end=end,
                    status=status if status in dict(STATUSES) else "all")
-    st.opening = (sum(i.total for i in invoices.where(Inv.date < start))
-                  - sum(p.amount - p.refunded for p in payments.where(P.date < start))
-                  - sum(c.total for c in credits.where(Cr.date < start)))
-    events = [(i.date, 0, "Invoice", i.number, i.total, 0) for i in
-              invoices.where((Inv.date >= start) & (Inv.date <= end))]
-    events += [(p.date, 1, "Payment", p.number or p.reference, 0, p.amount - p.refunded)
-               for p in payments.where((P.date >= start) & (P.date <= end))]
-    events += [(c.date, 2, "Credit", c.number, 0, c.total)
-               for c in credits.where((Cr.date >= start) & (Cr.date <= end))]
-    balance = st.opening
-    for date, _, kind, reference, charge, paid in sorted(events, key=lambda e: e[:2]):
-        balance += charge - paid
-        st.invoiced += charge
-        st.paid += paid
-        st.rows.append((date, kind, reference, charge, paid, balance))
-    st.closing = balance
-    if st.status != "all":
-        st.rows = [(i.date, "Invoice", i.number, i.total, 0, i.balance) for i in
-                   invoices.where((Inv.date >= start) & (Inv.date <= end)
-                                  & ((Inv.balance > 0) if st.status == "unpaid"
-                                     else (Inv.balance <= 0)))
-                   .order_by(Inv.date, Inv.id)]
-    st.ageing = ageing(invoices, end)
-    st.unused = unused(client, currency, end)
+    sums = _sums(client, st.currency, start, end)
+    st.first_date = sums["first_date"]
+    st.opening = sums["opening"]
+    st.invoiced, st.paid = sums["invoiced"], sums["paid"]
+    st.closing = st.opening + st.invoiced - st.paid
+    st.ageing = [(label, sums["ageing"][index]) for index, (label, _, _) in enumerate(AGEING)]
+    if st.status == "all":
+        balance = st.opening
+        for date, kind, reference, charge, paid in _events(client, st.currency, start, end):
+            balance += charge - paid
+            st.rows.append((date, kind, reference, charge, paid, balance))
+    else:
+        Inv = models.Invoice
+        owing = (Inv.balance > 0) if st.status == "unpaid" else (Inv.balance <= 0)
+        st.rows = [(_as_date(date), "Invoice", number, total, 0, balance)
+                   for date, number, total, balance in _charges(client, st.currency).where(
+                       (Inv.date >= start) & (Inv.date <= end) & owing)
+                   .select(Inv.date, Inv.number, Inv.total, Inv.balance)
+                   .order_by(Inv.date, Inv.id).tuples()]
+    st.unused = sums["unused"]
     return st
 
 
-def unused(client, currency, as_of):
-    """Open credit (over-payments included) and unapplied payments, dated by `as_of`, at
-    their balances now, as the ageing's invoice balances are."""
-    from billing import allocation, applying
-    Cr, P = models.Credit, models.Payment
-    credit = sum(c.balance for c in allocation.available_credit(client.id, currency)
-                 .where(Cr.date <= as_of))
-    waiting = sum(p.unapplied for p in applying.unapplied_payments(client.id, currency)
-                  .where(P.date <= as_of))
-    return credit + waiting
+
+def _charges(client, currency):
+    Inv = models.Invoice
+    return Inv.select().where((Inv.client == client) & (Inv.currency == currency)
+                              & Inv.status.not_in(("draft", "cancelled", "void")))
 
 
-def ageing(invoices, as_of):
-    """Outstanding balances by how long past due they are on the statement's end date."""
-    buckets = [0] * len(AGEING)
-    for invoice in invoices.where(models.Invoice.balance > 0):
-        if invoice.date > as_of:
-            continue
-        late = (as_of - (invoice.due_date or invoice.date)).days
-        for index, (_, low, high) in enumerate(AGEING):
-            if (low is None and late <= 0) or (low is not None and late >= low
-                                                and (high is None or late <= high)):
-                buckets[index] += invoice.balance
-                break
-    return [(label, amount) for (label, _, _), amount in zip(AGEING, buckets, strict=True)]
+def _money_in(client, currency):
+    """(payments, credits): which of each count as money in, as WHERE conditions."""
+    P, Cr = models.Payment, models.Credit
+    payments = ((P.client == client) & (P.currency == currency) & (P.method != "credit")
+                & P.status.in_(("completed", "partially_refunded", "refunded")))
+    credits = ((Cr.client == client) & (Cr.currency == currency)
+               & Cr.status.not_in(("draft", "void")) & (Cr.reason != "overpayment"))
+    return payments, credits
+
+
+def _sum_if(condition, value):
+    return fn.COALESCE(fn.SUM(Case(None, [(condition, value)], 0)), 0)
+
+
+def _sums(client, currency, start, end):
+    """Opening balance, the period's charges and money in, the ageing on `end`, and the date
+    of the client's first invoice or payment (first_date()), in one statement."""
+    Inv, P, Cr = models.Invoice, models.Payment, models.Credit
+    counted = (Inv.currency == currency) & Inv.status.not_in(("draft", "cancelled", "void"))
+    in_period = (Inv.date >= start) & (Inv.date <= end)
+    # Days late on `end` as due-date bounds, so no date arithmetic differs between databases.
+    due = fn.COALESCE(Inv.due_date, Inv.date)
+    owed = counted & (Inv.balance > 0) & (Inv.date <= end)
+    buckets = []
+    for _, low, high in AGEING:
+        if low is None:
+            late = due >= end
+        else:
+            late = due <= end - dt.timedelta(days=low)
+            if high is not None:
+                late &= due >= end - dt.timedelta(days=high)
+        buckets.append(_sum_if(owed & late, Inv.balance))
+    invoices = Inv.select(Value("invoice"), _sum_if(counted & (Inv.date < start), Inv.total),
+                          _sum_if(counted & in_period, Inv.total), fn.MIN(Inv.date),
+                          *buckets).where(Inv.client == client)
+    payments, credits = _money_in(client, currency)
+    zeros = [Value(0)] * len(AGEING)
+    received = P.amount - P.refunded
+    payments = P.select(Value("payment"), _sum_if(P.date < start, received),
+                        _sum_if((P.date >= start) & (P.date <= end), received),
+                        Value(None), *zeros).where(payments)
+    first_payment = P.select(Value("first"), Value(0), Value(0), fn.MIN(P.date),
+                             *zeros).where(P.client == client)
+    credits = Cr.select(Value("credit"), _sum_if(Cr.date < start, Cr.total),
+                        _sum_if((Cr.date >= start) & (Cr.date <= end), Cr.total),
+                        Value(None), *zeros).where(credits)
+    # Money no invoice has taken, dated by `end`, at its balance now (as the ageing's invoice
+    # balances are): open credit, over-payments' included, and unapplied payments.
+    open_credit = Cr.select(Value("unused_credit"), fn.COALESCE(fn.SUM(Cr.balance), 0),
+                            Value(0), Value(None), *zeros).where(
+        (Cr.client == client) & (Cr.currency == currency) & Cr.status.in_(("sent", "partial"))
+        & (Cr.balance > 0) & Cr.archived_at.is_null() & (Cr.date <= end))
+    unapplied = P.select(Value("unapplied"),
+                         fn.COALESCE(fn.SUM(P.amount - P.applied - P.refunded), 0),
+                         Value(0), Value(None), *zeros).where(
+        (P.client == client) & (P.currency == currency) & (P.method != "credit")
+        & P.status.in_(("completed", "partially_refunded"))
+        & (P.amount - P.applied - P.refunded > 0) & (P.date <= end))
+    rows = {row[0]: row[1:] for row in (invoices + payments + first_payment + credits
+                                        + open_credit + unapplied).tuples()}
+    inv, pay, first, cred = rows["invoice"], rows["payment"], rows["first"], rows["credit"]
+    dates = [_as_date(d) for d in (inv[2], first[2]) if d]
+    return {"opening": int(inv[0]) - int(pay[0]) - int(cred[0]),
+            "invoiced": int(inv[1]), "paid": int(pay[1]) + int(cred[1]),
+            "ageing": [int(amount) for amount in inv[3:]],
+            "unused": int(rows["unused_credit"][0]) + int(rows["unapplied"][0]),
+            "first_date": min(dates) if dates else None}
+
+
+def _events(client, currency, start, end):
+    """The period's (date, kind, reference, charge, payment), in date order: invoices, then
+    payments, then credits on the same day."""
+    Inv, P, Cr = models.Invoice, models.Payment, models.Credit
+    payments, credits = _money_in(client, currency)
+    invoices = _charges(client, currency).select(
+        Inv.date, Value(0).alias("position"), Inv.id.alias("row_id"), Value("Invoice"),
+        Inv.number, Inv.total, Value(0)).where((Inv.date >= start) & (Inv.date <= end))
+    payments = P.select(
+        P.date, Value(1), P.id, Value("Payment"), fn.COALESCE(fn.NULLIF(P.number, ""),
+                                                              P.reference),
+        Value(0), P.amount - P.refunded).where(payments & (P.date >= start) & (P.date <= end))
+    credits = Cr.select(
+        Cr.date, Value(2), Cr.id, Value("Credit"), Cr.number, Value(0), Cr.total).where(
+        credits & (Cr.date >= start) & (Cr.date <= end))
+    events = (invoices + payments + credits).order_by(SQL("1"), SQL("2"), SQL("3"))
+    return [(_as_date(date), kind, reference, int(charge), int(paid))
+            for date, _, _, kind, reference, charge, paid in events.tuples()]
+
+
+def _as_date(value):
+    # A union's columns come back as the driver gives them: SQLite's dates are text.
+    return dt.date.fromisoformat(value[:10]) if isinstance(value, str) else value

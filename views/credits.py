@@ -29,18 +29,10 @@ def get_credit(public_id):
 @bp.get("/credits")
 @portal_tab("credits")
 def index():
-    C = models.Credit
     status = request.args.get("status", "all")
     status = status if status in FILTERS else "all"
-    query = C.for_client(current_user.client_id)
-    if status == "available":
-        query = query.where(C.status.in_(credit_service.AVAILABLE) & (C.balance > 0))
-    elif status == "applied":
-        query = query.where(~(C.status.in_(credit_service.AVAILABLE) & (C.balance > 0)))
-    total = query.count()
-    query = listing.order(query, C, "date", True)
-    page = Page(query, page_number(request.args.get("page")), current_app.config["PAGE_SIZE"],
-                total)
+    page = Page(listing.credits(current_user.client_id, status),
+                page_number(request.args.get("page")), current_app.config["PAGE_SIZE"])
     return render_tab("credits/list.html", page=page, status=status, filters=FILTERS,
                       available=credit_service.available_totals(current_user.client_id),
                       display_status=credit_service.display_status)

@@ -4,10 +4,9 @@ import os
 from flask import Blueprint, abort, current_app, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
-from peewee import JOIN
 
 import models
-from billing import files
+from billing import files, listing
 from views.paging import Page, page_number
 from views.tabs import portal_tab, render_tab
 
@@ -17,17 +16,8 @@ bp = Blueprint("documents", __name__, url_prefix="/client")
 @bp.get("/documents")
 @portal_tab("documents")
 def index():
-    D = models.Document
-    query = D.for_client(current_user.client_id)
-    total = query.count()
-    # The invoice or quote a file belongs to is named in the list: fetch it in the same query.
-    query = (query.select(D, models.Invoice.id, models.Invoice.number, models.Quote.id,
-                           models.Quote.number)
-             .join(models.Invoice, JOIN.LEFT_OUTER).switch(D)
-             .join(models.Quote, JOIN.LEFT_OUTER)
-             .order_by(D.created_at.desc(), D.id.desc()))
-    page = Page(query, page_number(request.args.get("page")),
-                current_app.config["PAGE_SIZE"], total)
+    page = Page(listing.documents(current_user.client_id), page_number(request.args.get("page")),
+                current_app.config["PAGE_SIZE"])
     return render_tab("documents/list.html", page=page)
 
 

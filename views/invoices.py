@@ -46,15 +46,11 @@ def index():
     status = status if status in FILTERS else "all"
     search = args.get("q", "").strip()[:50]
     sort, descending = listing.parse_sort(args.get("sort", "-date"), SORTS, "-date")
-    client_id, today = current_user.client_id, models.utcnow().date()
-    total = listing.count_invoices(client_id, status=status, search=search, today=today)
-
-    def rows(offset, limit):
-        return listing.invoice_rows(client_id, status=status, search=search, sort=SORTS[sort],
-                                    descending=descending, offset=offset, limit=limit,
-                                    today=today)
-
-    page = Page(rows, page_number(args.get("page")), current_app.config["PAGE_SIZE"], total)
+    today = models.utcnow().date()
+    rows = listing.invoices(current_user.client_id, status=status, search=search,
+                            sort=SORTS[sort], descending=descending, today=today,
+                            listed=current_user.client.listed_invoices)
+    page = Page(rows, page_number(args.get("page")), current_app.config["PAGE_SIZE"])
     return render_tab("invoices/list.html", page=page, status=status, q=search,
                       sort=("-" if descending else "") + sort, today=today,
                       any_payable=any(row.is_payable for row in page.items),

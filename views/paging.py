@@ -8,20 +8,35 @@ from flask import request
 class Page:
     """One page of a query: the numbers a pager shows, and only this page's rows.
 
-    `rows` is a Peewee query, or a function of (offset, limit) for lists that fetch their
-    own rows (billing.listing)."""
+    `rows` is a billing.listing.Listing (every portal list: its rows and total come in one
+    query, so `total` is not given), a Peewee query, or a function of (offset, limit)."""
 
-    def __init__(self, rows, page, per_page, total):
-        self.per_page, self.total = per_page, total
-        self.pages = max(1, math.ceil(total / per_page))
-        # A page past the end (an old link, a shrunken filter) shows the last page.
-        self.page = min(page, self.pages)
+    def __init__(self, rows, page, per_page, total=None):
+        if total is None:
+            listing = rows
+            total = listing.total  # known beforehand (a kept counter), else it comes along
+            if total is None:
+                items, total = listing.fetch((page - 1) * per_page, per_page)
+                if items or page == 1:
+                    self._set(page, per_page, total)
+                    self.items = items
+                    return
+                # A page past the end carried no total: count, then show the last page.
+                total = listing.count()
+            rows = lambda offset, limit: listing.fetch(offset, limit)[0]  # noqa: E731
+        self._set(page, per_page, total)
         if not total:
             self.items = []
         elif callable(rows):
             self.items = rows((self.page - 1) * per_page, per_page)
         else:
             self.items = list(rows.paginate(self.page, per_page))
+
+    def _set(self, page, per_page, total):
+        self.per_page, self.total = per_page, total
+        self.pages = max(1, math.ceil(total / per_page))
+        # A page past the end (an old link, a shrunken filter) shows the last page.
+        self.page = min(page, self.pages)
 
     @property
     def has_prev(self):

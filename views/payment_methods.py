@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 import models
-from billing import DomainError, gateway_settings, payment_methods
+from billing import DomainError, gateway_settings, listing, payment_methods
 from extensions import limiter
 from gateways.base import GatewayError
 from views.checkout import acting, with_gateway_csp
@@ -24,9 +24,7 @@ def get_method(public_id):
 @bp.get("/payment_methods")
 @portal_tab("payment_methods")
 def index():
-    T = models.GatewayToken
-    methods = list(T.for_client(current_user.client_id).order_by(T.is_default.desc(),
-                                                                  T.id.desc()))
+    methods = listing.payment_methods(current_user.client_id).all()
     return render_tab("payment_methods/list.html", methods=methods,
                       can_add=bool(gateway_settings.with_token_billing()))
 

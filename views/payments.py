@@ -5,12 +5,13 @@ from peewee import JOIN
 
 import models
 import pdf
+from billing import listing
 from views.paging import Page, page_number
 from views.tabs import portal_tab, render_tab
 
 bp = Blueprint("payments", __name__, url_prefix="/client")
 
-SHOWN = ("pending", "completed", "refunded", "partially_refunded")
+SHOWN = listing.PAYMENTS_SHOWN
 
 
 def get_payment(public_id):
@@ -39,12 +40,10 @@ def allocations_for(payments):
 @bp.get("/payments")
 @portal_tab("payments")
 def index():
-    P = models.Payment
-    query = P.for_client(current_user.client_id).where(P.status.in_(SHOWN))
-    total = query.count()
-    page = Page(query.order_by(P.date.desc(), P.id.desc()), page_number(request.args.get("page")),
-                current_app.config["PAGE_SIZE"], total)
-    return render_tab("payments/list.html", page=page, allocations=allocations_for(page.items))
+    page = Page(listing.payments(current_user.client_id), page_number(request.args.get("page")),
+                current_app.config["PAGE_SIZE"])
+    return render_tab("payments/list.html", page=page,
+                      allocations=listing.allocations_of(row.id for row in page.items))
 
 
 @bp.get("/payments/<public_id>")

@@ -35,32 +35,14 @@ def get_quote(public_id):
     return quote
 
 
-def quote_query(client_id, status, today):
-    Q = models.Quote
-    query = Q.for_client(client_id)
-    live = Q.valid_until.is_null() | (Q.valid_until >= today)
-    if status == "sent":
-        query = query.where((Q.status == "sent") & live)
-    elif status == "approved":
-        query = query.where(Q.status.in_(("approved", "converted")))
-    elif status == "declined":
-        query = query.where(Q.status == "declined")
-    elif status == "expired":
-        query = query.where((Q.status == "expired") | ((Q.status == "sent") & ~live))
-    return query
-
-
 @bp.get("/quotes")
 @portal_tab("quotes")
 def index():
     status = request.args.get("status", "all")
     status = status if status in FILTERS else "all"
     today = models.utcnow().date()
-    query = quote_query(current_user.client_id, status, today)
-    total = query.count()
-    query = listing.order(query, models.Quote, "date", True)
-    page = Page(query, page_number(request.args.get("page")), current_app.config["PAGE_SIZE"],
-                total)
+    page = Page(listing.quotes(current_user.client_id, status, today),
+                page_number(request.args.get("page")), current_app.config["PAGE_SIZE"])
     return render_tab("quotes/list.html", page=page, status=status, filters=FILTERS,
                       today=today)
 

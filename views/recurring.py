@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 import models
-from billing import DomainError, autobill, documents
+from billing import DomainError, autobill, documents, listing
 from billing.schedule import FREQUENCIES
 from views.current import acting_staff
 from views.paging import Page, page_number
@@ -21,14 +21,8 @@ def visible_recurring():
 @bp.get("/recurring_invoices")
 @portal_tab("recurring_invoices")
 def index():
-    R = models.RecurringInvoice
-    query = visible_recurring()
-    total = query.count()
-    # Active schedules first, soonest next invoice first.
-    query = query.order_by((R.status != "active"), R.next_send_date.asc(nulls="LAST"),
-                           R.id.desc())
-    page = Page(query, page_number(request.args.get("page")),
-                current_app.config["PAGE_SIZE"], total)
+    page = Page(listing.recurring(current_user.client_id), page_number(request.args.get("page")),
+                current_app.config["PAGE_SIZE"])
     return render_tab("recurring/list.html", page=page, frequencies=FREQUENCIES)
 
 

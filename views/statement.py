@@ -14,6 +14,7 @@ import pdf
 from billing import DomainError, generated, statements
 from views.current import user_locale
 from views.ids import valid_public_id
+from views.paging import Page, page_number
 from views.tabs import portal_tab, render_tab
 
 bp = Blueprint("statement", __name__, url_prefix="/client")
@@ -28,7 +29,8 @@ def _statement():
 def _quick_ranges(statement):
     """Each named period as (key, label, start, end, current), for links above the form."""
     today = models.utcnow().date()
-    first = statements.first_date(current_user.client)
+    # The statement read the first date along with its sums; without one, ask.
+    first = statement.first_date if statement else statements.first_date(current_user.client)
     ranges = []
     for key, label in statements.RANGES:
         start, end = statements.quick_range(key, today, first)
@@ -49,8 +51,12 @@ def index():
         statement, error, error_field = _statement(), None, None
     except DomainError as exc:
         statement, error, error_field = None, exc.message, exc.field
+    # On screen a page of rows at a time, like every list; the PDF has them all.
+    page = statement and Page(lambda offset, limit: statement.rows[offset:offset + limit],
+                              page_number(request.args.get("page")),
+                              current_app.config["PAGE_SIZE"], len(statement.rows))
     return render_tab("statement/index.html", statement=statement, error=error,
-                      error_field=error_field,
+                      error_field=error_field, page=page,
                       start_date=request.args.get("start_date", "")[:10],
                       end_date=request.args.get("end_date", "")[:10],
                       status=request.args.get("status", "all")[:10],

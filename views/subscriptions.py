@@ -6,7 +6,7 @@ from flask_login import current_user
 
 import models
 import money
-from billing import DomainError, plan_changes
+from billing import DomainError, listing, plan_changes
 from billing import company_settings as settings
 from billing import subscriptions as subscription_service
 from billing.schedule import FREQUENCIES
@@ -22,10 +22,8 @@ bp = Blueprint("subscriptions", __name__, url_prefix="/client")
 @bp.get("/subscriptions")
 @portal_tab("subscriptions")
 def index():
-    query = subscription_service.for_client(current_user.client_id)
-    total = query.count()
-    page = Page(query, page_number(request.args.get("page")),
-                current_app.config["PAGE_SIZE"], total)
+    page = Page(listing.subscriptions(current_user.client_id),
+                page_number(request.args.get("page")), current_app.config["PAGE_SIZE"])
     return render_tab("subscriptions/list.html", page=page, frequencies=FREQUENCIES,
                       today=models.utcnow().date())
 
