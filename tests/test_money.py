@@ -1,6 +1,7 @@
 """Money: parsing and formatting per currency exponent, and document totals."""
 import re
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given
@@ -9,7 +10,18 @@ from hypothesis import strategies as st
 import models
 from billing import DomainError
 from billing.documents import price_lines, set_lines, tax_summary
-from money import MAX_MINOR, PLAIN, MoneyError, decimal_string, format_money, input_string, parse
+from money import (
+    MAX_MINOR,
+    MAX_TEXT,
+    PLAIN,
+    MoneyError,
+    decimal_string,
+    format_money,
+    input_string,
+    locale_for,
+    parse,
+    parse_number,
+)
 from tests import factories
 from tests.core_support import opened
 
@@ -185,3 +197,40 @@ def test_set_lines_prices_the_stored_quantity(app):
         lines = set_lines(invoice, [{"quantity": "1.00005", "unit_cost": 100000}], "invoice")
         stored = models.LineItem.get_by_id(lines[0].id)
         assert stored.quantity == Decimal("1.0001") and stored.amount == 100010
+
+
+def test_parse_without_locale_reads_and_explains_in_english():
+    assert parse("1,250.50", "USD", None) == 125050
+    with pytest.raises(MoneyError, match=re.escape("for example 1,250.00.")):
+        parse("", "USD", None)
+    with pytest.raises(MoneyError, match=re.escape("for example 1,250.00.")):
+        parse("ten", "USD", "")
+
+
+@pytest.mark.parametrize("text,locale,value", [
+    ("1,5", "de_DE", Decimal("1.5")), ("1.5", "en_US", Decimal("1.5")),
+    ("1.5", None, Decimal("1.5")), ("1,234.5", "", Decimal("1234.5")),
+    ("1.5", PLAIN, Decimal("1.5")), ("-2.25", PLAIN, Decimal("-2.25")),
+    (" 7 ", PLAIN, Decimal("7")),
+    # MAX_TEXT characters is still a number; one more is not.
+    ("1" * MAX_TEXT, "en_US", Decimal("1" * MAX_TEXT)),
+    ("1" * MAX_TEXT, PLAIN, Decimal("1" * MAX_TEXT)),
+    ("1" * (MAX_TEXT + 1), "en_US", None), ("1" * (MAX_TEXT + 1), PLAIN, None),
+    ("", "en_US", None), ("   ", PLAIN, None), (None, "en_US", None), (None, PLAIN, None),
+    ("abc", "en_US", None), ("abc", PLAIN, None), ("1,5", PLAIN, None), ("1e3", PLAIN, None),
+])
+def test_parse_number(text, locale, value):
+    assert parse_number(text, locale) == value
+
+
+def test_locale_for_prefers_contact_then_client_then_company():
+    company = SimpleNamespace(locale="fr_FR")
+    client = SimpleNamespace(locale="de_DE")
+    assert locale_for(SimpleNamespace(locale="en_GB", client=client), company) == "en_GB"
+    assert locale_for(SimpleNamespace(locale="", client=client), company) == "de_DE"
+    assert locale_for(SimpleNamespace(locale="", client=SimpleNamespace(locale="")),
+                      company) == "fr_FR"
+    assert locale_for(None, company) == "fr_FR"
+    assert locale_for(SimpleNamespace(), SimpleNamespace()) == "en_US"
+    assert locale_for(None, SimpleNamespace(locale="")) == "en_US"
+    assert locale_for() == "en_US"
