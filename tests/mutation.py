@@ -13,6 +13,7 @@ import argparse
 import ast
 import configparser
 import difflib
+import hashlib
 import json
 import os
 import re
@@ -75,18 +76,41 @@ def prepare(module, test_files):
 
 
 def run(module, test_files, jobs):
+    """mutmut keeps a verdict until the mutated function changes, and a test added to a
+    mapped file would not reach an old survivor: when the test files changed since the last
+    run, survivors and timeouts are tested again by name."""
     work = prepare(module, test_files)
-    log = work / "run.log"
-    # mutmut runs each mutant's tests with -x -p no:randomly; SQLite keeps them independent.
     started = time.monotonic()
-    with log.open("w") as out:
-        code = subprocess.call([*MUTMUT, "run", "--max-children", str(jobs)], cwd=work,
-                               stdout=out, stderr=subprocess.STDOUT,
+    _mutmut(work, "run", "--max-children", str(jobs), log="run.log")
+    stamp, tests_now = work / "tests.sha256", _tests_hash(test_files)
+    if stamp.exists() and stamp.read_text() != tests_now:
+        again = [name for name, code in results(module).items()
+                 if code is not None and code not in KILLED_CODES]
+        if again:
+            print(f"   tests changed: testing {len(again)} survivors and timeouts again",
+                  flush=True)
+            _mutmut(work, "run", "--max-children", str(jobs), *again, log="rerun.log")
+    stamp.write_text(tests_now)
+    return time.monotonic() - started
+
+
+def _mutmut(work, *args, log):
+    # mutmut runs each mutant's tests with -x -p no:randomly; SQLite keeps them independent.
+    with (work / log).open("w") as out:
+        code = subprocess.call([*MUTMUT, *args], cwd=work, stdout=out,
+                               stderr=subprocess.STDOUT,
                                env={**os.environ, "PORTAL_TEST_DATABASE_URL": ""})
-    elapsed = time.monotonic() - started
     if code:
-        print(f"{module}: mutmut exited {code}; see {log.relative_to(ROOT)}", file=sys.stderr)
-    return elapsed
+        print(f"mutmut {args[0]} exited {code}; see {(work / log).relative_to(ROOT)}",
+              file=sys.stderr)
+
+
+def _tests_hash(test_files):
+    digest = hashlib.sha256()
+    for name in sorted({*test_files, "tests/conftest.py", "tests/factories.py",
+                        "tests/core_support.py", "tests/payments_support.py"}):
+        digest.update(name.encode() + b"\0" + (ROOT / name).read_bytes())
+    return digest.hexdigest()
 
 
 def results(module):
