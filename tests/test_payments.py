@@ -449,3 +449,69 @@ def test_plan_spends_only_usable_credit_and_never_on_the_excess(world, conn):
     assert (made.credit, made.charge) == (0, 3000)
     assert [c.number for c in allocation.available_credit(world["a"].id, "USD")] == [
         "CR-1", "CR-2"]
+
+
+def test_apply_plan_spends_credit_first_then_cash_and_keeps_the_rest(world, conn):
+    a = world["a"]
+    first = factories.invoice(a, partial=3000)
+    second = factories.invoice(a)
+    for number, balance in (("CR-1", 1500), ("CR-2", 2500)):
+        models.Credit.create(client=a, number=number, status="sent", currency="USD",
+                             date=models.utcnow().date(), total=balance, balance=balance)
+    before = models.Client.get_by_id(a.id)
+    contact = models.Contact.get(models.Contact.email == "a1@alpha.example")
+    with models.db.atomic():
+        payment = models.Payment.create(client=a, number="PAY-CASH", date=models.utcnow().date(),
+                                        currency="USD", amount=16500, idempotency_key="k1")
+        spent, extra = allocation.apply_plan(
+            payment, {"lines": [[first.id, 10000], [second.id, 10000]], "credit": 4000},
+            contact=contact)
+    assert (spent.amount, spent.applied, spent.status, spent.method) == (
+        4000, 4000, "completed", "credit")
+    assert (spent.method_label, spent.idempotency_key, spent.contact_id) == (
+        "Credit CR-1, CR-2", "k1/credit", contact.id)
+    assert sorted((al.credit.number, al.invoice_id, al.amount) for al in spent.allocations) == [
+        ("CR-1", first.id, 1500), ("CR-2", first.id, 2500)]
+    assert [(c.balance, c.status) for c in models.Credit.select().where(
+        models.Credit.number.in_(("CR-1", "CR-2"))).order_by(models.Credit.number)] == [
+        (0, "applied"), (0, "applied")]
+    first, second = reload(first), reload(second)
+    assert (first.balance, first.partial, first.status) == (0, 0, "paid")
+    assert (second.balance, second.status) == (0, "paid")
+    assert sorted((al.invoice_id, al.amount) for al in payment.allocations
+                  if al.invoice_id) == sorted([(first.id, 6000), (second.id, 10000)])
+    # 500 beyond both balances: a credit for the client, allocated from this payment.
+    assert (extra.total, extra.balance, extra.status, extra.reason, extra.currency) == (
+        500, 500, "sent", "overpayment", "USD")
+    assert extra.notes == "Over-payment from payment PAY-CASH."
+    line = extra.lines.get()
+    assert (line.product, line.description, line.quantity, line.unit_cost, line.amount) == (
+        "Over-payment", "Payment PAY-CASH", 1, 500, 500)
+    assert [(al.credit_id, al.amount) for al in payment.allocations if al.credit_id] == [
+        (extra.id, 500)]
+    assert payment.applied == 16500  # the caller saves the payment
+    after = models.Client.get_by_id(a.id)
+    assert after.paid_to_date - before.paid_to_date == 20000
+    assert before.balance - after.balance == 20000
+    logged = {(act.action, act.detail) for act in models.Activity.select()}
+    assert {("credit.applied", "4000 USD"), ("credit.overpayment", "500 USD")} <= logged
+
+
+def test_spend_credit_leaves_a_partial_credit_and_stops_at_the_budget(world, conn):
+    a, sent = world["a"], world["invoices"]["sent"]
+    models.Credit.create(client=a, number="CR-3", status="sent", currency="USD",
+                         date=models.utcnow().date(), total=5000, balance=5000)
+    with models.db.atomic():
+        invoice = allocation.locked(models.Invoice, sent.id)
+        payment, spent = allocation.spend_credit(a.id, "USD", None, [(invoice, 10000)], 3000)
+    assert spent == {sent.id: 3000}
+    assert (payment.amount, payment.method_label, payment.idempotency_key) == (
+        3000, "Credit CR-3", None)
+    credit = models.Credit.get(models.Credit.number == "CR-3")
+    assert (credit.balance, credit.status) == (2000, "partial")
+    assert (reload(sent).balance, reload(sent).status) == (7000, "partial")
+    # Nothing to spend on (a paid invoice): no payment is left behind.
+    with models.db.atomic():
+        paid = allocation.locked(models.Invoice, world["invoices"]["paid"].id)
+        assert allocation.spend_credit(a.id, "USD", "k", [(paid, 5000)], 5000) == (None, {})
+    assert models.Payment.select().where(models.Payment.method == "credit").count() == 1
