@@ -69,6 +69,9 @@ def prepare(module, test_files):
         "only_mutate": module,
         "pytest_add_cli_args_test_selection": "\n" + "\n".join(test_files),
         "use_git_change_detection": "false",
+        # mutmut's default (15 x the clean run) turns slow survivors into "timeouts" on a
+        # busy machine; a real endless loop is still stopped.
+        "timeout_multiplier": os.environ.get("PORTAL_MUTATION_TIMEOUT_MULTIPLIER", "60"),
     }
     with (work / "setup.cfg").open("w") as f:
         config.write(f)

@@ -234,3 +234,30 @@ def test_locale_for_prefers_contact_then_client_then_company():
     assert locale_for(SimpleNamespace(), SimpleNamespace()) == "en_US"
     assert locale_for(None, SimpleNamespace(locale="")) == "en_US"
     assert locale_for() == "en_US"
+
+
+@pytest.mark.parametrize("text,currency,locale,message", [
+    ("1" * (MAX_TEXT + 1), "USD", "en_US", "That amount is too large."),
+    (str(MAX_MINOR + 1), "JPY", PLAIN, "That amount is too large."),
+    ("-1", "USD", "en_US", "The amount cannot be negative."),
+    ("abc", "EUR", "de_DE", "Enter the amount as a number, for example 1.250,00."),
+    ("1" * (MAX_TEXT + 1) + "x", "EUR", "de_DE",
+     "Enter the amount as a number, for example 1.250,00."),
+])
+def test_parse_refusal_messages_exactly(text, currency, locale, message):
+    with pytest.raises(MoneyError) as caught:
+        parse(text, currency, locale)
+    assert str(caught.value) == message
+
+
+def test_parse_reads_an_amount_of_exactly_max_text_characters():
+    text = "0" * (MAX_TEXT - 5) + "12.50"
+    assert len(text) == MAX_TEXT and parse(text, "USD", "en_US") == 1250
+
+
+@pytest.mark.parametrize("minor,currency,locale,text", [
+    (1000, "JPY", "en_US", "1000"), (123456, "USD", None, "1234.56"),
+    (123456, "USD", "", "1234.56"), (5, "KWD", "de_DE", "0,005"),
+])
+def test_input_string_exactly(minor, currency, locale, text):
+    assert input_string(minor, currency, locale) == text
