@@ -84,8 +84,9 @@ def run(module, test_files, jobs):
     run, survivors and timeouts are tested again by name."""
     work = prepare(module, test_files)
     started = time.monotonic()
-    _mutmut(work, "run", "--max-children", str(jobs), log="run.log")
+    # Hashed before mutmut copies the tests: an edit made while it runs counts next time.
     stamp, tests_now = work / "tests.sha256", _tests_hash(test_files)
+    _mutmut(work, "run", "--max-children", str(jobs), log="run.log")
     if stamp.exists() and stamp.read_text() != tests_now:
         again = [name for name, code in results(module).items()
                  if code is not None and code not in KILLED_CODES]
