@@ -484,6 +484,10 @@ def test_apply_plan_spends_credit_first_then_cash_and_keeps_the_rest(world, conn
     assert (extra.total, extra.balance, extra.status, extra.reason, extra.currency) == (
         500, 500, "sent", "overpayment", "USD")
     assert extra.notes == "Over-payment from payment PAY-CASH."
+    assert extra.subtotal == 500 and re.fullmatch(r"CR-\d{5}", extra.number)
+    logged_credit = models.Activity.get(models.Activity.action == "credit.overpayment")
+    assert (logged_credit.subject_type, logged_credit.subject_id, logged_credit.client_id) == (
+        "credit", extra.id, a.id)
     line = extra.lines.get()
     assert (line.product, line.description, line.quantity, line.unit_cost, line.amount) == (
         "Over-payment", "Payment PAY-CASH", 1, 500, 500)
@@ -510,8 +514,12 @@ def test_spend_credit_leaves_a_partial_credit_and_stops_at_the_budget(world, con
     credit = models.Credit.get(models.Credit.number == "CR-3")
     assert (credit.balance, credit.status) == (2000, "partial")
     assert (reload(sent).balance, reload(sent).status) == (7000, "partial")
+    with models.db.atomic():
+        invoice = allocation.locked(models.Invoice, sent.id)
+        payment, _ = allocation.spend_credit(a.id, "USD", "k9", [(invoice, 1000)], 1000)
+    assert (payment.amount, payment.idempotency_key) == (1000, "k9")
     # Nothing to spend on (a paid invoice): no payment is left behind.
     with models.db.atomic():
         paid = allocation.locked(models.Invoice, world["invoices"]["paid"].id)
         assert allocation.spend_credit(a.id, "USD", "k", [(paid, 5000)], 5000) == (None, {})
-    assert models.Payment.select().where(models.Payment.method == "credit").count() == 1
+    assert models.Payment.select().where(models.Payment.method == "credit").count() == 2
