@@ -1,6 +1,7 @@
 """Money: parsing and formatting per currency exponent, and document totals."""
 import re
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given
@@ -9,7 +10,18 @@ from hypothesis import strategies as st
 import models
 from billing import DomainError
 from billing.documents import price_lines, set_lines, tax_summary
-from money import MAX_MINOR, PLAIN, MoneyError, decimal_string, format_money, input_string, parse
+from money import (
+    MAX_MINOR,
+    MAX_TEXT,
+    PLAIN,
+    MoneyError,
+    decimal_string,
+    format_money,
+    input_string,
+    locale_for,
+    parse,
+    parse_number,
+)
 from tests import factories
 from tests.core_support import opened
 
@@ -185,3 +197,67 @@ def test_set_lines_prices_the_stored_quantity(app):
         lines = set_lines(invoice, [{"quantity": "1.00005", "unit_cost": 100000}], "invoice")
         stored = models.LineItem.get_by_id(lines[0].id)
         assert stored.quantity == Decimal("1.0001") and stored.amount == 100010
+
+
+def test_parse_without_locale_reads_and_explains_in_english():
+    assert parse("1,250.50", "USD", None) == 125050
+    with pytest.raises(MoneyError, match=re.escape("for example 1,250.00.")):
+        parse("", "USD", None)
+    with pytest.raises(MoneyError, match=re.escape("for example 1,250.00.")):
+        parse("ten", "USD", "")
+
+
+@pytest.mark.parametrize("text,locale,value", [
+    ("1,5", "de_DE", Decimal("1.5")), ("1.5", "en_US", Decimal("1.5")),
+    ("1.5", None, Decimal("1.5")), ("1,234.5", "", Decimal("1234.5")),
+    ("1.5", PLAIN, Decimal("1.5")), ("-2.25", PLAIN, Decimal("-2.25")),
+    (" 7 ", PLAIN, Decimal("7")),
+    # MAX_TEXT characters is still a number; one more is not.
+    ("1" * MAX_TEXT, "en_US", Decimal("1" * MAX_TEXT)),
+    ("1" * MAX_TEXT, PLAIN, Decimal("1" * MAX_TEXT)),
+    ("1" * (MAX_TEXT + 1), "en_US", None), ("1" * (MAX_TEXT + 1), PLAIN, None),
+    ("", "en_US", None), ("   ", PLAIN, None), (None, "en_US", None), (None, PLAIN, None),
+    ("abc", "en_US", None), ("abc", PLAIN, None), ("1,5", PLAIN, None), ("1e3", PLAIN, None),
+])
+def test_parse_number(text, locale, value):
+    assert parse_number(text, locale) == value
+
+
+def test_locale_for_prefers_contact_then_client_then_company():
+    company = SimpleNamespace(locale="fr_FR")
+    client = SimpleNamespace(locale="de_DE")
+    assert locale_for(SimpleNamespace(locale="en_GB", client=client), company) == "en_GB"
+    assert locale_for(SimpleNamespace(locale="", client=client), company) == "de_DE"
+    assert locale_for(SimpleNamespace(locale="", client=SimpleNamespace(locale="")),
+                      company) == "fr_FR"
+    assert locale_for(None, company) == "fr_FR"
+    assert locale_for(SimpleNamespace(), SimpleNamespace()) == "en_US"
+    assert locale_for(None, SimpleNamespace(locale="")) == "en_US"
+    assert locale_for() == "en_US"
+
+
+@pytest.mark.parametrize("text,currency,locale,message", [
+    ("1" * (MAX_TEXT + 1), "USD", "en_US", "That amount is too large."),
+    (str(MAX_MINOR + 1), "JPY", PLAIN, "That amount is too large."),
+    ("-1", "USD", "en_US", "The amount cannot be negative."),
+    ("abc", "EUR", "de_DE", "Enter the amount as a number, for example 1.250,00."),
+    ("1" * (MAX_TEXT + 1) + "x", "EUR", "de_DE",
+     "Enter the amount as a number, for example 1.250,00."),
+])
+def test_parse_refusal_messages_exactly(text, currency, locale, message):
+    with pytest.raises(MoneyError) as caught:
+        parse(text, currency, locale)
+    assert str(caught.value) == message
+
+
+def test_parse_reads_an_amount_of_exactly_max_text_characters():
+    text = "0" * (MAX_TEXT - 5) + "12.50"
+    assert len(text) == MAX_TEXT and parse(text, "USD", "en_US") == 1250
+
+
+@pytest.mark.parametrize("minor,currency,locale,text", [
+    (1000, "JPY", "en_US", "1000"), (123456, "USD", None, "1234.56"),
+    (123456, "USD", "", "1234.56"), (5, "KWD", "de_DE", "0,005"),
+])
+def test_input_string_exactly(minor, currency, locale, text):
+    assert input_string(minor, currency, locale) == text

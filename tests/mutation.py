@@ -1,0 +1,229 @@
+"""Mutation testing, one module at a time (run it through tests/mutation.sh).
+
+Each module in tests/mutation_map.toml gets its own mutmut work folder, .mutation/<module>/,
+holding links to the code and tests and a setup.cfg whose [mutmut] section mutates that one
+module and runs only its mapped test files. mutmut copies the folder into mutants/ and keeps
+its results there, so a second run re-tests only the functions that changed since.
+
+Prints a table per module (killed / survived / timeout / score) and writes it, with every
+survivor's diff, to .mutation/report.md. A survivor named in docs/mutation.md (in backticks)
+is counted as equivalent there.
+"""
+import argparse
+import ast
+import configparser
+import difflib
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".mutation"
+MAP = ROOT / "tests" / "mutation_map.toml"
+EQUIVALENTS_DOC = ROOT / "docs" / "mutation.md"
+# Everything a mutated module may import from the mutants/ copy: mutmut puts mutants/ first
+# on sys.path, so a package present there must be whole (the other top-level modules come
+# from the editable install).
+LINKED = ("money.py", "billing", "gateways", "tests")
+KILLED_CODES = {1, 3}
+TIMEOUT_CODES = {36, 24, -24, 152, 255, -9}
+MUTMUT = [sys.executable, "-c", "import sys; from mutmut.__main__ import cli; sys.exit(cli())"]
+
+
+def load_map():
+    with MAP.open("rb") as f:
+        return tomllib.load(f)["modules"]
+
+
+def resolve(name, modules):
+    """`billing/allocation.py`, `billing.allocation` or `allocation` to the map's key."""
+    wanted = name.removesuffix(".py").replace(".", "/")
+    for key in modules:
+        stem = key.removesuffix(".py")
+        if wanted in (stem, stem.removesuffix("/__init__")) or stem.endswith("/" + wanted):
+            return key
+    raise SystemExit(f"{name}: not in {MAP.relative_to(ROOT)} (add it with its test files)")
+
+
+def dotted(module):
+    return module.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+
+
+def prepare(module, test_files):
+    work = WORK / dotted(module)
+    work.mkdir(parents=True, exist_ok=True)
+    for name in LINKED:
+        link = work / name
+        if not link.is_symlink():
+            link.symlink_to(Path("..", "..", name))
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(ROOT / "setup.cfg")
+    config["mutmut"] = {
+        "source_paths": "\n" + "\n".join(name for name in LINKED if name != "tests"),
+        "only_mutate": module,
+        "pytest_add_cli_args_test_selection": "\n" + "\n".join(test_files),
+        "use_git_change_detection": "false",
+        # mutmut's default (15 x the clean run) turns slow survivors into "timeouts" on a
+        # busy machine; a real endless loop is still stopped.
+        "timeout_multiplier": os.environ.get("PORTAL_MUTATION_TIMEOUT_MULTIPLIER", "60"),
+    }
+    with (work / "setup.cfg").open("w") as f:
+        config.write(f)
+    return work
+
+
+def run(module, test_files, jobs):
+    """mutmut keeps a verdict until the mutated function changes, and a test added to a
+    mapped file would not reach an old survivor: when the test files changed since the last
+    run, survivors and timeouts are tested again by name."""
+    work = prepare(module, test_files)
+    started = time.monotonic()
+    # Hashed before mutmut copies the tests: an edit made while it runs counts next time.
+    stamp, tests_now = work / "tests.sha256", _tests_hash(test_files)
+    _mutmut(work, "run", "--max-children", str(jobs), log="run.log")
+    if stamp.exists() and stamp.read_text() != tests_now:
+        again = [name for name, code in results(module).items()
+                 if code is not None and code not in KILLED_CODES]
+        if again:
+            print(f"   tests changed: testing {len(again)} survivors and timeouts again",
+                  flush=True)
+            _mutmut(work, "run", "--max-children", str(jobs), *again, log="rerun.log")
+    stamp.write_text(tests_now)
+    return time.monotonic() - started
+
+
+def _mutmut(work, *args, log):
+    # mutmut runs each mutant's tests with -x -p no:randomly; SQLite keeps them independent.
+    with (work / log).open("w") as out:
+        code = subprocess.call([*MUTMUT, *args], cwd=work, stdout=out,
+                               stderr=subprocess.STDOUT,
+                               env={**os.environ, "PORTAL_TEST_DATABASE_URL": ""})
+    if code:
+        print(f"mutmut {args[0]} exited {code}; see {(work / log).relative_to(ROOT)}",
+              file=sys.stderr)
+
+
+def _tests_hash(test_files):
+    digest = hashlib.sha256()
+    files = [name for name in test_files if not name.startswith("-")]
+    for name in sorted({*files, "tests/conftest.py", "tests/factories.py",
+                        "tests/core_support.py", "tests/payments_support.py"}):
+        digest.update(name.encode() + b"\0" + (ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def results(module):
+    meta = WORK / dotted(module) / "mutants" / (module + ".meta")
+    if not meta.exists():
+        return {}
+    return json.loads(meta.read_text())["exit_code_by_key"]
+
+
+def equivalents():
+    if not EQUIVALENTS_DOC.exists():
+        return set()
+    return set(re.findall(r"`([\w.]+__mutmut_\d+)`", EQUIVALENTS_DOC.read_text()))
+
+
+def tally(codes, equivalent):
+    row = {"mutants": len(codes), "killed": 0, "timeout": 0, "survived": 0,
+           "equivalent": 0, "no tests": 0, "not run": 0, "other": 0, "survivors": []}
+    for name, code in sorted(codes.items(), key=lambda item: _natural(item[0])):
+        if code in KILLED_CODES:
+            row["killed"] += 1
+        elif code in TIMEOUT_CODES:
+            row["timeout"] += 1
+        elif code is None:
+            row["not run"] += 1
+        elif code in (0, 5, 33) and name in equivalent:
+            row["equivalent"] += 1
+        elif code == 0:
+            row["survived"] += 1
+            row["survivors"].append(name)
+        elif code in (5, 33):
+            row["no tests"] += 1
+            row["survivors"].append(name)
+        else:
+            row["other"] += 1
+            row["survivors"].append(name)
+    checked = row["mutants"] - row["not run"]
+    caught = row["killed"] + row["timeout"]
+    row["score"] = caught / checked * 100 if checked else 0.0
+    row["score with equivalents"] = ((caught + row["equivalent"]) / checked * 100
+                                     if checked else 0.0)
+    return row
+
+
+def _natural(name):
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def functions(module):
+    """Every function in the mutated copy of `module` by name: mutmut keeps the original as
+    <name>__mutmut_orig beside each <name>__mutmut_N."""
+    path = WORK / dotted(module) / "mutants" / module
+    source = path.read_text()
+    return {node.name: ast.get_source_segment(source, node)
+            for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+
+def show(name, by_name):
+    function = name.rsplit(".", 1)[-1]
+    original = function.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"
+    mutated, orig = by_name.get(function), by_name.get(original)
+    if mutated is None or orig is None:
+        return "(source not found)"
+    mutated = mutated.replace(function, original, 1)
+    return "\n".join(difflib.unified_diff(orig.splitlines(), mutated.splitlines(),
+                                          "original", "mutant", lineterm="", n=1))
+
+
+HEADER = ("| module | mutants | killed | timeout | survived | equivalent | no tests | not run "
+          "| score | score w/ equivalents | wall time |")
+
+
+def table_line(module, row, seconds):
+    wall = f"{seconds / 60:.1f} min" if seconds is not None else "-"
+    return (f"| {module} | {row['mutants']} | {row['killed']} | {row['timeout']} "
+            f"| {row['survived']} | {row['equivalent']} | {row['no tests']} | {row['not run']} "
+            f"| {row['score']:.1f}% | {row['score with equivalents']:.1f}% | {wall} |")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help="money.py, billing/allocation.py, ... "
+                        "(default: every module in tests/mutation_map.toml)")
+    parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once")
+    parser.add_argument("--report-only", action="store_true",
+                        help="tabulate the results already in .mutation/ without running")
+    args = parser.parse_args(argv)
+    modules = load_map()
+    chosen = [resolve(name, modules) for name in args.modules] or list(modules)
+    equivalent = equivalents()
+    lines, details, walls = [HEADER, "|" + " --- |" * 11], [], {}
+    for module in chosen:
+        if not args.report_only:
+            print(f"== {module}: mutating, tests {' '.join(modules[module])}", flush=True)
+            walls[module] = run(module, modules[module], args.jobs)
+        row = tally(results(module), equivalent)
+        lines.append(table_line(module, row, walls.get(module)))
+        print(lines[-1], flush=True)
+        by_name = functions(module) if row["survivors"] else {}
+        for name in row["survivors"]:
+            details.append(f"### {name}\n\n```diff\n{show(name, by_name)}\n```\n")
+    report = "\n".join([*lines, "", "## Survivors", "", *details])
+    WORK.mkdir(exist_ok=True)
+    (WORK / "report.md").write_text(report + "\n")
+    print("\n".join(lines))
+    print(f"Report with every survivor's diff: {(WORK / 'report.md').relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Mutation testing (mutmut), one module at a time against the test files that exercise it
+# (tests/mutation_map.toml). Not part of a CI run: it takes minutes per module.
+# Usage: bash tests/mutation.sh [--jobs N] [--report-only] [module ...]
+#   e.g. bash tests/mutation.sh money.py billing/allocation.py   (no module: all of them)
+# Results stay in .mutation/ (a re-run re-tests only what changed); the table and every
+# survivor's diff go to .mutation/report.md. docs/mutation.md explains the survivors.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=${PORTAL_MUTATION_VENV:-.venv-mutation}
+if [ ! -x "$venv/bin/mutmut" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install -q --disable-pip-version-check \
+  -c constraints.txt -e '.[test,mutation]'
+exec "$venv/bin/python" tests/mutation.py "$@"
