@@ -104,8 +104,14 @@ def url_for_values(rule, values):
     """Build the rule's path with a value for each argument."""
     path = rule.rule
     for arg in rule.arguments:
-        path = re.sub(r"<(?:[a-z]+:)?" + arg + ">", values[arg], path)
+        path = re.sub(r"<(?:[a-z]+(?:\([^)]*\))?:)?" + arg + ">", values[arg], path)
     return path
+
+
+def choice_for(rule, arg):
+    """The first choice of an `<any(a, b):arg>` argument, or None."""
+    match = re.search(r"<any\(([^)]*)\):" + arg + ">", rule.rule)
+    return match.group(1).split(",")[0].strip() if match else None
 
 
 def values_for(rule, side):
@@ -209,7 +215,7 @@ def test_every_post_needs_a_csrf_token(app, two_clients, rule, token):
         elif arg.endswith("_id"):
             values[arg] = str(draft.id)
         else:
-            values[arg] = "mark_paid"
+            values[arg] = choice_for(rule, arg) or "mark_paid"
     path = url_for_values(rule, values)
     data = {"email": "a1@alpha.example", "password": factories.PASSWORD,
             "new_password": "changed-password", "confirm": "changed-password",
