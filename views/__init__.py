@@ -25,6 +25,7 @@ def register_views(app):
         recurring,
         statement,
         subscriptions,
+        two_factor,
         webhooks,
     )
     from views.admin import activity as admin_activity
@@ -47,7 +48,8 @@ def register_views(app):
                    payment_methods, documents, statement, subscriptions, pre_payment,
                    profile, admin, admin_clients, admin_contacts, admin_activity,
                    admin_documents, admin_quotes, admin_editor, admin_products,
-                   checkout, admin_payments, webhooks, admin_settings, admin_subscriptions):
+                   checkout, admin_payments, webhooks, admin_settings, admin_subscriptions,
+                   two_factor):
         app.register_blueprint(module.bp)
     import views.api
     views.api.load_resources()

@@ -2,7 +2,7 @@
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from billing import DomainError, accounts
+from billing import DomainError, accounts, two_factor
 from views import limits
 from views.sessions import renew_contact_login
 from views.tabs import render_tab
@@ -34,4 +34,5 @@ def index():
                 renew_contact_login(contact)
             flash("Your details are saved.", "success")
             return redirect(url_for("profile.index"), 303)
-    return render_tab("profile.html", error=error, status_code=422 if error else 200)
+    return render_tab("profile.html", error=error, status_code=422 if error else 200,
+                      two_factor_on=two_factor.is_enabled(current_user._get_current_object()))
