@@ -229,7 +229,7 @@ def test_a_recovery_code_works_once(client, enrolled, clock):
     used = code_step(client, codes[3].upper().replace("-", " "), kind="recovery")
     assert used.status_code == 303
     landed = client.get("/client/invoices")
-    assert landed.status_code == 200 and "9 of them are left" in html(landed)
+    assert landed.status_code == 200 and "Recovery codes left: 9." in html(landed)
     logout(client)
     password_step(client)
     again = code_step(client, codes[3], kind="recovery")
@@ -372,9 +372,8 @@ def test_new_recovery_codes_replace_the_old_ones(client, enrolled, clock):
 
 
 def test_staff_viewing_as_the_contact_cannot_change_it(client, enrolled, clock, world):
-    factories_staff = None
     with opened(client.application):
-        factories_staff = factories.staff(STAFF)
+        factories.staff(STAFF)
     login_staff(client, STAFF)
     token = csrf_token(client, "/admin/clients")
     client.post(f"/admin/contacts/{world['a1'].id}/impersonate", data={"csrf_token": token})
@@ -385,7 +384,6 @@ def test_staff_viewing_as_the_contact_cannot_change_it(client, enrolled, clock, 
                    token_from="/client/profile/two-factor")
     assert refused.status_code == 303
     assert row_for(client.application, A1).enabled_at is not None
-    assert factories_staff is not None
 
 
 # ---------------------------------------------------------------- required by the business
@@ -505,3 +503,25 @@ def test_an_emailed_link_asks_for_the_code(client, enrolled, clock, world):
     assert client.get(done.headers["Location"]).status_code == 200
     with client.session_transaction() as sess:
         assert sess.get("via_invitation") is True
+
+
+def test_staff_reset_a_contacts_two_factor(client, enrolled, clock, world):
+    with opened(client.application):
+        staff = factories.staff(STAFF)
+    login_staff(client, STAFF)
+    page = html(client.get(f"/admin/clients/{world['a'].id}"))
+    assert "Two-factor sign-in on" in page and "Reset two-factor…" in page
+    path = f"/admin/contacts/{world['a1'].id}/two-factor/reset"
+    ask = client.get(path)
+    assert ask.status_code == 200 and "Reset two-factor sign-in" in html(ask)
+    assert row_for(client.application, A1) is not None  # asking changed nothing
+    done = post(client, path, {"confirmed": "1"}, token_from="/admin/account")
+    assert done.status_code == 303
+    assert row_for(client.application, A1) is None
+    with opened(client.application):
+        entry = models.Activity.get(models.Activity.action == "two_factor.reset_by_staff")
+        assert entry.staff_id == staff.id and entry.contact_id == world["a1"].id
+    assert "Reset two-factor…" not in html(client.get(f"/admin/clients/{world['a'].id}"))
+    # Contacts cannot reach it.
+    fresh = client.application.test_client()
+    assert fresh.get(path).status_code == 302

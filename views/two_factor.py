@@ -94,7 +94,7 @@ def _code_step(audience):
             _sign_in(audience, account, extra)
             if how == "recovery":
                 left = service.remaining_recovery_codes(account)
-                flash(f"You used a recovery code. {left} of them are left: make new ones "
+                flash(f"You used a recovery code. Recovery codes left: {left}. Make new ones "
                       f"on your two-factor sign-in page if you are running short.", "info")
             return redirect(safe_next(next_url) or url_for(audience.home_endpoint), 303)
     response = make_response(render_template(
@@ -256,6 +256,30 @@ def contact_settings():
 @staff_required
 def staff_settings():
     return _settings_page(STAFF)
+
+
+@bp.route("/admin/contacts/<int:contact_id>/two-factor/reset", methods=["GET", "POST"])
+@staff_required
+def reset_contact(contact_id):
+    """For a contact who lost their phone and their recovery codes. GET asks first."""
+    from views.admin.contacts import get_contact
+    contact = get_contact(contact_id)
+    back = url_for("admin_clients.show", client_id=contact.client_id)
+    if request.method == "GET":
+        return render_template(
+            "admin/confirm.html", title=f"Reset {contact.name}'s two-factor sign-in?",
+            message=f"{contact.email} will log in with their password alone until they set "
+                    "two-factor sign-in up again (at once, if your settings require it). Do "
+                    "this only when you are sure who asked: it removes a lock on their account.",
+            button="Reset two-factor sign-in",
+            action=url_for("two_factor.reset_contact", contact_id=contact.id), back=back)
+    if service.reset_by_staff(contact, current_staff()):
+        # Sessions end too: whoever holds one may be the reason for the reset.
+        contact.end_sessions()
+        flash(f"Two-factor sign-in of {contact.name} is reset.", "success")
+    else:
+        flash(f"{contact.name} had no two-factor sign-in.", "info")
+    return redirect(back, 303)
 
 
 def _contact_action(run):
