@@ -160,7 +160,8 @@ def _step(now=None):
 
 def _matching_step(row, code, now=None):
     """The time step (within the window) whose code `code` is, or None."""
-    if len(code) != 6 or not code.isdigit():
+    # isascii too: "１２３４５６" is digits to Python, and compare_digest refuses non-ASCII.
+    if len(code) != 6 or not code.isascii() or not code.isdigit():
         return None
     totp = pyotp.TOTP(row.secret)
     current = _step(now)

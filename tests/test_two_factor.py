@@ -216,6 +216,24 @@ def test_a_code_is_good_once(client, enrolled, clock):
     assert code_step(client, clock.code(secret, 1)).status_code == 303
 
 
+def test_malformed_codes_are_refused_with_a_message(client, enrolled, clock):
+    secret, _ = enrolled
+    password_step(client)
+    empty = code_step(client, "   ")
+    assert empty.status_code == 422 and alert(empty) == two_factor.ENTER_CODE
+    fullwidth = "".join(chr(0xFF10 + int(d)) for d in clock.code(secret))
+    for junk in (fullwidth, "12345", "1234567", "12ab56", "x" * 5000, "é" * 10):
+        response = code_step(client, junk)
+        assert response.status_code == 422 and alert(response) == two_factor.WRONG_CODE, junk
+        with opened(client.application):
+            models.TwoFactor.update(failed_attempts=0).execute()
+    # Control characters are refused before any view runs (as on every form).
+    assert code_step(client, "\x00" * 6).status_code == 400
+    # Spaces, as people copy codes, are fine.
+    code = clock.code(secret)
+    assert code_step(client, f" {code[:3]} {code[3:]} ").status_code == 303
+
+
 def test_codes_outside_the_window_are_refused(client, enrolled, clock):
     secret, _ = enrolled
     password_step(client)
