@@ -15,7 +15,7 @@ import portal
 from billing import two_factor
 from tests import factories
 from tests.conftest import csrf_token, make_app
-from tests.core_support import alert, login_staff, opened, post, snapshot
+from tests.core_support import alert, login_staff, opened, post, race, snapshot
 
 A1 = "a1@alpha.example"
 STAFF = "desk@test.example"
@@ -543,3 +543,25 @@ def test_staff_reset_a_contacts_two_factor(client, enrolled, clock, world):
     # Contacts cannot reach it.
     fresh = client.application.test_client()
     assert fresh.get(path).status_code == 302
+
+
+def test_racing_logins_with_one_code_or_one_recovery_code_get_one_login(app, clock):
+    with opened(app):
+        contact = factories.contact(email=A1)
+        row = models.TwoFactor.create(contact=contact, secret=pyotp.random_base32(),
+                                      enabled_at=models.utcnow())
+        recovery = two_factor._new_recovery_codes(row)[0]
+    code = clock.code(row.secret)
+
+    def attempt(_):
+        return two_factor.verify(models.Contact.get_by_id(contact.id), code)
+
+    results = race(app, 4, attempt)
+    assert results.count("app") == 1, results
+    assert all(isinstance(r, two_factor.DomainError) for r in results if r != "app")
+
+    def use_recovery(_):
+        return two_factor.verify(models.Contact.get_by_id(contact.id), recovery)
+
+    results = race(app, 4, use_recovery)
+    assert results.count("recovery") == 1, results
