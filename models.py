@@ -113,6 +113,8 @@ class Company(BaseModel):
     # The reasons a contact picks from when cancelling a subscription, one a line; "" = the
     # defaults (billing.company_settings.cancellation_reasons).
     cancellation_reasons = TextField(default="")
+    # Contacts may edit their client's billing and shipping address and VAT number.
+    contacts_edit_billing_details = BooleanField(default=False)
     # Contacts must turn on two-factor sign-in before they can use the portal.
     require_two_factor = BooleanField(default=False)
 
@@ -228,6 +230,7 @@ class Contact(SessionOwner, PublicModel, UserMixin):
     # False only for a self-registered contact until they follow the e-mailed link; the
     # default keeps every contact made before (by staff, the API or an import) able to log in.
     email_verified = BooleanField(default=True)
+    pending_email = CharField(max_length=254, default="")  # asked for, not yet confirmed
 
     @property
     def name(self):

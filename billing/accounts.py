@@ -172,12 +172,18 @@ def reset_password(key, password, confirm):
 
 
 def update_profile(contact, *, first_name, last_name, phone, current_password="",
-                   new_password="", confirm=""):
+                   new_password="", confirm="", billing=None):
+    """Save the contact's own details; `billing` ({address, shipping_address, vat_number})
+    also saves their client's, which only a business that allows it lets contacts edit."""
     first_name = validation.single_line(first_name, "First name", "first_name", 100)
     if not first_name:
         raise DomainError("Enter your first name.", "first_name")
     last_name = validation.single_line(last_name, "Last name", "last_name", 100)
     phone = validation.single_line(phone, "Phone", "phone", 50)
+    client_fields = _billing_details(billing) if billing is not None else None
+    if client_fields is not None and not models.Company.current().contacts_edit_billing_details:
+        raise DomainError("Your billing details can only be changed by us: reply to one of "
+                          "our e-mails.", "address")
     with transaction():
         contact.first_name, contact.last_name, contact.phone = (
             first_name.strip(), last_name.strip(), phone.strip())
@@ -187,7 +193,22 @@ def update_profile(contact, *, first_name, last_name, phone, current_password=""
             validate_password(new_password, confirm)
             contact.set_password(new_password)
         contact.save()
+        if client_fields is not None:
+            models.Client.update(**client_fields).where(
+                models.Client.id == contact.client_id).execute()
+            models.Activity.log("client.details_changed", contact.client, contact=contact,
+                                client=contact.client_id)
     return contact
+
+
+def _billing_details(billing):
+    return {"address": validation.multi_line(billing.get("address", ""), "Billing address",
+                                             "address", 1000),
+            "shipping_address": validation.multi_line(billing.get("shipping_address", ""),
+                                                      "Shipping address", "shipping_address",
+                                                      1000),
+            "vat_number": validation.single_line(billing.get("vat_number", ""), "VAT number",
+                                                 "vat_number", 50)}
 
 
 def revoke_links(contact, staff=None, *, log=True):

@@ -226,7 +226,8 @@ def registration_open(company):
 
 
 def save_portal_access(company, *, login_enabled, registration_enabled,
-                       require_invitation_password, rules, staff=None):
+                       require_invitation_password, rules, contacts_edit_billing_details=False,
+                       staff=None):
     """Who can get into the portal, and how.
 
     Login off means no password logins at all: the login form, password resets and
@@ -248,7 +249,8 @@ def save_portal_access(company, *, login_enabled, registration_enabled,
                   portal_login_enabled=bool(login_enabled),
                   registration_enabled=bool(registration_enabled),
                   require_invitation_password=bool(require_invitation_password),
-                  registration_fields=json.dumps(cleaned, sort_keys=True))
+                  registration_fields=json.dumps(cleaned, sort_keys=True),
+                  contacts_edit_billing_details=bool(contacts_edit_billing_details))
 
 
 # ---------------------------------------------------------------- online payments

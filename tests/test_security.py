@@ -24,7 +24,7 @@ PUBLIC_ID_KINDS = {
 KEY_KINDS = {
     "invitations.invoice": "invoice", "invitations.quote": "quote",
     "invitations.credit": "credit", "auth.reset_confirm": "reset",
-    "auth.verify_email": "verify",
+    "auth.verify_email": "verify", "profile.confirm_email": "email",
 }
 ID_ARGS = {"public_id", "id"}
 KEY_ARGS = {"key", "invitation_key"}
@@ -84,6 +84,13 @@ def two_clients(app):
                                         expires_at=models.utcnow().replace(year=2100),
                                         purpose="verify")
             keys["verify"] = verify_key
+            email_key = "email-" + name + "x" * 40
+            models.PasswordReset.create(contact=contact, token_hash=models.hash_token(email_key),
+                                        expires_at=models.utcnow().replace(year=2100),
+                                        purpose="email")
+            models.Contact.update(pending_email=f"new-{name}@example.com").where(
+                models.Contact.id == contact.id).execute()
+            keys["email"] = email_key
             ids = {kind: record.public_id for kind, record in records.items()}
             side[name] = {"ids": ids, "keys": keys, "contact": contact}
     return side

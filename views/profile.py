@@ -1,13 +1,21 @@
-"""The contact's own details and password."""
-from flask import Blueprint, flash, redirect, request, url_for
+"""The contact's own details, password and login e-mail, and (where the business allows) their
+client's billing details."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from billing import DomainError, accounts, two_factor
+import models
+from billing import DomainError, accounts, email_change, two_factor
 from views import limits
+from views.current import service_config
 from views.sessions import renew_contact_login
 from views.tabs import render_tab
 
 bp = Blueprint("profile", __name__, url_prefix="/client")
+BILLING_FIELDS = ("address", "shipping_address", "vat_number")
+
+
+def _edits_billing():
+    return models.Company.current().contacts_edit_billing_details
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -20,12 +28,15 @@ def index():
     if request.method == "POST":
         form = request.form
         contact = current_user._get_current_object()
+        billing = ({field: form.get(field, "") for field in BILLING_FIELDS}
+                   if _edits_billing() else None)
         try:
             accounts.update_profile(
                 contact, first_name=form.get("first_name", ""),
                 last_name=form.get("last_name", ""), phone=form.get("phone", ""),
                 current_password=form.get("current_password", ""),
-                new_password=form.get("new_password", ""), confirm=form.get("confirm", ""))
+                new_password=form.get("new_password", ""), confirm=form.get("confirm", ""),
+                billing=billing)
         except DomainError as exc:
             error = exc
         else:
@@ -34,5 +45,50 @@ def index():
                 renew_contact_login(contact)
             flash("Your details are saved.", "success")
             return redirect(url_for("profile.index"), 303)
-    return render_tab("profile.html", error=error, status_code=422 if error else 200,
-                      two_factor_on=two_factor.is_enabled(current_user._get_current_object()))
+    return _page(error=error)
+
+
+def _page(error=None, email_error=None):
+    return render_tab("profile.html", error=error, email_error=email_error,
+                      edits_billing=_edits_billing(),
+                      two_factor_on=two_factor.is_enabled(current_user._get_current_object()),
+                      status_code=422 if error or email_error else 200)
+
+
+@bp.post("/profile/email")
+@limits.contact_password_form(lambda: getattr(current_user, "email", ""),
+                              per_ip=limits.RESET_PER_IP, per_account=limits.RESET_PER_ACCOUNT)
+@login_required
+def change_email():
+    """Ask for a new login address: nothing changes until the link sent there is followed."""
+    contact = current_user._get_current_object()
+    try:
+        email_change.request_change(contact, request.form.get("new_email", ""),
+                                    request.form.get("email_password", ""), service_config())
+    except DomainError as exc:
+        return _page(email_error=exc)
+    flash(f"We sent a link to {request.form.get('new_email', '').strip()}: follow it to "
+          "confirm the new address. Until then you log in with the current one.", "success")
+    return redirect(url_for("profile.index"), 303)
+
+
+@bp.route("/profile/email/<key>", methods=["GET", "POST"])
+@limits.password_form(lambda: request.view_args.get("key", ""))
+def confirm_email(key):
+    """GET shows a button, POST confirms: a mail scanner fetching the link must not use it."""
+    link = accounts.find_reset(key, purpose=email_change.PURPOSE)
+    if link is None:
+        return render_template("auth/email_change_invalid.html",
+                               message=email_change.LINK_DEAD), 404
+    if current_user.is_authenticated and current_user.id != link.contact_id:
+        abort(404)  # a signed-in session never acts on another account
+    if request.method == "POST":
+        try:
+            contact = email_change.confirm(key, service_config())
+        except DomainError as exc:
+            return render_template("auth/email_change_invalid.html", message=exc.message), 404
+        flash(f"Your login e-mail address is now {contact.email}.", "success")
+        if current_user.is_authenticated and current_user.id == contact.id:
+            return redirect(url_for("profile.index"), 303)
+        return redirect(url_for("auth.login"), 303)
+    return render_template("auth/email_change_confirm.html")

@@ -65,7 +65,7 @@ def _portal(company, staff):
         company, login_enabled=_checked("portal_login_enabled"),
         registration_enabled=_checked("registration_enabled"),
         require_invitation_password=_checked("require_invitation_password"), rules=rules,
-        staff=staff)
+        contacts_edit_billing_details=_checked("contacts_edit_billing_details"), staff=staff)
 
 
 def _security(company, staff):
