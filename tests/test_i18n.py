@@ -416,3 +416,17 @@ def test_subscriptions_speak_german_to_a_german_contact(app, client, auth, euro)
     assert "Rechnungen aus diesem Abonnement" in page and "Tarif oder Menge ändern" in page
     assert "monatlich" in page and "Abonnement kündigen" in page
     assert "Invoices from this subscription" not in page
+
+
+def test_cancellation_reasons_default_translated_own_kept(app, client, auth, euro):
+    from billing import subscriptions as service
+    from tests.test_subscriptions import GOOD
+    with opened(app):
+        plan = service.create_plan({**GOOD, "currency": "EUR", "trial_days": "0"}, "en_US")
+        sub = service.subscribe(euro["client"], plan)
+        models.Company.update(cancellation_reasons="It costs too much\n50% too dear").execute()
+    set_locale(app, models.Contact, euro["contact"].id, "de")
+    auth.login("pat@mueller.example")
+    page = text(client.get(f"/client/subscriptions/{sub.public_id}/cancel"))
+    assert ">Es ist zu teuer</option>" in page and ">50% too dear</option>" in page
+    assert 'value="It costs too much"' in page

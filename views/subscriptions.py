@@ -82,7 +82,8 @@ def cancel(public_id):
             reason, comment = subscription_service.check_cancellation(
                 subscription, reason, comment, reasons)
             return render_tab("subscriptions/cancel_confirm.html", subscription=subscription,
-                              reason=reason, comment=comment)
+                              reason=reason, comment=comment,
+                              reason_labels=reason_labels(reasons))
         subscription = subscription_service.cancel(
             subscription, reason=reason, comment=comment, reasons=reasons, **acting())
     except DomainError as exc:
@@ -99,8 +100,15 @@ def cancel(public_id):
 
 def cancel_page(subscription, reasons, error=None, status=200):
     return render_tab("subscriptions/cancel.html", status, subscription=subscription,
-                      reasons=reasons, error=error,
+                      reasons=reasons, error=error, reason_labels=reason_labels(reasons),
                       max_comment=subscription_service.MAX_CANCEL_COMMENT)
+
+
+def reason_labels(reasons):
+    """Each reason as the contact reads it: the default reasons translated, the business's
+    own as typed. Translated here, not in the template: Jinja's _() reads "%" in a typed
+    reason as a placeholder."""
+    return {reason: _(reason) for reason in reasons}
 
 
 @bp.post("/subscriptions/<public_id>/undo")
