@@ -430,3 +430,12 @@ def test_cancellation_reasons_default_translated_own_kept(app, client, auth, eur
     page = text(client.get(f"/client/subscriptions/{sub.public_id}/cancel"))
     assert ">Es ist zu teuer</option>" in page and ">50% too dear</option>" in page
     assert 'value="It costs too much"' in page
+
+
+def test_staff_two_factor_pages_stay_english_in_a_german_company(app, client, euro):
+    with opened(app):
+        models.Company.update(locale="de").execute()
+    assert html_lang(text(client.get("/client/login"))) == "de"
+    client.get("/admin/login/code")  # no sign-in under way: a flash, then the staff login
+    page = text(client.get("/admin/login"))
+    assert "Your sign-in took too long or has ended." in page, page

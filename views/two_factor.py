@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from flask import (
     Blueprint,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -38,6 +39,14 @@ from views.sessions import (
 from views.tabs import render_tab
 
 bp = Blueprint("two_factor", __name__)
+
+
+@bp.before_request
+def staff_pages_speak_english():
+    """The back office stays English (DESIGN.md §3), and this blueprint serves staff too:
+    decided before anything asks for the locale (extensions.select_locale reads it)."""
+    if request.path.startswith("/admin/"):
+        g.user_locale = "en"
 
 
 @dataclass(frozen=True)
