@@ -151,4 +151,12 @@ SHOWN_LABELS = (
     # The gateways' own names (gateways/*.py title), unless staff named them
     N_("Demo gateway (test cards only, no money moves)"), N_("Bank transfer or cheque"),
     N_("Card (Stripe)"),
+    # models.Subscription.STATUS_LABELS (the others are above)
+    N_("Trial"), N_("Active"), N_("Ending"), N_("Suspended"), N_("Awaiting payment"),
+    # billing.subscriptions.CANCELLATION_LABELS
+    N_("Clients cannot cancel"), N_("At the end of the paid period"), N_("Immediately"),
+    # billing.company_settings.DEFAULT_CANCELLATION_REASONS (a business's own stay as typed)
+    N_("It costs too much"), N_("I no longer need it"),
+    N_("I am switching to another provider"), N_("It is missing something I need"),
+    N_("I am not satisfied with the service"), N_("Other"),
 )

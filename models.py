@@ -119,6 +119,8 @@ class Company(BaseModel):
     failed_renewal_status = CharField(max_length=16, default="past_due")
     # Contacts may edit their client's billing and shipping address and VAT number.
     contacts_edit_billing_details = BooleanField(default=False)
+    # Contacts must turn on two-factor sign-in before they can use the portal.
+    require_two_factor = BooleanField(default=False)
 
     @classmethod
     def current(cls):
@@ -917,11 +919,37 @@ class GeneratedFile(PublicModel):
         return json.loads(self.params)
 
 
+class TwoFactor(BaseModel):
+    """Two-factor sign-in of one login, a contact's or a staff member's: exactly one of
+    `contact` and `staff` is set, so one implementation (billing.two_factor) serves both and a
+    deleted login takes its row with it."""
+    contact = ForeignKeyField(Contact, null=True, unique=True, on_delete="CASCADE",
+                              backref="+")
+    staff = ForeignKeyField(StaffUser, null=True, unique=True, on_delete="CASCADE",
+                            backref="+")
+    secret = CharField(max_length=64)  # base32, as authenticator apps take it
+    # None while the set-up waits for its first right code: until then logins ignore the row.
+    enabled_at = DateTimeField(null=True)
+    # The last 30-second time step whose code was accepted: a code is good once.
+    last_step = BigIntegerField(default=0)
+    failed_attempts = IntegerField(default=0)
+    locked_until = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class RecoveryCode(BaseModel):
+    """A one-time code for when the authenticator app is lost; stored hashed."""
+    two_factor = ForeignKeyField(TwoFactor, backref="recovery_codes", on_delete="CASCADE")
+    code_hash = CharField(max_length=64)
+    used_at = DateTimeField(null=True)
+
+
 MODELS = [
     Company, Sequence, StaffUser, ApiToken, Client, Contact, RecurringInvoice, Invoice, Quote,
     Credit, LineItem, GatewayConfig, GatewayToken, Payment, PaymentAllocation, Document, Plan,
     Subscription, PrepaymentSchedule, Invitation, PasswordReset, EmailMessage, Activity,
     GatewayCustomer, DemoCharge, GeneratedFile, Product, InvoiceReminder, AutoBill,
+    TwoFactor, RecoveryCode,
 ]
 
 

@@ -290,6 +290,12 @@ def save_mail(company, *, send_receipts, attach_pdf, staff=None):
                   attach_pdf_to_emails=bool(attach_pdf))
 
 
+def save_security(company, *, require_two_factor, staff=None):
+    """Contacts without two-factor sign-in are sent to set it up at their next page."""
+    return _store(company, "settings.security_saved", staff,
+                  require_two_factor=bool(require_two_factor))
+
+
 # ---------------------------------------------------------------- quotes and links
 
 def save_quote_approval(company, *, requires_terms, requires_signature, requires_po_number,

@@ -16,6 +16,8 @@ import datetime as dt
 
 import models
 from billing import DomainError, autobill, credits, invoices, subscriptions, transaction
+from i18n import N_
+from i18n import gettext as _
 
 LIVE = subscriptions.LIVE
 
@@ -73,10 +75,10 @@ def proration(subscription, new_plan, new_quantity, today=None):
 
 def _check_live(subscription):
     if subscription.status not in LIVE:
-        raise DomainError("Only an active subscription can be changed.", "subscription")
+        raise DomainError(_("Only an active subscription can be changed."), "subscription")
     if subscription.cancel_at_period_end:
-        raise DomainError("This subscription is cancelled at the end of the period. Undo the "
-                          "cancellation first to change it.", "subscription")
+        raise DomainError(_("This subscription is cancelled at the end of the period. Undo the "
+                          "cancellation first to change it."), "subscription")
 
 
 def can_change(subscription):
@@ -111,25 +113,25 @@ def check_change(subscription, new_plan, new_quantity, *, by_business=False):
     """DomainError naming what is wrong with switching to new_plan x new_quantity."""
     plan = subscription.plan
     if not by_business and not plan.allow_plan_changes:
-        raise DomainError("This subscription's plan cannot be changed from the portal. "
-                          "Please contact us to change it.", "subscription")
+        raise DomainError(_("This subscription's plan cannot be changed from the portal. "
+                          "Please contact us to change it."), "subscription")
     _check_live(subscription)
     if new_plan is None:
-        raise DomainError("Choose a plan from the list.", "plan")
+        raise DomainError(_("Choose a plan from the list."), "plan")
     if new_plan.id != plan.id and (not plan.plan_group or new_plan.plan_group != plan.plan_group):
-        raise DomainError("You can only switch to another plan of the same group.", "plan")
+        raise DomainError(_("You can only switch to another plan of the same group."), "plan")
     if new_plan.archived_at is not None:
-        raise DomainError("That plan is no longer offered.", "plan")
+        raise DomainError(_("That plan is no longer offered."), "plan")
     if new_plan.currency != plan.currency:
-        raise DomainError(f"That plan is priced in {new_plan.currency}, this subscription in "
-                          f"{plan.currency}.", "plan")
+        raise DomainError(_("That plan is priced in %(new)s, this subscription in %(old)s.",
+                            new=new_plan.currency, old=plan.currency), "plan")
     if new_plan.frequency != plan.frequency:
         # A period's worth of a plan billed at another rhythm is not comparable day for day.
-        raise DomainError("That plan is billed at a different frequency. Please contact us to "
-                          "switch to it.", "plan")
+        raise DomainError(_("That plan is billed at a different frequency. Please contact us to "
+                          "switch to it."), "plan")
     subscriptions.check_quantity(new_plan, new_quantity)
     if new_plan.id == plan.id and new_quantity == subscription.quantity:
-        raise DomainError("Choose a different plan or quantity.", "plan")
+        raise DomainError(_("Choose a different plan or quantity."), "plan")
 
 
 def preview(subscription, new_plan, new_quantity, *, by_business=False, today=None):
@@ -138,8 +140,8 @@ def preview(subscription, new_plan, new_quantity, *, by_business=False, today=No
     return proration(subscription, new_plan, new_quantity, today)
 
 
-STALE = ("The amount for the rest of the period has changed since it was shown. Check the "
-         "new amount and confirm again.")
+STALE = N_("The amount for the rest of the period has changed since it was shown. Check the "
+           "new amount and confirm again.")
 
 
 # What a missing or mangled confirmed amount reads as: it matches no difference, so change()
@@ -177,7 +179,7 @@ def change(subscription, new_plan, new_quantity, *, expected_difference, config,
     result = preview(subscription, new_plan, new_quantity, by_business=by_business,
                      today=today)
     if expected_difference is not None and expected_difference != result.difference:
-        raise DomainError(STALE, "confirmation")
+        raise DomainError(_(STALE), "confirmation")
     S = models.Subscription
     old_plan, old_quantity = subscription.plan, subscription.quantity
     same_price = (S.unit_price.is_null() if subscription.unit_price is None
@@ -190,8 +192,8 @@ def change(subscription, new_plan, new_quantity, *, expected_difference, config,
             & same_price & S.status.in_(LIVE)
             & (S.cancel_at_period_end == False)).execute()  # noqa: E712  (SQL)
         if not changed:
-            raise DomainError("This subscription was changed meanwhile. Check it and try "
-                              "again.", "confirmation")
+            raise DomainError(_("This subscription was changed meanwhile. Check it and try "
+                              "again."), "confirmation")
         client = subscription.client
         lines = _lines(subscription, old_plan, old_quantity, new_plan, new_quantity, result,
                        today) if result.difference else []
@@ -242,20 +244,20 @@ def can_resume(subscription):
 def check_pause(subscription, *, by_business=False):
     """DomainError saying why the subscription cannot be paused now."""
     if not by_business and not subscription.plan.allow_pause:
-        raise DomainError("This subscription cannot be paused from the portal. Please "
-                          "contact us to pause it.", "subscription")
+        raise DomainError(_("This subscription cannot be paused from the portal. Please "
+                          "contact us to pause it."), "subscription")
     if subscription.status == "paused":
-        raise DomainError("This subscription is already paused.", "subscription")
+        raise DomainError(_("This subscription is already paused."), "subscription")
     if subscription.status != "active":
-        raise DomainError("Only an active subscription can be paused.", "subscription")
+        raise DomainError(_("Only an active subscription can be paused."), "subscription")
     if subscription.cancel_at_period_end:
-        raise DomainError("This subscription is cancelled at the end of the period. Undo the "
-                          "cancellation first to pause it.", "subscription")
+        raise DomainError(_("This subscription is cancelled at the end of the period. Undo the "
+                          "cancellation first to pause it."), "subscription")
 
 
 def check_resume(subscription):
     if subscription.status != "paused":
-        raise DomainError("This subscription is not paused.", "subscription")
+        raise DomainError(_("This subscription is not paused."), "subscription")
 
 
 def pause(subscription, *, contact=None, staff=None, by_business=False, today=None):
@@ -268,7 +270,7 @@ def pause(subscription, *, contact=None, staff=None, by_business=False, today=No
             (S.id == subscription.id) & (S.status == "active")
             & (S.cancel_at_period_end == False)).execute()  # noqa: E712
         if not changed:
-            raise DomainError("This subscription is already paused.", "subscription")
+            raise DomainError(_("This subscription is already paused."), "subscription")
         models.Activity.log("subscription.paused", subscription,
                             client=subscription.client_id, contact=contact, staff=staff)
     return S.get_by_id(subscription.id)
@@ -282,7 +284,7 @@ def resume(subscription, *, contact=None, staff=None, today=None):
     with transaction():
         current = S.get_or_none(S.id == subscription.id)
         if current is None or current.status != "paused":
-            raise DomainError("This subscription is not paused.", "subscription")
+            raise DomainError(_("This subscription is not paused."), "subscription")
         shift = dt.timedelta(days=max((today - (current.paused_on or today)).days, 0))
 
         def moved(day):
@@ -298,7 +300,7 @@ def resume(subscription, *, contact=None, staff=None, today=None):
         changed = S.update(**fields).where((S.id == current.id) & (S.status == "paused")
                                            ).execute()
         if not changed:
-            raise DomainError("This subscription is not paused.", "subscription")
+            raise DomainError(_("This subscription is not paused."), "subscription")
         models.Activity.log("subscription.resumed", subscription,
                             client=subscription.client_id, contact=contact, staff=staff,
                             detail=f"paused {shift.days} days")

@@ -1,19 +1,24 @@
 """The invoices a subscription issues: one per billing period, the first also carrying the
 plan's set-up fee. The purchase page, renewals and plan changes all bill through here."""
+import i18n
 import models
 from billing import invoices, subscriptions, transaction
+from i18n import gettext as _
 
 
 def period_lines(subscription, period_start, period_end, *, setup_fee=False):
     """The lines billing `subscription` from `period_start` up to (not including)
-    `period_end`: the plan at the subscription's price per unit, then any set-up fee."""
+    `period_end`: the plan at the subscription's price per unit, then any set-up fee.
+    Written in the client's language: the invoice keeps the words it was issued with."""
     plan = subscription.plan
-    lines = [{"product": plan.name,
-              "description": f"{period_start.isoformat()} to {period_end.isoformat()}",
-              "quantity": subscription.quantity, "unit_cost": subscription.price}]
-    if setup_fee and plan.setup_fee:
-        lines.insert(0, {"product": "Set-up fee", "description": plan.name, "quantity": 1,
-                         "unit_cost": plan.setup_fee})
+    with i18n.using(i18n.choose(client=subscription.client, company=models.Company.current())):
+        lines = [{"product": plan.name,
+                  "description": _("%(start)s to %(end)s", start=period_start.isoformat(),
+                                   end=period_end.isoformat()),
+                  "quantity": subscription.quantity, "unit_cost": subscription.price}]
+        if setup_fee and plan.setup_fee:
+            lines.insert(0, {"product": _("Set-up fee"), "description": plan.name,
+                             "quantity": 1, "unit_cost": plan.setup_fee})
     return lines
 
 

@@ -38,10 +38,12 @@ from billing import (
     transaction,
 )
 from billing.schedule import next_date
+from i18n import N_
+from i18n import gettext as _
 
-EXPIRED = "This purchase form has expired. Please start again."
-LOGIN_OFF = ("New accounts cannot be opened here. If you are a client already, open the "
-             "portal from the link in our latest e-mail to buy this plan.")
+EXPIRED = N_("This purchase form has expired. Please start again.")
+LOGIN_OFF = N_("New accounts cannot be opened here. If you are a client already, open the "
+               "portal from the link in our latest e-mail to buy this plan.")
 
 
 @dataclasses.dataclass
@@ -107,17 +109,17 @@ def find_plan(public_id):
 def parse_quantity(plan, text):
     text = str(text if text is not None else "").strip()
     if not text:
-        raise DomainError("Enter the quantity.", "quantity")
+        raise DomainError(_("Enter the quantity."), "quantity")
     if not (text.isascii() and text.isdigit()) or len(text) > 9:
-        raise DomainError("The quantity must be a whole number.", "quantity")
+        raise DomainError(_("The quantity must be a whole number."), "quantity")
     return subscriptions.check_quantity(plan, int(text))
 
 
 def check_currency(client, plan):
     if plan.currency != client.currency:
-        raise DomainError(f"This plan is priced in {plan.currency} and your account is billed "
-                          f"in {client.currency}, so it cannot be bought here. Please contact "
-                          "us.", "plan")
+        raise DomainError(_("This plan is priced in %(plan)s and your account is billed in "
+                            "%(client)s, so it cannot be bought here. Please contact us.",
+                            plan=plan.currency, client=client.currency), "plan")
 
 
 def check_new_customer(company, plan, form):
@@ -125,7 +127,7 @@ def check_new_customer(company, plan, form):
     billing.registration, the same rules), e-mail, password and quantity. Returns
     (details with the password, quantity) or FieldErrors naming every bad field."""
     if not company.portal_login_enabled:
-        raise DomainError(LOGIN_OFF, "email")
+        raise DomainError(_(LOGIN_OFF), "email")
     errors, details, quantity = {}, None, None
     try:
         quantity = parse_quantity(plan, form.get("quantity"))
@@ -143,7 +145,7 @@ def check_new_customer(company, plan, form):
 def check_returning(contact, plan, form):
     """A logged-in contact's form: the quantity, in the currency their client is billed in."""
     if not contact.may_sign_in:
-        raise DomainError("This account is closed. Please contact us.")
+        raise DomainError(_("This account is closed. Please contact us."))
     check_currency(contact.client, plan)
     return parse_quantity(plan, form.get("quantity"))
 
@@ -162,27 +164,27 @@ def buy(plan, quantity, company, *, key, contact=None, details=None, password_ha
     today = today or models.utcnow().date()
     plan = find_plan(plan.public_id)
     if plan is None:
-        raise DomainError("That plan is no longer offered.", "plan")
+        raise DomainError(_("That plan is no longer offered."), "plan")
     repeat = repeat_of(key, contact)
     if repeat is not None:
         return repeat
     new_customer = contact is None
     if new_customer:
         if not company.portal_login_enabled:
-            raise DomainError(LOGIN_OFF, "email")
+            raise DomainError(_(LOGIN_OFF), "email")
         if models.Contact.select().where(models.Contact.email == details["email"]).exists():
             return _exists(details["email"], config, app)
     else:
         if not contact.may_sign_in:
-            raise DomainError("This account is closed. Please contact us.")
+            raise DomainError(_("This account is closed. Please contact us."))
         check_currency(contact.client, plan)
     price = Price(plan, subscriptions.check_quantity(plan, quantity), today)
     charge = price.due_now > 0
     if charge and token is None and new_method is None:
-        raise DomainError("Choose how you would like to pay.", "method")
+        raise DomainError(_("Choose how you would like to pay."), "method")
     if token is not None and (contact is None or token.client_id != contact.client_id
                               or token.deleted_at is not None):
-        raise DomainError("That payment method is no longer available.", "method")
+        raise DomainError(_("That payment method is no longer available."), "method")
     try:
         with transaction():
             if new_customer:
@@ -193,7 +195,7 @@ def buy(plan, quantity, company, *, key, contact=None, details=None, password_ha
                 new_method=new_method, save_method=save_method, staff=staff,
                 staff_consent=staff_consent)
     except _Taken:
-        raise DomainError(EXPIRED, "key") from None
+        raise DomainError(_(EXPIRED), "key") from None
     except IntegrityError:
         # A racing submit of this form (its key), or of another form with this address.
         repeat = repeat_of(key, None if new_customer else contact)
@@ -201,7 +203,7 @@ def buy(plan, quantity, company, *, key, contact=None, details=None, password_ha
             return repeat
         if new_customer:
             return _exists(details["email"], config, app)
-        raise DomainError(EXPIRED, "key") from None
+        raise DomainError(_(EXPIRED), "key") from None
     if new_customer:
         # After the commit: a confirmation link for a rolled-back contact must never leave.
         registration._email_confirmation(contact, config or {}, "contact.registered")
@@ -296,7 +298,7 @@ def repeat_of(key, contact):
     if subscription is None:
         return None
     if contact is not None and subscription.client_id != contact.client_id:
-        raise DomainError(EXPIRED, "key")
+        raise DomainError(_(EXPIRED), "key")
     return Result("duplicate", subscription, subscription.contact,
                   new_customer=contact is None)
 

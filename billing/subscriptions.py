@@ -15,6 +15,8 @@ import models
 import money
 from billing import DomainError, FieldErrors, transaction, validation
 from billing.schedule import FREQUENCIES, next_date
+from i18n import N_
+from i18n import gettext as _
 
 CANCELLATION_LABELS = {
     "not_allowed": "Clients cannot cancel",
@@ -184,11 +186,13 @@ def active_plans():
 
 def check_quantity(plan, quantity):
     if isinstance(quantity, bool) or not isinstance(quantity, int):
-        raise DomainError("The quantity must be a whole number.", "quantity")
+        raise DomainError(_("The quantity must be a whole number."), "quantity")
     if quantity < plan.min_quantity:
-        raise DomainError(f"The quantity must be at least {plan.min_quantity}.", "quantity")
+        raise DomainError(_("The quantity must be at least %(min)s.", min=plan.min_quantity),
+                          "quantity")
     if plan.max_quantity is not None and quantity > plan.max_quantity:
-        raise DomainError(f"The quantity can be at most {plan.max_quantity}.", "quantity")
+        raise DomainError(_("The quantity can be at most %(max)s.", max=plan.max_quantity),
+                          "quantity")
     return quantity
 
 
@@ -200,10 +204,10 @@ def subscribe(client, plan, *, quantity=1, start=None, contact=None, payment_met
     otherwise the first period starts today and is billed now, the next at its end."""
     start = start or models.utcnow().date()
     if plan.archived_at is not None:
-        raise DomainError("That plan is no longer offered.", "plan")
+        raise DomainError(_("That plan is no longer offered."), "plan")
     if plan.currency != client.currency:
-        raise DomainError(f"The plan is priced in {plan.currency}, the client is billed in "
-                          f"{client.currency}.", "plan")
+        raise DomainError(_("The plan is priced in %(plan)s, the client is billed in %(client)s.",
+                            plan=plan.currency, client=client.currency), "plan")
     check_quantity(plan, quantity)
     trial_ends_on = start + dt.timedelta(days=plan.trial_days) if plan.trial_days else None
     period_start = trial_ends_on or start
@@ -265,19 +269,19 @@ def check_cancellation(subscription, reason, comment, reasons, by_business=False
     """The reason (one of the business's `reasons`) and comment, checked; DomainError naming
     what to fix. Nothing is changed. The business (by_business) may cancel any plan."""
     if not by_business and subscription.plan.cancellation == "not_allowed":
-        raise DomainError("This subscription cannot be cancelled from the portal. Please "
-                          "contact us to cancel it.", "subscription")
+        raise DomainError(_("This subscription cannot be cancelled from the portal. Please "
+                          "contact us to cancel it."), "subscription")
     if subscription.status == "paused":
-        raise DomainError("This subscription is paused. Resume it first to cancel it.",
+        raise DomainError(_("This subscription is paused. Resume it first to cancel it."),
                           "subscription")
     if subscription.cancel_at_period_end or subscription.status not in LIVE:
-        raise DomainError("This subscription is already cancelled.", "subscription")
+        raise DomainError(_("This subscription is already cancelled."), "subscription")
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason:
-        raise DomainError("Choose a reason for cancelling.", "reason")
+        raise DomainError(_("Choose a reason for cancelling."), "reason")
     if reason not in reasons:
-        raise DomainError("Choose a reason from the list.", "reason")
-    comment = validation.multi_line(comment, "Comment", "comment", MAX_CANCEL_COMMENT)
+        raise DomainError(_("Choose a reason from the list."), "reason")
+    comment = validation.multi_line(comment, N_("Comment"), "comment", MAX_CANCEL_COMMENT)
     return reason, comment
 
 
@@ -309,7 +313,7 @@ def cancel(subscription, *, reason, comment="", reasons, contact=None, staff=Non
             (S.id == subscription.id) & S.status.in_(LIVE)
             & (S.cancel_at_period_end == False)).execute()  # noqa: E712  (SQL, not Python)
         if not changed:
-            raise DomainError("This subscription is already cancelled.", "subscription")
+            raise DomainError(_("This subscription is already cancelled."), "subscription")
         detail = f"{reason}: {comment}" if comment else reason
         models.Activity.log(action, subscription, client=subscription.client_id,
                             contact=contact, staff=staff, detail=detail[:2000])
@@ -329,7 +333,7 @@ def undo_cancellation(subscription, *, contact=None, staff=None, today=None):
             & (S.cancel_at_period_end == True)  # noqa: E712
             & (S.ends_on.is_null() | (S.ends_on > today))).execute()
         if not changed:
-            raise DomainError("This subscription has no cancellation to undo.", "subscription")
+            raise DomainError(_("This subscription has no cancellation to undo."), "subscription")
         models.Activity.log("subscription.cancel_undone", subscription,
                             client=subscription.client_id, contact=contact, staff=staff)
         subscription = S.get_by_id(subscription.id)

@@ -9,7 +9,7 @@ STAFF_ONLY = {"email/autobill_declined_staff.txt", "email/quote_approved_staff.t
               "email/quote_declined_staff.txt", "email/registration_staff.txt",
               "email/subscription_cancellation.txt"}
 # Rewritten by another slice as this one was written; wrapped when they merge.
-NOT_YET_WRAPPED_DIRS = ("subscriptions/",)
+NOT_YET_WRAPPED_DIRS = ()
 # Words that read the same in every language the portal speaks.
 ALLOWED = {"PDF", "CVC", "PO", "OK", "E-Mail"}
 

@@ -323,6 +323,10 @@ def test_labels_that_python_keeps_in_english_are_in_the_catalog():
     labels |= set(credits.FILTERS.values()) | {label for _, label, _ in REGISTRATION_FIELDS}
     labels |= {label for _, label in statements.RANGES + statements.STATUSES}
     labels |= {label for label, _, _ in statements.AGEING}
+    from billing import subscriptions
+    from billing.company_settings import DEFAULT_CANCELLATION_REASONS
+    labels |= set(models.Subscription.STATUS_LABELS.values())
+    labels |= set(subscriptions.CANCELLATION_LABELS.values()) | set(DEFAULT_CANCELLATION_REASONS)
     for lang in LANGUAGES:
         translated = {msg_key(m) for m in catalog(lang) if m.id and m.string}
         assert labels <= translated, (lang, sorted(labels - translated))
@@ -395,3 +399,43 @@ def test_payment_service_refusals_speak_the_payers_language(app):
         assert declined.value.message == "Votre carte a été refusée. Essayez une autre carte."
         assert GatewayError().message.startswith("Le service de paiement n’a pas répondu.")
     assert GatewayError().message.startswith("The payment service did not answer.")
+
+
+def test_subscriptions_speak_german_to_a_german_contact(app, client, auth, euro):
+    from billing import subscriptions as service
+    from tests.test_subscriptions import GOOD
+    with opened(app):
+        plan = service.create_plan({**GOOD, "currency": "EUR", "trial_days": "0"}, "en_US")
+        sub = service.subscribe(euro["client"], plan, quantity=2)
+    set_locale(app, models.Contact, euro["contact"].id, "de")
+    auth.login("pat@mueller.example")
+    listing = text(client.get("/client/subscriptions"))
+    assert "<h1>Abonnements</h1>" in listing and "Nächstes Abrechnungsdatum" in listing
+    assert ">Aktiv<" in listing and "Subscriptions</h1>" not in listing
+    page = text(client.get(f"/client/subscriptions/{sub.public_id}"))
+    assert "Rechnungen aus diesem Abonnement" in page and "Tarif oder Menge ändern" in page
+    assert "monatlich" in page and "Abonnement kündigen" in page
+    assert "Invoices from this subscription" not in page
+
+
+def test_cancellation_reasons_default_translated_own_kept(app, client, auth, euro):
+    from billing import subscriptions as service
+    from tests.test_subscriptions import GOOD
+    with opened(app):
+        plan = service.create_plan({**GOOD, "currency": "EUR", "trial_days": "0"}, "en_US")
+        sub = service.subscribe(euro["client"], plan)
+        models.Company.update(cancellation_reasons="It costs too much\n50% too dear").execute()
+    set_locale(app, models.Contact, euro["contact"].id, "de")
+    auth.login("pat@mueller.example")
+    page = text(client.get(f"/client/subscriptions/{sub.public_id}/cancel"))
+    assert ">Es ist zu teuer</option>" in page and ">50% too dear</option>" in page
+    assert 'value="It costs too much"' in page
+
+
+def test_staff_two_factor_pages_stay_english_in_a_german_company(app, client, euro):
+    with opened(app):
+        models.Company.update(locale="de").execute()
+    assert html_lang(text(client.get("/client/login"))) == "de"
+    client.get("/admin/login/code")  # no sign-in under way: a flash, then the staff login
+    page = text(client.get("/admin/login"))
+    assert "Your sign-in took too long or has ended." in page, page

@@ -26,6 +26,7 @@ def register_views(app):
         statement,
         subscription_purchase,
         subscriptions,
+        two_factor,
         webhooks,
     )
     from views.admin import activity as admin_activity
@@ -49,7 +50,7 @@ def register_views(app):
                    profile, admin, admin_clients, admin_contacts, admin_activity,
                    admin_documents, admin_quotes, admin_editor, admin_products,
                    checkout, admin_payments, webhooks, admin_settings, admin_subscriptions,
-                   subscription_purchase):
+                   subscription_purchase, two_factor):
         app.register_blueprint(module.bp)
     import views.api
     views.api.load_resources()

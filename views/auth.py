@@ -80,6 +80,10 @@ def login():
         except DomainError as exc:
             error, unverified = exc.message, exc.field == "unverified"
         else:
+            from views.two_factor import second_step_or_none
+            code_step = second_step_or_none("contact", contact, request.args.get("next"))
+            if code_step is not None:
+                return code_step
             start_contact_session(contact)
             models.Activity.log("contact.login", contact, client=contact.client_id,
                                 contact=contact, ip=request.remote_addr or "")
@@ -136,9 +140,13 @@ def reset_confirm(key):
         except DomainError as exc:
             error = exc.message
         else:
-            start_contact_session(contact)
+            # A new password is no second factor: with two-factor on, the code is still asked.
+            from views.two_factor import second_step_or_none
+            code_step = second_step_or_none("contact", contact)
+            if code_step is None:
+                start_contact_session(contact)
             flash(_("Your password is changed."), "success")
-            return redirect(url_for("invoices.index"))
+            return code_step or redirect(url_for("invoices.index"))
     return render_template("auth/reset_confirm.html", key=key, error=error), (
         422 if error else 200)
 
@@ -194,6 +202,10 @@ def verify_email(key):
             contact = registration.verify(key, service_config())
         except DomainError:
             return render_template("auth/verify_invalid.html"), 404
+        from views.two_factor import second_step_or_none
+        code_step = second_step_or_none("contact", contact)
+        if code_step is not None:
+            return code_step
         start_contact_session(contact)
         models.Activity.log("contact.login", contact, client=contact.client_id,
                             contact=contact, ip=request.remote_addr or "")

@@ -47,6 +47,11 @@ def _open(kind, key):
         else:
             return render_template("auth/invitation_password.html", contact=contact)
     if not already_in:
+        # An e-mailed link stands in for the password, not for the second factor.
+        from views.two_factor import second_step_or_none
+        code_step = second_step_or_none("contact", contact, target, via_invitation=True)
+        if code_step is not None:
+            return code_step
         start_contact_session(contact, via_invitation=True)
     with unless_busy():
         models.Invitation.update(viewed_at=models.utcnow()).where(

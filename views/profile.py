@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 import i18n
 import models
 import views.current
-from billing import DomainError, accounts, email_change
+from billing import DomainError, accounts, email_change, two_factor
 from views import limits
 from views.current import service_config
 from views.sessions import renew_contact_login
@@ -57,6 +57,7 @@ def index():
 def _page(error=None, email_error=None):
     return render_tab("profile.html", error=error, email_error=email_error,
                       edits_billing=_edits_billing(),
+                      two_factor_on=two_factor.is_enabled(current_user._get_current_object()),
                       status_code=422 if error or email_error else 200)
 
 

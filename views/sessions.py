@@ -81,6 +81,54 @@ def end_staff_session(staff):
     session.clear()
 
 
+# Between a right password and a right second-factor code: not a login yet, only a note of
+# whose code the next form may take, bound to their session token (a password change or a
+# logout elsewhere ends it) and short-lived.
+SECOND_STEP_SECONDS = 300
+
+
+def begin_second_step(kind, account, next_url="", **extra):
+    """Park `account` (kind "contact" or "staff") until its code is entered. The session is
+    cleared first, as a login clears it: whoever was signed in here is not any more."""
+    session.clear()
+    session["second_step"] = {"kind": kind, "id": account.id, "token": account.session_token,
+                              "until": _now() + SECOND_STEP_SECONDS, "next": next_url or "",
+                              "extra": extra}
+
+
+def second_step(kind):
+    """(account, next_url, extra) of the login parked in this session, or None when there is
+    none of this kind or it expired or its owner's sessions were ended since."""
+    pending = session.get("second_step")
+    if not isinstance(pending, dict) or pending.get("kind") != kind:
+        return None
+    until, account_id = pending.get("until"), pending.get("id")
+    if not isinstance(until, int) or until < _now() or not isinstance(account_id, int):
+        return None
+    if kind == "staff":
+        account = models.StaffUser.for_session(account_id, pending.get("token"))
+    else:
+        account = models.Contact.with_client(account_id)
+        if account is not None and (not account.may_sign_in
+                                    or account.session_token != pending.get("token")):
+            account = None
+    if account is None:
+        return None
+    return account, pending.get("next") or "", dict(pending.get("extra") or {})
+
+
+def second_step_key():
+    """Whose code this request's form is about, for the per-account rate limit."""
+    pending = session.get("second_step")
+    if not isinstance(pending, dict):
+        return ""
+    return f"{pending.get('kind')}:{pending.get('id')}"
+
+
+def end_second_step():
+    session.pop("second_step", None)
+
+
 def leave_impersonation():
     """Back to the back office: the contact view ends, the staff session goes on. The
     contact's token is left alone, so the contact's own sessions keep working.

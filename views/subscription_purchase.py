@@ -31,6 +31,7 @@ from billing import subscription_purchase as purchase_service
 from billing.schedule import FREQUENCIES
 from extensions import limiter
 from gateways.base import GatewayError
+from i18n import gettext as _
 from views import checkout as pay_views
 from views import limits
 from views.current import company, service_config
@@ -128,7 +129,7 @@ def form_page(plan, form, errors=None, status=200):
                 errors=errors or {}, saved=saved, gateways=gateways,
                 quantity=quantity, frequencies=FREQUENCIES,
                 new_customer=not logged_in(), login_open=c.portal_login_enabled,
-                login_off=purchase_service.LOGIN_OFF,
+                login_off=_(purchase_service.LOGIN_OFF),
                 fields=settings.REGISTRATION_FIELDS, rules=settings.registration_rules(c),
                 currency_error=_currency_error(plan))
 
@@ -165,7 +166,7 @@ def review(plan, form):
 def _choose(price, method):
     """The method the person picked, checked against what this purchase offers."""
     saved, gateways = methods_for(price)
-    kind, _, ref = method.partition(":")
+    kind, unused, ref = method.partition(":")
     if kind == "token" and any(t.public_id == ref for t in saved):
         return method
     if kind == "new" and any(str(gw.config.id) == ref for gw in gateways):
@@ -175,22 +176,22 @@ def _choose(price, method):
     if not saved and len(gateways) == 1 and not method:
         return f"new:{gateways[0].config.id}"
     if not gateways:
-        raise DomainError("This plan cannot be bought online at the moment. Please contact "
-                          "us.", "method")
-    raise DomainError("Choose how you would like to pay.", "method")
+        raise DomainError(_("This plan cannot be bought online at the moment. Please contact "
+                          "us."), "method")
+    raise DomainError(_("Choose how you would like to pay."), "method")
 
 
 def _gateway(state):
-    kind, _, ref = state.get("method", "").partition(":")
+    kind, unused, ref = state.get("method", "").partition(":")
     if kind == "token" and logged_in():
         token, gateway = payment_methods.usable(current_user.client_id, ref)
         if token is None:
-            raise DomainError("That payment method is no longer available.", "method")
+            raise DomainError(_("That payment method is no longer available."), "method")
         return token, gateway
     if kind == "new" and ref.isdigit():
         gateway = gateway_settings.get(int(ref))
         if gateway is None or not gateway.capabilities.online:
-            raise DomainError("That payment method is no longer available.", "method")
+            raise DomainError(_("That payment method is no longer available."), "method")
         return None, gateway
     return None, None
 
@@ -198,7 +199,7 @@ def _gateway(state):
 def step_page(plan, state, error=None, status=200):
     """The card capture for a new card, else the confirmation showing the total."""
     if state.get("plan") != plan.public_id:
-        raise DomainError(purchase_service.EXPIRED, "key")
+        raise DomainError(_(purchase_service.EXPIRED), "key")
     price = purchase_service.Price(plan, state["quantity"], models.utcnow().date())
     token, gateway = _gateway(state)
     context = {"plan": plan, "price": price, "error": error, "token": token,
@@ -242,14 +243,14 @@ def finish(plan, step):
     the saved one / no card at all (pay)."""
     state = session.get(STATE) or {}
     if state.get("plan") != plan.public_id or not state.get("key"):
-        raise DomainError(purchase_service.EXPIRED, "key")
+        raise DomainError(_(purchase_service.EXPIRED), "key")
     # A resubmit (a double click, a retry, the back button) finds what this key made.
     repeat = purchase_service.repeat_of(
         state["key"], current_user._get_current_object() if logged_in() else None)
     if repeat is not None:
         return finished(repeat, state)
     if logged_in() == ("details" in state):
-        raise DomainError(purchase_service.EXPIRED, "key")  # logged in or out since
+        raise DomainError(_(purchase_service.EXPIRED), "key")  # logged in or out since
     token, gateway = _gateway(state)
     staff = pay_views.acting()["staff"] if logged_in() else None
     consent = request.form.get("staff_consent") == "1"
@@ -265,7 +266,7 @@ def finish(plan, step):
         except GatewayError as exc:
             return step_page(plan, state, exc, 422)
     elif gateway is not None and token is None:
-        raise DomainError("Enter the card details.", "method")
+        raise DomainError(_("Enter the card details."), "method")
     result = purchase_service.buy(
         plan, state["quantity"], company(), key=state["key"],
         contact=current_user._get_current_object() if logged_in() else None,
@@ -294,15 +295,15 @@ def finished(result, state):
     if result.status == "requires_action":
         return pay_views.authenticate_page(result.outcome.payment, result.outcome.client_secret)
     if result.status == "declined":
-        flash(f"{result.error.message} Your subscription starts once its first invoice is "
-              "paid: you can pay it below with another card.", "error")
+        flash(_("%(error)s Your subscription starts once its first invoice is paid: you can pay "
+                "it below with another card.", error=result.error.message), "error")
     elif result.status == "processing":
-        flash("Your payment is being processed. Your subscription starts once the payment "
-              "service confirms it.", "info")
+        flash(_("Your payment is being processed. Your subscription starts once the payment "
+                "service confirms it."), "info")
     elif result.status == "duplicate":
-        flash("This purchase was already submitted; it was recorded once.", "info")
+        flash(_("This purchase was already submitted; it was recorded once."), "info")
     elif result.status == "started" and subscription.trial_ends_on:
-        flash("Your free trial has started. Nothing was charged today.", "success")
+        flash(_("Your free trial has started. Nothing was charged today."), "success")
     else:
-        flash("Thank you! Your subscription is active.", "success")
+        flash(_("Thank you! Your subscription is active."), "success")
     return redirect(target, 303)

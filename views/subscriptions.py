@@ -10,6 +10,7 @@ from billing import DomainError, listing, plan_changes
 from billing import company_settings as settings
 from billing import subscriptions as subscription_service
 from billing.schedule import FREQUENCIES
+from i18n import gettext as _
 from views.checkout import acting
 from views.current import company, service_config, user_locale
 from views.ids import valid_public_id
@@ -79,7 +80,8 @@ def cancel(public_id):
             reason, comment = subscription_service.check_cancellation(
                 subscription, reason, comment, reasons)
             return render_tab("subscriptions/cancel_confirm.html", subscription=subscription,
-                              reason=reason, comment=comment)
+                              reason=reason, comment=comment,
+                              reason_labels=reason_labels(reasons))
         subscription = subscription_service.cancel(
             subscription, reason=reason, comment=comment, reasons=reasons, **acting())
     except DomainError as exc:
@@ -87,17 +89,24 @@ def cancel(public_id):
             return cancel_page(subscription, reasons, exc, 422)
         return show_page(subscription, exc, 422)
     if subscription.cancel_at_period_end:
-        flash("Your subscription is cancelled. It stays active until the end of the paid "
-              "period, and you can undo the cancellation until then.", "success")
+        flash(_("Your subscription is cancelled. It stays active until the end of the paid "
+                "period, and you can undo the cancellation until then."), "success")
     else:
-        flash("Your subscription is cancelled.", "success")
+        flash(_("Your subscription is cancelled."), "success")
     return redirect(url_for("subscriptions.show", public_id=subscription.public_id), 303)
 
 
 def cancel_page(subscription, reasons, error=None, status=200):
     return render_tab("subscriptions/cancel.html", status, subscription=subscription,
-                      reasons=reasons, error=error,
+                      reasons=reasons, error=error, reason_labels=reason_labels(reasons),
                       max_comment=subscription_service.MAX_CANCEL_COMMENT)
+
+
+def reason_labels(reasons):
+    """Each reason as the contact reads it: the default reasons translated, the business's
+    own as typed. Translated here, not in the template: Jinja's _() reads "%" in a typed
+    reason as a placeholder."""
+    return {reason: _(reason) for reason in reasons}
 
 
 @bp.post("/subscriptions/<public_id>/undo")
@@ -108,7 +117,7 @@ def undo(public_id):
         subscription_service.undo_cancellation(subscription, **acting())
     except DomainError as exc:
         return show_page(subscription, exc, 422)
-    flash("Your subscription continues: the cancellation was withdrawn.", "success")
+    flash(_("Your subscription continues: the cancellation was withdrawn."), "success")
     return redirect(url_for("subscriptions.show", public_id=subscription.public_id), 303)
 
 
@@ -162,18 +171,19 @@ def changed(done):
                                 user_locale())
     sub = done.subscription
     if done.credit is not None:
-        flash(f"Your subscription is changed. A credit of {amount} for the rest of this "
-              "period was added to your account.", "success")
+        flash(_("Your subscription is changed. A credit of %(amount)s for the rest of this "
+                "period was added to your account.", amount=amount), "success")
     elif done.invoice is not None and done.invoice.balance == 0:
-        flash(f"Your subscription is changed. {amount} for the rest of this period was "
-              "charged to your saved payment method.", "success")
+        flash(_("Your subscription is changed. %(amount)s for the rest of this period was "
+                "charged to your saved payment method.", amount=amount), "success")
     elif done.invoice is not None:
-        flash(f"Your subscription is changed. Invoice {done.invoice.number} for {amount} "
-              "covers the rest of this period; you can pay it now.", "success")
+        flash(_("Your subscription is changed. Invoice %(number)s for %(amount)s covers the "
+                "rest of this period; you can pay it now.", number=done.invoice.number,
+                amount=amount), "success")
         return redirect(url_for("invoices.show", public_id=done.invoice.public_id), 303)
     else:
-        flash("Your subscription is changed. There is nothing to pay for the rest of this "
-              "period.", "success")
+        flash(_("Your subscription is changed. There is nothing to pay for the rest of this "
+                "period."), "success")
     return redirect(url_for("subscriptions.show", public_id=sub.public_id), 303)
 
 
@@ -207,6 +217,6 @@ def _pause_or_resume(public_id, action):
             plan_changes.resume(subscription, **acting())
     except DomainError as exc:
         return show_page(subscription, exc, 422)
-    flash("Billing is paused. Nothing is billed until you resume it." if action == "pause"
-          else "Billing is resumed. The days left in your paid period were kept.", "success")
+    flash(_("Billing is paused. Nothing is billed until you resume it.") if action == "pause"
+          else _("Billing is resumed. The days left in your paid period were kept."), "success")
     return redirect(url_for("subscriptions.show", public_id=subscription.public_id), 303)

@@ -61,6 +61,10 @@ def login():
         email = request.form.get("email", "")[:254].strip().lower()
         user = models.StaffUser.get_or_none(models.StaffUser.email == email)
         if user and user.is_active and user.check_password(request.form.get("password", "")[:200]):
+            from views.two_factor import second_step_or_none
+            code_step = second_step_or_none("staff", user, request.args.get("next"))
+            if code_step is not None:
+                return code_step
             start_staff_session(user)
             models.Activity.log("staff.login", user, staff=user, ip=request.remote_addr or "")
             return redirect(safe_next(request.args.get("next")) or url_for("admin.invoices"))

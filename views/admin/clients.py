@@ -103,9 +103,11 @@ def show(client_id):
     recent = activity_rows(models.Activity.select().where(
         models.Activity.client == client.id), limit=10)
     from billing.subscriptions import for_client as subscriptions_of
+    from billing.two_factor import contacts_with_it
     return render_template("admin/client.html", client=client, contacts=contacts,
                            recent=recent, subscriptions=list(subscriptions_of(client.id)),
-                           today=models.utcnow().date())
+                           today=models.utcnow().date(),
+                           two_factor_on=contacts_with_it(c.id for c in contacts))
 
 
 @bp.route("/clients/<int:client_id>/edit", methods=["GET", "POST"])

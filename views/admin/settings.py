@@ -15,6 +15,7 @@ SECTION_TITLES = {
     "regional": "Currency, language and time zone",
     "modules": "Portal modules",
     "portal": "Client portal access",
+    "security": "Sign-in security",
     "payments": "Online payments",
     "quotes": "Quote approval",
     "invitations": "E-mailed links",
@@ -67,6 +68,11 @@ def _portal(company, staff):
         contacts_edit_billing_details=_checked("contacts_edit_billing_details"), staff=staff)
 
 
+def _security(company, staff):
+    return settings.save_security(company, require_two_factor=_checked("require_two_factor"),
+                                  staff=staff)
+
+
 def _payments(company, staff):
     return settings.save_payments(
         company, prepayments_enabled=_checked("prepayments_enabled"),
@@ -113,7 +119,7 @@ def _subscriptions(company, staff):
 SAVERS = {"profile": _profile, "branding": _branding, "regional": _regional,
           "modules": _modules, "portal": _portal, "payments": _payments, "quotes": _quotes,
           "invitations": _invitations, "mail": _mail, "reminders": _reminders,
-          "subscriptions": _subscriptions}
+          "subscriptions": _subscriptions, "security": _security}
 
 
 def _page(company, error=None, section=None, status_code=200):
