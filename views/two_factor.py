@@ -146,9 +146,10 @@ OPEN_WHILE_REQUIRED = {"two_factor.contact_settings", "two_factor.contact_start"
 
 @bp.before_app_request
 def send_to_set_up():
+    # The login comes first: loading it brings the company along (no query of its own).
     if (not request.path.startswith("/client/") or request.endpoint in OPEN_WHILE_REQUIRED
-            or not company().require_two_factor or "impersonator_id" in session
-            or not current_user.is_authenticated
+            or "impersonator_id" in session or not current_user.is_authenticated
+            or not company().require_two_factor
             or not service.required_for(current_user._get_current_object(), company())):
         return None
     target = url_for(CONTACT.settings_endpoint)
