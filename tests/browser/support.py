@@ -92,6 +92,12 @@ def open_menu(page, viewport):
     return nav
 
 
+def fits_width(page):
+    """Nothing scrolls sideways: the page is no wider than the window (one pixel of rounding
+    allowed)."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
 def click_and_settle(page, target):
     """Click a boosted link or form button and wait until htmx has swapped the answer in and
     settled it. Neither the old page's headings nor Playwright's load events say that much:

@@ -103,7 +103,7 @@ def test_set_up_the_business_from_an_empty_instance(browser, empty_server, shots
         page.get_by_role("button", name="Create invoice").click()
         expect(page.locator(".flash-success")).to_be_visible()
         shots(page, f"invoice-{viewport}")
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert support.fits_width(page)
         assert console.errors == [] and console.csp == []
 
         # The e-mail that went out carries the link; the contact follows it and pays.

@@ -11,6 +11,7 @@ from flask import request, request_finished
 import models
 from tests import factories
 from tests.browser.payments_support import log_in
+from tests.browser.support import fits_width
 from tests.payments_support import WEBHOOK_SECRET, make_gateway
 
 pytestmark = pytest.mark.browser
@@ -32,9 +33,6 @@ def fill_card(page, number, month, year, cvc):
     page.click("#capture-submit")
 
 
-def no_horizontal_scroll(page):
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-
 
 def test_demo_gateway_flows_at_phone_width(app, live_server, phone, world):
     with app.app_context():
@@ -49,7 +47,7 @@ def test_demo_gateway_flows_at_phone_width(app, live_server, phone, world):
     log_in(page, live_server, "a1@alpha.example", factories.PASSWORD)
 
     # Select two invoices on the list and pay them with a new card.
-    assert no_horizontal_scroll(page)
+    assert fits_width(page)
     shot(page, "demo-0-invoices")
     target = page.locator("td.select label").first.bounding_box()
     assert target["height"] >= 44 and target["width"] >= 120  # a thumb-sized tap target
@@ -57,7 +55,7 @@ def test_demo_gateway_flows_at_phone_width(app, live_server, phone, world):
     page.check(f"input[name=invoices][value='{world['invoices']['partial'].public_id}']")
     page.click("button:has-text('Pay selected')")
     page.wait_for_selector("h1:has-text('Pay 2 invoices')")
-    assert no_horizontal_scroll(page)
+    assert fits_width(page)
     shot(page, "demo-1-checkout")
     page.check(f"input[name=method][value='new:{gateway.id}']")
     page.click("form.checkout button")
@@ -78,7 +76,7 @@ def test_demo_gateway_flows_at_phone_width(app, live_server, phone, world):
     shot(page, "demo-2-card")
     page.click("#capture-submit")
     page.wait_for_selector("text=Payment received")
-    assert no_horizontal_scroll(page)
+    assert fits_width(page)
     shot(page, "demo-3-confirmation")
     assert sent.number in page.inner_text("main")
     with page.expect_download() as download:
@@ -101,10 +99,10 @@ def test_demo_gateway_flows_at_phone_width(app, live_server, phone, world):
     # The Payments tab lists both; the Payment Methods tab removes the card after confirming.
     page.goto(live_server + "/client/payments")
     assert page.locator("table.records tbody tr").count() == 2
-    assert no_horizontal_scroll(page)
+    assert fits_width(page)
     shot(page, "demo-4-payments")
     page.goto(live_server + "/client/payment_methods")
-    assert no_horizontal_scroll(page)
+    assert fits_width(page)
     shot(page, "demo-5-methods")
     page.click("text=Visa •••• 4242")
     page.once("dialog", lambda dialog: dialog.accept())

@@ -8,13 +8,10 @@ import models
 from billing import subscriptions as service
 from tests import factories
 from tests.browser.payments_support import log_in
-from tests.browser.support import assert_accessible, click_and_settle, open_menu
+from tests.browser.support import assert_accessible, click_and_settle, fits_width, open_menu
 
 pytestmark = pytest.mark.browser
 
-
-def no_horizontal_scroll(page):
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_switching_plan_at_phone_width(app, live_server, phone, world):
@@ -40,13 +37,13 @@ def test_switching_plan_at_phone_width(app, live_server, phone, world):
     click_and_settle(page, page.locator(f"a[href$='{sub.public_id}']").first)
     page.wait_for_selector("h1:has-text('Basic')")
     assert_accessible(page, "subscription")
-    assert no_horizontal_scroll(page)
+    assert fits_width(page)
 
     click_and_settle(page, page.locator("a:has-text('Change plan or quantity')"))
     page.wait_for_selector("h1:has-text('Change plan or quantity')")
     assert "Change Basic" in page.title()
     assert_accessible(page, "change form")
-    assert no_horizontal_scroll(page)
+    assert fits_width(page)
 
     # A bad quantity: 422, the message at the field, the form kept.
     page.check("label:has-text('Pro') input[type=radio]")
@@ -64,7 +61,7 @@ def test_switching_plan_at_phone_width(app, live_server, phone, world):
     assert "To pay now" in page.inner_text("#change-outcome")
     assert "Confirm the change to Pro" in page.title()
     assert_accessible(page, "confirmation")
-    assert no_horizontal_scroll(page)
+    assert fits_width(page)
 
     page.click("button:has-text('Confirm the change')")
     page.wait_for_selector("h1:has-text('Invoice')")

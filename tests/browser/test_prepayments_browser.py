@@ -4,14 +4,11 @@ import pytest
 import models
 from tests import factories
 from tests.browser.payments_support import log_in
-from tests.browser.support import open_menu
+from tests.browser.support import fits_width, open_menu
 from tests.payments_support import make_gateway
 
 pytestmark = pytest.mark.browser
 
-
-def no_horizontal_scroll(page):
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_one_off_prepayment_at_phone_width(app, live_server, phone, world):
@@ -29,7 +26,7 @@ def test_one_off_prepayment_at_phone_width(app, live_server, phone, world):
     nav = open_menu(page, "phone")
     nav.locator("a:has-text('Pre-Payment')").click()
     page.wait_for_selector("h1:has-text('Pre-Payment')")
-    assert no_horizontal_scroll(page)
+    assert fits_width(page)
     # The schedule's fields show only once "Enable recurring" is ticked (CSS, no script).
     assert not page.is_visible("#pp-frequency")
     page.check("#pp-recurring")
@@ -51,7 +48,7 @@ def test_one_off_prepayment_at_phone_width(app, live_server, phone, world):
     page.click("button:has-text('Continue to payment')")
     page.wait_for_selector("text=Demo gateway:")
     assert "$75.50" in page.inner_text("main")
-    assert no_horizontal_scroll(page)
+    assert fits_width(page)
     page.fill("input[name=card_number]", "4242 4242 4242 4242")
     page.fill("input[name=exp_month]", "12")
     page.fill("input[name=exp_year]", "2034")
@@ -61,7 +58,7 @@ def test_one_off_prepayment_at_phone_width(app, live_server, phone, world):
     text = page.inner_text("main")
     assert "Payment received" in text and "$75.50 unapplied" in text
     assert "Towards the spring project" in text
-    assert no_horizontal_scroll(page)
+    assert fits_width(page)
     # The refused amount's page is a 422, which Chromium logs; nothing else may be.
     assert [e for e in errors if "status of 422" not in e] == [], errors
     with app.app_context():

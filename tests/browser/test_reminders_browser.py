@@ -26,7 +26,7 @@ def test_set_up_reminders_and_a_late_fee(browser, demo_server, shots, viewport):
         form.get_by_role("button", name="Save payment reminders").click()
         expect(page.locator("#err-reminder1_days")).to_contain_text("whole number from -365")
         expect(page.locator("#s-reminder1_days")).to_have_attribute("aria-invalid", "true")
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert support.fits_width(page)
         shots(page, f"reminders-error-{viewport}")
 
         page.fill("#s-reminder1_days", "-3")

@@ -32,7 +32,7 @@ def test_switch_a_module_off_and_the_tab_vanishes(browser, demo_server, shots, v
         staff_log_in(page, demo_server.url)
         expect(page.locator("h1")).to_have_text("Settings")
         # Nothing wider than the screen: inputs and buttons fit a 375px phone.
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert support.fits_width(page)
         shots(page, f"settings-{viewport}")
         modules = page.locator("#modules form")
         modules.get_by_label("Documents", exact=True).uncheck()

@@ -8,7 +8,7 @@ import models
 from billing import subscriptions as service
 from tests import factories
 from tests.browser.payments_support import log_in
-from tests.browser.support import assert_accessible, click_and_settle
+from tests.browser.support import assert_accessible, click_and_settle, fits_width
 
 pytestmark = pytest.mark.browser
 
@@ -66,5 +66,5 @@ def test_cancel_then_keep_a_subscription_at_phone_width(app, live_server, phone,
         kept = models.Subscription.get_by_id(sub.id)
         assert (kept.status, kept.cancel_at_period_end) == ("active", False)
         models.db.close()
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert fits_width(page)
     assert [e for e in errors if "status of 422" not in e] == []

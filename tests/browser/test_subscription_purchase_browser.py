@@ -4,15 +4,12 @@ import pytest
 
 import models
 from billing import subscriptions
-from tests.browser.support import assert_accessible
+from tests.browser.support import assert_accessible, fits_width
 from tests.payments_support import make_gateway
 from tests.test_subscriptions import GOOD
 
 pytestmark = pytest.mark.browser
 
-
-def no_horizontal_scroll(page):
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_a_new_customer_buys_a_plan_on_a_phone(app, live_server, phone):
@@ -27,7 +24,7 @@ def test_a_new_customer_buys_a_plan_on_a_phone(app, live_server, phone):
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(f"{live_server}/client/subscriptions/{plan.public_id}/purchase")
     assert page.title().startswith("Buy Pro")
-    assert no_horizontal_scroll(page)
+    assert fits_width(page)
     assert_accessible(page, "purchase form")
 
     # A mistake first: the message sits by its field and the form keeps what was typed.
@@ -47,7 +44,7 @@ def test_a_new_customer_buys_a_plan_on_a_phone(app, live_server, phone):
     page.click("button:has-text('Continue')")
     page.wait_for_selector("h1:has-text('Pay by card')")
     assert "$68.00" in page.inner_text("main")
-    assert no_horizontal_scroll(page)
+    assert fits_width(page)
     assert_accessible(page, "card page")
     button = page.locator("#capture-submit").bounding_box()
     assert button["height"] >= 44
@@ -59,7 +56,7 @@ def test_a_new_customer_buys_a_plan_on_a_phone(app, live_server, phone):
     page.click("#capture-submit")
     page.wait_for_selector("text=Your subscription is active")
     assert "/client/subscriptions/" in page.url and page.title().startswith("Subscription: Pro")
-    assert no_horizontal_scroll(page)
+    assert fits_width(page)
     assert_accessible(page, "the new subscription")
     # The one 422 is the refused form above, which Chromium logs as a failed load.
     assert [e for e in errors if "status of 422" not in e] == []

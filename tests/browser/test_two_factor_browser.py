@@ -66,7 +66,7 @@ def test_set_up_two_factor_then_log_in_with_a_code(browser, demo_server, shots):
             app.at(time.time() + 30))
         page.get_by_role("button", name="Continue").click()
         page.wait_for_url(re.compile(r".*/client/invoices$"))
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert support.fits_width(page)
         assert console.errors == [] and console.csp == [], (console.errors, console.csp)
     finally:
         context.close()
