@@ -182,9 +182,13 @@ def charge_given_up(invoice_id):
 
 
 def settled(invoice):
-    """An invoice was just paid (call in that transaction): its subscription, held past due
-    or suspended for an unpaid charge, is active again once nothing given up is owed."""
+    """An invoice was just paid (call in that transaction), however it was paid (a card, a
+    payment staff recorded, credit): a purchase waiting for this first invoice starts, and a
+    subscription held past due or suspended for an unpaid charge is active again once
+    nothing given up is owed."""
     if invoice.subscription_id is not None:
+        from billing import subscription_purchase
+        subscription_purchase.activate_paid([invoice.id])
         _reactivate(invoice.subscription_id, invoice.client_id)
 
 

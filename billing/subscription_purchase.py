@@ -328,12 +328,15 @@ def activate_paid(invoice_ids, token_id=None):
     paid = Invoice.select(Invoice.subscription).where(
         Invoice.id.in_(ids) & (Invoice.status == "paid") & Invoice.subscription.is_null(False))
     activated = 0
-    for subscription in S.select().where((S.status == "incomplete") & S.id.in_(paid)):
-        fields = {"status": "active"}
+    for subscription in S.select().where(S.status.in_(("incomplete", "active"))
+                                         & S.id.in_(paid)):
+        # The payment hook (renewals.settled) may have activated it a moment ago in this
+        # transaction, without the card: the card is still the subscription's to keep.
         if token_id and subscription.payment_method_id is None:
-            fields["payment_method"] = token_id
-        if S.update(**fields).where((S.id == subscription.id)
-                                    & (S.status == "incomplete")).execute():
+            S.update(payment_method=token_id).where(
+                (S.id == subscription.id) & S.payment_method.is_null()).execute()
+        if S.update(status="active").where((S.id == subscription.id)
+                                           & (S.status == "incomplete")).execute():
             models.Activity.log("subscription.activated", subscription,
                                 client=subscription.client_id)
             activated += 1

@@ -361,6 +361,23 @@ def test_a_charge_declined_leaves_no_active_subscription_until_paid(app, client,
         assert models.Invoice.get().status == "paid"
 
 
+def test_staff_recording_the_first_invoice_paid_starts_the_subscription(app, client,
+                                                                         demo_gateway):
+    """Paid another way (a bank transfer staff mark paid): the subscription starts just the
+    same, and run-due does not lapse it afterwards."""
+    from billing import invoices, subscription_purchase
+    public_id = make_plan(app)
+    buy_new(client, public_id, card={**CARD, "card_number": "4000000000000341"})
+    with opened(app):
+        assert models.Subscription.get().status == "incomplete"
+        invoices.mark_paid(models.Invoice.get())
+        assert models.Subscription.get().status == "active"
+        later = models.utcnow() + subscription_purchase.EXPIRE_AFTER * 2
+        subscription_purchase.expire_incomplete(now=later)
+        assert models.Subscription.get().status == "active"
+        assert models.Invoice.get().status == "paid"
+
+
 def submit_checkout_card(client, page, invoice):
     key = re.search(r'name="key" value="([^"]+)"', html(page)).group(1)
     return client.post("/client/invoices/payment", data={
