@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import i18n
 import models
 from billing import DomainError
 from billing.documents import price_lines, set_lines, tax_summary
@@ -231,9 +232,10 @@ def test_locale_for_prefers_contact_then_client_then_company():
     assert locale_for(SimpleNamespace(locale="", client=SimpleNamespace(locale="")),
                       company) == "fr_FR"
     assert locale_for(None, company) == "fr_FR"
-    assert locale_for(SimpleNamespace(), SimpleNamespace()) == "en_US"
-    assert locale_for(None, SimpleNamespace(locale="")) == "en_US"
-    assert locale_for() == "en_US"
+    # Nothing chosen anywhere (and no request to ask): the portal's default language.
+    assert locale_for(SimpleNamespace(), SimpleNamespace()) == i18n.DEFAULT == "en"
+    assert locale_for(None, SimpleNamespace(locale="")) == "en"
+    assert locale_for() == "en"
 
 
 @pytest.mark.parametrize("text,currency,locale,message", [
