@@ -7,7 +7,7 @@ import pytest
 import models
 from tests import factories
 from tests.conftest import csrf_token
-from tests.core_support import opened, snapshot
+from tests.core_support import login_staff, opened, snapshot
 
 FORM = {"name": "Pro", "description": "Everything", "price": "29.00", "currency": "USD",
         "frequency": "monthly", "trial_days": "14", "setup_fee": "", "min_quantity": "1",
@@ -19,9 +19,7 @@ FORM = {"name": "Pro", "description": "Everything", "price": "29.00", "currency"
 def staff(app, client):
     with opened(app):
         factories.staff("boss@test.example")
-    token = csrf_token(client, "/admin/login")
-    client.post("/admin/login", data={"email": "boss@test.example",
-                                      "password": factories.PASSWORD, "csrf_token": token})
+    login_staff(client, "boss@test.example")
     client.token = csrf_token(client, "/admin/subscriptions/new")
     return client
 

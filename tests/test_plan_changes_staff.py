@@ -12,7 +12,7 @@ from billing import subscriptions as service
 from tests import factories
 from tests.api_support import api_fixture  # noqa: F401 - the api fixture
 from tests.conftest import csrf_token
-from tests.core_support import opened, snapshot
+from tests.core_support import login_staff, opened, snapshot
 
 REASON = settings.DEFAULT_CANCELLATION_REASONS[0]
 
@@ -49,9 +49,7 @@ def sworld(app):
 def staff(app, client):
     with opened(app):
         factories.staff("boss@test.example")
-    token = csrf_token(client, "/admin/login")
-    client.post("/admin/login", data={"email": "boss@test.example",
-                                      "password": factories.PASSWORD, "csrf_token": token})
+    login_staff(client, "boss@test.example")
     return client
 
 
