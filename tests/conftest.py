@@ -18,7 +18,6 @@ pytest_plugins = (
     "tests.api_support",  # api
     "tests.quotes_support",  # qworld
     "tests.mail_support",  # smtp (aiosmtpd on loopback)
-    "tests.browser.payments_support",  # live_server, phone, desktop (tests/browser only)
 )
 
 TEST_DB = os.environ.get("PORTAL_TEST_DATABASE_URL", "")

@@ -1,7 +1,10 @@
-"""Fixtures for tests/browser: one live portal and one Chromium for the whole package."""
+"""Fixtures for tests/browser: one live portal and one Chromium for the whole package, and
+a test's own app served live with a phone or desktop page."""
 import os
+import threading
 
 import pytest
+import waitress
 from playwright.sync_api import sync_playwright
 
 from tests.browser import support
@@ -44,3 +47,41 @@ def browser():
 def shots(request):
     name = request.node.name.replace("[", "-").replace("]", "")
     return support.Shots(os.path.join(support.screenshot_dir(), name))
+
+
+@pytest.fixture
+def live_server(app):
+    """This test's app served by waitress on a free loopback port; yields its base URL."""
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4,
+                                    ident="portal-test")
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+    thread.join(10)
+    assert not thread.is_alive(), "the test server did not stop"
+
+
+def _page(browser, **context_options):
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    # Console errors, page errors and CSP violations: a test asserts page.console.errors.
+    page.console = support.ConsoleWatch(page)
+    return context, page
+
+
+@pytest.fixture
+def phone(browser):
+    """A 375 px touch page."""
+    context, page = _page(browser, viewport=support.PHONE, device_scale_factor=2,
+                          is_mobile=True, has_touch=True)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def desktop(browser):
+    context, page = _page(browser, viewport=support.DESKTOP)
+    yield page
+    context.close()

@@ -224,3 +224,14 @@ def axe_source():
         with open(AXE, encoding="utf-8") as file:
             _axe_source.append(file.read())
     return _axe_source[0]
+
+
+def draw_signature(page, selector="canvas"):
+    """Sign a signature pad with the mouse: a zig-zag across the canvas."""
+    box = page.locator(selector).bounding_box()
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x + w * 0.1, y + h * 0.7)
+    page.mouse.down()
+    for step in range(1, 21):
+        page.mouse.move(x + w * (0.1 + 0.04 * step), y + h * (0.7 - 0.4 * (step % 2)), steps=3)
+    page.mouse.up()

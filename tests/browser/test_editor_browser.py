@@ -7,12 +7,11 @@ from playwright.sync_api import expect
 import models
 from billing import products
 from tests import factories
-from tests.browser import quotes_browser_support as support
+from tests.browser import support
 
 pytestmark = pytest.mark.browser
-live_url = support.live_url
 SHOTS = "/tmp/editor-browser"
-VIEWPORTS = {"phone": {"width": 375, "height": 800}, "desktop": {"width": 1280, "height": 800}}
+
 
 
 def seed(app):
@@ -24,19 +23,19 @@ def seed(app):
         models.db.close()
 
 
-@pytest.mark.parametrize("size", VIEWPORTS)
-def test_write_an_invoice_with_a_product_and_an_added_line(app, live_url, browser, size):
+@pytest.mark.parametrize("size", support.VIEWPORTS)
+def test_write_an_invoice_with_a_product_and_an_added_line(app, live_server, browser, size):
     seed(app)
-    context = browser.new_context(viewport=VIEWPORTS[size])
+    context = browser.new_context(viewport=support.VIEWPORTS[size])
     page = context.new_page()
     problems = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(f"{live_url}/admin/login")
+    page.goto(f"{live_server}/admin/login")
     page.fill("input[name=email]", "boss@test.example")
     page.fill("input[name=password]", factories.PASSWORD)
     page.click("button:has-text('Log in')")
-    page.goto(f"{live_url}/admin/invoices/new")
+    page.goto(f"{live_server}/admin/invoices/new")
     page.select_option("select[name=client]", label="Browser Buyer Ltd (USD)")
     product = page.get_by_label("Line 1 product")
     product.fill("Hosting")
@@ -51,7 +50,7 @@ def test_write_an_invoice_with_a_product_and_an_added_line(app, live_url, browse
     page.get_by_label("Line 2 unit price").dispatch_event("change")
     expect(page.locator("[data-total]")).to_have_attribute("data-total", "4000")
     width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= VIEWPORTS[size]["width"], f"editor is {width}px wide"
+    assert width <= support.VIEWPORTS[size]["width"], f"editor is {width}px wide"
     page.screenshot(path=f"{SHOTS}/{size}-editor.png", full_page=True, caret="initial")
     page.click("button:has-text('Create invoice')")
     page.wait_for_url(re.compile(r".*/admin/invoices/\d+$"))

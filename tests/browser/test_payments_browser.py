@@ -10,8 +10,7 @@ from flask import request, request_finished
 
 import models
 from tests import factories
-from tests.browser.payments_support import log_in
-from tests.browser.support import fits_width
+from tests.browser.support import fits_width, log_in
 from tests.payments_support import WEBHOOK_SECRET, make_gateway
 
 pytestmark = pytest.mark.browser

@@ -7,8 +7,7 @@ import pytest
 import models
 from billing import subscriptions as service
 from tests import factories
-from tests.browser.payments_support import log_in
-from tests.browser.support import assert_accessible, click_and_settle, fits_width, open_menu
+from tests.browser.support import assert_accessible, click_and_settle, fits_width, log_in, open_menu
 
 pytestmark = pytest.mark.browser
 

@@ -3,8 +3,7 @@ import pytest
 
 import models
 from tests import factories
-from tests.browser.payments_support import log_in
-from tests.browser.support import fits_width, open_menu
+from tests.browser.support import fits_width, log_in, open_menu
 from tests.payments_support import make_gateway
 
 pytestmark = pytest.mark.browser

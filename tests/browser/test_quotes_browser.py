@@ -5,11 +5,10 @@ import pytest
 
 import models
 from tests import factories
-from tests.browser import quotes_browser_support as support
+from tests.browser import support
 from tests.quotes_support import quote
 
 pytestmark = pytest.mark.browser
-live_url, phone = support.live_url, support.phone
 SHOTS = "/tmp/quotes-browser"
 
 
@@ -38,12 +37,13 @@ def assert_fits_phone(page):
     assert width <= support.PHONE["width"], f"page is {width}px wide on a 375px phone"
 
 
-def test_approve_then_land_on_invoice_at_phone_width(app, live_url, phone):
+def test_approve_then_land_on_invoice_at_phone_width(app, live_server, phone):
     q = seed(app)
-    support.log_in(phone, live_url, "phone@buyer.example", factories.PASSWORD)
+    phone.on("dialog", lambda dialog: dialog.accept())  # the data-confirm before approving
+    support.log_in(phone, live_server, "phone@buyer.example", factories.PASSWORD)
     phone.click("button.menu-button")
     phone.click("nav.tabs a[data-tab=quotes]")
-    phone.wait_for_url(f"{live_url}/client/quotes")
+    phone.wait_for_url(f"{live_server}/client/quotes")
     phone.click(f"text={q.number}")
     phone.wait_for_url(re.compile(rf".*/client/quotes/{q.public_id}$"))
     phone.wait_for_selector("#approve-button")
@@ -59,14 +59,15 @@ def test_approve_then_land_on_invoice_at_phone_width(app, live_url, phone):
     assert "Pay invoice" in body and invoice.number in body and "ready to pay" in body
     assert_fits_phone(phone)
     phone.screenshot(path=f"{SHOTS}-plain.png", full_page=True)
-    assert phone.problems == []
+    assert phone.console.errors == []
 
 
-def test_required_signature_at_phone_width(app, live_url, phone):
+def test_required_signature_at_phone_width(app, live_server, phone):
     q = seed(app, quote_requires_signature=True, quote_requires_terms=True,
              quote_terms="Work starts after approval.")
-    support.log_in(phone, live_url, "phone@buyer.example", factories.PASSWORD)
-    phone.goto(f"{live_url}/client/quotes/{q.public_id}")
+    phone.on("dialog", lambda dialog: dialog.accept())  # the data-confirm before approving
+    support.log_in(phone, live_server, "phone@buyer.example", factories.PASSWORD)
+    phone.goto(f"{live_server}/client/quotes/{q.public_id}")
     phone.wait_for_selector("canvas")
     assert_fits_phone(phone)
     phone.check("input[name=accept_terms]")
@@ -89,11 +90,11 @@ def test_required_signature_at_phone_width(app, live_url, phone):
     phone.screenshot(path=f"{SHOTS}-landed.png", full_page=True)
 
     # The signature shows on the quote page, as the contact signed it.
-    phone.goto(f"{live_url}/client/quotes/{q.public_id}")
+    phone.goto(f"{live_server}/client/quotes/{q.public_id}")
     assert phone.locator("img.signature").count() == 1
     assert "terms accepted" in phone.inner_text("main")
-    pdf = phone.request.get(f"{live_url}/client/quotes/{q.public_id}/pdf")
+    pdf = phone.request.get(f"{live_server}/client/quotes/{q.public_id}/pdf")
     assert pdf.ok and pdf.body().startswith(b"%PDF")
     with open(f"{SHOTS}-signed.pdf", "wb") as f:
         f.write(pdf.body())
-    assert phone.problems == []
+    assert phone.console.errors == []
