@@ -66,9 +66,14 @@ def _page(browser, **context_options):
     context = browser.new_context(**context_options)
     page = context.new_page()
     page.set_default_timeout(15000)
-    # Console errors, page errors and CSP violations: a test asserts page.console.errors.
     page.console = support.ConsoleWatch(page)
     return context, page
+
+
+def _close(context, page):
+    context.close()
+    # Any script error, console error or CSP violation on the way fails the test.
+    assert page.console.unexpected() == []
 
 
 @pytest.fixture
@@ -77,11 +82,11 @@ def phone(browser):
     context, page = _page(browser, viewport=support.PHONE, device_scale_factor=2,
                           is_mobile=True, has_touch=True)
     yield page
-    context.close()
+    _close(context, page)
 
 
 @pytest.fixture
 def desktop(browser):
     context, page = _page(browser, viewport=support.DESKTOP)
     yield page
-    context.close()
+    _close(context, page)

@@ -170,6 +170,13 @@ class ConsoleWatch:
         page.expose_function("__reportCsp", lambda text: self.csp.append(text))
         page.add_init_script(self.SCRIPT)
 
+    def unexpected(self):
+        """Errors a test did not provoke: the browser also logs every 4xx answer (a form
+        refused with 422, say) as a console error, and the test checks those answers itself."""
+        return [error for error in self.errors
+                if not re.search(r"the server responded with a status of 4\d\d", error)
+                ] + self.csp
+
     def _console(self, message):
         if message.type == "error":
             where = message.location
