@@ -14,7 +14,7 @@ from money import format_money
 from views.current import company, user_locale
 from views.paging import list_url
 from views.tabs import tab_enabled, visible_tabs
-from views.urls import brand_url, fixed_url, logo_src, static_url
+from views.urls import brand_url, fixed_url, logo_src, record_url, static_url
 
 
 def localize(value):
@@ -70,6 +70,7 @@ def register_filters(app):
 
     app.add_template_filter(plain_number, "plain")
     app.add_template_global(list_url, "list_url")
+    app.add_template_global(record_url, "record_url")
 
     @app.context_processor
     def portal_context():
