@@ -3,18 +3,16 @@ import re
 
 import pytest
 
-import models
 from portal import cli
 from tests import factories
+from tests.core_support import opened
 
 
 @pytest.fixture(name="api")
 def api_fixture(app, client, runner):
     """Imported by API test modules; named apart so the import does not shadow the argument."""
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         factories.staff("integration@test.example")
-        models.db.close()
     token = runner.invoke(cli, ["token", "create", "integration@test.example"]).output.strip()
     assert re.fullmatch(r"[\w-]{40,}", token)
 

@@ -13,7 +13,7 @@ import pytest
 import models
 from tests import factories
 from tests.conftest import csrf_token
-from tests.core_support import fail_server, wait_for_server
+from tests.core_support import fail_server, opened, wait_for_server
 
 HERE = os.path.dirname(__file__)
 
@@ -49,10 +49,8 @@ def make_gateway(kind, token_mode="optin", **settings):
 
 @pytest.fixture
 def demo_gateway(app):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         config = make_gateway("demo")
-        models.db.close()
     return config
 
 
@@ -61,12 +59,10 @@ WEBHOOK_SECRET = "whsec_test_portal"
 
 @pytest.fixture
 def stripe_gateway(app, localstripe):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         config = make_gateway("stripe", publishable_key="pk_test_portal",
                               secret_key="sk_test_portal", webhook_secret=WEBHOOK_SECRET,
                               api_base=localstripe, js_url=localstripe + "/js.stripe.com/v3/")
-        models.db.close()
     return config
 
 

@@ -10,6 +10,7 @@ import models
 from billing import credits as credit_service
 from billing import quotes as quote_service
 from tests import factories
+from tests.core_support import opened
 
 LINES = [
     {"product": "Design", "quantity": 2, "unit_cost": 50000, "tax_name": "VAT",
@@ -64,12 +65,10 @@ def png_data_url(width=4, height=2):
 @pytest.fixture
 def qworld(app):
     """Client A (two contacts) with quotes in every state; client B with one sent quote."""
-    with app.test_request_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         people = factories.two_clients()
         a, b = people["a"], people["b"]
         quotes = {status: quote(a, status) for status in
                   ("draft", "sent", "expired", "declined", "converted")}
         other = quote(b, "sent")
-        models.db.close()
     return {**people, "quotes": quotes, "other": other}

@@ -12,12 +12,10 @@ from tests.quotes_support import quote
 
 @pytest.fixture
 def staff_client(app, client):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         factories.staff("boss@test.example")
         acme = factories.client(name="Acme Buyer")
         factories.contact(acme, email="buyer@acme.example")
-        models.db.close()
     assert login_staff(client, "boss@test.example").status_code == 302
     client.acme = acme
     return client

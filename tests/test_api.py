@@ -7,6 +7,7 @@ import pytest
 import models
 from tests import factories
 from tests.api_support import NEW_CLIENT
+from tests.core_support import opened
 
 
 def test_token_is_required(client):
@@ -45,11 +46,9 @@ def test_bad_clients_are_refused_and_nothing_is_written(api, app, payload, field
     response = api.post("clients", json=payload)
     assert response.status_code == 422
     assert field in response.json["errors"] and response.json["message"]
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         assert models.Client.select().count() == 0
         assert models.Contact.select().count() == 0
-        models.db.close()
 
 
 def test_invoice_from_api_to_portal(api, client, auth):
@@ -93,10 +92,8 @@ def test_bad_money_is_refused(api, app, line, field):
     c = api.post("clients", json=NEW_CLIENT).json["data"]
     response = api.post("invoices", json={"client_id": c["id"], "line_items": [line]})
     assert response.status_code == 422 and field in response.json["errors"]
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         assert models.Invoice.select().count() == 0
-        models.db.close()
 
 
 def test_bulk_email_and_refusals(api, app):
@@ -105,11 +102,9 @@ def test_bulk_email_and_refusals(api, app):
         {"product": "A", "cost": "1.00"}]}).json["data"]
     emailed = api.post("invoices/bulk", json={"action": "email", "ids": [inv["id"]]})
     assert emailed.status_code == 200 and emailed.json["data"][0]["status"] == "sent"
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         assert sorted(m.to for m in models.EmailMessage.select()) == [
             "bill@initech.example", "peter@initech.example"]
-        models.db.close()
     assert api.post("invoices/bulk", json={"action": "explode", "ids": [inv["id"]]}
                     ).status_code == 422
     assert api.post("invoices/bulk", json={"action": "email", "ids": ["nope"]}
@@ -230,10 +225,8 @@ def test_quotes_approve_and_credits(api, app):
     assert invoice["status"] == "sent" and invoice["total"] == "550.00"
     again = api.post("quotes/bulk", json={"action": "approve", "ids": [quote["id"]]})
     assert again.status_code == 422 and "already" in again.json["message"]
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         assert models.Invoice.select().count() == 1
-        models.db.close()
     credit = api.post("credits", json={"client_id": c["id"], "reason": "refund",
                                        "line_items": [{"product": "Refund", "cost": "25.00"}]})
     assert credit.status_code == 201 and credit.json["data"]["balance"] == "25.00"
@@ -275,7 +268,5 @@ def test_bad_payments_record_nothing(api, app, change, field):
     body = {"client_id": c["id"], "amount": "10.00", "method": "cheque", **change}
     response = api.post("payments", json=body)
     assert response.status_code == 422 and field in response.json["errors"], response.json
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         assert models.Payment.select().count() == 0
-        models.db.close()

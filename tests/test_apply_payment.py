@@ -11,7 +11,7 @@ import models
 from billing import DomainError, FieldErrors, applying, invoices
 from tests import factories
 from tests.conftest import csrf_token
-from tests.core_support import login_staff, snapshot
+from tests.core_support import login_staff, opened, snapshot
 from tests.payments_support import reload
 
 _numbers = itertools.count(1)
@@ -154,20 +154,16 @@ def test_a_partly_refunded_payment_applies_only_what_is_left(db):
 
 def test_two_staff_applying_one_payment_at_once_never_apply_more_than_it_holds(app):
     from tests.core_support import race
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         client = factories.client()
         targets = [invoice_for(client, 5000) for _ in range(2)]
         payment = unapplied_payment(client, 6000)
-        models.db.close()
     results = race(app, 2, lambda i: applying.apply_payment(
         payment, [(targets[i].public_id, "40.00")], locale="en_US"))
     assert sorted(type(r).__name__ for r in results) == ["Applied", "DomainError"], results
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         assert reload(payment).unapplied == 2000
         check_books(client)
-        models.db.close()
 
 
 # -- money is never created or lost --------------------------------------------------------
@@ -281,11 +277,9 @@ def test_mark_paid_does_not_spend_unapplied_money(db):
 
 @pytest.fixture
 def books(app):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         world = _refusal_world()
         world["second"] = invoice_for(world["a"], 5000)
-        models.db.close()
     return world
 
 

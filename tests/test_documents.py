@@ -56,10 +56,8 @@ def test_refused_uploads_leave_nothing_behind(app, db):
 
 
 def test_staff_upload_and_share_toggle(client, app, world):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         factories.staff("boss@test.example")
-        models.db.close()
     token = csrf_token(client, "/admin/login")
     client.post("/admin/login", data={"email": "boss@test.example",
                                       "password": factories.PASSWORD, "csrf_token": token})
@@ -68,17 +66,13 @@ def test_staff_upload_and_share_toggle(client, app, world):
         "csrf_token": token, "client_id": str(world["a"].id), "is_public": "1",
         "file": (io.BytesIO(b"hello"), "notes.txt")}, content_type="multipart/form-data")
     assert response.status_code == 303
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         doc = models.Document.get(models.Document.filename == "notes.txt")
         assert doc.is_public and doc.size == 5
-        models.db.close()
     client.post(f"/admin/documents/{doc.id}/visibility", data={"csrf_token": token,
                                                               "is_public": "0"})
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         assert not models.Document.get_by_id(doc.id).is_public
-        models.db.close()
 
 
 def test_a_document_whose_file_is_gone_says_so(client, auth, world, app):

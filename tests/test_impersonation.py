@@ -1,14 +1,12 @@
 import models
 from tests import factories
 from tests.conftest import csrf_token
-from tests.core_support import login_staff
+from tests.core_support import login_staff, opened
 
 
 def staff_login(client, app):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         staff = factories.staff("helpdesk@test.example")
-        models.db.close()
     assert login_staff(client, staff.email).status_code == 302
     return staff
 
@@ -29,11 +27,9 @@ def test_staff_opens_the_portal_as_a_contact_with_a_banner_and_an_audit_trail(cl
                                                                            "/client/invoices")})
     assert client.get("/client/invoices").status_code == 302  # the contact session is gone
     assert client.get("/admin/clients").status_code == 200  # the staff one is back
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         actions = [a.action for a in models.Activity.select().where(
             models.Activity.staff == staff.id).order_by(models.Activity.id)]
-        models.db.close()
     assert "staff.impersonation_started" in actions and "staff.impersonation_ended" in actions
 
 
@@ -59,10 +55,8 @@ CARD = {"card_number": "4242424242424242", "exp_month": "12", "exp_year": "2035"
 
 
 def _tokens(app):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         found = list(models.GatewayToken.select())
-        models.db.close()
     return found
 
 
@@ -99,10 +93,8 @@ def test_staff_adding_a_card_as_a_contact_confirm_consent_first(client, app, wor
     assert "Added by staff" in listing
     shown = client.get(f"/client/payment_methods/{card.public_id}").get_data(as_text=True)
     assert "by Test Studio staff" in shown
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         row = models.Activity.get(models.Activity.action == "payment_method.added")
-        models.db.close()
     assert (row.actor, row.staff_id, row.as_contact_id, row.contact_id) == (
         "staff_as_contact", staff.id, world["a2"].id, None)
 
@@ -142,12 +134,10 @@ def test_staff_saving_a_card_at_checkout_confirm_consent(client, app, world, dem
     refused = submit()
     assert refused.status_code == 422
     assert "Confirm that the client has given their consent" in refused.get_data(as_text=True)
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         assert not models.Payment.select().where(models.Payment.status == "completed",
                                                  models.Payment.client == world["a"].id,
                                                  models.Payment.gateway.is_null(False)).exists()
-        models.db.close()
     assert _tokens(app) == []
     done = submit(staff_consent="1")
     assert done.status_code == 303

@@ -2,6 +2,7 @@
 import models
 from billing import invoices, quotes, recurring
 from tests import factories
+from tests.core_support import opened
 
 
 def listed(client):
@@ -41,11 +42,9 @@ def test_the_pager_total_is_the_count(client, auth, world, app):
     html = client.get("/client/invoices").get_data(as_text=True)
     # world: sent, partial, paid, cancelled are listed; the draft is not. One page: no pager.
     assert "in all" not in html
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         for _ in range(30):
             factories.invoice(world["a"])
-        models.db.close()
     html = client.get("/client/invoices").get_data(as_text=True)
     assert "Page 1 of 2 · 34 in all" in html
 

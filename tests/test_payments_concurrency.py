@@ -6,7 +6,7 @@ import models
 from billing import allocation, checkout
 from gateways.demo import DemoGateway
 from tests import factories
-from tests.core_support import race
+from tests.core_support import opened, race
 from tests.payments_support import event, make_gateway, signed
 
 
@@ -19,15 +19,13 @@ def run_together(app, count, work):
 
 
 def setup(app):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         client = factories.client()
         contact = factories.contact(client)
         invoice = factories.invoice(client)
         gateway = make_gateway("demo")
         token = models.GatewayToken.create(client=client, gateway=gateway, token="demo_ok_1",
                                            brand="visa", last4="4242")
-        models.db.close()
     return client, contact, invoice, token
 
 
@@ -60,14 +58,12 @@ def test_same_key_submitted_twice_at_once_charges_and_records_once(app, monkeypa
 
 def test_webhook_twice_and_browser_return_apply_the_payment_once(app, stripe_gateway):
     client, contact, invoice, _ = setup(app)
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         plan = allocation.plan(client.id, [(invoice.public_id, None)], models.Company.current())
         payment = models.Payment.create(
             client=client, contact=contact, status="pending", date=models.utcnow().date(),
             currency="USD", amount=plan.charge, plan=plan.to_json(), gateway=stripe_gateway,
             gateway_reference="pi_race", idempotency_key="race-key-" + "y" * 20)
-        models.db.close()
     body = event("payment_intent.succeeded", {"id": "pi_race", "object": "payment_intent",
                                               "amount": 10000, "currency": "usd",
                                               "metadata": {"payment": payment.public_id}})

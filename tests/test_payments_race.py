@@ -16,7 +16,7 @@ from billing import DomainError, checkout
 from gateways.demo import DemoGateway
 from tests import factories
 from tests.conftest import CSRF_RE, Auth
-from tests.core_support import race
+from tests.core_support import opened, race
 from tests.payments_support import KEY_RE, make_gateway, reload, review
 
 RACERS = 30
@@ -37,8 +37,7 @@ def slow_demo(monkeypatch):
 
 
 def world(app, **company):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         factories.company(**company)
         client = factories.client()
         contact = factories.contact(client)
@@ -46,7 +45,6 @@ def world(app, **company):
         config = make_gateway("demo")
         token = models.GatewayToken.create(client=client, gateway=config, token="demo_ok_race",
                                            brand="visa", last4="4242")
-        models.db.close()
     return client, contact, invoice, token
 
 
@@ -80,8 +78,7 @@ def assert_refusals(refusals, invoice):
 
 
 def assert_books(app, client, invoice, taken):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         P = models.Payment
         completed = P.for_client(client.id).where(P.status == "completed")
         assert sum(p.amount for p in completed) == taken
@@ -91,7 +88,6 @@ def assert_books(app, client, invoice, taken):
         assert reload(client).paid_to_date == taken
         # Over-payment is off: no surplus may turn into credit.
         assert not models.Credit.select().where(models.Credit.client == client.id).exists()
-        models.db.close()
 
 
 def test_thirty_racing_full_payments_charge_the_balance_once(app, slow_demo):
@@ -118,14 +114,12 @@ def test_with_over_payment_allowed_only_the_first_surplus_becomes_credit(app, sl
     done, refused = tally(results)
     assert (done, len(refused)) == (1, 9), results
     assert_refusals(refused, invoice)
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         assert charged_at_gateway(client) == 15000
         assert reload(invoice).balance == 0
         # The one over-payment the person asked for, kept as credit; no other surplus.
         credits = models.Credit.select().where(models.Credit.client == client.id)
         assert [c.balance for c in credits] == [5000]
-        models.db.close()
 
 
 def test_thirty_racing_forms_through_the_portal(app, slow_demo):

@@ -127,11 +127,9 @@ def test_approve_refusals_change_nothing(client, auth, qworld):
 
 
 def test_required_signature_through_the_form(app, client, auth, qworld):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         factories.company(quote_requires_signature=True, quote_requires_terms=True,
                           quote_terms="No refunds after work starts.")
-        models.db.close()
     auth.login("a1@alpha.example")
     q = qworld["quotes"]["sent"]
     path = f"/client/quotes/{q.public_id}"
@@ -173,10 +171,8 @@ def test_decline_with_reason(client, auth, qworld):
 
 
 def test_bulk_approve_selected(app, client, auth, qworld):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         second = quote(qworld["a"])
-        models.db.close()
     auth.login("a1@alpha.example")
     first = qworld["quotes"]["sent"]
     listing = html(client.get("/client/quotes"))

@@ -76,12 +76,10 @@ def test_resuming_a_schedule_without_a_next_date_starts_it_at_its_start_date(db)
 
 
 def test_overlapping_runs_issue_each_invoice_once(app):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         client = factories.client()
         recurring.create_recurring(client, LINES, frequency="weekly",
                                    start_date=dt.date(2026, 10, 1))
-        models.db.close()
     results, errors = [], []
 
     def tick():
@@ -101,10 +99,8 @@ def test_overlapping_runs_issue_each_invoice_once(app):
         t.join(120)
         assert not t.is_alive(), "a run never finished"
     assert errors == []
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         dates = [i.date for i in models.Invoice.select().order_by(models.Invoice.date)]
-        models.db.close()
     assert len(dates) == len(set(dates)) == 5  # Oct 1, 8, 15, 22, 29
     assert len(results) == 5
 

@@ -15,7 +15,7 @@ import portal
 from billing import scheduler
 from tests import factories
 from tests.conftest import TEST_DB
-from tests.core_support import race
+from tests.core_support import opened, race
 
 pytestmark = pytest.mark.skipif(bool(TEST_DB), reason="the SQLite overlap; PostgreSQL claims rows")
 PORTAL = pathlib.Path(sys.executable).with_name("portal")
@@ -27,8 +27,7 @@ def seed(instance, messages=150, templates=5, days_behind=4):
            "PORTAL_BASE_URL": "http://portal.test"}
     env.pop("PORTAL_DATABASE_URL", None)
     app = portal.create_app()
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         models.create_tables()
         factories.company()
         start = models.utcnow().date() - dt.timedelta(days=days_behind)
@@ -42,7 +41,6 @@ def seed(instance, messages=150, templates=5, days_behind=4):
                     frequency="daily", start_date=start, next_send_date=start, total=1000)
                 models.LineItem.create(recurring=template, product="Hosting", quantity=1,
                                        unit_cost=1000, amount=1000)
-        models.db.close()
     return env
 
 
@@ -117,12 +115,10 @@ def test_single_run_keeps_two_threads_apart_too(app, tmp_path):
 def test_mail_delivery_from_two_connections_at_once_sends_each_message_once(app, tmp_path):
     """The serve process's worker and a tick deliver at the same time: reading the due ids
     first keeps the claims from failing on a stale SQLite snapshot."""
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         with models.db.atomic():
             for n in range(120):
                 mail.queue(f"person{n}@test.example", f"Message {n}", "Body")
-        models.db.close()
     config = {**app.config, "SMTP_URL": ""}
     results = race(app, 2, lambda i: mail.deliver_due(config, limit=200))
     assert not [r for r in results if isinstance(r, Exception)], results

@@ -12,7 +12,7 @@ import portal
 from billing import generated, statements
 from tests import factories
 from tests.conftest import Auth, make_app
-from tests.core_support import race
+from tests.core_support import opened, race
 
 PERIOD = "start_date=2026-09-01&end_date=2026-10-31"
 
@@ -53,15 +53,13 @@ def test_all_time_starts_at_the_first_record_but_never_past_the_limit():
 def big(tmp_path):
     """Client A with three invoices in the period; any statement over two rows is 'long'."""
     app = make_app(tmp_path, STATEMENT_INLINE_ROWS=2, GENERATED_PATH=str(tmp_path / "generated"))
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         people = factories.two_clients()
         invoices = [factories.invoice(people["a"], date=dt.date(2026, 9, day))
                     for day in (5, 12, 19)]
         models.Invoice.update(balance=0, status="paid").where(
             models.Invoice.id == invoices[0].id).execute()
         other = factories.invoice(people["b"], date=dt.date(2026, 9, 7))
-        models.db.close()
     yield {"app": app, "invoices": invoices, "other": other, **people}
     if not models.db.is_closed():
         models.db.close()

@@ -13,7 +13,7 @@ import pytest
 import models
 from tests import factories
 from tests.conftest import CSRF_RE, csrf_token
-from tests.core_support import login_staff
+from tests.core_support import login_staff, opened
 from tests.payments_support import KEY_RE, WEBHOOK_SECRET, make_gateway, pay, reload
 from tests.test_payments_stripe import SECRET_RE, confirm_in_browser, stripe_api
 
@@ -110,12 +110,10 @@ def proxy(localstripe):
 def gateway(app, localstripe, proxy):
     """The Stripe gateway, its API calls through the proxy; Stripe.js still goes straight
     to localstripe (the browser's calls are not ours to key)."""
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         config = make_gateway("stripe", publishable_key="pk_test_portal",
                               secret_key="sk_test_portal", webhook_secret=WEBHOOK_SECRET,
                               api_base=proxy.url, js_url=localstripe + "/js.stripe.com/v3/")
-        models.db.close()
     return config
 
 

@@ -459,13 +459,11 @@ def test_a_key_from_another_payment_is_refused(app, demo_gateway, world):
                               currency="USD", date=models.utcnow().date(),
                               idempotency_key="taken-key-" + "k" * 20)
     before = state(app)
-    with app.test_request_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         args = _buy_args(app, public_id, demo_gateway, "taken-key-" + "k" * 20)
         with pytest.raises(checkout.DomainError, match="expired"):
             subscription_purchase.buy(args.pop("plan"), args.pop("quantity"),
                                       args.pop("company"), **args)
-        models.db.close()
     assert state(app) == before
 
 

@@ -12,6 +12,7 @@ from billing import invoices
 from portal import create_app
 from tests import factories
 from tests.conftest import TEST_DB, reset_database
+from tests.core_support import opened
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -42,8 +43,7 @@ class LiveServer:
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def seed(self):
-        with self.app.test_request_context():
-            models.db.connect(reuse_if_open=True)
+        with opened(self.app):
             reset_database()
             demo.seed()
             client = models.Contact.get(models.Contact.email == CONTACT).client
@@ -51,7 +51,6 @@ class LiveServer:
                 invoice = factories.invoice(client, date=models.utcnow().date().replace(day=1))
                 if n % 3:
                     invoices.mark_paid(invoice)
-            models.db.close()
 
     def seeded(self):
         with self.app.app_context():

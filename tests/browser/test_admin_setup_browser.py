@@ -10,6 +10,7 @@ import models
 from tests import factories
 from tests.browser import support
 from tests.conftest import reset_database
+from tests.core_support import opened
 
 pytestmark = pytest.mark.browser
 STAFF = ("owner@acme.example", "owner-password-1")
@@ -20,11 +21,9 @@ def empty_server(tmp_path):
     """A portal with nothing in it but one staff account: what `portal init` and
     `portal staff create` leave."""
     server = support.LiveServer(str(tmp_path))
-    with server.app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(server.app):
         reset_database()
         factories.staff(STAFF[0], STAFF[1])
-        models.db.close()
     server.start()
     yield server
     server.stop()
@@ -107,10 +106,8 @@ def test_set_up_the_business_from_an_empty_instance(browser, empty_server, shots
         assert console.errors == [] and console.csp == []
 
         # The e-mail that went out carries the link; the contact follows it and pays.
-        with empty_server.app.app_context():
-            models.db.connect(reuse_if_open=True)
+        with opened(empty_server.app):
             message = models.EmailMessage.get(models.EmailMessage.to == "pat@globex.example")
-            models.db.close()
         assert "Acme Studio" in message.subject + message.body_text
         link = re.search(r"https?://\S+/client/invoice/\S+", message.body_text).group(0)
         portal = contact.new_page()
@@ -129,11 +126,9 @@ def test_set_up_the_business_from_an_empty_instance(browser, empty_server, shots
         portal.click("#capture-submit")
         expect(portal.locator("body")).to_contain_text(re.compile("Payment received|Paid"))
         shots(portal, f"portal-paid-{viewport}")
-        with empty_server.app.app_context():
-            models.db.connect(reuse_if_open=True)
+        with opened(empty_server.app):
             invoice = models.Invoice.get()
             assert (invoice.status, invoice.balance, invoice.total) == ("paid", 0, 30000)
-            models.db.close()
     finally:
         staff.close()
         contact.close()

@@ -4,10 +4,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-import models
 from billing import products
 from tests import factories
 from tests.browser import support
+from tests.core_support import opened
 
 pytestmark = pytest.mark.browser
 SHOTS = "/tmp/editor-browser"
@@ -15,12 +15,10 @@ SHOTS = "/tmp/editor-browser"
 
 
 def seed(app):
-    with app.test_request_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         factories.staff("boss@test.example")
         factories.client(name="Browser Buyer Ltd")
         products.create_product("Hosting", "Managed hosting, one month", 2500, "VAT", 20)
-        models.db.close()
 
 
 @pytest.mark.parametrize("size", support.VIEWPORTS)

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 import demo
 import models
 from tests.browser import support
+from tests.core_support import opened
 
 pytestmark = pytest.mark.browser
 
@@ -15,12 +16,10 @@ pytestmark = pytest.mark.browser
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
 def test_staff_add_a_card_as_a_contact_with_consent(browser, demo_server, shots, viewport):
     context = browser.new_context(viewport=support.VIEWPORTS[viewport])
-    with demo_server.app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(demo_server.app):
         client_id = models.Contact.get(models.Contact.email == support.CONTACT).client_id
         before = {t.id for t in models.GatewayToken.select().where(
             models.GatewayToken.client == client_id)}
-        models.db.close()
     try:
         page = context.new_page()
         page.set_default_timeout(20000)
@@ -57,18 +56,14 @@ def test_staff_add_a_card_as_a_contact_with_consent(browser, demo_server, shots,
         # Chromium logs the refused consent page's own 422 status; nothing else may appear.
         unexpected = [e for e in console.errors if "status of 422" not in e]
         assert unexpected == [] and console.csp == [], console.errors
-        with demo_server.app.app_context():
-            models.db.connect(reuse_if_open=True)
+        with opened(demo_server.app):
             added = list(models.GatewayToken.select().where(
                 (models.GatewayToken.client == client_id)
                 & models.GatewayToken.id.not_in(before or [0])))
             assert len(added) == 1 and added[0].created_by_staff_id is not None
-            models.db.close()
     finally:
         context.close()
-        with demo_server.app.app_context():
-            models.db.connect(reuse_if_open=True)
+        with opened(demo_server.app):
             models.GatewayToken.delete().where(
                 (models.GatewayToken.client == client_id)
                 & models.GatewayToken.id.not_in(before or [0])).execute()
-            models.db.close()

@@ -11,6 +11,7 @@ from flask import request, request_finished
 import models
 from tests import factories
 from tests.browser.support import fits_width, log_in
+from tests.core_support import opened
 from tests.payments_support import WEBHOOK_SECRET, make_gateway
 
 pytestmark = pytest.mark.browser
@@ -34,11 +35,9 @@ def fill_card(page, number, month, year, cvc):
 
 
 def test_demo_gateway_flows_at_phone_width(app, live_server, phone, world):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         gateway = make_gateway("demo", token_mode="optout")
         deposit = factories.invoice(world["a"], partial=3000)
-        models.db.close()
     sent = world["invoices"]["sent"]
     page = phone
     errors = []
@@ -113,13 +112,11 @@ def test_demo_gateway_flows_at_phone_width(app, live_server, phone, world):
 
 def test_stripe_add_card_and_pay_through_localstripe(app, live_server, desktop, world,
                                                      localstripe):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         gateway = make_gateway("stripe", publishable_key="pk_test_portal",
                                secret_key="sk_test_portal", webhook_secret=WEBHOOK_SECRET,
                                api_base=localstripe,
                                js_url=localstripe + "/js.stripe.com/v3/")
-        models.db.close()
     # localstripe delivers its webhooks to us too: they race the browser's return.
     hook = f"{localstripe}/_config/webhooks/portal-{gateway.id}"
     requests.post(hook, data={
@@ -195,13 +192,11 @@ def pay_with_new_and_saved_cards(app, live_server, desktop, world, localstripe, 
 def test_stripe_card_needing_3d_secure(app, live_server, desktop, world, localstripe):
     """A card whose bank asks for authentication: saved after the 3-D Secure step, then
     charged with a second authentication on our confirm page."""
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         gateway = make_gateway("stripe", publishable_key="pk_test_portal",
                                secret_key="sk_test_portal", webhook_secret=WEBHOOK_SECRET,
                                api_base=localstripe,
                                js_url=localstripe + "/js.stripe.com/v3/")
-        models.db.close()
     page = desktop
     log_in(page, live_server, "a2@alpha.example", factories.PASSWORD)
     page.goto(live_server + "/client/payment_methods/create")

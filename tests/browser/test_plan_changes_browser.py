@@ -8,14 +8,14 @@ import models
 from billing import subscriptions as service
 from tests import factories
 from tests.browser.support import assert_accessible, click_and_settle, fits_width, log_in, open_menu
+from tests.core_support import opened
 
 pytestmark = pytest.mark.browser
 
 
 
 def test_switching_plan_at_phone_width(app, live_server, phone, world):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         factories.company()
         fields = {"currency": "USD", "frequency": "monthly", "plan_group": "main",
                   "allow_plan_changes": True, "allow_pause": True, "max_quantity": 10}
@@ -23,7 +23,6 @@ def test_switching_plan_at_phone_width(app, live_server, phone, world):
         models.Plan.create(name="Pro", price=3000, **fields)
         today = models.utcnow().date()
         sub = service.subscribe(world["a"], basic, start=today - dt.timedelta(days=3))
-        models.db.close()
     page = phone
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -66,10 +65,8 @@ def test_switching_plan_at_phone_width(app, live_server, phone, world):
     page.wait_for_selector("h1:has-text('Invoice')")
     assert "covers the rest of this period" in page.inner_text("main")
     assert_accessible(page, "the invoice to pay")
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         assert models.Subscription.get_by_id(sub.id).plan.name == "Pro"
         assert models.Invoice.select().where(models.Invoice.subscription == sub.id).count() == 1
-        models.db.close()
     # The one 422 is the refused quantity above, which Chromium logs as a failed load.
     assert [e for e in errors if "status of 422" not in e] == []

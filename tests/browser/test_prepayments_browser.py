@@ -4,6 +4,7 @@ import pytest
 import models
 from tests import factories
 from tests.browser.support import fits_width, log_in, open_menu
+from tests.core_support import opened
 from tests.payments_support import make_gateway
 
 pytestmark = pytest.mark.browser
@@ -11,11 +12,9 @@ pytestmark = pytest.mark.browser
 
 
 def test_one_off_prepayment_at_phone_width(app, live_server, phone, world):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         factories.company(prepayments_enabled=True, minimum_prepayment=1000)
         gateway = make_gateway("demo")
-        models.db.close()
     page = phone
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -60,8 +59,6 @@ def test_one_off_prepayment_at_phone_width(app, live_server, phone, world):
     assert fits_width(page)
     # The refused amount's page is a 422, which Chromium logs; nothing else may be.
     assert [e for e in errors if "status of 422" not in e] == [], errors
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         payment = models.Payment.get(models.Payment.is_prepayment == True)  # noqa: E712
         assert (payment.status, payment.amount, payment.applied) == ("completed", 7550, 0)
-        models.db.close()

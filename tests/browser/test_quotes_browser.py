@@ -6,6 +6,7 @@ import pytest
 import models
 from tests import factories
 from tests.browser import support
+from tests.core_support import opened
 from tests.quotes_support import quote
 
 pytestmark = pytest.mark.browser
@@ -13,22 +14,18 @@ SHOTS = "/tmp/quotes-browser"
 
 
 def seed(app, **company):
-    with app.test_request_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         factories.company(**company)
         client = factories.client(name="Phone Buyer Ltd")
         factories.contact(client, email="phone@buyer.example", first_name="Sam")
         q = quote(client, notes="Includes two revision rounds.")
-        models.db.close()
     return q
 
 
 def converted(app, q):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         fresh = models.Quote.get_by_id(q.id)
         invoice = fresh.invoice
-        models.db.close()
     return fresh, invoice
 
 

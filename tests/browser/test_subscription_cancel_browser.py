@@ -8,19 +8,18 @@ import models
 from billing import subscriptions as service
 from tests import factories
 from tests.browser.support import assert_accessible, click_and_settle, fits_width, log_in
+from tests.core_support import opened
 
 pytestmark = pytest.mark.browser
 
 
 def test_cancel_then_keep_a_subscription_at_phone_width(app, live_server, phone, world):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         factories.company()
         plan = models.Plan.create(name="Care", price=2500, currency="USD", frequency="monthly",
                                   cancellation="at_period_end")
         sub = service.subscribe(world["a"], plan,
                                 start=models.utcnow().date() - dt.timedelta(days=3))
-        models.db.close()
     page = phone
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -44,26 +43,20 @@ def test_cancel_then_keep_a_subscription_at_phone_width(app, live_server, phone,
     page.wait_for_selector("h1:has-text('Cancel Care?')")
     assert "at the end of the paid period" in page.inner_text("main")
     assert_accessible(page, "cancel confirmation")
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         assert not models.Subscription.get_by_id(sub.id).cancel_at_period_end  # not yet
-        models.db.close()
 
     click_and_settle(page, page.locator("button:has-text('Yes, cancel my subscription')"))
     page.wait_for_selector("button:has-text('Keep my subscription')")
     assert "You cancelled this subscription" in page.inner_text("main")
     assert_accessible(page, "cancelled, undo offered")
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         assert models.Subscription.get_by_id(sub.id).cancel_at_period_end
-        models.db.close()
 
     click_and_settle(page, page.locator("button:has-text('Keep my subscription')"))
     page.wait_for_selector("a:has-text('Cancel subscription')")
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         kept = models.Subscription.get_by_id(sub.id)
         assert (kept.status, kept.cancel_at_period_end) == ("active", False)
-        models.db.close()
     assert fits_width(page)
     assert [e for e in errors if "status of 422" not in e] == []

@@ -5,6 +5,7 @@ import pytest
 import models
 from billing import subscriptions
 from tests.browser.support import assert_accessible, fits_width
+from tests.core_support import opened
 from tests.payments_support import make_gateway
 from tests.test_subscriptions import GOOD
 
@@ -13,12 +14,10 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_new_customer_buys_a_plan_on_a_phone(app, live_server, phone):
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         make_gateway("demo", token_mode="optout")
         plan = subscriptions.create_plan({**GOOD, "trial_days": "0", "setup_fee": "10.00"},
                                          "en_US")
-        models.db.close()
     page = phone
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -61,8 +60,6 @@ def test_a_new_customer_buys_a_plan_on_a_phone(app, live_server, phone):
     # The one 422 is the refused form above, which Chromium logs as a failed load.
     assert [e for e in errors if "status of 422" not in e] == []
     assert len(errors) == 1
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(app):
         assert models.Subscription.get().status == "active"
         assert models.Payment.get().amount == 6800
-        models.db.close()

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 import models
 from tests import factories
 from tests.browser import support
+from tests.core_support import opened
 
 pytestmark = pytest.mark.browser
 
@@ -18,13 +19,11 @@ EMAIL = "two-factor-browser@test.example"
 
 
 def test_set_up_two_factor_then_log_in_with_a_code(browser, demo_server, shots):
-    with demo_server.app.app_context():
-        models.db.connect(reuse_if_open=True)
+    with opened(demo_server.app):
         client = models.Contact.get(models.Contact.email == support.CONTACT).client
         contact = models.Contact.get_or_none(models.Contact.email == EMAIL) or \
             factories.contact(client, email=EMAIL)
         models.TwoFactor.delete().where(models.TwoFactor.contact == contact.id).execute()
-        models.db.close()
     context = browser.new_context(viewport=support.PHONE)
     try:
         page = context.new_page()
@@ -70,8 +69,6 @@ def test_set_up_two_factor_then_log_in_with_a_code(browser, demo_server, shots):
         assert console.errors == [] and console.csp == [], (console.errors, console.csp)
     finally:
         context.close()
-        with demo_server.app.app_context():
-            models.db.connect(reuse_if_open=True)
+        with opened(demo_server.app):
             contact = models.Contact.get(models.Contact.email == EMAIL)
             models.TwoFactor.delete().where(models.TwoFactor.contact == contact.id).execute()
-            models.db.close()
