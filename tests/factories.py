@@ -55,6 +55,14 @@ def invoice(client_, status="sent", lines=None, **kw):
     return models.Invoice.get_by_id(inv.id)
 
 
+def plan(name, price, **kw):
+    """A monthly USD plan in group "main" whose subscribers may change plan and pause."""
+    fields = {"name": name, "price": price, "currency": "USD", "frequency": "monthly",
+              "plan_group": "main", "allow_plan_changes": True, "allow_pause": True,
+              "min_quantity": 1, "max_quantity": 10, **kw}
+    return models.Plan.create(**fields)
+
+
 def two_clients():
     """Client A with contacts a1 and a2, client B with contact b1: the cross-client cases."""
     a, b = client(name="Alpha Ltd"), client(name="Beta GmbH")

@@ -17,25 +17,18 @@ MID = dt.date(2026, 11, 16)  # 15 days left
 NOON = dt.datetime(2026, 11, 16, 12, 0)
 
 
-def plan(name, price, *, group="main", **kw):
-    fields = {"name": name, "price": price, "currency": "USD", "frequency": "monthly",
-              "plan_group": group, "allow_plan_changes": True, "allow_pause": True,
-              "min_quantity": 1, "max_quantity": 10, **kw}
-    return models.Plan.create(**fields)
-
-
 @pytest.fixture
 def pworld(db):
     factories.company()
     people = factories.two_clients()
-    plans = {"basic": plan("Basic", 1000), "pro": plan("Pro", 3000),
-             "other": plan("Other group", 5000, group="other"),
-             "ungrouped": plan("Alone", 2000, group=""),
-             "old": plan("Retired", 2500, archived_at=models.utcnow(), is_active=False),
-             "euro": plan("Euro", 2000, currency="EUR"),
-             "yearly": plan("Yearly", 10000, frequency="yearly"),
-             "locked": plan("Locked", 1000, group="locked", allow_plan_changes=False,
-                            allow_pause=False)}
+    plans = {"basic": factories.plan("Basic", 1000), "pro": factories.plan("Pro", 3000),
+             "other": factories.plan("Other group", 5000, plan_group="other"),
+             "ungrouped": factories.plan("Alone", 2000, plan_group=""),
+             "old": factories.plan("Retired", 2500, archived_at=models.utcnow(), is_active=False),
+             "euro": factories.plan("Euro", 2000, currency="EUR"),
+             "yearly": factories.plan("Yearly", 10000, frequency="yearly"),
+             "locked": factories.plan("Locked", 1000, plan_group="locked",
+                                      allow_plan_changes=False, allow_pause=False)}
     sub = service.subscribe(people["a"], plans["basic"], start=START, contact=people["a1"])
     return {**people, **plans, "sub": sub}
 
@@ -73,7 +66,8 @@ def test_rounding_is_half_up_to_the_minor_unit():
 
 
 def test_nothing_is_prorated_during_a_trial(pworld):
-    trial = service.subscribe(pworld["b"], plan("Trial", 1000, trial_days=14), start=START)
+    trial = service.subscribe(pworld["b"], factories.plan("Trial", 1000, trial_days=14),
+                              start=START)
     result = plan_changes.proration(trial, pworld["pro"], 1, START + dt.timedelta(days=3))
     assert result.days_left == 0 and result.difference == 0
 
@@ -140,7 +134,8 @@ def test_a_quantity_change_on_the_same_plan(pworld):
 
 
 def test_a_change_during_a_trial_bills_nothing(pworld):
-    trial = service.subscribe(pworld["b"], plan("Trial", 1000, trial_days=14), start=START)
+    trial = service.subscribe(pworld["b"], factories.plan("Trial", 1000, trial_days=14),
+                              start=START)
     done = change(trial, pworld["pro"], 1, expected=0, today=START + dt.timedelta(days=2))
     assert done.invoice is None and done.credit is None
     assert fresh(trial).plan_id == pworld["pro"].id

@@ -21,11 +21,9 @@ def text(response):
     return html.unescape(response.get_data(as_text=True))
 
 
-def plan(name, price, **kw):
-    fields = {"name": name, "price": price, "currency": "USD", "frequency": "monthly",
-              "plan_group": "main", "allow_plan_changes": False, "allow_pause": False,
-              "cancellation": "not_allowed", "min_quantity": 1, "max_quantity": 10, **kw}
-    return models.Plan.create(**fields)
+def staff_only_plan(name, price, **kw):
+    return factories.plan(name, price, allow_plan_changes=False, allow_pause=False,
+                          cancellation="not_allowed", **kw)
 
 
 @pytest.fixture
@@ -35,8 +33,8 @@ def sworld(app):
         factories.company()
         customer = factories.client(name="Alpha Ltd")
         factories.contact(customer, email="a1@alpha.example", is_primary=True)
-        basic, pro = plan("Basic", 1000), plan("Pro", 3000)
-        other = plan("Other", 9000, plan_group="other")
+        basic, pro = staff_only_plan("Basic", 1000), staff_only_plan("Pro", 3000)
+        other = staff_only_plan("Other", 9000, plan_group="other")
         today = models.utcnow().date()
         sub = service.subscribe(customer, basic, start=today - dt.timedelta(days=3))
         sub = models.Subscription.get_by_id(sub.id)

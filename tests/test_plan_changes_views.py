@@ -19,23 +19,16 @@ def text(response):
     return html.unescape(response.get_data(as_text=True))
 
 
-def plan(name, price, **kw):
-    fields = {"name": name, "price": price, "currency": "USD", "frequency": "monthly",
-              "plan_group": "main", "allow_plan_changes": True, "allow_pause": True,
-              "min_quantity": 1, "max_quantity": 10, **kw}
-    return models.Plan.create(**fields)
-
-
 @pytest.fixture
 def vworld(app):
     with opened(app):
         factories.company()
         people = factories.two_clients()
         today = models.utcnow().date()
-        plans = {"basic": plan("Basic", 1000), "pro": plan("Pro", 3000),
-                 "other": plan("Other", 5000, plan_group="other"),
-                 "locked": plan("Locked", 1000, plan_group="locked", allow_plan_changes=False,
-                                allow_pause=False)}
+        plans = {"basic": factories.plan("Basic", 1000), "pro": factories.plan("Pro", 3000),
+                 "other": factories.plan("Other", 5000, plan_group="other"),
+                 "locked": factories.plan("Locked", 1000, plan_group="locked",
+                                          allow_plan_changes=False, allow_pause=False)}
         sub = service.subscribe(people["a"], plans["basic"], start=today - dt.timedelta(days=3),
                                 contact=people["a1"])
         locked = service.subscribe(people["a"], plans["locked"], start=today)
