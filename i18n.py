@@ -106,6 +106,32 @@ def lazy_gettext(message, **variables):
     return babel_lazy(message, **variables)
 
 
+def install_template_gettext(app):
+    """Templates translate through here instead of Flask-Babel's own callables.
+
+    Flask-Babel looks the catalog up through three context lookups for every string (about
+    90 µs each): a list's rows label every cell, some 300 strings a tab, and that was half
+    of a tab's time. Here each string asks only for the locale (which i18n.using may switch
+    mid-request, so it is asked every time) and takes the catalog Flask-Babel loaded for it,
+    kept per locale."""
+    from flask_babel import get_locale, get_translations
+    catalogs = {}
+
+    def catalog():
+        key = str(get_locale())
+        found = catalogs.get(key)
+        if found is None:
+            found = catalogs[key] = get_translations()
+        return found
+
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: catalog().ugettext(s),
+        ngettext=lambda s, p, n: catalog().ungettext(s, p, n),
+        pgettext=lambda c, s: catalog().upgettext(c, s),
+        npgettext=lambda c, s, p, n: catalog().unpgettext(c, s, p, n),
+        newstyle=True)
+
+
 def N_(message):  # noqa: N802 - the name gettext tools look for
     """Marks a string for the catalog that is translated later, where it is shown."""
     return message

@@ -12,6 +12,7 @@ from htmx_flask.requests import HtmxAwareRequest
 from playhouse.db_url import connect as connect_url
 
 import assets
+import i18n
 import instance_files
 import models
 from extensions import CSP, babel, compress, csrf, limiter, login_manager, select_locale
@@ -76,6 +77,7 @@ def create_app(test_config=None):
     compress.init_app(app)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", TRANSLATIONS)
     babel.init_app(app, locale_selector=select_locale)
+    i18n.install_template_gettext(app)
     assets.init_app(app)
     csrf.init_app(app)
     # Flask-Limiter keeps one `enabled` flag on the shared Limiter, set by each init_app and
