@@ -348,3 +348,15 @@ def test_contacts_cannot_give_access(client, both):
     response = client.post(f"/admin/clients/{both['b'].id}/access",
                            data={"csrf_token": token, "email": "c1@gamma.example"})
     assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
+
+
+def test_portal_init_adds_the_access_table_and_counter_to_an_existing_database(db):
+    """A database from before one login could act for several clients is upgraded in
+    place: the table appears, every contact counts no other client."""
+    contact = factories.contact()
+    models.db.drop_tables([models.ClientAccess])
+    models.db.execute_sql('ALTER TABLE "contact" DROP COLUMN "other_clients"')
+    models.create_tables()
+    assert "other_clients" in {c.name for c in models.db.get_columns("contact")}
+    assert models.Contact.get_by_id(contact.id).other_clients == 0
+    assert client_access.clients_of(contact) == [contact.client]
