@@ -360,3 +360,10 @@ def test_portal_init_adds_the_access_table_and_counter_to_an_existing_database(d
     assert "other_clients" in {c.name for c in models.db.get_columns("contact")}
     assert models.Contact.get_by_id(contact.id).other_clients == 0
     assert client_access.clients_of(contact) == [contact.client]
+
+
+def test_the_api_shows_who_else_acts_for_a_client(api, both):
+    shown = api.get(f"clients/{both['b'].public_id}").json["data"]
+    assert [c["email"] for c in shown["contacts"]] == ["b1@beta.example"]
+    assert [c["email"] for c in shown["contacts_with_access"]] == [PERSON]
+    assert api.get(f"clients/{both['c'].public_id}").json["data"]["contacts_with_access"] == []
