@@ -367,3 +367,17 @@ def test_the_api_shows_who_else_acts_for_a_client(api, both):
     assert [c["email"] for c in shown["contacts"]] == ["b1@beta.example"]
     assert [c["email"] for c in shown["contacts_with_access"]] == [PERSON]
     assert api.get(f"clients/{both['c'].public_id}").json["data"]["contacts_with_access"] == []
+
+
+def test_own_password_link_opens_while_acting_for_another_client(app, client, both):
+    key = "reset-own-" + "x" * 40
+    with opened(app):
+        models.PasswordReset.create(contact=both["pat"], token_hash=models.hash_token(key),
+                                    expires_at=models.utcnow().replace(year=2100))
+    login(client)
+    switch(client, both["b"].public_id)
+    assert client.get(f"/client/password/reset/{key}").status_code == 200
+    login_b1 = app.test_client()
+    login(login_b1, "b1@beta.example")
+    # Somebody else's link still never opens in a signed-in session of another client.
+    assert login_b1.get(f"/client/password/reset/{key}").status_code == 404
