@@ -12,6 +12,7 @@ from flask import (
     make_response,
     redirect,
     request,
+    session,
     url_for,
 )
 from flask_babel import Babel
@@ -70,7 +71,22 @@ def load_contact(user_id):
         return None
     # views.current.company() reads it from here: the page needs it, and it came along.
     g.setdefault("company", company or models.Company(name="Client Portal"))
-    return contact if contact_session_ok(contact) else None
+    if not contact_session_ok(contact):
+        return None
+    if "client_id" in session:
+        _act_for_chosen_client(contact)
+    return contact
+
+
+def _act_for_chosen_client(contact):
+    """The session chose another client of this contact's (views/client_switch.py): act for
+    it, scoping everything to it, while the contact still has access; else back home."""
+    from billing.client_access import acting_client
+    client = acting_client(contact, session.get("client_id"))
+    if client is None:
+        session.pop("client_id", None)
+    else:
+        contact.act_for(client)
 
 
 @login_manager.unauthorized_handler

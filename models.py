@@ -235,6 +235,9 @@ class Contact(SessionOwner, PublicModel, UserMixin):
     # default keeps every contact made before (by staff, the API or an import) able to log in.
     email_verified = BooleanField(default=True)
     pending_email = CharField(max_length=254, default="")  # asked for, not yet confirmed
+    # How many other clients this contact acts for (ClientAccess rows), kept by
+    # billing.client_access: the page shows the client switcher without a query of its own.
+    other_clients = IntegerField(default=0)
 
     @property
     def name(self):
@@ -279,6 +282,45 @@ class Contact(SessionOwner, PublicModel, UserMixin):
         contact, contact.client, company = found
         contact._dirty.clear()  # attaching the loaded client is not a change to save
         return contact, (company if company.id is not None else None)
+
+    def act_for(self, client):
+        """For this request, the contact acts for `client` (one they have ClientAccess to):
+        every scoped query reads `contact.client`, so the whole portal follows. In memory
+        only: save() still writes the home client."""
+        if self.client_id == client.id:
+            return self
+        self.__dict__.setdefault("_home_client", self.client)
+        self.client = client
+        self._dirty.discard("client")
+        return self
+
+    @property
+    def home_client_id(self):
+        home = self.__dict__.get("_home_client")
+        return home.id if home is not None else self.client_id
+
+    def save(self, *args, **kwargs):
+        home = self.__dict__.get("_home_client")
+        if home is None or home.id == self.client_id:
+            return super().save(*args, **kwargs)
+        acting = self.client
+        self.client = home  # the client acted for is never written as the home client
+        try:
+            return super().save(*args, **kwargs)
+        finally:
+            self.client = acting
+            self._dirty.discard("client")
+
+
+class ClientAccess(BaseModel):
+    """This contact also acts for this client (besides their own, Contact.client): one login,
+    switching between clients in the portal (billing.client_access)."""
+    contact = ForeignKeyField(Contact, backref="client_accesses", on_delete="CASCADE")
+    client = ForeignKeyField(Client, backref="contact_accesses", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("contact", "client"), True),)
 
 
 class BillingDocument(PublicModel):
@@ -949,7 +991,7 @@ MODELS = [
     Credit, LineItem, GatewayConfig, GatewayToken, Payment, PaymentAllocation, Document, Plan,
     Subscription, PrepaymentSchedule, Invitation, PasswordReset, EmailMessage, Activity,
     GatewayCustomer, DemoCharge, GeneratedFile, Product, InvoiceReminder, AutoBill,
-    TwoFactor, RecoveryCode,
+    TwoFactor, RecoveryCode, ClientAccess,
 ]
 
 

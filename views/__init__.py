@@ -12,6 +12,7 @@ def register_views(app):
         admin,
         auth,
         checkout,
+        client_switch,
         credits,
         documents,
         errors,
@@ -50,8 +51,9 @@ def register_views(app):
                    profile, admin, admin_clients, admin_contacts, admin_activity,
                    admin_documents, admin_quotes, admin_editor, admin_products,
                    checkout, admin_payments, webhooks, admin_settings, admin_subscriptions,
-                   subscription_purchase, two_factor):
+                   subscription_purchase, two_factor, client_switch):
         app.register_blueprint(module.bp)
+    app.add_template_global(client_switch.switchable_clients, "switchable_clients")
     import views.api
     views.api.load_resources()
     app.register_blueprint(views.api.bp)

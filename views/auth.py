@@ -129,7 +129,8 @@ def reset_confirm(key):
     reset = accounts.find_reset(key)
     if reset is None:
         return render_template("auth/reset_invalid.html"), 404
-    if current_user.is_authenticated and current_user.client_id != reset.contact.client_id:
+    if (current_user.is_authenticated and current_user.id != reset.contact_id
+            and current_user.client_id != reset.contact.client_id):
         # As for invitations: never swap a signed-in session into another client's account.
         abort(404)
     error = None
@@ -194,7 +195,8 @@ def verify_email(key):
     link = registration.find_link(key)
     if link is None:
         return render_template("auth/verify_invalid.html"), 404
-    if current_user.is_authenticated and current_user.client_id != link.contact.client_id:
+    if (current_user.is_authenticated and current_user.id != link.contact_id
+            and current_user.client_id != link.contact.client_id):
         # As for resets: never swap a signed-in session into another client's account.
         abort(404)
     if request.method == "POST":

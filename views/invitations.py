@@ -1,5 +1,14 @@
 """E-mailed links: /client/invoice/<key> (and quote, credit) log the contact in to one record."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -31,7 +40,10 @@ def _open(kind, key):
     if record is None:
         abort(404)
     contact = invitation.contact
-    if current_user.is_authenticated and current_user.client_id != contact.client_id:
+    if current_user.is_authenticated and current_user.id == contact.id:
+        # The same person, acting for another of their clients: the link is for their own.
+        session.pop("client_id", None)
+    elif current_user.is_authenticated and current_user.client_id != contact.client_id:
         # Someone signed in for another client: a link must not silently swap their session
         # into a different account (login CSRF), nor confirm that the record exists.
         abort(404)

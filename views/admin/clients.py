@@ -96,7 +96,12 @@ def new():
 @bp.get("/clients/<int:client_id>")
 @staff_required
 def show(client_id):
-    client = get_client(client_id)
+    return client_page(get_client(client_id))
+
+
+def client_page(client, access_error=None, access_email=""):
+    """The client's page; with `access_error`, 422 and the access form showing it."""
+    from billing.client_access import with_access
     contacts = list(client.contacts.order_by(models.Contact.is_primary.desc(),
                                              models.Contact.id))
     from views.admin.activity import activity_rows
@@ -107,7 +112,10 @@ def show(client_id):
     return render_template("admin/client.html", client=client, contacts=contacts,
                            recent=recent, subscriptions=list(subscriptions_of(client.id)),
                            today=models.utcnow().date(),
-                           two_factor_on=contacts_with_it(c.id for c in contacts))
+                           two_factor_on=contacts_with_it(c.id for c in contacts),
+                           with_access=with_access(client), access_email=access_email,
+                           access_errors={"email": access_error} if access_error else {}
+                           ), 422 if access_error else 200
 
 
 @bp.route("/clients/<int:client_id>/edit", methods=["GET", "POST"])

@@ -1,12 +1,13 @@
 """Back office: a client's contacts (portal logins): add, edit, deactivate, reactivate,
-invite, revoke their links. The rules are billing.clients' and billing.accounts'."""
+invite, revoke their links, and give contacts of other clients access to this one. The rules
+are billing.clients', billing.accounts' and billing.client_access'."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 import models
-from billing import DomainError, accounts
+from billing import DomainError, accounts, client_access
 from billing import clients as client_service
 from views.admin import current_staff, staff_required
-from views.admin.clients import get_client
+from views.admin.clients import client_page, get_client
 from views.current import service_config
 
 bp = Blueprint("admin_contacts", __name__, url_prefix="/admin")
@@ -136,3 +137,41 @@ def revoke(contact_id):
     count = accounts.revoke_links(contact, staff=current_staff())
     flash(f"{count} links of {contact.name} revoked; their sessions ended.", "success")
     return _back(contact)
+
+
+@bp.post("/clients/<int:client_id>/access")
+@staff_required
+def grant_access(client_id):
+    """An existing contact (of another client) may act for this client too."""
+    client = get_client(client_id)
+    email = request.form.get("email", "")[:254]
+    try:
+        access = client_access.grant(client, email, staff=current_staff())
+    except DomainError as exc:
+        return client_page(client, access_error=exc.message, access_email=email)
+    flash(f"{access.contact.name} can now act for {client.name}.", "success")
+    return _back(client)
+
+
+@bp.route("/clients/<int:client_id>/access/<int:contact_id>/remove", methods=["GET", "POST"])
+@staff_required
+def remove_access(client_id, contact_id):
+    """GET asks for confirmation (works without JavaScript); POST removes the access."""
+    client = get_client(client_id)
+    contact = get_contact(contact_id)
+    if all(other.id != contact.id for other in client_access.with_access(client)):
+        abort(404)
+    if request.method == "GET":
+        return render_template(
+            "admin/confirm.html", title=f"Remove {contact.name}'s access to {client.name}?",
+            message=f"{contact.email} can no longer act for {client.name} in the portal; a "
+                    f"session of theirs acting for it goes back to {contact.client.name}. "
+                    "Their own login stays.",
+            button="Remove access",
+            action=url_for("admin_contacts.remove_access", client_id=client.id,
+                           contact_id=contact.id),
+            back=url_for("admin_clients.show", client_id=client.id))
+    if client_access.revoke(client, contact.id, staff=current_staff()) is None:
+        abort(404)
+    flash(f"{contact.name} no longer acts for {client.name}.", "success")
+    return _back(client)

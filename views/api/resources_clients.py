@@ -2,7 +2,7 @@
 from babel.numbers import is_currency
 
 import models
-from billing import clients
+from billing import client_access, clients
 from views.api import ApiError, resource
 from views.api.base import Resource
 from views.api.fields import iso, money_out, text
@@ -54,6 +54,12 @@ CONTACT_OUT = record({"id": {"type": "string"}, "first_name": string_out(),
                                     "description": "False: deactivated, cannot log in."}})
 
 
+def _contact_out(p):
+    return {"id": p.public_id, "first_name": p.first_name, "last_name": p.last_name,
+            "email": p.email, "phone": p.phone, "is_primary": p.is_primary,
+            "is_active": p.is_active}
+
+
 def _contacts(data):
     parsed = []
     for item in data.get("contacts", []):
@@ -90,7 +96,12 @@ class ClientResource(Resource):
         "email": string_out(), "address": string_out(), "shipping_address": string_out(),
         "vat_number": string_out(), "locale": string_out(), "currency": {"type": "string"},
         "balance": MONEY_OUT, "paid_to_date": MONEY_OUT, "archived_at": DATETIME_OUT,
-        "created_at": DATETIME_OUT, "contacts": {"type": "array", "items": CONTACT_OUT}})
+        "created_at": DATETIME_OUT, "contacts": {"type": "array", "items": CONTACT_OUT},
+        "contacts_with_access": {
+            "type": "array", "items": CONTACT_OUT,
+            "description": "Read-only: contacts of other clients who may also act for this "
+                           "client with their own login (staff give access in the back "
+                           "office)."}})
     filters = (query("name", line(100), "Only clients whose name contains this."),)
     accepts_uploads = True
 
@@ -112,10 +123,8 @@ class ClientResource(Resource):
             "balance": money_out(c.balance, c.currency),
             "paid_to_date": money_out(c.paid_to_date, c.currency),
             "archived_at": iso(c.archived_at), "created_at": iso(c.created_at),
-            "contacts": [{"id": p.public_id, "first_name": p.first_name,
-                          "last_name": p.last_name, "email": p.email, "phone": p.phone,
-                          "is_primary": p.is_primary, "is_active": p.is_active}
-                         for p in c.contacts.order_by(models.Contact.id)],
+            "contacts": [_contact_out(p) for p in c.contacts.order_by(models.Contact.id)],
+            "contacts_with_access": [_contact_out(p) for p in client_access.with_access(c)],
         }
 
     def create(self, data, staff):
