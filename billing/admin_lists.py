@@ -7,7 +7,7 @@ total in one statement. Each list's AdminList says what it may be searched, filt
 sorted by, so one view helper (views/admin/lists.py) serves them all."""
 from dataclasses import dataclass
 
-from peewee import SQL, fn
+from peewee import JOIN, SQL, fn
 
 import models
 from billing.listing import (
@@ -284,3 +284,105 @@ LISTS = {
         ("-created", "Newest first"), ("created", "Oldest first"), ("to", "Recipient"),
         ("subject", "Subject")), "Search recipient or subject", ("queued", "sent", "failed")),
 }
+
+
+# -- the activity log: who did what to which record, named in the same statement -----------
+
+def _person(first, last, email):
+    return f"{first or ''} {last or ''}".strip() or email or ""
+
+
+# subject_type (Activity.log: the model's name in lower case) -> its model, the columns its
+# name needs, and its name from them.
+SUBJECTS = {
+    "invoice": (models.Invoice, ("number",), lambda r: f"Invoice {r.number}"),
+    "quote": (models.Quote, ("number",), lambda r: f"Quote {r.number}"),
+    "credit": (models.Credit, ("number",), lambda r: f"Credit {r.number}"),
+    "recurringinvoice": (models.RecurringInvoice, ("number",),
+                         lambda r: f"Recurring invoice {r.number}"),
+    "payment": (models.Payment, ("number", "public_id"),
+                lambda r: f"Payment {r.number or r.public_id}"),
+    "client": (models.Client, ("name",), lambda r: f"Client {r.name}"),
+    "contact": (models.Contact, ("first_name", "last_name", "email"),
+                lambda r: f"Contact {_person(r.first_name, r.last_name, r.email)}"),
+    "gatewaytoken": (models.GatewayToken, ("brand", "last4"),
+                     lambda r: f"Card {r.brand.title()} •••• {r.last4}"),
+    "document": (models.Document, ("filename",), lambda r: f"Document {r.filename}"),
+    "staffuser": (models.StaffUser, ("email",), lambda r: f"Staff {r.email}"),
+    "gatewayconfig": (models.GatewayConfig, ("label", "kind"),
+                      lambda r: f"Gateway {r.label or r.kind}"),
+}
+
+
+class ActivityRow(Row):
+    """A line of the log: who (a contact, staff, staff as a contact, the API) and what
+    record, from the names its statement joined in."""
+    ACTORS = models.Activity.ACTORS
+    actor_label = models.Activity.actor_label
+
+    @property
+    def who(self):
+        staff_name = self.staff_name or self.staff_email or ""
+        if self.actor == "staff_as_contact":
+            as_contact = _person(self.as_first_name, self.as_last_name, self.as_email)
+            return f"{staff_name} as {as_contact or 'a contact'}"
+        if self.actor == "api":
+            return f"API token of {staff_name}" if staff_name else "API"
+        if self.staff_id:
+            return staff_name
+        return _person(self.contact_first_name, self.contact_last_name, self.contact_email)
+
+    @property
+    def subject_label(self):
+        if not self.subject_type:
+            return ""
+        known = SUBJECTS.get(self.subject_type)
+        if known and getattr(self, f"{self.subject_type}_id") is not None:
+            model, columns, name = known
+            return name(Row(**{c: getattr(self, f"{self.subject_type}_{c}") for c in columns}))
+        return f"{self.subject_type} #{self.subject_id}"
+
+
+def activity(search, status, archived, sort, descending, *, client="", subject_type="",
+             subject_id=""):
+    """The log, newest first, filtered by client and by record (views/admin/activity.py
+    checks the filters); each row's people and record named by LEFT JOINs, not a query each."""
+    A, C, S = models.Activity, models.Client, models.StaffUser
+    Who, AsWho = models.Contact.alias("who"), models.Contact.alias("as_who")
+
+    def build():
+        columns = [A.id, A.created_at, A.actor, A.action, A.detail, A.ip, A.subject_type,
+                   A.subject_id, A.client, A.staff, A.contact, A.as_contact,
+                   C.name.alias("client_name"), S.name.alias("staff_name"),
+                   S.email.alias("staff_email"), Who.first_name.alias("contact_first_name"),
+                   Who.last_name.alias("contact_last_name"), Who.email.alias("contact_email"),
+                   AsWho.first_name.alias("as_first_name"),
+                   AsWho.last_name.alias("as_last_name"), AsWho.email.alias("as_email")]
+        joins = []
+        for kind, (model, names, _) in SUBJECTS.items():
+            subject = model.alias(f"s_{kind}")
+            columns += [subject.id.alias(f"{kind}_id")] + [
+                getattr(subject, name).alias(f"{kind}_{name}") for name in names]
+            joins.append((subject, (A.subject_type == kind) & (A.subject_id == subject.id)))
+        query = (A.select(*columns)
+                 .join_from(A, C, JOIN.LEFT_OUTER, on=(A.client == C.id))
+                 .join_from(A, S, JOIN.LEFT_OUTER, on=(A.staff == S.id))
+                 .join_from(A, Who, JOIN.LEFT_OUTER, on=(A.contact == Who.id))
+                 .join_from(A, AsWho, JOIN.LEFT_OUTER, on=(A.as_contact == AsWho.id)))
+        for subject, on in joins:
+            query = query.join_from(A, subject, JOIN.LEFT_OUTER, on=on)
+        if client:
+            query = query.where(A.client == slot("client"))
+        if subject_type:
+            query = query.where(A.subject_type == slot("subject_type"))
+            if subject_id:
+                query = query.where(A.subject_id == slot("subject_id"))
+        return order_by_column(query, A.created_at, A.id, descending)
+    return Listing(("admin-activity", bool(client), bool(subject_type), bool(subject_id),
+                    descending), build,
+                   {"client": client, "subject_type": subject_type, "subject_id": subject_id},
+                   row=ActivityRow)
+
+
+LISTS["activity"] = AdminList("activity", activity, (("-created", "Newest first"),
+                                                     ("created", "Oldest first")), "")
