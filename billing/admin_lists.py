@@ -337,9 +337,10 @@ class ActivityRow(Row):
         if not self.subject_type:
             return ""
         known = SUBJECTS.get(self.subject_type)
-        if known and getattr(self, f"{self.subject_type}_id") is not None:
+        if known and getattr(self, f"s_{self.subject_type}_id") is not None:
             model, columns, name = known
-            return name(Row(**{c: getattr(self, f"{self.subject_type}_{c}") for c in columns}))
+            return name(Row(**{c: getattr(self, f"s_{self.subject_type}_{c}")
+                               for c in columns}))
         return f"{self.subject_type} #{self.subject_id}"
 
 
@@ -361,8 +362,9 @@ def activity(search, status, archived, sort, descending, *, client="", subject_t
         joins = []
         for kind, (model, names, _) in SUBJECTS.items():
             subject = model.alias(f"s_{kind}")
-            columns += [subject.id.alias(f"{kind}_id")] + [
-                getattr(subject, name).alias(f"{kind}_{name}") for name in names]
+            # s_: the subject's columns never take the name of the row's own (client_id).
+            columns += [subject.id.alias(f"s_{kind}_id")] + [
+                getattr(subject, name).alias(f"s_{kind}_{name}") for name in names]
             joins.append((subject, (A.subject_type == kind) & (A.subject_id == subject.id)))
         query = (A.select(*columns)
                  .join_from(A, C, JOIN.LEFT_OUTER, on=(A.client == C.id))

@@ -202,8 +202,10 @@ def test_activity_names_its_people_and_records_in_the_same_statement(client, man
     html, counter = get(client, f"/admin/activity?client={many['alpha'].id}&page=2")
     assert "Page 2 of 2 · 60 in all" in html
     assert "Invoice INV-000" in html and "Pat Contact" in html
+    assert '<td data-label="Client"><a href="/admin/activity?client=' in html
+    assert ">Alpha Works</a></td>" in html
     first, _ = get(client, "/admin/activity?subject_type=payment")
-    assert "Payment PAY-000" in first and "Alpha Works" in first
+    assert "Payment PAY-000" in first and ">Alpha Works</a></td>" in first
     assert f"client={many['alpha'].id}" in re.search(
         r'href="([^"]+)"[^>]* rel="prev"', html).group(1)
     assert not [s for s in counter.statements if "IN (" in s[0]]  # no name look-ups by id
