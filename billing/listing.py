@@ -1,7 +1,10 @@
-"""Portal list queries: filters, search and sorting that stay cheap at any table size.
+"""List queries: filters, search and sorting that stay cheap at any table size.
 
 Every list goes through Listing (DESIGN.md §2): the scoped query with only the columns a row
-shows, prepared once per shape, and its page of rows and total fetched in one statement."""
+shows, prepared once per shape, and its page of rows and total fetched in one statement.
+The portal's tabs are defined here, each scoped to the contact's client; the back office's
+lists, which see every client, in billing/admin_lists.py, with the same Listing, matching()
+search and order_by_column() sort."""
 import functools
 
 from peewee import JOIN, OP, SQL, Expression, NodeList, Value, fn
