@@ -120,6 +120,15 @@ def test_page_two_shows_the_next_rows_without_repeats(client, many):
     assert "sort=number" in re.search(r'href="([^"]+)"[^>]* rel="prev"', second).group(1)
 
 
+def test_pager_links_keep_the_search_and_sort(client, many):
+    html, _ = get(client, "/admin/clients?q=Bulk&sort=-created")
+    assert "Page 1 of 2 · 55 in all" in html and "Alpha Works" not in html
+    link = re.search(r'<a href="([^"]+)"[^>]* rel="next">', html).group(1)
+    assert "q=Bulk" in link and "sort=-created" in link and "page=2" in link
+    second, _ = get(client, link.replace("&amp;", "&"))
+    assert "Bulk client 00" in second and "Bulk client 54" not in second
+
+
 def test_sorting(client, many):
     html, _ = get(client, "/admin/invoices?sort=-total")
     listed = numbers(html, "INV")
@@ -168,7 +177,8 @@ def test_search_is_scoped_to_the_matching_client_and_keeps_its_filters(client, m
 @pytest.mark.parametrize("name", [n for n in LISTS if n != "activity"])
 def test_a_search_that_finds_nothing_says_so(client, many, name):
     html, _ = get(client, f"{LISTS[name]}?q=zz%25nothing")
-    assert "match “zz%nothing”." in html and "Show all" in html, name
+    assert "match “zz%nothing”." in html, name
+    assert f'<a href="{LISTS[name]}">Show all ' in html, name
     assert '<table class="records">' not in html
 
 
