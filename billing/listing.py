@@ -1,7 +1,10 @@
-"""Portal list queries: filters, search and sorting that stay cheap at any table size.
+"""List queries: filters, search and sorting that stay cheap at any table size.
 
 Every list goes through Listing (DESIGN.md §2): the scoped query with only the columns a row
-shows, prepared once per shape, and its page of rows and total fetched in one statement."""
+shows, prepared once per shape, and its page of rows and total fetched in one statement.
+The portal's tabs are defined here, each scoped to the contact's client; the back office's
+lists, which see every client, in billing/admin_lists.py, with the same Listing, matching()
+search and order_by_column() sort."""
 import functools
 
 from peewee import JOIN, OP, SQL, Expression, NodeList, Value, fn
@@ -20,11 +23,15 @@ def parse_sort(value, allowed, default):
 
 
 def order(query, model, field_name, descending):
-    field = getattr(model, field_name)
-    # id breaks ties so pages never repeat or skip a row.
+    return order_by_column(query, getattr(model, field_name), model.id, descending)
+
+
+def order_by_column(query, column, tiebreak, descending):
+    """`column` (of the listed model or a joined one), then `tiebreak` (the listed model's
+    id) the same way: the id breaks ties so pages never repeat or skip a row."""
     if descending:
-        return query.order_by(field.desc(), model.id.desc())
-    return query.order_by(field.asc(), model.id.asc())
+        return query.order_by(column.desc(), tiebreak.desc())
+    return query.order_by(column.asc(), tiebreak.asc())
 
 
 # What a list row shows (and its status needs): turning 25 rows of every column into models
@@ -111,6 +118,17 @@ def like_pattern(text):
     return "%" + text.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
 
 
+def matching(*columns):
+    """`columns` of which any holds this request's search text (slot "pattern", filled
+    from like_pattern()), case-insensitive on both engines: one slot for every column."""
+    found = None
+    for column in columns:
+        holds = Expression(column, OP.ILIKE, NodeList(
+            (slot("pattern"), SQL("ESCAPE"), Value("\\", converter=False))))
+        found = holds if found is None else (found | holds)
+    return found
+
+
 def _visible(Invoice, status, searching):
     """The WHERE of a contact's invoice list, with slots for this request's values."""
     query = Invoice.select().where((Invoice.client == slot("client")) & (Invoice.status != "draft")
@@ -123,8 +141,7 @@ def _visible(Invoice, status, searching):
         query = query.where(Invoice.status.in_(("sent", "partial")) & (Invoice.balance > 0)
                             & (Invoice.due_date < slot("today", Invoice.due_date)))
     if searching:
-        query = query.where(Expression(Invoice.number, OP.ILIKE, NodeList(
-            (slot("pattern"), SQL("ESCAPE"), Value("\\", converter=False)))))
+        query = query.where(matching(Invoice.number))
     return query
 
 

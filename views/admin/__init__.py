@@ -19,9 +19,9 @@ import models
 from billing import DomainError
 from billing import invoices as invoice_service
 from views import limits
+from views.admin.lists import list_page
 from views.auth import safe_next
 from views.current import service_config
-from views.paging import Page, page_number
 from views.sessions import end_staff_session, staff_from_session, start_staff_session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -84,26 +84,10 @@ def home():
     return redirect(url_for("admin.invoices"))
 
 
-def document_list(model, template, *, statuses, order, archived=True, **context):
-    """A back-office list of one kind of document with its client: filtered by ?status=,
-    newest first, 50 a page. (Every document list the back office shows is built here.)"""
-    query = model.select(model, models.Client).join(models.Client)
-    if archived:
-        query = query.where(model.archived_at.is_null())
-    status = request.args.get("status", "")
-    if status in statuses:
-        query = query.where(model.status == status)
-    total = query.count()
-    page = Page(query.order_by(*order), page_number(request.args.get("page")), 50, total)
-    return render_template(template, page=page, status=status, statuses=statuses, **context)
-
-
 @bp.get("/invoices")
 @staff_required
 def invoices():
-    Invoice = models.Invoice
-    return document_list(Invoice, "admin/invoices.html", statuses=Invoice.STATUSES,
-                         order=(Invoice.date.desc(), Invoice.id.desc()))
+    return list_page("invoices", "admin/invoices.html")
 
 
 ACTIONS = {
@@ -156,12 +140,7 @@ def invoice_action(invoice_id, action):
 @bp.get("/outbox")
 @staff_required
 def outbox():
-    E = models.EmailMessage
-    total = E.select().count()
-    page = Page(E.select().order_by(E.id.desc()), page_number(request.args.get("page")), 50,
-                total)
-    return render_template("admin/outbox.html", page=page,
-                           smtp=bool(current_app.config["SMTP_URL"]))
+    return list_page("outbox", "admin/outbox.html", smtp=bool(current_app.config["SMTP_URL"]))
 
 
 @bp.get("/outbox/<int:message_id>")

@@ -2,31 +2,20 @@
 to which record, when and from where; filtered by client and by record."""
 import re
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, request
 
 import models
+from billing import admin_lists
 from views.admin import staff_required
+from views.admin.lists import list_page
 from views.ids import row_id
-from views.paging import Page, page_number
 
 bp = Blueprint("admin_activity", __name__, url_prefix="/admin")
 
-PER_PAGE = 50
 SUBJECT_TYPE = re.compile(r"[a-z_]{1,32}")
-# subject_type (Activity.log: the model's name in lower case) -> model and how to name a row.
-SUBJECTS = {
-    "invoice": (models.Invoice, lambda r: f"Invoice {r.number}"),
-    "quote": (models.Quote, lambda r: f"Quote {r.number}"),
-    "credit": (models.Credit, lambda r: f"Credit {r.number}"),
-    "recurringinvoice": (models.RecurringInvoice, lambda r: f"Recurring invoice {r.number}"),
-    "payment": (models.Payment, lambda r: f"Payment {r.number or r.public_id}"),
-    "client": (models.Client, lambda r: f"Client {r.name}"),
-    "contact": (models.Contact, lambda r: f"Contact {r.name}"),
-    "gatewaytoken": (models.GatewayToken, lambda r: f"Card {r.brand.title()} •••• {r.last4}"),
-    "document": (models.Document, lambda r: f"Document {r.filename}"),
-    "staffuser": (models.StaffUser, lambda r: f"Staff {r.email}"),
-    "gatewayconfig": (models.GatewayConfig, lambda r: f"Gateway {r.label or r.kind}"),
-}
+# subject_type -> model and how to name a row: the list's own (billing.admin_lists), read
+# here for the few rows a client's page shows.
+SUBJECTS = {kind: (model, name) for kind, (model, _, name) in admin_lists.SUBJECTS.items()}
 
 
 def _names(model, ids, name):
@@ -91,12 +80,8 @@ def filtered(args):
 @bp.get("/activity")
 @staff_required
 def index():
-    query, filters = filtered(request.args)
-    total = query.count()
-    page = Page(lambda offset, limit: activity_rows(query, limit, offset),
-                page_number(request.args.get("page")), PER_PAGE, total)
+    _, filters = filtered(request.args)
     C = models.Client
     clients = list(C.select(C.id, C.name).order_by(C.name, C.id).tuples())
-    return render_template("admin/activity.html", page=page, filters=filters,
-                           clients=clients, subject_types=sorted(SUBJECTS),
-                           pager_args={k: v for k, v in filters.items() if v})
+    return list_page("activity", "admin/activity.html", filters=filters,
+                     clients=clients, subject_types=sorted(SUBJECTS))

@@ -6,15 +6,14 @@ billing.clients, as the API's does.
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 import models
-from billing import DomainError
+from billing import DomainError, admin_lists
 from billing import clients as client_service
 from views.admin import current_staff, staff_required
-from views.paging import Page, page_number
+from views.admin.lists import list_page
 from views.sessions import leave_impersonation, staff_session_fields, start_contact_session
 
 bp = Blueprint("admin_clients", __name__, url_prefix="/admin")
 
-PER_PAGE = 50
 FORM_FIELDS = client_service.CLIENT_FIELDS
 
 
@@ -25,38 +24,11 @@ def get_client(client_id):
     return client
 
 
-def search_clients(search, include_archived=False):
-    """Clients whose name, number, e-mail, or a contact's name or e-mail holds `search`."""
-    C, P = models.Client, models.Contact
-    query = C.select()
-    if not include_archived:
-        query = query.where(C.archived_at.is_null())
-    if search:
-        by_contact = P.select(P.client).where(
-            P.email.contains(search) | P.first_name.contains(search)
-            | P.last_name.contains(search))
-        query = query.where(C.name.contains(search) | C.number.contains(search)
-                            | C.email.contains(search) | C.id.in_(by_contact))
-    return query
-
-
 @bp.get("/clients")
 @staff_required
 def index():
-    C = models.Client
-    search = request.args.get("q", "").strip()[:100]
-    archived = request.args.get("archived") == "1"
-    query = search_clients(search, archived)
-    total = query.count()
-    page = Page(query.order_by(C.name, C.id), page_number(request.args.get("page")), PER_PAGE,
-                total)
-    contacts = {}
-    if page.items:
-        for contact in models.Contact.select().where(
-                models.Contact.client.in_([c.id for c in page.items])).order_by(models.Contact.id):
-            contacts.setdefault(contact.client_id, []).append(contact)
-    return render_template("admin/clients.html", page=page, q=search, contacts=contacts,
-                           archived=archived)
+    return list_page("clients", "admin/clients.html", with_rows=lambda rows: {
+        "contacts": admin_lists.contacts_of(c.id for c in rows)})
 
 
 def _form_values(form):

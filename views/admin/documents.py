@@ -1,11 +1,11 @@
 """Back office: upload documents for a client and choose which the client may see."""
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 
 import models
 from billing import DomainError, files, transaction
 from views.admin import current_staff, staff_required
+from views.admin.lists import list_page
 from views.ids import row_id
-from views.paging import Page, page_number
 
 bp = Blueprint("admin_documents", __name__, url_prefix="/admin/documents")
 
@@ -13,13 +13,9 @@ bp = Blueprint("admin_documents", __name__, url_prefix="/admin/documents")
 @bp.get("/")
 @staff_required
 def index():
-    D = models.Document
-    query = D.select(D, models.Client).join(models.Client)
-    total = query.count()
-    page = Page(query.order_by(D.id.desc()), page_number(request.args.get("page")), 50, total)
-    clients = models.Client.select().where(models.Client.archived_at.is_null()).order_by(
-        models.Client.name)
-    return render_template("admin/documents.html", page=page, clients=clients)
+    C = models.Client
+    clients = C.select(C.id, C.name).where(C.archived_at.is_null()).order_by(C.name, C.id)
+    return list_page("documents", "admin/documents.html", clients=clients)
 
 
 @bp.post("/")

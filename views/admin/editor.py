@@ -19,7 +19,7 @@ from flask import (
 import models
 import pdf
 from billing import DomainError, autobill, documents
-from views.admin import current_staff, document_list, run_action, staff_required
+from views.admin import current_staff, run_action, staff_required
 from views.admin import editor_form as parse
 from views.admin.kinds import (
     CREDIT_ACTIONS,
@@ -29,6 +29,7 @@ from views.admin.kinds import (
     RECURRING_ACTIONS,
     available_actions,
 )
+from views.admin.lists import list_page
 from views.current import user_locale
 from views.tabs import wants_fragment
 
@@ -225,8 +226,5 @@ def _action(kind_key, record_id, action):
 @bp.get("/recurring_invoices")
 @staff_required
 def recurring_list():
-    R = models.RecurringInvoice
-    return document_list(R, "admin/recurring.html", archived=False,
-                         statuses=("draft", "active", "paused", "completed"),
-                         order=(R.id.desc(),), frequencies=dict(FREQUENCY_CHOICES))
+    return list_page("recurring", "admin/recurring.html", frequencies=dict(FREQUENCY_CHOICES))
 

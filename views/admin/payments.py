@@ -18,9 +18,9 @@ import money
 from billing import DomainError, FieldErrors, applying, gateway_settings
 from billing import payments as payment_service
 from views.admin import SHELL, current_staff, staff_required
+from views.admin.lists import list_page
 from views.current import user_locale
 from views.ids import row_id
-from views.paging import Page, page_number
 from views.tabs import render_tab
 
 bp = Blueprint("admin_payments", __name__, url_prefix="/admin")
@@ -70,12 +70,7 @@ def gateways_page(config_id=None):
 @bp.get("/payments")
 @staff_required
 def payments():
-    P = models.Payment
-    query = (P.select(P, models.Client).join(models.Client)
-             .where(P.status.in_(("pending", "completed", "refunded", "partially_refunded"))))
-    total = query.count()
-    page = Page(query.order_by(P.id.desc()), page_number(request.args.get("page")), 50, total)
-    return render_tab("admin/payments.html", shell=SHELL, page=page)
+    return list_page("payments", "admin/payments.html", shell=SHELL)
 
 
 @bp.get("/payments/<int:payment_id>")

@@ -15,8 +15,8 @@ import money
 from billing import DomainError
 from billing import products as product_service
 from views.admin import current_staff, editor_form, staff_required
+from views.admin.lists import list_page
 from views.current import user_locale
-from views.paging import Page, page_number
 
 bp = Blueprint("admin_products", __name__, url_prefix="/admin/products")
 
@@ -29,13 +29,7 @@ def _currency():
 @bp.get("")
 @staff_required
 def index():
-    P = models.Product
-    archived = request.args.get("archived") == "1"
-    query = P.select().where(P.archived_at.is_null(False) if archived else P.archived_at.is_null())
-    total = query.count()
-    page = Page(query.order_by(P.name, P.id), page_number(request.args.get("page")), 50, total)
-    return render_template("admin/products.html", page=page, archived=archived,
-                           currency=_currency())
+    return list_page("products", "admin/products.html", currency=_currency())
 
 
 def _values(product, locale):

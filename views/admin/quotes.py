@@ -7,7 +7,8 @@ from flask import Blueprint
 
 import models
 from billing import quotes as quote_service
-from views.admin import document_list, run_action, staff_required
+from views.admin import run_action, staff_required
+from views.admin.lists import list_page
 from views.current import service_config
 
 bp = Blueprint("admin_quotes", __name__, url_prefix="/admin")
@@ -16,9 +17,7 @@ bp = Blueprint("admin_quotes", __name__, url_prefix="/admin")
 @bp.get("/quotes")
 @staff_required
 def quotes():
-    Q = models.Quote
-    return document_list(Q, "admin/quotes.html", statuses=Q.STATUSES,
-                         order=(Q.date.desc(), Q.id.desc()), today=models.utcnow().date())
+    return list_page("quotes", "admin/quotes.html", today=models.utcnow().date())
 
 
 ACTIONS = {
@@ -43,6 +42,4 @@ def quote_action(quote_id, action):
 @bp.get("/credits")
 @staff_required
 def credits():
-    C = models.Credit
-    return document_list(C, "admin/credits.html", statuses=(),
-                         order=(C.date.desc(), C.id.desc()))
+    return list_page("credits", "admin/credits.html")

@@ -10,30 +10,17 @@ from billing import DomainError, FieldErrors, plan_changes, subscription_purchas
 from billing import subscriptions as plan_service
 from billing.schedule import FREQUENCIES
 from views.admin import current_staff, staff_required
+from views.admin.lists import list_page
 from views.current import service_config, user_locale
-from views.paging import Page, page_number
 
 bp = Blueprint("admin_subscriptions", __name__, url_prefix="/admin/subscriptions")
-PER_PAGE = 50
 
 
 @bp.get("")
 @staff_required
 def index():
-    P = models.Plan
-    archived = request.args.get("archived") == "1"
-    query = P.select().where(P.archived_at.is_null(False) if archived else P.archived_at.is_null())
-    total = query.count()
-    page = Page(query.order_by(P.name, P.id), page_number(request.args.get("page")), PER_PAGE,
-                total)
-    counts = {}
-    if page.items:
-        S = models.Subscription
-        counts = dict(S.select(S.plan, models.fn.COUNT(S.id)).where(
-            S.plan.in_([p.id for p in page.items]) & S.status.in_(("active", "past_due")))
-            .group_by(S.plan).tuples())
-    return render_template("admin/plans.html", page=page, archived=archived, counts=counts,
-                           frequencies=FREQUENCIES, purchase_link=_purchase_link)
+    return list_page("plans", "admin/plans.html", frequencies=FREQUENCIES,
+                     purchase_link=_purchase_link)
 
 
 def _purchase_link(plan):
