@@ -141,7 +141,7 @@ def _visible(Invoice, status, searching):
         query = query.where(Invoice.status.in_(("sent", "partial")) & (Invoice.balance > 0)
                             & (Invoice.due_date < slot("today", Invoice.due_date)))
     if searching:
-        query = query.where(matching(Invoice.number))
+        query = query.where(matching(Invoice.number, Invoice.po_number))
     return query
 
 

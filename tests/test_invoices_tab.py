@@ -131,6 +131,22 @@ def test_search_by_number(client, auth, varied):
     assert "No invoices match" in none.get_data(as_text=True)
 
 
+def test_search_by_po_number(client, auth, varied):
+    """A buyer looks an invoice up by their own purchase-order number too."""
+    target, other = varied["invoices"][1], varied["invoices"][3]
+    with opened(client.application):
+        models.Invoice.update(po_number="PO-7731-ACME").where(
+            models.Invoice.id == target.id).execute()
+        models.Invoice.update(po_number="PO-1200").where(models.Invoice.id == other.id).execute()
+    login(auth)
+    assert rows(client.get("/client/invoices?q=7731")) == [target.number]
+    assert rows(client.get("/client/invoices?q=po-7731-acme")) == [target.number]
+    assert sorted(rows(client.get("/client/invoices?q=PO-"))) == sorted(
+        [target.number, other.number])
+    page = client.get("/client/invoices").get_data(as_text=True)
+    assert 'placeholder="Invoice or PO number"' in page
+
+
 def test_empty_and_no_match_states(client, auth, varied):
     login(auth)
     nomatch = client.get("/client/invoices?q=ZZZ&status=paid").get_data(as_text=True)
