@@ -9,26 +9,22 @@ import models
 from billing import client_access
 from tests import factories
 from tests.browser import support
+from tests.core_support import opened
 
 pytestmark = pytest.mark.browser
 PERSON = "both@switch.example"
 
 
-def test_switch_client_on_a_phone(browser, demo_server, shots):
-    with demo_server.app.test_request_context():
-        models.db.connect(reuse_if_open=True)
+def test_switch_client_on_a_phone(demo_server, phone, shots):
+    with opened(demo_server.app):
         home = factories.client(name="Harbour Home Ltd")
         other = factories.client(name="Orchard Other GmbH")
         factories.contact(home, email=PERSON)
         client_access.grant(other, PERSON)
         own_invoice = factories.invoice(home, status="sent").number
         other_invoice = factories.invoice(other, status="sent").number
-        models.db.close()
-    context = browser.new_context(viewport=support.PHONE)
     try:
-        page = context.new_page()
-        page.set_default_timeout(20000)
-        console = support.ConsoleWatch(page)
+        page = phone
         support.log_in(page, demo_server.url, PERSON, factories.PASSWORD)
         main = page.locator("main")
         expect(main).to_contain_text(own_invoice)
@@ -53,10 +49,6 @@ def test_switch_client_on_a_phone(browser, demo_server, shots):
         assert support.fits_width(page)
         support.assert_accessible(page, "invoices after switching")
         shots(page, "switcher-other")
-        assert console.errors == [] and console.csp == [], console.errors
     finally:
-        context.close()
-        with demo_server.app.app_context():
-            models.db.connect(reuse_if_open=True)
+        with opened(demo_server.app):
             models.Client.delete().where(models.Client.id.in_([home.id, other.id])).execute()
-            models.db.close()
