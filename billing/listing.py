@@ -206,15 +206,23 @@ class PaymentRow(Row):
     has_unapplied = models.Payment.has_unapplied
 
 
-def payments(client_id):
+def payments(client_id, search=""):
+    """The client's payments, newest first; `search` finds a number or a reference (the
+    client's own, or the gateway's)."""
     P = models.Payment
 
     def build():
         query = P.select(P.id, P.public_id, P.number, P.date, P.amount, P.applied, P.refunded,
                          P.currency, P.method, P.method_label, P.reference,
-                         P.gateway_reference, P.status, P.is_prepayment)
-        return order(query.where(_by_client(P) & P.status.in_(PAYMENTS_SHOWN)), P, "date", True)
-    return Listing("payments", build, {"client": client_id}, row=PaymentRow)
+                         P.gateway_reference, P.status, P.is_prepayment).where(
+            _by_client(P) & P.status.in_(PAYMENTS_SHOWN))
+        if search:
+            query = query.where(matching(P.number, P.reference, P.gateway_reference))
+        return order(query, P, "date", True)
+    values = {"client": client_id}
+    if search:
+        values["pattern"] = like_pattern(search)
+    return Listing(("payments", bool(search)), build, values, row=PaymentRow)
 
 
 class AllocationRow(Row):
@@ -259,7 +267,7 @@ class QuoteRow(Row):
     display_status = models.Quote.display_status
 
 
-def quotes(client_id, status, today):
+def quotes(client_id, status, today, search=""):
     Q = models.Quote
 
     def build():
@@ -275,11 +283,15 @@ def quotes(client_id, status, today):
             query = query.where(Q.status == "declined")
         elif status == "expired":
             query = query.where((Q.status == "expired") | ((Q.status == "sent") & ~live))
+        if search:
+            query = query.where(matching(Q.number))
         return order(query, Q, "date", True)
     values = {"client": client_id}
     if status in ("sent", "expired"):
         values["today"] = today
-    return Listing(("quotes", status), build, values, row=QuoteRow)
+    if search:
+        values["pattern"] = like_pattern(search)
+    return Listing(("quotes", status, bool(search)), build, values, row=QuoteRow)
 
 
 CREDITS_AVAILABLE = ("sent", "partial")  # billing.credits.AVAILABLE

@@ -9,7 +9,7 @@ import pdf
 from billing import documents, listing
 from views.ids import valid_public_id
 from views.macro_cache import memo_macro, memo_macro_join
-from views.paging import Page, page_number
+from views.paging import Page, page_number, search_text
 from views.tabs import portal_tab, render_tab
 
 bp = Blueprint("invoices", __name__, url_prefix="/client")
@@ -43,7 +43,7 @@ def index():
     args = request.args
     status = args.get("status", "all")
     status = status if status in FILTERS else "all"
-    search = args.get("q", "").strip()[:50]
+    search = search_text()
     sort, descending = listing.parse_sort(args.get("sort", "-date"), SORTS, "-date")
     today = models.utcnow().date()
     rows = listing.invoices(current_user.client_id, status=status, search=search,

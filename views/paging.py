@@ -58,3 +58,8 @@ def list_url(args, path=None):
     """This page (or `path`) with other query arguments: a list's sort and page links
     (url_for would route-build each of them again)."""
     return (path or request.path) + "?" + urlencode(args)
+
+
+def search_text(limit=50):
+    """What a list is searched for (?q=), as typed, trimmed."""
+    return request.args.get("q", "").strip()[:limit]

@@ -6,7 +6,7 @@ from peewee import JOIN
 import models
 import pdf
 from billing import listing
-from views.paging import Page, page_number
+from views.paging import Page, page_number, search_text
 from views.tabs import portal_tab, render_tab
 
 bp = Blueprint("payments", __name__, url_prefix="/client")
@@ -40,9 +40,10 @@ def allocations_for(payments):
 @bp.get("/payments")
 @portal_tab("payments")
 def index():
-    page = Page(listing.payments(current_user.client_id), page_number(request.args.get("page")),
-                current_app.config["PAGE_SIZE"])
-    return render_tab("payments/list.html", page=page,
+    search = search_text()
+    page = Page(listing.payments(current_user.client_id, search),
+                page_number(request.args.get("page")), current_app.config["PAGE_SIZE"])
+    return render_tab("payments/list.html", page=page, q=search,
                       allocations=listing.allocations_of(row.id for row in page.items))
 
 

@@ -9,7 +9,7 @@ import pdf
 from billing import DomainError, documents, listing
 from billing import quotes as quote_service
 from views.current import acting_staff, company, service_config
-from views.paging import Page, page_number
+from views.paging import Page, page_number, search_text
 from views.tabs import portal_tab, render_tab, tab_enabled
 
 bp = Blueprint("quotes", __name__, url_prefix="/client")
@@ -41,10 +41,11 @@ def index():
     status = request.args.get("status", "all")
     status = status if status in FILTERS else "all"
     today = models.utcnow().date()
-    page = Page(listing.quotes(current_user.client_id, status, today),
+    search = search_text()
+    page = Page(listing.quotes(current_user.client_id, status, today, search),
                 page_number(request.args.get("page")), current_app.config["PAGE_SIZE"])
     return render_tab("quotes/list.html", page=page, status=status, filters=FILTERS,
-                      today=today)
+                      today=today, q=search)
 
 
 def _show(quote, error=None, field=None, status_code=200):
