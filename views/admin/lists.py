@@ -4,7 +4,7 @@ from flask import render_template, request
 
 from billing import listing
 from billing.admin_lists import LISTS
-from views.paging import Page, page_number
+from views.paging import Page, page_number, search_text
 from views.tabs import render_tab
 
 PER_PAGE = 50
@@ -18,7 +18,7 @@ def list_page(name, template, *, shell=None, with_rows=None, filters=None, **con
     `filters` are the list's own (already checked) filters, passed on to its definition."""
     spec = LISTS[name]
     args = request.args
-    search = args.get("q", "").strip()[:100]
+    search = search_text(100)
     status = args.get("status", "")[:20]
     if status not in spec.statuses:
         status = ""
