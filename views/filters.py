@@ -10,8 +10,10 @@ from jinja2 import pass_context
 
 import i18n
 from billing.documents import plain_number
+from billing.schedule import FREQUENCIES
 from money import format_money
 from views.current import company, user_locale
+from views.macro_cache import list_rows
 from views.paging import list_url
 from views.tabs import tab_enabled, visible_tabs
 from views.urls import brand_url, fixed_url, logo_src, record_url, static_url
@@ -71,6 +73,8 @@ def register_filters(app):
     app.add_template_filter(plain_number, "plain")
     app.add_template_global(list_url, "list_url")
     app.add_template_global(record_url, "record_url")
+    app.add_template_global(list_rows, "list_rows")
+    app.add_template_global(FREQUENCIES, "frequencies")
 
     @app.context_processor
     def portal_context():

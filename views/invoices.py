@@ -1,6 +1,4 @@
 """Invoices tab: list (sort, filter, search, pages), one invoice, its PDF."""
-from collections import namedtuple
-
 from flask import Blueprint, abort, current_app, request
 from flask_login import current_user
 
@@ -8,7 +6,7 @@ import models
 import pdf
 from billing import documents, listing
 from views.ids import valid_public_id
-from views.macro_cache import memo_macro, memo_macro_join
+from views.macro_cache import memo_macro
 from views.paging import Page, page_number, search_text
 from views.tabs import portal_tab, render_tab
 
@@ -53,7 +51,7 @@ def index():
     return render_tab("invoices/list.html", page=page, status=status, q=search,
                       sort=("-" if descending else "") + sort, today=today,
                       any_payable=any(row.is_payable for row in page.items),
-                      invoice_rows=invoice_rows, invoice_list_head=invoice_list_head,
+                      invoice_list_head=invoice_list_head,
                       invoice_list_filters=invoice_list_filters)
 
 
@@ -74,19 +72,7 @@ def download(public_id):
                     inline=request.args.get("inline") == "1")
 
 
-# Everything a list row shows: its HTML is a function of these (and the locale).
-InvoiceLine = namedtuple("InvoiceLine", ("public_id", "number", "date", "due_date", "currency",
-                                         "total", "balance_due", "state", "label", "is_payable"))
 LIST_PARTS = "invoices/_list_parts.html"
-
-
-def invoice_rows(rows):
-    """The list's rows. Rendering 25 rows was a quarter of the tab's time and rows repeat
-    from view to view (the first page above all), so each distinct row is rendered once;
-    a changed invoice is a different InvoiceLine, hence a new row."""
-    fields = InvoiceLine._fields
-    return memo_macro_join(LIST_PARTS, "row", (
-        (InvoiceLine(*[getattr(row, name) for name in fields]),) for row in rows))
 
 
 def invoice_list_head(status, q, sort):
