@@ -59,6 +59,10 @@ class PreparedQuery:
         row = self._cursor(values).fetchone()
         return row[0] if row else None
 
+    def tuples(self, **values):
+        """Every row as the driver gives it: for sums and unions, which the caller reads."""
+        return self._cursor(values).fetchall()
+
     def records(self, cls, **values):
         """Rows as `cls(**columns)`: for lists, where a full model per row costs more than the
         query. Only columns whose driver value is not already the Python value are converted

@@ -7,6 +7,7 @@ from peewee import SQL, Case, Value, fn
 import models
 from billing import DomainError
 from i18n import gettext
+from prepared import prepared, slot
 
 MAX_DAYS = 366 * 5
 AGEING = (("Current", None, 0), ("1–30 days", 1, 30), ("31–60 days", 31, 60),
@@ -152,8 +153,28 @@ def _sum_if(condition, value):
 
 def _sums(client, currency, start, end):
     """Opening balance, the period's charges and money in, the ageing on `end`, and the date
-    of the client's first invoice or payment (first_date()), in one statement."""
+    of the client's first invoice or payment (first_date()), in one statement (its SQL made
+    once: prepared.py)."""
+    values = {"client": client.id, "currency": currency, "start": start, "end": end}
+    for _, low, high in AGEING:
+        for days in (low, high):
+            if days:
+                values[f"end_less_{days}"] = end - dt.timedelta(days=days)
+    rows = {row[0]: row[1:] for row in prepared(("statement-sums",), _sums_query).tuples(
+        **values)}
+    inv, pay, first, cred = rows["invoice"], rows["payment"], rows["first"], rows["credit"]
+    dates = [_as_date(d) for d in (inv[2], first[2]) if d]
+    return {"opening": int(inv[0]) - int(pay[0]) - int(cred[0]),
+            "invoiced": int(inv[1]), "paid": int(pay[1]) + int(cred[1]),
+            "ageing": [int(amount) for amount in inv[3:]],
+            "unused": int(rows["unused_credit"][0]) + int(rows["unapplied"][0]),
+            "first_date": min(dates) if dates else None}
+
+
+def _sums_query():
     Inv, P, Cr = models.Invoice, models.Payment, models.Credit
+    client, currency = slot("client"), slot("currency")
+    start, end = slot("start", Inv.date), slot("end", Inv.date)
     counted = (Inv.currency == currency) & Inv.status.not_in(("draft", "cancelled", "void"))
     in_period = (Inv.date >= start) & (Inv.date <= end)
     # Days late on `end` as due-date bounds, so no date arithmetic differs between databases.
@@ -164,9 +185,9 @@ def _sums(client, currency, start, end):
         if low is None:
             late = due >= end
         else:
-            late = due <= end - dt.timedelta(days=low)
+            late = due <= slot(f"end_less_{low}", Inv.date)
             if high is not None:
-                late &= due >= end - dt.timedelta(days=high)
+                late &= due >= slot(f"end_less_{high}", Inv.date)
         buckets.append(_sum_if(owed & late, Inv.balance))
     invoices = Inv.select(Value("invoice"), _sum_if(counted & (Inv.date < start), Inv.total),
                           _sum_if(counted & in_period, Inv.total), fn.MIN(Inv.date),
@@ -194,21 +215,22 @@ def _sums(client, currency, start, end):
         (P.client == client) & (P.currency == currency) & (P.method != "credit")
         & P.status.in_(("completed", "partially_refunded"))
         & (P.amount - P.applied - P.refunded > 0) & (P.date <= end))
-    rows = {row[0]: row[1:] for row in (invoices + payments + first_payment + credits
-                                        + open_credit + unapplied).tuples()}
-    inv, pay, first, cred = rows["invoice"], rows["payment"], rows["first"], rows["credit"]
-    dates = [_as_date(d) for d in (inv[2], first[2]) if d]
-    return {"opening": int(inv[0]) - int(pay[0]) - int(cred[0]),
-            "invoiced": int(inv[1]), "paid": int(pay[1]) + int(cred[1]),
-            "ageing": [int(amount) for amount in inv[3:]],
-            "unused": int(rows["unused_credit"][0]) + int(rows["unapplied"][0]),
-            "first_date": min(dates) if dates else None}
+    return invoices + payments + first_payment + credits + open_credit + unapplied
 
 
 def _events(client, currency, start, end):
     """The period's (date, kind, reference, charge, payment), in date order: invoices, then
     payments, then credits on the same day."""
+    rows = prepared(("statement-events",), _events_query).tuples(
+        client=client.id, currency=currency, start=start, end=end)
+    return [(_as_date(date), kind, reference, int(charge), int(paid))
+            for date, _, _, kind, reference, charge, paid in rows]
+
+
+def _events_query():
     Inv, P, Cr = models.Invoice, models.Payment, models.Credit
+    client, currency = slot("client"), slot("currency")
+    start, end = slot("start", Inv.date), slot("end", Inv.date)
     payments, credits = _money_in(client, currency)
     invoices = _charges(client, currency).select(
         Inv.date, Value(0).alias("position"), Inv.id.alias("row_id"), Value("Invoice"),
@@ -220,9 +242,7 @@ def _events(client, currency, start, end):
     credits = Cr.select(
         Cr.date, Value(2), Cr.id, Value("Credit"), Cr.number, Value(0), Cr.total).where(
         credits & (Cr.date >= start) & (Cr.date <= end))
-    events = (invoices + payments + credits).order_by(SQL("1"), SQL("2"), SQL("3"))
-    return [(_as_date(date), kind, reference, int(charge), int(paid))
-            for date, _, _, kind, reference, charge, paid in events.tuples()]
+    return (invoices + payments + credits).order_by(SQL("1"), SQL("2"), SQL("3"))
 
 
 def _as_date(value):

@@ -41,7 +41,9 @@ def _setting():
 
 def row_key(row):
     """A list row's identity for the cache: its class and columns (not the list's total,
-    which rides along on every row)."""
+    which rides along on every row); a tuple row (the statement's) is its own columns."""
+    if isinstance(row, tuple):
+        return row
     return type(row), tuple(item for item in vars(row).items() if item[0] != TOTAL)
 
 
