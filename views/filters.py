@@ -13,7 +13,7 @@ from billing.documents import plain_number
 from billing.schedule import FREQUENCIES
 from money import format_money
 from views.current import company, user_locale
-from views.macro_cache import list_rows
+from views.list_rows import list_rows
 from views.paging import list_url
 from views.tabs import tab_enabled, visible_tabs
 from views.urls import brand_url, fixed_url, logo_src, record_url, static_url

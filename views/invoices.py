@@ -6,7 +6,6 @@ import models
 import pdf
 from billing import documents, listing
 from views.ids import valid_public_id
-from views.macro_cache import memo_macro
 from views.paging import Page, page_number, search_text
 from views.tabs import portal_tab, render_tab
 
@@ -51,8 +50,7 @@ def index():
     return render_tab("invoices/list.html", page=page, status=status, q=search,
                       sort=("-" if descending else "") + sort, today=today,
                       any_payable=any(row.is_payable for row in page.items),
-                      invoice_list_head=invoice_list_head,
-                      invoice_list_filters=invoice_list_filters)
+                      statuses=FILTER_LABELS, sorts=SORT_LABELS)
 
 
 @bp.get("/invoices/<public_id>")
@@ -70,15 +68,3 @@ def download(public_id):
     invoice = get_invoice(public_id)
     return pdf.send(pdf.invoice_pdf(invoice), f"invoice-{invoice.number}.pdf",
                     inline=request.args.get("inline") == "1")
-
-
-LIST_PARTS = "invoices/_list_parts.html"
-
-
-def invoice_list_head(status, q, sort):
-    return memo_macro(LIST_PARTS, "head", request.path, status, q, sort)
-
-
-def invoice_list_filters(status, q, sort):
-    return memo_macro(LIST_PARTS, "filters", request.path, status, q, sort, FILTER_LABELS,
-                      SORT_LABELS)

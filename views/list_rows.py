@@ -1,5 +1,5 @@
-"""HTML of list rows (and other list parts) rendered once per distinct call, kept across
-requests: rendering a page of rows through the template was most of a tab's time, and rows
+"""Every list's rows, each distinct row rendered once and its HTML kept across requests:
+rendering a page of rows through the template was most of a tab's time, and rows
 repeat from view to view (the first page above all). Every list renders its rows this way
 (DESIGN.md §2: the speed-up lives in the list mechanism, not in one tab)."""
 import functools
@@ -27,14 +27,8 @@ def list_rows(template, rows, *args, related=None):
     return Markup("".join(calls))
 
 
-def memo_macro(template, macro, *args):
-    """The HTML of a macro called with `args` (hashable), rendered once per distinct call:
-    a list's head and filters, which repeat from view to view."""
-    return _render(template, macro, _setting(), args)
-
-
 def _setting():
-    """What every cached part also depends on: the locale (words, number and date formats),
+    """What every kept row also depends on: the locale (words, number and date formats),
     the time zone (timestamps shown as dates) and the URL root (links)."""
     return user_locale(), company().timezone, request.script_root
 
