@@ -1,4 +1,4 @@
-"""List rows are kept as HTML between requests (views/macro_cache.list_rows): a kept row must
+"""List rows are kept as HTML between requests (views.list_rows.list_rows): a kept row must
 never show a record as it was. Each test lists a record, changes it the way the product does
 or a staff member would, and lists it again."""
 import datetime as dt
