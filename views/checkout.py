@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2 import pass_context
 
-import models
 from billing import (
     DomainError,
     checkout,
@@ -20,7 +19,7 @@ from billing import (
 )
 from extensions import CSP, limiter
 from gateways.base import GatewayError
-from views.current import acting_staff_id, company, user_locale
+from views.current import acting_staff, company, user_locale
 from views.tabs import portal_tab, render_tab, tab_enabled
 
 bp = Blueprint("checkout", __name__, url_prefix="/client")
@@ -28,8 +27,7 @@ bp = Blueprint("checkout", __name__, url_prefix="/client")
 
 def acting():
     """Who is doing this: the contact, or (impersonating) staff. Never assume the contact."""
-    staff_id = acting_staff_id()
-    staff = models.StaffUser.get_or_none(models.StaffUser.id == staff_id) if staff_id else None
+    staff = acting_staff()
     return {"contact": None if staff else current_user.id, "staff": staff}
 
 
