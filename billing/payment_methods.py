@@ -3,6 +3,8 @@
 Whoever acts is passed in (contact or staff): when staff open the portal as a contact, the
 record says staff added the card, not the contact.
 """
+import dataclasses
+
 import models
 from billing import DomainError, gateway_settings, transaction
 from gateways.base import SavedMethod
@@ -19,6 +21,58 @@ def usable(client_id, public_id):
     if gateway is None or not gateway.capabilities.token_billing:
         return None, None
     return token, gateway
+
+
+def chargeable(client_id, enabled):
+    """The client's saved methods that one of the `enabled` gateways can still charge,
+    the default first, then the newest."""
+    usable_ids = {g.config.id for g in enabled if g.capabilities.token_billing}
+    T = models.GatewayToken
+    return [t for t in T.for_client(client_id).order_by(T.is_default.desc(), T.id.desc())
+            if t.gateway_id in usable_ids]
+
+
+def save_choice(gateway):
+    """How the save-card checkbox shows, from the business's token mode for this gateway."""
+    if not gateway.capabilities.token_billing:
+        return "off"
+    return gateway.config.token_mode if gateway.config.token_mode in (
+        "always", "optin", "optout", "off") else "optin"
+
+
+def wants_save(gateway, ticked):
+    """Whether a card captured for a payment is kept: always, or as the person ticked."""
+    mode = save_choice(gateway)
+    return mode == "always" or (mode in ("optin", "optout") and ticked)
+
+
+@dataclasses.dataclass(frozen=True)
+class CardEntry:
+    """What a card-capture page posted: the setup the gateway's own page confirmed (capture
+    in the browser), or a test card typed into ours (a gateway without browser capture)."""
+    setup_intent: str = ""
+    number: str = ""
+    exp_month: str = ""
+    exp_year: str = ""
+    cvc: str = ""
+
+
+def start_capture(client, gateway):
+    """What the card-capture page hands the gateway's script: {setup_id, client_secret}
+    for a gateway that captures in the browser, else nothing. GatewayError when it fails."""
+    if not gateway.capabilities.client_side_capture:
+        return {}
+    setup_id, client_secret = gateway.start_setup(customer_for(client, gateway))
+    return {"setup_id": setup_id, "client_secret": client_secret}
+
+
+def captured(client, gateway, entry):
+    """The method the gateway's capture returned (a SavedMethod, not stored yet); raises
+    PaymentDeclined / GatewayError."""
+    if gateway.capabilities.client_side_capture:
+        return gateway.finish_setup(entry.setup_intent[:100], customer_for(client, gateway))
+    return gateway.tokenize(entry.number[:25], entry.exp_month[:2], entry.exp_year[:4],
+                            entry.cvc[:4])
 
 
 def as_saved(token):

@@ -6,6 +6,7 @@ cannot store one (DESIGN.md §8).
 """
 import dataclasses
 import json
+import typing
 
 from i18n import gettext
 
@@ -106,6 +107,32 @@ class ChargeResult:
     currency: str = ""
 
 
+@dataclasses.dataclass(frozen=True)
+class BookedCharge:
+    """A charge as a gateway's books keep it."""
+    reference: str
+    amount: int
+    currency: str
+
+
+class ChargeBook(typing.Protocol):
+    """Books for a gateway with no payment service of its own to keep them (the demo
+    gateway): what it charged, under which idempotency key, readable from any process.
+
+    billing supplies them (billing/gateway_books.py), so gateways/ knows nothing of where
+    they are stored; see keep_charges_in().
+    """
+
+    def by_key(self, idempotency_key: str) -> BookedCharge | None: ...
+
+    def by_reference(self, reference: str) -> BookedCharge | None: ...
+
+    def book(self, *, idempotency_key: str, amount: int, currency: str, reference: str,
+             payment: str) -> BookedCharge:
+        """Keep a new charge. The first charge under a key wins: a second booking under
+        it (even at the same moment, from another process) returns the first one."""
+
+
 class Gateway:
     """Base class: one instance per GatewayConfig row, holding its settings."""
 
@@ -117,9 +144,14 @@ class Gateway:
     settings_fields: tuple = ()
     # Origins a page that runs this gateway's browser capture must allow in its CSP.
     script_origins: tuple = ()
+    # Where a gateway without a service of its own keeps its charges (a ChargeBook): the
+    # one billing installed with keep_charges_in(), unless one is given to the instance.
+    charge_book = None
 
-    def __init__(self, config):
+    def __init__(self, config, charge_book=None):
         self.config = config
+        if charge_book is not None:
+            self.charge_book = charge_book
         try:
             self.settings = json.loads(config.settings or "{}")
         except ValueError:
@@ -171,3 +203,9 @@ class Gateway:
 
     def instructions(self):
         return ""
+
+
+def keep_charges_in(book):
+    """Give every gateway the ChargeBook it keeps charges in when it has no service of its
+    own; billing calls this once, at import, with books in our database."""
+    Gateway.charge_book = book

@@ -8,9 +8,6 @@ PORTAL_ENV=production.
 import datetime as dt
 import secrets
 
-from peewee import IntegrityError
-
-import models
 from gateways.base import (
     Capabilities,
     ChargeResult,
@@ -76,32 +73,32 @@ class DemoGateway(Gateway):
         if outcome != "ok":
             raise PaymentDeclined(gettext("Your card was declined. Try another card."))
         # Like Stripe: a key already charged answers with that charge, never a second one.
-        D = models.DemoCharge
-        charge = D.get_or_none(D.idempotency_key == idempotency_key)
-        if charge is None:
-            try:
-                with models.db.atomic():
-                    charge = D.create(idempotency_key=idempotency_key, amount=amount,
-                                      currency=currency.upper(),
-                                      reference=f"demo_ch_{secrets.token_hex(10)}",
-                                      payment=str((metadata or {}).get("payment", ""))[:24])
-            except IntegrityError:  # the same key, charged at this very moment
-                charge = D.get(D.idempotency_key == idempotency_key)
+        books = self.books()
+        charge = books.by_key(idempotency_key) or books.book(
+            idempotency_key=idempotency_key, amount=amount, currency=currency.upper(),
+            reference=f"demo_ch_{secrets.token_hex(10)}",
+            payment=str((metadata or {}).get("payment", "")))
         if (charge.amount, charge.currency) != (amount, currency.upper()):
             raise PaymentDeclined(gettext("This payment form was already used for another "
                                           "amount. Please start again."))
         return _result(charge)
 
     def retrieve_charge(self, reference):
-        charge = models.DemoCharge.get_or_none(models.DemoCharge.reference == reference)
+        charge = self.books().by_reference(reference)
         if charge is None:
             raise PaymentDeclined(gettext("The demo gateway has no such charge."))
         return _result(charge)
 
     def find_charge(self, idempotency_key, metadata):
-        D = models.DemoCharge
-        charge = D.get_or_none(D.idempotency_key == idempotency_key)
+        charge = self.books().by_key(idempotency_key)
         return _result(charge) if charge is not None else None
+
+    def books(self):
+        """Its own books (a ChargeBook), standing in for a payment service's records."""
+        if self.charge_book is None:
+            raise RuntimeError("The demo gateway has no books: billing installs them "
+                               "(gateways.base.keep_charges_in) when it is imported.")
+        return self.charge_book
 
     def refund(self, reference, amount, idempotency_key=None):
         return {"id": f"demo_re_{secrets.token_hex(8)}", "amount": amount}

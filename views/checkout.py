@@ -4,25 +4,22 @@ Plain form posts, not htmx swaps: the card-capture page must be a full page load
 its own Content-Security-Policy (allowing the gateway's script) applies, and so a reload
 after paying lands on the payment, never on a second submission.
 """
-import secrets
-
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2 import pass_context
 
-import models
 from billing import (
     DomainError,
-    allocation,
     checkout,
+    checkout_review,
+    checkout_steps,
     gateway_settings,
     payment_methods,
-    reservations,
 )
 from extensions import CSP, limiter
 from gateways.base import GatewayError
-from views.current import acting_staff_id, company, user_locale
+from views.current import acting_staff, company, user_locale
 from views.tabs import portal_tab, render_tab, tab_enabled
 
 bp = Blueprint("checkout", __name__, url_prefix="/client")
@@ -30,77 +27,52 @@ bp = Blueprint("checkout", __name__, url_prefix="/client")
 
 def acting():
     """Who is doing this: the contact, or (impersonating) staff. Never assume the contact."""
-    staff_id = acting_staff_id()
-    staff = models.StaffUser.get_or_none(models.StaffUser.id == staff_id) if staff_id else None
+    staff = acting_staff()
     return {"contact": None if staff else current_user.id, "staff": staff}
 
 
-def selected_ids(form):
-    if form.get("all"):
-        Invoice = models.Invoice
-        query = (Invoice.for_client(current_user.client_id)
-                 .where(Invoice.status.in_(("sent", "partial")) & (Invoice.balance > 0)
-                        & (Invoice.currency == current_user.client.currency))
-                 .order_by(Invoice.due_date, Invoice.id).limit(allocation.MAX_INVOICES))
-        return [inv.public_id for inv in query]
-    return [pid[:24] for pid in form.getlist("invoices")][: allocation.MAX_INVOICES + 1]
+def selection(form):
+    """The invoices and amounts the form asks to pay (the list's ticks, or the review form)."""
+    return checkout_review.Selection(
+        pay_all=bool(form.get("all")), picked=tuple(form.getlist("invoices")),
+        amounts={name[len("amount_"):]: text for name, text in form.items()
+                 if name.startswith("amount_")},
+        full=frozenset(name[len("choice_"):] for name, value in form.items()
+                       if name.startswith("choice_") and value == "full"))
 
 
-def amount_text(form, pid):
-    """The amount typed for an invoice (blank stays blank: refused), else the form's choice:
-    the full balance or what is due now. A form without either (pay all) pays what is due."""
-    text = form.get(f"amount_{pid}")
-    if text is not None:
-        return text[:40]
-    return allocation.FULL if form.get(f"choice_{pid}") == "full" else allocation.DUE
+def choice(form):
+    """How the form says to pay."""
+    return checkout_steps.Choice(
+        method=form.get("method", ""), key=form.get("key", ""),
+        use_credit=form.get("use_credit") == "1", capture=form.get("step") == "capture",
+        save=form.get("save") == "1", staff_consent=form.get("staff_consent") == "1",
+        card=card_entry(form))
+
+
+def card_entry(form):
+    return payment_methods.CardEntry(
+        setup_intent=form.get("setup_intent", ""), number=form.get("card_number", ""),
+        exp_month=form.get("exp_month", ""), exp_year=form.get("exp_year", ""),
+        cvc=form.get("cvc", ""))
 
 
 def requested_items(form):
-    return [(pid, amount_text(form, pid)) for pid in selected_ids(form)]
+    return checkout_review.requested_items(current_user, selection(form))
 
 
-def checkout_context(form, error=None, key=None):
-    """What the review screen shows: the invoices, credit, saved and new methods."""
-    client_id = current_user.client_id
-    ids = selected_ids(form)
-    Invoice = models.Invoice
-    found = {i.public_id: i for i in Invoice.for_client(client_id)
-             .where(Invoice.public_id.in_(ids or [""]))}
-    invoices = [found[pid] for pid in ids if pid in found and found[pid].is_payable]
-    # An invoice a payment in flight holds in full is shown as being processed, never
-    # offered for a second charge (the claim would refuse it anyway).
-    processing = reservations.in_flight(client_id, invoices)
-    held_in_full = {inv.id for inv, _, left in processing if left == 0}
-    invoices = [inv for inv in invoices if inv.id not in held_in_full]
-    currency = invoices[0].currency if invoices else current_user.client.currency
-    credit = sum(c.balance for c in allocation.available_credit(client_id, currency))
-    enabled = gateway_settings.enabled()
-    usable_ids = {g.config.id for g in enabled if g.capabilities.token_billing}
-    saved = [t for t in models.GatewayToken.for_client(client_id)
-             .order_by(models.GatewayToken.is_default.desc(), models.GatewayToken.id.desc())
-             if t.gateway_id in usable_ids]
-    c = company()
-    return {
-        "invoices": invoices, "processing": processing, "currency": currency,
-        "credit_available": credit,
-        "saved": saved, "new_gateways": [g for g in enabled if g.capabilities.online],
-        "offline_gateways": [g for g in enabled if not g.capabilities.online],
-        "editable": c.allow_partial_payments or c.allow_over_payment,
-        "form": form, "error": error, "key": key or form.get("key") or new_key(),
-        "all": form.get("all", ""),
-    }
-
-
-def new_key():
-    return secrets.token_urlsafe(24)
+new_key = checkout_steps.new_key
 
 
 def review(form, error=None, status=200, key=None):
-    context = checkout_context(form, error, key)
-    if not context["invoices"] and not context["processing"] and error is None:
-        context["error"] = DomainError(_("Select at least one unpaid invoice to pay."), "invoices")
+    """The review screen: the invoices, credit, saved and new methods."""
+    offer = checkout_review.offer(current_user, selection(form), company())
+    if offer.nothing_to_pay and error is None:
+        error = DomainError(_("Select at least one unpaid invoice to pay."), "invoices")
         status = 422
-    return render_tab("payments/checkout.html", status_code=status, **context)
+    return render_tab("payments/checkout.html", status_code=status, **vars(offer),
+                      form=form, error=error, key=key or form.get("key") or new_key(),
+                      all=form.get("all", ""))
 
 
 @bp.route("/invoices/payment", methods=["GET", "POST"])
@@ -113,47 +85,25 @@ def pay():
         # A link to the payment screen (after approving quotes): review only, never a charge.
         return review(request.args)
     form = request.form
-    step = form.get("step", "review")
-    if step == "review":
+    if form.get("step", "review") == "review":
         return review(form)
-    method = form.get("method", "")
-    kind, _sep, ref = method.partition(":")
-    use_credit = form.get("use_credit") == "1"
     try:
-        if kind == "token":
-            token, gateway = payment_methods.usable(current_user.client_id, ref)
-            if token is None:
-                raise DomainError(_("That payment method is no longer available."), "method")
-            outcome = checkout.pay(current_user, requested_items(form), company(),
-                                   idempotency_key=form.get("key"), token=token,
-                                   use_credit=use_credit, **acting_staff())
-            return finished(outcome)
-        plan = allocation.plan(current_user.client_id, requested_items(form), company(),
-                               use_credit=use_credit, locale=user_locale())
-        if plan.charge == 0:  # credit covers it all: no gateway needed
-            outcome = checkout.pay(current_user, requested_items(form), company(),
-                                   idempotency_key=form.get("key"), use_credit=True,
-                                   **acting_staff())
-            return finished(outcome)
-        gateway = gateway_settings.get(int(ref)) if ref.isdigit() else None
-        if gateway is None or kind not in ("new", "offline"):
-            raise DomainError(_("Choose how you would like to pay."), "method")
-        if kind == "offline" or not gateway.capabilities.online:
-            return render_tab("payments/instructions.html", gateway=gateway, plan=plan)
-        if step == "capture":
-            return capture_and_pay(gateway, form)
-        return capture_page(gateway, form, plan)
+        following = checkout_steps.advance(current_user, selection(form), choice(form),
+                                           company(), locale=user_locale(),
+                                           staff=acting()["staff"])
+        if following.step == "paid":
+            return finished(following.outcome)
+        if following.step == "instructions":
+            return render_tab("payments/instructions.html", gateway=following.gateway,
+                              plan=following.plan)
+        return capture_page(following.gateway, form, following.plan, error=following.error,
+                            status=422 if following.error else 200, key=following.key)
     except checkout.PaymentFailed as exc:
-        # A retryable failure keeps the key: the retry is the same attempt, at the gateway too.
-        return review(form, exc, 422, key=form.get("key") if exc.retryable else new_key())
+        return review(form, exc, 422, key=checkout_steps.key_after(exc, form.get("key")))
     except DomainError as exc:
         return review(form, exc, 422)
     except GatewayError as exc:  # the gateway failed before any charge (e.g. card setup)
         return review(form, exc, 422, key=form.get("key"))
-
-
-def acting_staff():
-    return {"staff": acting()["staff"]}
 
 
 def finished(outcome):
@@ -180,58 +130,21 @@ def capture_page(gateway, form, plan, error=None, status=200, **overrides):
                "acting_staff": acting()["staff"] is not None,
                "action": url_for("checkout.pay"), "carry": "payments/_carry.html",
                **overrides}
-    if gateway.capabilities.client_side_capture:
-        customer = payment_methods.customer_for(current_user.client, gateway)
-        context["setup_id"], context["client_secret"] = gateway.start_setup(customer)
+    context.update(payment_methods.start_capture(current_user.client, gateway))
     response = render_tab("payments/capture.html", status_code=status, **context)
     return with_gateway_csp(response, gateway)
 
 
-def save_choice(gateway):
-    """How the save-card checkbox shows, from the business's token mode for this gateway."""
-    if not gateway.capabilities.token_billing:
-        return "off"
-    return gateway.config.token_mode if gateway.config.token_mode in (
-        "always", "optin", "optout", "off") else "optin"
+save_choice = payment_methods.save_choice
 
 
 def wants_save(gateway, form):
-    mode = save_choice(gateway)
-    return mode == "always" or (mode in ("optin", "optout") and form.get("save") == "1")
+    return payment_methods.wants_save(gateway, form.get("save") == "1")
 
 
 def captured_method(gateway, form):
     """The method the gateway's capture returned: a demo token or a Stripe PaymentMethod."""
-    if gateway.capabilities.client_side_capture:
-        customer = payment_methods.customer_for(current_user.client, gateway)
-        return gateway.finish_setup(form.get("setup_intent", "")[:100], customer)
-    return gateway.tokenize(form.get("card_number", "")[:25], form.get("exp_month", "")[:2],
-                            form.get("exp_year", "")[:4], form.get("cvc", "")[:4])
-
-
-def capture_and_pay(gateway, form):
-    plan = allocation.plan(current_user.client_id, requested_items(form), company(),
-                           use_credit=form.get("use_credit") == "1", locale=user_locale())
-    staff, consent = acting()["staff"], form.get("staff_consent") == "1"
-    if wants_save(gateway, form):
-        try:  # before the card is captured: refused, nothing reaches the gateway
-            payment_methods.check_staff_consent(staff, consent)
-        except DomainError as exc:
-            return capture_page(gateway, form, plan, error=exc, status=422)
-    try:
-        method = captured_method(gateway, form)
-        outcome = checkout.pay(current_user, requested_items(form), company(),
-                               idempotency_key=form.get("key"), gateway=gateway,
-                               new_method=method, save_method=wants_save(gateway, form),
-                               use_credit=form.get("use_credit") == "1", staff=staff,
-                               staff_consent=consent)
-    except (GatewayError, checkout.PaymentFailed) as exc:
-        retryable = getattr(exc, "retryable", False)
-        if not retryable:
-            form = form.copy()
-            form["key"] = new_key()
-        return capture_page(gateway, form, plan, error=exc, status=422)
-    return finished(outcome)
+    return payment_methods.captured(current_user.client, gateway, card_entry(form))
 
 
 def authenticate_page(payment, client_secret):

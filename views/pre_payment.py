@@ -7,7 +7,6 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-import models
 from billing import DomainError, checkout, gateway_settings, payment_methods, prepayments
 from billing.allocation import Plan
 from billing.schedule import FREQUENCIES
@@ -23,10 +22,7 @@ bp = Blueprint("pre_payment", __name__, url_prefix="/client")
 def form_context(form, error=None, key=None):
     client_id = current_user.client_id
     enabled = gateway_settings.enabled()
-    usable_ids = {g.config.id for g in enabled if g.capabilities.token_billing}
-    T = models.GatewayToken
-    saved = [t for t in T.for_client(client_id).order_by(T.is_default.desc(), T.id.desc())
-             if t.gateway_id in usable_ids]
+    saved = payment_methods.chargeable(client_id, enabled)
     c = company()
     currency = current_user.client.currency
     return {

@@ -1,0 +1,111 @@
+"""What happens once a person chose how to pay the invoices on the review screen.
+
+A saved method, or credit that covers it all, pays at once; an offline method shows its
+instructions; a new card goes through the gateway's capture page first, and pays when the
+capture comes back. advance() decides which, and takes the payment when it is due; the
+portal's view only maps the Next it returns to a page.
+"""
+import dataclasses
+import secrets
+
+from billing import (
+    DomainError,
+    allocation,
+    checkout,
+    checkout_review,
+    gateway_settings,
+    payment_methods,
+)
+from gateways.base import GatewayError
+from i18n import gettext as _
+
+
+def new_key():
+    """A fresh idempotency key: a new attempt (checkout.check_key accepts it)."""
+    return secrets.token_urlsafe(24)
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    """How the person chose to pay, as the payment form posted it.
+
+    method: "token:<saved method public id>", "new:<gateway id>" or "offline:<gateway id>";
+    capture: the card-capture page posted (card holds what it captured); save: the
+    save-card box is ticked; staff_consent: staff confirm the client agreed to keeping it.
+    """
+    method: str = ""
+    key: str = ""
+    use_credit: bool = False
+    capture: bool = False
+    save: bool = False
+    staff_consent: bool = False
+    card: payment_methods.CardEntry = payment_methods.CardEntry()
+
+
+@dataclasses.dataclass
+class Next:
+    """What the payment screen shows next: "paid" (outcome: the payment, done or on its
+    way), "instructions" (how to pay offline), or "capture" (the gateway's card capture,
+    again with error when the card step was refused; key is the attempt it carries)."""
+    step: str
+    outcome: checkout.Outcome | None = None
+    gateway: object = None
+    plan: allocation.Plan | None = None
+    error: Exception | None = None
+    key: str = ""
+
+
+def advance(contact, selection, choice, company, *, locale, staff=None):
+    """The next step of paying `selection` (checkout_review.Selection) the way `choice`
+    says. Raises DomainError (checkout.PaymentFailed when the gateway refused a saved
+    method) or GatewayError, and then nothing was recorded or charged."""
+    items = checkout_review.requested_items(contact, selection)
+    kind, _sep, ref = choice.method.partition(":")
+    if kind == "token":
+        token, _gateway = payment_methods.usable(contact.client_id, ref)
+        if token is None:
+            raise DomainError(_("That payment method is no longer available."), "method")
+        return Next("paid", checkout.pay(contact, items, company, idempotency_key=choice.key,
+                                         token=token, use_credit=choice.use_credit,
+                                         staff=staff))
+    plan = allocation.plan(contact.client_id, items, company, use_credit=choice.use_credit,
+                           locale=locale)
+    if plan.charge == 0:  # credit covers it all: no gateway needed
+        return Next("paid", checkout.pay(contact, items, company, idempotency_key=choice.key,
+                                         use_credit=True, staff=staff))
+    gateway = gateway_settings.get(int(ref)) if ref.isdigit() else None
+    if gateway is None or kind not in ("new", "offline"):
+        raise DomainError(_("Choose how you would like to pay."), "method")
+    if kind == "offline" or not gateway.capabilities.online:
+        return Next("instructions", gateway=gateway, plan=plan)
+    if not choice.capture:
+        return Next("capture", gateway=gateway, plan=plan, key=choice.key or new_key())
+    return pay_captured(contact, items, plan, gateway, choice, company, staff)
+
+
+def pay_captured(contact, items, plan, gateway, choice, company, staff):
+    """Pay with the card the gateway's capture page just returned; a refused card step
+    shows that page again, with the error."""
+    save = payment_methods.wants_save(gateway, choice.save)
+    if save:
+        try:  # before the card is captured: refused, nothing reaches the gateway
+            payment_methods.check_staff_consent(staff, choice.staff_consent)
+        except DomainError as exc:
+            return Next("capture", gateway=gateway, plan=plan, error=exc,
+                        key=choice.key or new_key())
+    try:
+        method = payment_methods.captured(contact.client, gateway, choice.card)
+        outcome = checkout.pay(contact, items, company, idempotency_key=choice.key,
+                               gateway=gateway, new_method=method, save_method=save,
+                               use_credit=choice.use_credit, staff=staff,
+                               staff_consent=choice.staff_consent)
+    except (GatewayError, checkout.PaymentFailed) as exc:
+        return Next("capture", gateway=gateway, plan=plan, error=exc,
+                    key=key_after(exc, choice.key))
+    return Next("paid", outcome)
+
+
+def key_after(error, key):
+    """The key the form carries after a failed attempt: a retryable failure keeps it (the
+    retry is the same attempt, at the gateway too); any other starts a new attempt."""
+    return (key if getattr(error, "retryable", False) else "") or new_key()

@@ -1,0 +1,136 @@
+"""The payment screen's decisions as services (billing.checkout_review, checkout_steps),
+driven with plain values and no request: what the review offers, and what follows once a
+method is chosen. The portal's own flow through them is tests/test_payments.py."""
+import pytest
+
+import models
+from billing import DomainError, checkout_review, checkout_steps, payment_methods
+from billing.checkout_review import Selection
+from billing.checkout_steps import Choice
+from tests import factories
+from tests.core_support import snapshot
+from tests.payments_support import make_gateway, reload
+from tests.quotes_support import credit
+
+GOOD = payment_methods.CardEntry(number="4242 4242 4242 4242", exp_month="12",
+                                 exp_year="2099", cvc="123")
+DECLINED = payment_methods.CardEntry(number="4000 0000 0000 0002", exp_month="12",
+                                     exp_year="2099", cvc="123")
+
+
+def world():
+    factories.company()
+    client = factories.client()
+    contact = factories.contact(client)
+    return contact, factories.invoice(client), factories.invoice(client)
+
+
+def advance(contact, invoices, choice):
+    return checkout_steps.advance(contact, Selection(picked=[i.public_id for i in invoices]),
+                                  choice, models.Company.current(), locale="en_US")
+
+
+def test_the_selection_reads_amounts_and_choices(conn):
+    contact, first, second = world()
+    selection = Selection(picked=(first.public_id, second.public_id, "x" * 30),
+                          amounts={first.public_id: "12.50"}, full={second.public_id})
+    assert checkout_review.requested_items(contact, selection) == [
+        (first.public_id, "12.50"), (second.public_id, "full"), ("x" * 24, "due")]
+
+
+def test_pay_all_takes_the_open_invoices_in_the_clients_currency(conn):
+    contact, first, second = world()
+    factories.invoice(contact.client, status="draft")
+    models.Invoice.update(currency="CHF").where(models.Invoice.id == second.id).execute()
+    assert checkout_review.selected_ids(contact, Selection(pay_all=True)) == [first.public_id]
+
+
+def test_the_offer_leaves_out_what_a_payment_in_flight_holds_in_full(conn):
+    contact, first, second = world()
+    models.Payment.create(client=contact.client, amount=first.balance, currency="USD",
+                          status="pending", idempotency_key="k" * 20, date=first.date,
+                          plan=f'{{"lines": [[{first.id}, {first.balance}]]}}')
+    offer = checkout_review.offer(contact, Selection(picked=(first.public_id, second.public_id)),
+                                  models.Company.current())
+    assert offer.invoices == [second]
+    assert [(inv.id, held, left) for inv, held, left in offer.processing] == [
+        (first.id, first.balance, 0)]
+    assert not offer.nothing_to_pay and not offer.editable
+
+
+def test_the_offer_lists_saved_methods_only_a_gateway_can_charge(conn):
+    contact, first, _second = world()
+    demo, manual = make_gateway("demo"), make_gateway("manual")
+    usable = models.GatewayToken.create(client=contact.client, gateway=demo, token="demo_ok_1",
+                                        brand="visa", last4="4242")
+    models.GatewayToken.create(client=contact.client, gateway=manual, token="x", last4="0000")
+    offer = checkout_review.offer(contact, Selection(picked=(first.public_id,)),
+                                  models.Company.current())
+    assert offer.saved == [usable]
+    assert ([g.config.id for g in offer.new_gateways], [g.config.id for g in offer.offline_gateways]
+            ) == ([demo.id], [manual.id])
+
+
+def test_an_offline_method_shows_instructions_and_records_nothing(conn):
+    contact, first, _second = world()
+    manual = make_gateway("manual")
+    before = snapshot()
+    step = advance(contact, [first], Choice(method=f"offline:{manual.id}", key="k" * 20))
+    assert (step.step, step.gateway.config.id, step.plan.charge) == (
+        "instructions", manual.id, first.balance)
+    assert snapshot() == before
+
+
+def test_a_new_card_goes_to_the_capture_first_with_a_key(conn):
+    contact, first, _second = world()
+    demo = make_gateway("demo")
+    step = advance(contact, [first], Choice(method=f"new:{demo.id}"))
+    assert step.step == "capture" and step.error is None and len(step.key) >= 16
+    assert not models.Payment.select().exists()
+
+
+def test_the_captured_card_pays(conn):
+    contact, first, _second = world()
+    demo = make_gateway("demo")
+    step = advance(contact, [first], Choice(method=f"new:{demo.id}", key="k" * 20,
+                                            capture=True, card=GOOD))
+    assert (step.step, step.outcome.status) == ("paid", "completed")
+    assert reload(first).balance == 0 and not models.GatewayToken.select().exists()
+
+
+def test_a_declined_card_is_asked_again_under_a_new_key(conn):
+    contact, first, _second = world()
+    demo = make_gateway("demo")
+    step = advance(contact, [first], Choice(method=f"new:{demo.id}", key="k" * 20,
+                                            capture=True, card=DECLINED))
+    assert step.step == "capture" and "declined" in step.error.message
+    assert step.key != "k" * 20 and reload(first).balance == first.balance
+
+
+def test_staff_saving_a_card_without_consent_is_refused_before_the_gateway(conn):
+    contact, first, _second = world()
+    demo = make_gateway("demo", token_mode="always")
+    staff = factories.staff()
+    before = snapshot()
+    step = checkout_steps.advance(
+        contact, Selection(picked=(first.public_id,)),
+        Choice(method=f"new:{demo.id}", key="k" * 20, capture=True, card=GOOD),
+        models.Company.current(), locale="en_US", staff=staff)
+    assert (step.step, step.error.field, step.key) == ("capture", "consent", "k" * 20)
+    assert snapshot() == before
+
+
+def test_credit_that_covers_it_all_pays_without_a_gateway(conn):
+    contact, first, _second = world()
+    credit(contact.client, total=first.balance)
+    step = advance(contact, [first], Choice(method="", key="k" * 20, use_credit=True))
+    assert (step.step, step.outcome.status, step.outcome.payment.method) == (
+        "paid", "completed", "credit")
+
+
+def test_an_unknown_method_is_refused(conn):
+    contact, first, _second = world()
+    for method in ("", "new:999", "token:nope", f"bogus:{make_gateway('demo').id}"):
+        with pytest.raises(DomainError) as refused:
+            advance(contact, [first], Choice(method=method, key="k" * 20))
+        assert refused.value.field == "method"
