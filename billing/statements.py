@@ -166,7 +166,7 @@ def _sums(client, currency, start, end):
     dates = [_as_date(d) for d in (inv[2], first[2]) if d]
     return {"opening": int(inv[0]) - int(pay[0]) - int(cred[0]),
             "invoiced": int(inv[1]), "paid": int(pay[1]) + int(cred[1]),
-            "ageing": [int(amount) for amount in inv[3:]],
+            "ageing": [int(amount) for amount in rows["ageing"][3:]],
             "unused": int(rows["unused_credit"][0]) + int(rows["unapplied"][0]),
             "first_date": min(dates) if dates else None}
 
@@ -188,12 +188,15 @@ def _sums_query():
             late = due <= slot(f"end_less_{low}", Inv.date)
             if high is not None:
                 late &= due >= slot(f"end_less_{high}", Inv.date)
-        buckets.append(_sum_if(owed & late, Inv.balance))
+        buckets.append(_sum_if(late, Inv.balance))
+    zeros = [Value(0)] * len(AGEING)
     invoices = Inv.select(Value("invoice"), _sum_if(counted & (Inv.date < start), Inv.total),
                           _sum_if(counted & in_period, Inv.total), fn.MIN(Inv.date),
-                          *buckets).where(Inv.client == client)
+                          *zeros).where(Inv.client == client)
+    # The ageing reads only what is owed: the buckets' tests run on those rows alone.
+    ageing = Inv.select(Value("ageing"), Value(0), Value(0), Value(None), *buckets).where(
+        (Inv.client == client) & owed)
     payments, credits = _money_in(client, currency)
-    zeros = [Value(0)] * len(AGEING)
     received = P.amount - P.refunded
     payments = P.select(Value("payment"), _sum_if(P.date < start, received),
                         _sum_if((P.date >= start) & (P.date <= end), received),
@@ -215,7 +218,7 @@ def _sums_query():
         (P.client == client) & (P.currency == currency) & (P.method != "credit")
         & P.status.in_(("completed", "partially_refunded"))
         & (P.amount - P.applied - P.refunded > 0) & (P.date <= end))
-    return invoices + payments + first_payment + credits + open_credit + unapplied
+    return invoices + ageing + payments + first_payment + credits + open_credit + unapplied
 
 
 def _events(client, currency, start, end):
