@@ -325,10 +325,11 @@ class DocumentRow(Row):
         return Row(number=self.quote_number)
 
 
-def documents(client_id):
-    """The client's shared files (as models.Document.for_client), newest first. A file of an
-    invoice or quote shows only while its record is visible: read through the same joins that
-    name the record, rather than an IN over all the client's invoices."""
+def documents(client_id, search=""):
+    """The client's shared files (as models.Document.for_client), newest first; `search`
+    finds a file name. A file of an invoice or quote shows only while its record is visible:
+    read through the same joins that name the record, rather than an IN over all the
+    client's invoices."""
     D, Inv, Q = models.Document, models.Invoice, models.Quote
 
     def visible(model):
@@ -336,16 +337,21 @@ def documents(client_id):
                 & model.archived_at.is_null())
 
     def build():
-        return (D.select(D.id, D.public_id, D.filename, D.size, D.created_at, D.invoice,
-                         D.quote, Inv.number.alias("invoice_number"),
-                         Q.number.alias("quote_number"))
-                .join(Inv, JOIN.LEFT_OUTER, on=(D.invoice == Inv.id)).switch(D)
-                .join(Q, JOIN.LEFT_OUTER, on=(D.quote == Q.id))
-                .where(_by_client(D) & (D.is_public == True)  # noqa: E712
-                       & (D.invoice.is_null() | visible(Inv))
-                       & (D.quote.is_null() | visible(Q)))
-                .order_by(D.created_at.desc(), D.id.desc()))
-    return Listing("documents", build, {"client": client_id}, row=DocumentRow)
+        query = (D.select(D.id, D.public_id, D.filename, D.size, D.created_at, D.invoice,
+                          D.quote, Inv.number.alias("invoice_number"),
+                          Q.number.alias("quote_number"))
+                 .join(Inv, JOIN.LEFT_OUTER, on=(D.invoice == Inv.id)).switch(D)
+                 .join(Q, JOIN.LEFT_OUTER, on=(D.quote == Q.id))
+                 .where(_by_client(D) & (D.is_public == True)  # noqa: E712
+                        & (D.invoice.is_null() | visible(Inv))
+                        & (D.quote.is_null() | visible(Q))))
+        if search:
+            query = query.where(matching(D.filename))
+        return query.order_by(D.created_at.desc(), D.id.desc())
+    values = {"client": client_id}
+    if search:
+        values["pattern"] = like_pattern(search)
+    return Listing(("documents", bool(search)), build, values, row=DocumentRow)
 
 
 class SubscriptionRow(Row):

@@ -31,7 +31,8 @@ VARIANTS = {
     "invoices": ("?status=unpaid", "?q=INV&sort=-total", "?page=2"),
     "quotes": ("?status=sent", "?page=2", "?q=QUO&status=sent&page=2"),
     "credits": ("?status=available", "?page=2"),
-    "payments": ("?page=2", "?q=PAY&page=2"), "recurring": ("?page=2",), "documents": ("?page=2",),
+    "payments": ("?page=2", "?q=PAY&page=2"), "recurring": ("?page=2",),
+    "documents": ("?page=2", "?q=.pdf&page=2"),
     "subscriptions": ("?page=2",),
     "statement": ("?status=unpaid", f"?start_date={TODAY.replace(day=1) - dt.timedelta(400)}"
                   f"&end_date={TODAY}"),

@@ -1,4 +1,5 @@
-"""Searching the Payments and Quotes tabs: by what a person has in hand, only their client's."""
+"""Searching the Payments, Quotes and Documents tabs: by what a person has in hand (a number,
+a reference, a file name), only their client's."""
 import re
 
 import pytest
@@ -79,3 +80,47 @@ def test_search_text_survives_the_pager(app, client, auth, searchable):
     assert numbers(client.get("/client/payments?q=PAY-5&page=2",
                               headers={"HX-Request": "true"}), "PAY") == ["PAY-50000"]
     assert "Page 2 of 2" in second
+
+
+def share(client_, filename):
+    return models.Document.create(client=client_, filename=filename, storage_name="z" * 32,
+                                  is_public=True, size=1024)
+
+
+@pytest.fixture
+def shared(app, auth):
+    with opened(app):
+        people = factories.two_clients()
+        for name in ("Master Services Agreement.pdf", "SOW-2026-Q4.docx", "logo_final.png",
+                     "100%_done.txt"):
+            share(people["a"], name)
+        share(people["b"], "Beta Master Agreement.pdf")
+        models.Document.create(client=people["a"], filename="Master plan (draft).pdf",
+                               storage_name="d" * 32, is_public=False)
+    auth.login("a1@alpha.example")
+
+
+def files(response):
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    return sorted(re.findall(r'<td data-label="File">([^<]+)</td>', html))
+
+
+def test_documents_search_by_file_name(client, shared):
+    assert files(hx(client, "/client/documents?q=master")) == ["Master Services Agreement.pdf"]
+    assert files(hx(client, "/client/documents?q=SOW-2026")) == ["SOW-2026-Q4.docx"]
+    # Wildcards are literal: "_" and "%" match themselves only.
+    assert files(hx(client, "/client/documents?q=o_f")) == ["logo_final.png"]
+    assert files(hx(client, "/client/documents?q=100%25")) == ["100%_done.txt"]
+    assert files(hx(client, "/client/documents?q=%25")) == ["100%_done.txt"]
+    # Another client's file and a file not shared never show.
+    assert files(hx(client, "/client/documents?q=Agreement")) == ["Master Services Agreement.pdf"]
+    assert files(hx(client, "/client/documents?q=plan")) == []
+
+
+def test_documents_search_with_no_match_says_so_and_keeps_the_box(client, shared):
+    html = hx(client, "/client/documents?q=invoice-2019").get_data(as_text=True)
+    assert "No documents match “invoice-2019”." in html and "Show all documents" in html
+    assert 'name="q" value="invoice-2019"' in html
+    assert "No documents have been shared with you." not in html
+    assert 'name="q"' in hx(client, "/client/documents").get_data(as_text=True)

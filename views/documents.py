@@ -7,7 +7,7 @@ from flask_login import current_user
 
 import models
 from billing import files, listing
-from views.paging import Page, page_number
+from views.paging import Page, page_number, search_text
 from views.tabs import portal_tab, render_tab
 
 bp = Blueprint("documents", __name__, url_prefix="/client")
@@ -16,9 +16,10 @@ bp = Blueprint("documents", __name__, url_prefix="/client")
 @bp.get("/documents")
 @portal_tab("documents")
 def index():
-    page = Page(listing.documents(current_user.client_id), page_number(request.args.get("page")),
-                current_app.config["PAGE_SIZE"])
-    return render_tab("documents/list.html", page=page)
+    search = search_text()
+    page = Page(listing.documents(current_user.client_id, search),
+                page_number(request.args.get("page")), current_app.config["PAGE_SIZE"])
+    return render_tab("documents/list.html", page=page, q=search)
 
 
 @bp.get("/documents/<public_id>/download")
