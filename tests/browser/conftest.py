@@ -90,3 +90,22 @@ def desktop(browser):
     context, page = _page(browser, viewport=support.DESKTOP)
     yield page
     _close(context, page)
+
+
+@pytest.fixture
+def open_page(browser):
+    """Pages of their own (each its own context: its own cookies, so its own person), for a
+    test that needs a width it is parametrized with, several people at once, or context
+    options (no JavaScript, downloads): open_page("phone" | "desktop" | {size}, **options).
+    Each fails its test on a console error or CSP violation, as `phone` and `desktop` do."""
+    opened = []
+
+    def open_(viewport="phone", **options):
+        size = support.VIEWPORTS[viewport] if isinstance(viewport, str) else viewport
+        context, page = _page(browser, viewport=size, **options)
+        opened.append((context, page))
+        return page
+
+    yield open_
+    for context, page in opened:
+        _close(context, page)

@@ -184,6 +184,15 @@ class ConsoleWatch:
                 self.csp.append(message.text)
 
 
+def log_in_staff(page, base_url, email=demo.STAFF[0], password=demo.STAFF[1], then=None):
+    """Log in to the back office, landing on `then` (a path) or its first page."""
+    page.goto(base_url + "/admin/login" + (f"?next={then}" if then else ""))
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(".*" + re.escape(then or "/admin/invoices") + "$"))
+
+
 def log_in(page, base_url, email=CONTACT, password=demo.PASSWORD):
     page.goto(base_url + "/client/login")
     page.fill("input[name=email]", email)

@@ -68,15 +68,10 @@ def crawl(page, base, start, prefix, visit, limit=150):
     return seen
 
 
-def new_page(browser, viewport):
-    context = browser.new_context(viewport=support.VIEWPORTS[viewport])
-    page = context.new_page()
-    return context, page, support.ConsoleWatch(page)
-
-
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_every_portal_page_passes_axe(browser, demo_server, viewport):
-    context, page, watch = new_page(browser, viewport)
+def test_every_portal_page_passes_axe(open_page, demo_server, viewport):
+    page = open_page(viewport)
+    watch = page.console
     base, titles = demo_server.url, {}
     for path in ("/client/login", "/client/password/reset"):
         page.goto(base + path)
@@ -95,12 +90,12 @@ def test_every_portal_page_passes_axe(browser, demo_server, viewport):
         page.goto(base + path)
         check_page(page, viewport, titles)
     assert console_errors(watch) == []
-    context.close()
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_every_back_office_page_passes_axe(browser, demo_server, viewport):
-    context, page, watch = new_page(browser, viewport)
+def test_every_back_office_page_passes_axe(open_page, demo_server, viewport):
+    page = open_page(viewport)
+    watch = page.console
     base, titles = demo_server.url, {}
     page.goto(base + "/admin/login")
     check_page(page, viewport, titles)
@@ -113,7 +108,6 @@ def test_every_back_office_page_passes_axe(browser, demo_server, viewport):
     assert {"/admin/clients/<id>", "/admin/invoices/<id>/edit", "/admin/settings",
             "/admin/payments/new"} <= seen
     assert console_errors(watch) == []
-    context.close()
 
 
 def focused(page):
@@ -122,8 +116,9 @@ def focused(page):
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_keyboard_menu_htmx_swaps_titles_focus_and_errors(browser, demo_server, viewport):
-    context, page, watch = new_page(browser, viewport)
+def test_keyboard_menu_htmx_swaps_titles_focus_and_errors(open_page, demo_server, viewport):
+    page = open_page(viewport)
+    watch = page.console
     base = demo_server.url
     support.log_in(page, base)
     company = page.title().split(" · ", 1)[1]
@@ -185,11 +180,11 @@ def test_keyboard_menu_htmx_swaps_titles_focus_and_errors(browser, demo_server, 
     expect(page.get_by_role("button", name="Show")).to_be_focused()
     support.assert_accessible(page)
     assert console_errors(watch, allow_422=True) == []
-    context.close()
 
 
-def test_search_keeps_focus_and_typed_text_across_its_swap(browser, demo_server):
-    context, page, watch = new_page(browser, "desktop")
+def test_search_keeps_focus_and_typed_text_across_its_swap(open_page, demo_server):
+    page = open_page("desktop")
+    watch = page.console
     support.log_in(page, demo_server.url)
     search = page.get_by_role("searchbox", name="Search")
     search.click()
@@ -243,7 +238,6 @@ def test_search_keeps_focus_and_typed_text_across_its_swap(browser, demo_server)
     expect(page.locator("input[name=start_date]")).to_have_value("2024-01-01")
     expect(page.locator("#statement-results")).to_contain_text("Closing balance")
     assert console_errors(watch) == []
-    context.close()
 
 
 KEY_PAGES = ("/client/invoices", "/client/invoices/<first>", "/client/invoices/payment?all=1",
@@ -252,10 +246,9 @@ KEY_PAGES = ("/client/invoices", "/client/invoices/<first>", "/client/invoices/p
 
 
 @pytest.mark.parametrize("zoom", ["320px", "200% text"])
-def test_no_sideways_scroll_at_320px_or_200_percent_text(browser, demo_server, zoom):
+def test_no_sideways_scroll_at_320px_or_200_percent_text(open_page, demo_server, zoom):
     width = 320 if zoom == "320px" else support.DESKTOP["width"] // 2
-    context = browser.new_context(viewport={"width": width, "height": 700})
-    page = context.new_page()
+    page = open_page({"width": width, "height": 700})
     wide = []
 
     def check(path):
@@ -273,12 +266,12 @@ def test_no_sideways_scroll_at_320px_or_200_percent_text(browser, demo_server, z
         page.goto(demo_server.url + path.replace("/client/invoices/<first>", first))
         check(path)
     assert wide == []
-    context.close()
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_tap_targets_and_focus_clear_of_the_sticky_header(browser, demo_server, viewport):
-    context, page, watch = new_page(browser, viewport)
+def test_tap_targets_and_focus_clear_of_the_sticky_header(open_page, demo_server, viewport):
+    page = open_page(viewport)
+    watch = page.console
     base = demo_server.url
     page.goto(base + "/client/login")
     assert page.get_by_role("link", name="Forgot your password?").bounding_box()["height"] >= 44
@@ -303,4 +296,3 @@ def test_tap_targets_and_focus_clear_of_the_sticky_header(browser, demo_server, 
     expect(page.locator("#main h1")).to_contain_text(f"Invoice {number}")
     assert page.locator("p.crumbs a").bounding_box()["height"] >= 44
     assert console_errors(watch) == []
-    context.close()

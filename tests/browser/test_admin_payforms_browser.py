@@ -6,7 +6,6 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-import demo
 from tests.browser import support
 
 pytestmark = pytest.mark.browser
@@ -47,17 +46,11 @@ def assert_no_sideways_scroll(page, viewport):
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_staff_record_a_payment_through_the_menu(browser, demo_server, viewport):
+def test_staff_record_a_payment_through_the_menu(open_page, demo_server, viewport):
     shots = shots_for(f"record-payment-{viewport}")
-    context = browser.new_context(viewport=support.VIEWPORTS[viewport])
-    page = context.new_page()
-    watch = support.ConsoleWatch(page)
+    page = open_page(viewport)
     base = demo_server.url
-    page.goto(base + "/admin/login")
-    page.fill("input[name=email]", demo.STAFF[0])
-    page.fill("input[name=password]", demo.STAFF[1])
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r".*/admin/invoices$"))
+    support.log_in_staff(page, base)
     shots(page, "invoices")
 
     nav = open_menu_by_keyboard(page, viewport)
@@ -130,23 +123,14 @@ def test_staff_record_a_payment_through_the_menu(browser, demo_server, viewport)
           return [td.textContent.trim(), new Set([...range.getClientRects()]
             .filter(r => r.width > 0).map(r => Math.round(r.top))).size]; })""")
     assert lines and all(count == 1 for _, count in lines), lines
-    # The one 422 is the refused form above, which Chromium logs as a failed load.
-    errors = [e for e in watch.errors if "status of 422" not in e]
-    assert not errors and not watch.csp, errors + watch.csp
-    context.close()
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_gateway_form_masks_secrets(browser, demo_server, viewport):
+def test_gateway_form_masks_secrets(open_page, demo_server, viewport):
     shots = shots_for(f"gateways-{viewport}")
-    context = browser.new_context(viewport=support.VIEWPORTS[viewport])
-    page = context.new_page()
+    page = open_page(viewport)
     base = demo_server.url
-    page.goto(base + "/admin/login")
-    page.fill("input[name=email]", demo.STAFF[0])
-    page.fill("input[name=password]", demo.STAFF[1])
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r".*/admin/invoices$"))
+    support.log_in_staff(page, base)
     page.goto(base + "/admin/gateways")
     page.get_by_label("Kind of gateway").select_option("stripe")
     expect(page.get_by_label("Secret key")).to_be_visible()
@@ -158,14 +142,12 @@ def test_gateway_form_masks_secrets(browser, demo_server, viewport):
     expect(page.locator("#setting_publishable_key-error")).to_contain_text("pk_test_")
     expect(page.get_by_label("Secret key")).to_have_value("")
     shots(page, "stripe error")
-    context.close()
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_portal_menu_button_by_keyboard(browser, demo_server, viewport):
+def test_portal_menu_button_by_keyboard(open_page, demo_server, viewport):
     shots = shots_for(f"portal-menu-{viewport}")
-    context = browser.new_context(viewport=support.VIEWPORTS[viewport])
-    page = context.new_page()
+    page = open_page(viewport)
     support.log_in(page, demo_server.url)
     nav = open_menu_by_keyboard(page, viewport)
     shots(page, "portal menu")
@@ -175,19 +157,13 @@ def test_portal_menu_button_by_keyboard(browser, demo_server, viewport):
     expect(page.locator("#main h1")).to_contain_text("Payments")
     if viewport == "phone":
         expect(page.locator("button.menu-button")).to_have_attribute("aria-expanded", "false")
-    context.close()
 
 
-def test_back_office_menu_without_javascript(browser, demo_server):
+def test_back_office_menu_without_javascript(open_page, demo_server):
     shots = shots_for("no-js-admin")
-    context = browser.new_context(viewport=support.PHONE, java_script_enabled=False)
-    page = context.new_page()
+    page = open_page("phone", java_script_enabled=False)
     base = demo_server.url
-    page.goto(base + "/admin/login")
-    page.fill("input[name=email]", demo.STAFF[0])
-    page.fill("input[name=password]", demo.STAFF[1])
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r".*/admin/invoices$"))
+    support.log_in_staff(page, base)
     expect(page.locator("button.menu-button")).to_be_hidden()
     nav = page.locator("nav#site-nav")
     expect(nav).to_be_visible()
@@ -202,4 +178,3 @@ def test_back_office_menu_without_javascript(browser, demo_server):
     page.wait_for_url(re.compile(r".*/admin/payments/new\?client=\d+"))
     expect(page.locator("#payment-step input[name^=amount_]").first).to_be_visible()
     shots(page, "step two without js")
-    context.close()

@@ -24,9 +24,8 @@ def heading(page):
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_login_list_invoice_tabs_history_pdf_logout(browser, demo_server, shots, viewport):
-    context = browser.new_context(viewport=support.VIEWPORTS[viewport], accept_downloads=True)
-    page = context.new_page()
+def test_login_list_invoice_tabs_history_pdf_logout(open_page, demo_server, shots, viewport):
+    page = open_page(viewport, accept_downloads=True)
     recorder = support.Recorder(page)
     base = demo_server.url
 
@@ -104,13 +103,10 @@ def test_login_list_invoice_tabs_history_pdf_logout(browser, demo_server, shots,
     shots(page, "logged out")
     page.goto(base + "/client/invoices")
     page.wait_for_url(re.compile(r".*/client/login\?next=.*"))
-    context.close()
 
 
-def test_core_flows_without_javascript(browser, demo_server, shots):
-    context = browser.new_context(viewport=support.PHONE, java_script_enabled=False,
-                                  accept_downloads=True)
-    page = context.new_page()
+def test_core_flows_without_javascript(open_page, demo_server, shots):
+    page = open_page("phone", java_script_enabled=False, accept_downloads=True)
     base = demo_server.url
     support.log_in(page, base)
     shots(page, "no-js invoice list")
@@ -144,13 +140,10 @@ def test_core_flows_without_javascript(browser, demo_server, shots):
     expect(page.locator("nav.tabs a[data-tab=statement]")).to_have_attribute(
         "aria-current", "page")
     shots(page, "no-js statement")
-    context.close()
 
 
-def test_no_console_errors_or_csp_violations(browser, demo_server, shots):
-    context = browser.new_context(viewport=support.DESKTOP, accept_downloads=True)
-    page = context.new_page()
-    watch = support.ConsoleWatch(page)
+def test_no_console_errors_or_csp_violations(open_page, demo_server, shots):
+    page = open_page("desktop", accept_downloads=True)
     base = demo_server.url
     support.log_in(page, base)
     page.locator("table.records tbody tr a").first.click()
@@ -167,6 +160,5 @@ def test_no_console_errors_or_csp_violations(browser, demo_server, shots):
     page.go_back()
     page.reload()
     page.wait_for_load_state("networkidle")
-    assert watch.errors == []
-    assert watch.csp == []
-    context.close()
+    assert page.console.errors == []  # not even a 4xx: every page this walk opens exists
+    assert page.console.csp == []

@@ -11,14 +11,12 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_set_up_reminders_and_a_late_fee(browser, demo_server, shots, viewport):
+def test_set_up_reminders_and_a_late_fee(open_page, demo_server, shots, viewport):
     with demo_server.app.app_context():
         company = models.Company.current()
         before = (company.reminder_rules, company.late_fee_kind, company.late_fee_value)
-    staff = browser.new_context(viewport=support.VIEWPORTS[viewport])
     try:
-        page = staff.new_page()
-        console = support.ConsoleWatch(page)
+        page = open_page(viewport)
         staff_log_in(page, demo_server.url)
         form = page.locator("#reminders form")
         form.get_by_label("Days from the due date").first.fill("500")
@@ -39,11 +37,7 @@ def test_set_up_reminders_and_a_late_fee(browser, demo_server, shots, viewport):
             "Payment reminders and late fee saved.")
         expect(page.locator("#s-reminder1_days")).to_have_value("-3")
         expect(page.locator("#s-late-fee-value")).to_have_value("1.5")
-        # The refused save answered 422 on purpose; nothing else went wrong.
-        assert [e for e in console.errors if "status of 422" not in e] == []
-        assert console.csp == []
     finally:
-        staff.close()
         with demo_server.app.app_context():
             models.Company.update(reminder_rules=before[0], late_fee_kind=before[1],
                                   late_fee_value=before[2]).execute()

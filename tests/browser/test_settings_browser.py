@@ -1,10 +1,8 @@
 """Staff switch a portal module off on the settings page; the contact's tab vanishes."""
-import re
 
 import pytest
 from playwright.sync_api import expect
 
-import demo
 import models
 from tests.browser import support
 
@@ -12,23 +10,15 @@ pytestmark = pytest.mark.browser
 
 
 def staff_log_in(page, base_url):
-    page.goto(base_url + "/admin/login?next=/admin/settings")
-    page.fill("input[name=email]", demo.STAFF[0])
-    page.fill("input[name=password]", demo.STAFF[1])
-    page.click("button:has-text('Log in')")
-    page.wait_for_url(re.compile(r".*/admin/settings$"))
+    support.log_in_staff(page, base_url, then="/admin/settings")
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_switch_a_module_off_and_the_tab_vanishes(browser, demo_server, shots, viewport):
+def test_switch_a_module_off_and_the_tab_vanishes(open_page, demo_server, shots, viewport):
     with demo_server.app.app_context():
         before = models.Company.current().disabled_modules
-    size = support.VIEWPORTS[viewport]
-    staff = browser.new_context(viewport=size)
-    contact = browser.new_context(viewport=size)
     try:
-        page = staff.new_page()
-        console = support.ConsoleWatch(page)
+        page = open_page(viewport)
         staff_log_in(page, demo_server.url)
         expect(page.locator("h1")).to_have_text("Settings")
         # Nothing wider than the screen: inputs and buttons fit a 375px phone.
@@ -40,9 +30,9 @@ def test_switch_a_module_off_and_the_tab_vanishes(browser, demo_server, shots, v
         expect(page.locator(".flash-success")).to_have_text("Portal modules saved.")
         expect(page.locator("#modules form").get_by_label("Documents", exact=True)) \
             .not_to_be_checked()
-        assert console.errors == [] and console.csp == []
+        assert page.console.unexpected() == []
 
-        portal = contact.new_page()
+        portal = open_page(viewport)
         support.log_in(portal, demo_server.url)
         nav = support.open_menu(portal, viewport)
         expect(nav.get_by_role("link", name="Invoices", exact=True)).to_be_visible()
@@ -58,7 +48,5 @@ def test_switch_a_module_off_and_the_tab_vanishes(browser, demo_server, shots, v
         expect(page.locator("#s-ttl")).to_have_attribute("aria-invalid", "true")
         shots(page, f"settings-error-{viewport}")
     finally:
-        staff.close()
-        contact.close()
         with demo_server.app.app_context():
             models.Company.update(disabled_modules=before, invitation_ttl_days=90).execute()
