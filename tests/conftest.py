@@ -132,8 +132,8 @@ def hx(client, path, **kw):
 @pytest.fixture
 def world(app):
     """Two clients: A with two contacts and invoices in every state, B with one invoice."""
-    with app.test_request_context():
-        models.db.connect(reuse_if_open=True)
+    from tests.core_support import opened  # core_support reads this module's csrf_token
+    with opened(app):
         people = factories.two_clients()
         a, b = people["a"], people["b"]
         invoices = {
@@ -141,5 +141,4 @@ def world(app):
             for status in ("draft", "sent", "partial", "paid", "cancelled")
         }
         other = factories.invoice(b, status="sent")
-        models.db.close()
     return {**people, "invoices": invoices, "other": other}

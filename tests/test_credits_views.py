@@ -16,9 +16,8 @@ from tests.quotes_support import credit
 @pytest.fixture
 def cworld(app):
     with opened(app):
-        a, b = factories.client(name="Alpha Ltd"), factories.client(name="Beta GmbH")
-        factories.contact(a, email="a1@alpha.example")
-        factories.contact(b, email="b1@beta.example")
+        people = factories.two_clients()
+        a, b = people["a"], people["b"]
         records = {
             "refund": credit(a, 5000, reason="refund"),
             "partial": credit(a, 8000, status="partial", balance=3000, reason="adjustment"),

@@ -73,9 +73,8 @@ def two_clients(app):
     """Clients A (contact a1) and B (contact b1), each with one record of every kind."""
     with opened(app):
         factories.company(prepayments_enabled=True)
-        a, b = factories.client(name="Alpha Ltd"), factories.client(name="Beta GmbH")
-        a1 = factories.contact(a, email="a1@alpha.example")
-        b1 = factories.contact(b, email="b1@beta.example")
+        people = factories.two_clients()
+        a, b, a1, b1 = people["a"], people["b"], people["a1"], people["b1"]
         side = {}
         for name, client_, contact in (("a", a, a1), ("b", b, b1)):
             records, keys = records_for(client_)
