@@ -571,3 +571,50 @@ def test_an_archived_invoice_cannot_be_found_to_apply_to(db):
         with pytest.raises(FieldErrors) as refused:
             applying.apply_payment(payment, [(key, "10.00")], locale="en_US")
         assert refused.value.errors == {f"amount_{key}": "That invoice could not be found."}
+
+
+def test_auto_apply_tries_only_this_clients_money_received_in_the_currency_oldest_first(
+        db, caplog):
+    """Payments that cannot be applied are never tried: none is refused into the log."""
+    people = factories.two_clients()
+    a, b = people["a"], people["b"]
+    newer = unapplied_payment(a, 2000, date=dt.date(2026, 2, 1))
+    older = unapplied_payment(a, 2000, date=dt.date(2026, 1, 1))  # created later, dated first
+    cent = unapplied_payment(a, 1000, date=dt.date(2026, 3, 1), status="partially_refunded",
+                             refunded=999)
+    early = dt.date(2025, 1, 1)
+    untouched = [
+        unapplied_payment(b, 3000, date=early),
+        unapplied_payment(a, 3000, date=early, currency="EUR"),
+        unapplied_payment(a, 3000, date=early, status="pending"),
+        unapplied_payment(a, 5000, date=early, status="partially_refunded", applied=3000,
+                          refunded=2000),
+        unapplied_payment(a, 3000, date=early),
+    ]
+    models.Payment.update(method="credit").where(models.Payment.id == untouched[-1].id).execute()
+    factories.company(auto_apply_prepayments=True)
+    caplog.set_level("WARNING", logger="portal.billing")
+    invoice = invoice_for(a, 10000)
+    A = models.PaymentAllocation
+    applied = [(row.payment_id, row.amount) for row in
+               A.select().where(A.invoice == invoice.id).order_by(A.id)]
+    assert applied == [(older.id, 2000), (newer.id, 2000), (cent.id, 1)]
+    assert (reload(invoice).balance, reload(invoice).status) == (5999, "partial")
+    assert [reload(p).unapplied for p in untouched] == [3000, 3000, 3000, 0, 3000]
+    assert [r.getMessage() for r in caplog.records if "not applied" in r.getMessage()] == []
+
+
+def test_auto_apply_stops_when_the_invoice_is_paid_and_applies_a_last_cent(db, caplog):
+    client = factories.client()
+    first = unapplied_payment(client, 4000, date=dt.date(2026, 1, 1))
+    second = unapplied_payment(client, 5000, date=dt.date(2026, 2, 1))
+    third = unapplied_payment(client, 5000, date=dt.date(2026, 3, 1))
+    factories.company(auto_apply_prepayments=True)
+    caplog.set_level("WARNING", logger="portal.billing")
+    one_cent_more = invoice_for(client, 4001)
+    assert reload(one_cent_more).status == "paid"
+    assert (reload(first).unapplied, reload(second).unapplied) == (0, 4999)
+    exact = invoice_for(client, 4999)  # the second pays it all; the third is not asked
+    assert reload(exact).status == "paid"
+    assert (reload(second).unapplied, reload(third).unapplied) == (0, 5000)
+    assert [r.getMessage() for r in caplog.records if "not applied" in r.getMessage()] == []
