@@ -618,3 +618,11 @@ def test_auto_apply_stops_when_the_invoice_is_paid_and_applies_a_last_cent(db, c
     assert reload(exact).status == "paid"
     assert (reload(second).unapplied, reload(third).unapplied) == (0, 5000)
     assert [r.getMessage() for r in caplog.records if "not applied" in r.getMessage()] == []
+
+
+def test_amounts_are_read_in_the_locale_they_were_typed_in(db):
+    client = factories.client()
+    invoice = invoice_for(client, 500000)
+    payment = unapplied_payment(client, 500000)
+    done = applying.apply_payment(payment, [(invoice.public_id, "1.234,50")], locale="de_DE")
+    assert done.total == 123450 and reload(invoice).balance == 500000 - 123450
