@@ -440,3 +440,189 @@ def test_portal_shows_what_is_unapplied(client, auth, books):
     assert "Unapplied: $60.00" in listing
     page = client.get(f"/client/payments/{books['payment'].public_id}").get_data(as_text=True)
     assert "Unapplied" in page and "$60.00" in page
+
+
+# -- the exact words of each refusal, and what a refusal names --------------------------------
+
+EXACT_REFUSALS = [  # (invoice, amount typed, message; {n} is the invoice's number)
+    ("other_client", "10.00", "That invoice could not be found."),
+    ("cancelled", "10.00", "Invoice {n} is cancelled: it cannot take a payment."),
+    ("void", "10.00", "Invoice {n} is void: it cannot take a payment."),
+    ("draft", "10.00", "Invoice {n} is a draft: send it before applying a payment to it."),
+    ("paid", "10.00", "Invoice {n} is already paid."),
+    ("euro", "10.00", "Invoice {n} is in EUR; this payment is in USD."),
+    ("open", "ten", "Invoice {n}: Enter the amount as a number, for example 1,250.00."),
+    ("open", "0", "Invoice {n}: the amount must be above zero."),
+    ("open", "0.00", "Invoice {n}: the amount must be above zero."),
+    ("open", "50.01", "Invoice {n} has $50.00 left to pay; apply no more than that."),
+]
+
+
+@pytest.mark.parametrize("which, typed, message", EXACT_REFUSALS)
+def test_each_refusal_says_exactly_what_is_wrong(db, which, typed, message):
+    world = _refusal_world()
+    invoice = world[which]
+    with pytest.raises(FieldErrors) as refused:
+        applying.apply_payment(world["payment"], [(invoice.public_id, typed)], locale="en_US")
+    assert refused.value.errors == {f"amount_{invoice.public_id}": message.format(
+        n=invoice.number)}
+
+
+def test_a_cent_is_applied_and_a_whole_balance_is_not_too_much(db):
+    client = factories.client()
+    one, two = invoice_for(client, 5000), invoice_for(client, 5000)
+    payment = unapplied_payment(client, 10000)
+    done = applying.apply_payment(payment, [(one.public_id, "0.01"), (two.id, 5000)],
+                                  locale="en_US")
+    assert [amount for _, amount in done.lines] == [1, 5000]
+    assert (reload(one).balance, reload(two).balance) == (4999, 0)
+
+
+def test_a_held_invoice_says_how_much_is_held_and_what_is_left(db):
+    client = factories.client()
+    invoice = invoice_for(client, 5000)
+    models.Payment.create(client=client, status="pending", date=models.utcnow().date(),
+                          currency="USD", amount=3000, plan=f'{{"lines": [[{invoice.id}, 3000]]}}')
+    payment = unapplied_payment(client, 6000)
+    with pytest.raises(FieldErrors) as refused:
+        applying.apply_payment(payment, [(invoice.public_id, "20.01")], locale="en_US")
+    assert refused.value.errors == {f"amount_{invoice.public_id}": (
+        f"Invoice {invoice.number} has $20.00 left to pay ($30.00 of it is held by a payment "
+        "being processed); apply no more than that.")}
+    applying.apply_payment(payment, [(invoice.public_id, "20.00")], locale="en_US")
+    with pytest.raises(FieldErrors) as refused:  # nothing left beside what is held
+        applying.apply_payment(payment, [(invoice.public_id, "0.01")], locale="en_US")
+    assert "has $0.00 left to pay ($30.00 of it" in refused.value.errors[
+        f"amount_{invoice.public_id}"]
+
+
+def test_every_bad_row_is_named_at_once(db):
+    world = _refusal_world()
+    rows = [(world["draft"].public_id, "1"), (world["open"].public_id, "5"),
+            (world["void"].public_id, "1")]
+    before = snapshot()
+    with pytest.raises(FieldErrors) as refused:
+        applying.apply_payment(world["payment"], rows, locale="en_US")
+    assert list(refused.value.errors) == [f"amount_{world['draft'].public_id}",
+                                          f"amount_{world['void'].public_id}"]
+    assert snapshot() == before
+
+
+def test_whole_request_refusals_name_the_invoices_field_with_exact_words(db):
+    world = _refusal_world()
+    payment, open_ = world["payment"], world["open"]
+    second = invoice_for(world["a"], 5000)
+    cases = [
+        ([(open_.public_id, "1"), (open_.public_id, "1")], "An invoice was listed twice."),
+        ([(open_.public_id, " "), (second.public_id, None)],
+         "Enter an amount to apply to at least one invoice."),
+        ([(open_.public_id, "50.00"), (second.public_id, "10.01")],
+         f"The amounts add up to $60.01, more than the $60.00 of payment {payment.number} "
+         "that is not yet applied."),
+        ([(f"inv{i}", "") for i in range(applying.MAX_APPLICATIONS + 1)],
+         "Apply to at most 200 invoices at once."),
+    ]
+    for rows, message in cases:
+        before = snapshot()
+        with pytest.raises(DomainError) as refused:
+            applying.apply_payment(payment, rows, locale="en_US")
+        assert (refused.value.message, refused.value.field) == (message, "invoices")
+        assert snapshot() == before
+    # Exactly the most it takes is not too many (all blank here, so nothing to apply).
+    with pytest.raises(DomainError, match="at least one invoice"):
+        applying.apply_payment(payment, [(f"inv{i}", "")
+                                         for i in range(applying.MAX_APPLICATIONS)])
+
+
+def test_a_payment_that_is_not_money_received_is_refused_with_its_status(db):
+    client = factories.client()
+    invoice = invoice_for(client, 5000)
+    credit = unapplied_payment(client, 1000, status="partially_refunded")
+    models.Payment.update(method="credit").where(models.Payment.id == credit.id).execute()
+    before = snapshot()
+    with pytest.raises(DomainError) as refused:
+        applying.apply_payment(credit, [(invoice.public_id, "1.00")], locale="en_US")
+    assert (refused.value.message, refused.value.field) == (
+        f"Payment {credit.number} is partially refunded: only a completed payment can be "
+        "applied to invoices.", "payment")
+    assert snapshot() == before
+
+
+def test_applying_logs_each_invoice_and_amount_for_who_did_it(db):
+    client = factories.client()
+    one, two = invoice_for(client, 4000), invoice_for(client, 3000)
+    staff = factories.staff(email="applier@test.example")
+    payment = unapplied_payment(client, 10000)
+    applying.apply_payment(payment, [(one.public_id, "40.00"), (two.public_id, "12.50")],
+                           staff=staff, locale="en_US")
+    entry = models.Activity.get(models.Activity.action == "payment.applied")
+    assert (entry.subject_id, entry.client_id, entry.staff_id) == (payment.id, client.id,
+                                                                   staff.id)
+    assert entry.detail == f"{one.number} 4000 USD, {two.number} 1250 USD"
+
+
+def test_an_archived_invoice_cannot_be_found_to_apply_to(db):
+    client = factories.client()
+    invoice = invoice_for(client, 5000)
+    models.Invoice.update(archived_at=models.utcnow()).where(
+        models.Invoice.id == invoice.id).execute()
+    payment = unapplied_payment(client, 5000)
+    for key in (invoice.public_id, invoice.id):
+        with pytest.raises(FieldErrors) as refused:
+            applying.apply_payment(payment, [(key, "10.00")], locale="en_US")
+        assert refused.value.errors == {f"amount_{key}": "That invoice could not be found."}
+
+
+def test_auto_apply_tries_only_this_clients_money_received_in_the_currency_oldest_first(
+        db, caplog):
+    """Payments that cannot be applied are never tried: none is refused into the log."""
+    people = factories.two_clients()
+    a, b = people["a"], people["b"]
+    newer = unapplied_payment(a, 2000, date=dt.date(2026, 2, 1))
+    older = unapplied_payment(a, 2000, date=dt.date(2026, 1, 1))  # created later, dated first
+    cent = unapplied_payment(a, 1000, date=dt.date(2026, 3, 1), status="partially_refunded",
+                             refunded=999)
+    early = dt.date(2025, 1, 1)
+    untouched = [
+        unapplied_payment(b, 3000, date=early),
+        unapplied_payment(a, 3000, date=early, currency="EUR"),
+        unapplied_payment(a, 3000, date=early, status="pending"),
+        unapplied_payment(a, 5000, date=early, status="partially_refunded", applied=3000,
+                          refunded=2000),
+        unapplied_payment(a, 3000, date=early),
+    ]
+    models.Payment.update(method="credit").where(models.Payment.id == untouched[-1].id).execute()
+    factories.company(auto_apply_prepayments=True)
+    caplog.set_level("WARNING", logger="portal.billing")
+    invoice = invoice_for(a, 10000)
+    A = models.PaymentAllocation
+    applied = [(row.payment_id, row.amount) for row in
+               A.select().where(A.invoice == invoice.id).order_by(A.id)]
+    assert applied == [(older.id, 2000), (newer.id, 2000), (cent.id, 1)]
+    assert (reload(invoice).balance, reload(invoice).status) == (5999, "partial")
+    assert [reload(p).unapplied for p in untouched] == [3000, 3000, 3000, 0, 3000]
+    assert [r.getMessage() for r in caplog.records if "not applied" in r.getMessage()] == []
+
+
+def test_auto_apply_stops_when_the_invoice_is_paid_and_applies_a_last_cent(db, caplog):
+    client = factories.client()
+    first = unapplied_payment(client, 4000, date=dt.date(2026, 1, 1))
+    second = unapplied_payment(client, 5000, date=dt.date(2026, 2, 1))
+    third = unapplied_payment(client, 5000, date=dt.date(2026, 3, 1))
+    factories.company(auto_apply_prepayments=True)
+    caplog.set_level("WARNING", logger="portal.billing")
+    one_cent_more = invoice_for(client, 4001)
+    assert reload(one_cent_more).status == "paid"
+    assert (reload(first).unapplied, reload(second).unapplied) == (0, 4999)
+    exact = invoice_for(client, 4999)  # the second pays it all; the third is not asked
+    assert reload(exact).status == "paid"
+    assert (reload(second).unapplied, reload(third).unapplied) == (0, 5000)
+    assert [r.getMessage() for r in caplog.records if "not applied" in r.getMessage()] == []
+
+
+def test_amounts_are_read_in_the_locale_they_were_typed_in(db):
+    client = factories.client()
+    invoice = invoice_for(client, 500000)
+    payment = unapplied_payment(client, 500000)
+    done = applying.apply_payment(payment, [(invoice.public_id, "1.234,50")], locale="de_DE")
+    assert done.total == 123450 and reload(invoice).balance == 500000 - 123450

@@ -356,3 +356,110 @@ def test_staff_refund_at_stripe_once_even_when_submitted_twice(client, auth, wor
     too_much = client.post(f"/admin/payments/{payment.id}/refund",
                            data={**form, "expected_refunded": "2500", "amount": "80.00"})
     assert too_much.status_code == 303 and reload(payment).refunded == 2500
+
+
+# -- What each webhook does to which record (billing.reconcile.stripe_event) --------------
+
+def webhook(client, kind, obj):
+    """Post one signed event; the word the endpoint answers with."""
+    response = post_event(client, event(kind, obj))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["result"]
+
+
+def succeeded(reference, payment=None, amount=10000):
+    return {"id": reference, "object": "payment_intent", "amount": amount, "currency": "usd",
+            "metadata": {"payment": payment.public_id} if payment else {}}
+
+
+def test_webhooks_for_nothing_of_ours_change_nothing(client, world, conn, stripe_gateway):
+    payment = pending_stripe_payment(world, stripe_gateway, "pi_ours")
+    before = snapshot()
+    assert webhook(client, "payment_intent.succeeded", succeeded("pi_theirs")) == \
+        "unknown payment"
+    assert webhook(client, "payment_intent.payment_failed", {"id": "pi_theirs"}) == \
+        "unknown payment"
+    assert webhook(client, "charge.refunded", {"id": "ch_theirs", "payment_intent": "pi_theirs",
+                                               "amount_refunded": 10000}) == "unknown payment"
+    # An event we do not act on, whatever object it carries.
+    assert webhook(client, "customer.updated", {"id": "pi_ours", "object": "customer"}) == \
+        "ignored"
+    assert webhook(client, "payment_method.attached", {"id": "pi_ours"}) == "ignored"
+    assert snapshot() == before
+    assert reload(payment).status == "pending"
+
+
+def test_failed_webhook_without_a_reason_says_the_payment_failed(client, world, conn,
+                                                                 stripe_gateway):
+    payment = pending_stripe_payment(world, stripe_gateway, "pi_quiet")
+    assert webhook(client, "payment_intent.payment_failed", {"id": "pi_quiet"}) == "failed"
+    assert (reload(payment).status, reload(payment).failure_message) == (
+        "failed", "The payment failed.")
+    assert reload(world["invoices"]["sent"]).balance == 10000
+
+
+@pytest.mark.parametrize("stored", [None, ""])
+def test_succeeded_webhook_finds_an_attempt_by_its_metadata_when_no_reference_was_kept(
+        client, world, conn, stripe_gateway, stored):
+    """The process died before storing the intent's id: the event's metadata names the
+    attempt, which is completed and keeps the id from now on."""
+    payment = pending_stripe_payment(world, stripe_gateway, stored)
+    assert webhook(client, "payment_intent.succeeded", succeeded("pi_found", payment)) == \
+        "completed"
+    payment = reload(payment)
+    assert (payment.status, payment.gateway_reference) == ("completed", "pi_found")
+    assert (reload(world["invoices"]["sent"]).balance, reload(world["a"]).paid_to_date) == (
+        0, 10000)
+
+
+def test_succeeded_webhook_completes_the_attempt_it_names_and_no_other(client, world, conn,
+                                                                       stripe_gateway):
+    first = pending_stripe_payment(world, stripe_gateway, None)
+    second = pending_stripe_payment(world, stripe_gateway, None)
+    assert webhook(client, "payment_intent.succeeded", succeeded("pi_second", second)) == \
+        "completed"
+    assert (reload(second).status, reload(second).gateway_reference) == ("completed",
+                                                                         "pi_second")
+    assert (reload(first).status, reload(first).gateway_reference) == ("pending", None)
+
+
+def test_succeeded_webhook_goes_by_the_reference_we_kept(client, world, conn, stripe_gateway):
+    """The intent's id decides; metadata only helps when we never stored one."""
+    first = pending_stripe_payment(world, stripe_gateway, "pi_first")
+    second = pending_stripe_payment(world, stripe_gateway, "pi_second")
+    obj = succeeded("pi_second")
+    obj["metadata"] = {"payment": "not-one-of-ours"}
+    assert webhook(client, "payment_intent.succeeded", obj) == "completed"
+    assert (reload(second).status, reload(first).status) == ("completed", "pending")
+
+
+def test_succeeded_webhook_naming_an_attempt_charged_elsewhere_applies_nothing(
+        client, world, conn, stripe_gateway):
+    payment = pending_stripe_payment(world, stripe_gateway, "pi_real")
+    before = snapshot()
+    assert webhook(client, "payment_intent.succeeded", succeeded("pi_other", payment)) == \
+        "unknown payment"
+    assert snapshot() == before
+
+
+def test_refund_webhook_without_an_amount_refunds_nothing(client, world, conn,
+                                                          stripe_gateway):
+    payment = pending_stripe_payment(world, stripe_gateway, "pi_kept")
+    assert webhook(client, "payment_intent.succeeded", succeeded("pi_kept")) == "completed"
+    before = snapshot()
+    for obj in ({"id": "ch_kept", "payment_intent": "pi_kept"},
+                {"id": "ch_kept", "payment_intent": "pi_kept", "amount_refunded": 0}):
+        assert webhook(client, "charge.refunded", obj) == "refunded"
+    assert snapshot() == before
+    assert (reload(payment).status, reload(payment).refunded) == ("completed", 0)
+
+
+def test_detached_webhook_forgets_only_that_card(client, world, conn, stripe_gateway):
+    cards = [models.GatewayToken.create(client=world["a"], gateway=stripe_gateway,
+                                        token=f"pm_card{i}", customer_reference="cus_a",
+                                        brand="visa", last4=f"424{i}") for i in range(2)]
+    assert webhook(client, "payment_method.detached", {"id": "pm_card1"}) == "detached"
+    assert reload(cards[1]).deleted_at is not None
+    assert reload(cards[0]).deleted_at is None
+    assert webhook(client, "payment_method.detached", {"id": "pm_unknown"}) == "detached"
+    assert reload(cards[0]).deleted_at is None
