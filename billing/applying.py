@@ -120,7 +120,7 @@ def _checked(payment, invoice, amount, locale, taken):
         part = amount
     else:
         try:
-            part = money.parse(str(amount)[:50], payment.currency, locale)
+            part = money.parse(str(amount), payment.currency, locale)
         except money.MoneyError as exc:
             raise DomainError(f"Invoice {invoice.number}: {exc}") from None
     if invoice.status == "draft":

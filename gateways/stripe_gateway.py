@@ -183,8 +183,10 @@ class StripeGateway(Gateway):
 
     def _result(self, intent):
         if intent.status == "requires_payment_method":
-            error = getattr(intent, "last_payment_error", None) or {}
-            raise PaymentDeclined((error.get("message") if hasattr(error, "get") else None)
+            # Stripe's own reason ("Your card has insufficient funds."); stripe's objects
+            # are read by attribute (they are no longer dicts).
+            error = getattr(intent, "last_payment_error", None)
+            raise PaymentDeclined(getattr(error, "message", None)
                                   or gettext("Your card was declined. Try another card."))
         if intent.status == "canceled":
             raise PaymentDeclined(gettext("The payment was cancelled."))

@@ -67,6 +67,19 @@ def test_blank_rows_are_skipped_but_all_blank_is_refused(db):
         applying.apply_payment(payment, [(one.public_id, " ")], locale="en_US")
 
 
+
+def test_an_amount_too_long_to_be_an_amount_is_refused_not_cut(db):
+    """What is typed is read whole and refused by money.parse's own length limit; it is never
+    cut to its first characters first (which could read zeros, then 1.00, as 1.00)."""
+    client = factories.client()
+    invoice = invoice_for(client, 5000)
+    payment = unapplied_payment(client, 6000)
+    before = snapshot()
+    typed = "0" * 46 + "1.00" + "5"  # its first 50 characters read 1.00
+    with pytest.raises(DomainError, match="too large|as a number"):
+        applying.apply_payment(payment, [(invoice.public_id, typed)], locale="en_US")
+    assert snapshot() == before
+
 def _refusal_world():
     people = factories.two_clients()
     a, b = people["a"], people["b"]

@@ -254,6 +254,28 @@ def test_stripe_3ds_finished_but_never_reported_is_completed_by_reference(
     assert reload(client).paid_to_date == 10000
 
 
+
+def test_stripe_3ds_failed_at_the_bank_says_stripes_reason(app, conn, localstripe,
+                                                            stripe_gateway):
+    """The customer fails 3-D Secure and comes back: the page says why, in Stripe's words
+    (its last_payment_error), not only that the card was declined."""
+    client, contact, invoice = setup_client(conn)
+    _, card = stripe_card(localstripe, "4000002500003155")
+    outcome = checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
+                           idempotency_key="stripe-3ds-failed-" + "m" * 24,
+                           gateway=StripeGateway(stripe_gateway), new_method=card)
+    assert outcome.status == "requires_action"
+    payment = reload(outcome.payment)
+    response = requests.post(
+        f"{localstripe}/v1/payment_intents/{payment.gateway_reference}/_authenticate",
+        json={"key": "pk_test_portal", "client_secret": outcome.client_secret,
+              "success": False}, timeout=10)
+    assert response.status_code == 200, response.text
+    with pytest.raises(checkout.PaymentFailed) as refused:
+        checkout.complete_action(contact, payment.public_id)
+    assert refused.value.message == "The provided PaymentMethod has failed authentication."
+    assert reload(payment).status == "failed" and reload(invoice).balance == 10000
+
 def test_stripe_3ds_abandoned_for_an_hour_is_cancelled_and_frees_the_invoice(
         app, conn, localstripe, stripe_gateway):
     client, contact, invoice = setup_client(conn)
