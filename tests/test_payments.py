@@ -534,10 +534,13 @@ def test_spend_credit_gives_each_invoice_what_it_wants_from_the_credits_in_turn(
         models.Credit.create(client=a, number=number, status="sent", currency="USD",
                              date=models.utcnow().date(), total=balance, balance=balance)
     before_a, before_b = models.Client.get_by_id(a.id), models.Client.get_by_id(b.id)
+    contact = models.Contact.get(models.Contact.email == "a1@alpha.example")
+    staff = factories.staff()
     with models.db.atomic():
         lines = [(allocation.locked(models.Invoice, first.id), 2000),
                  (allocation.locked(models.Invoice, second.id), 3000)]
-        payment, spent = allocation.spend_credit(a.id, "USD", "k" * 200, lines, 3000)
+        payment, spent = allocation.spend_credit(a.id, "USD", "k" * 200, lines, 3000,
+                                                 contact=contact, staff=staff)
     # The first invoice takes CR-1 whole and the rest of what it wants from CR-2; the second
     # finds CR-1 empty, goes on to CR-2 and gets what is left of the budget.
     assert spent == {first.id: 2000, second.id: 1000}
@@ -546,6 +549,10 @@ def test_spend_credit_gives_each_invoice_what_it_wants_from_the_credits_in_turn(
     assert (payment.amount, payment.applied, payment.method_label) == (
         3000, 3000, "Credit CR-1, CR-2")
     assert payment.idempotency_key == "k" * 100
+    logged = models.Activity.get(models.Activity.action == "credit.applied")
+    assert (logged.subject_type, logged.subject_id, logged.client_id, logged.contact_id,
+            logged.staff_id, logged.detail) == (
+        "payment", payment.id, a.id, contact.id, staff.id, "3000 USD")
     assert [(c.balance, c.status) for c in models.Credit.select().where(
         models.Credit.number.in_(("CR-1", "CR-2"))).order_by(models.Credit.number)] == [
         (0, "applied"), (1000, "partial")]
@@ -585,3 +592,16 @@ def test_credit_that_pays_a_subscription_invoice_reactivates_the_subscription(wo
     assert spend(6000) == ("paid", "active")
     assert models.Activity.select().where(
         models.Activity.action == "subscription.reactivated").count() == 1
+
+
+def test_a_credit_payment_label_names_its_credits_within_80_characters(world, conn):
+    a, sent = world["a"], world["invoices"]["sent"]
+    numbers = [f"CR-{n:05d}" for n in range(1, 11)]
+    for number in numbers:
+        models.Credit.create(client=a, number=number, status="sent", currency="USD",
+                             date=models.utcnow().date(), total=100, balance=100)
+    with models.db.atomic():
+        invoice = allocation.locked(models.Invoice, sent.id)
+        payment, _ = allocation.spend_credit(a.id, "USD", None, [(invoice, 1000)], 1000)
+    assert payment.amount == 1000
+    assert payment.method_label == "Credit " + ", ".join(numbers)[:80]
