@@ -605,3 +605,31 @@ def test_a_credit_payment_label_names_its_credits_within_80_characters(world, co
         payment, _ = allocation.spend_credit(a.id, "USD", None, [(invoice, 1000)], 1000)
     assert payment.amount == 1000
     assert payment.method_label == "Credit " + ", ".join(numbers)[:80]
+
+
+def test_apply_plan_pays_in_cash_only_what_the_credit_left_of_each_line(world, conn):
+    a = world["a"]
+    first, second = factories.invoice(a), factories.invoice(a)
+    models.Credit.create(client=a, number="CR-1", status="sent", currency="USD",
+                         date=models.utcnow().date(), total=9000, balance=9000)
+    staff = factories.staff()
+    with models.db.atomic():
+        payment = models.Payment.create(client=a, number="PAY-CASH", date=models.utcnow().date(),
+                                        currency="USD", amount=8000)
+        spent, extra = allocation.apply_plan(
+            payment, {"lines": [[first.id, 5000], [second.id, 5000]], "credit": 2000},
+            staff=staff)
+    # 2000 of credit on the first line, so cash pays 3000 there and 5000 on the second.
+    assert sorted((al.invoice_id, al.amount) for al in payment.allocations) == sorted(
+        [(first.id, 3000), (second.id, 5000)])
+    assert (reload(first).balance, reload(second).balance, spent.amount, extra) == (
+        5000, 5000, 2000, None)
+    logged = models.Activity.get(models.Activity.action == "credit.applied")
+    assert (logged.subject_id, logged.staff_id) == (spent.id, staff.id)
+    # A plan naming no credit spends none, though the client has some.
+    with models.db.atomic():
+        payment = models.Payment.create(client=a, number="PAY-TWO", date=models.utcnow().date(),
+                                        currency="USD", amount=1000)
+        assert allocation.apply_plan(payment, {"lines": [[first.id, 1000]]}) == (None, None)
+    assert models.Credit.get(models.Credit.number == "CR-1").balance == 7000
+    assert reload(first).balance == 4000
