@@ -633,3 +633,24 @@ def test_apply_plan_pays_in_cash_only_what_the_credit_left_of_each_line(world, c
         assert allocation.apply_plan(payment, {"lines": [[first.id, 1000]]}) == (None, None)
     assert models.Credit.get(models.Credit.number == "CR-1").balance == 7000
     assert reload(first).balance == 4000
+
+
+def test_apply_plan_skips_unpayable_invoices_and_never_applies_more_than_arrived(world, conn):
+    a, invoices = world["a"], world["invoices"]
+    first, second = factories.invoice(a), factories.invoice(a)
+
+    def apply(amount, lines):
+        with models.db.atomic():
+            payment = models.Payment.create(client=a, number="PAY-X", currency="USD",
+                                            date=models.utcnow().date(), amount=amount)
+            _, extra = allocation.apply_plan(payment, {"lines": lines, "credit": 0})
+        paid = sorted((al.invoice_id, al.amount) for al in payment.allocations if al.invoice_id)
+        return paid, extra and extra.total
+
+    # Cancelled and paid invoices take nothing: their share becomes credit; one cent is paid.
+    lines = [[invoices["cancelled"].id, 3000], [invoices["paid"].id, 2000], [first.id, 1]]
+    assert apply(5001, lines) == ([(first.id, 1)], 5000)
+    assert reload(invoices["cancelled"]).balance == 10000
+    # Less money than the lines want (credit gone meanwhile): the later line gets the rest.
+    assert apply(3000, [[first.id, 2000], [second.id, 2000]]) == (
+        sorted([(first.id, 2000), (second.id, 1000)]), None)
