@@ -654,3 +654,13 @@ def test_apply_plan_skips_unpayable_invoices_and_never_applies_more_than_arrived
     # Less money than the lines want (credit gone meanwhile): the later line gets the rest.
     assert apply(3000, [[first.id, 2000], [second.id, 2000]]) == (
         sorted([(first.id, 2000), (second.id, 1000)]), None)
+    # One cent beyond the balances is still kept as credit.
+    assert apply(1001, [[second.id, 1000]]) == ([(second.id, 1000)], 1)
+
+
+def test_plan_reads_an_amount_in_the_language_a_visitor_picked(app, world, conn):
+    sent = world["invoices"]["sent"]
+    with app.test_request_context("/?lang=de"):
+        made = allocation.plan(world["a"].id, [(sent.public_id, "100,00")],
+                               models.Company.current())
+    assert made.total == 10000
