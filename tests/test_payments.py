@@ -470,6 +470,8 @@ def test_apply_plan_spends_credit_first_then_cash_and_keeps_the_rest(world, conn
         4000, 4000, "completed", "credit")
     assert (spent.method_label, spent.idempotency_key, spent.contact_id) == (
         "Credit CR-1, CR-2", "k1/credit", contact.id)
+    # A payment number of its own, from the payments' sequence.
+    assert re.fullmatch(r"PAY-\d{5}", spent.number)
     assert sorted((al.credit.number, al.invoice_id, al.amount) for al in spent.allocations) == [
         ("CR-1", first.id, 1500), ("CR-2", first.id, 2500)]
     assert [(c.balance, c.status) for c in models.Credit.select().where(
@@ -523,3 +525,142 @@ def test_spend_credit_leaves_a_partial_credit_and_stops_at_the_budget(world, con
         paid = allocation.locked(models.Invoice, world["invoices"]["paid"].id)
         assert allocation.spend_credit(a.id, "USD", "k", [(paid, 5000)], 5000) == (None, {})
     assert models.Payment.select().where(models.Payment.method == "credit").count() == 2
+
+
+def test_spend_credit_gives_each_invoice_what_it_wants_from_the_credits_in_turn(world, conn):
+    a, b = world["a"], world["b"]
+    first, second = factories.invoice(a), factories.invoice(a, partial=3000)
+    for number, balance in (("CR-1", 1500), ("CR-2", 2500)):
+        models.Credit.create(client=a, number=number, status="sent", currency="USD",
+                             date=models.utcnow().date(), total=balance, balance=balance)
+    before_a, before_b = models.Client.get_by_id(a.id), models.Client.get_by_id(b.id)
+    contact = models.Contact.get(models.Contact.email == "a1@alpha.example")
+    staff = factories.staff()
+    with models.db.atomic():
+        lines = [(allocation.locked(models.Invoice, first.id), 2000),
+                 (allocation.locked(models.Invoice, second.id), 3000)]
+        payment, spent = allocation.spend_credit(a.id, "USD", "k" * 200, lines, 3000,
+                                                 contact=contact, staff=staff)
+    # The first invoice takes CR-1 whole and the rest of what it wants from CR-2; the second
+    # finds CR-1 empty, goes on to CR-2 and gets what is left of the budget.
+    assert spent == {first.id: 2000, second.id: 1000}
+    assert sorted((al.credit.number, al.invoice_id, al.amount) for al in payment.allocations) == [
+        ("CR-1", first.id, 1500), ("CR-2", first.id, 500), ("CR-2", second.id, 1000)]
+    assert (payment.amount, payment.applied, payment.method_label) == (
+        3000, 3000, "Credit CR-1, CR-2")
+    assert payment.idempotency_key == "k" * 100
+    logged = models.Activity.get(models.Activity.action == "credit.applied")
+    assert (logged.subject_type, logged.subject_id, logged.client_id, logged.contact_id,
+            logged.staff_id, logged.detail) == (
+        "payment", payment.id, a.id, contact.id, staff.id, "3000 USD")
+    assert [(c.balance, c.status) for c in models.Credit.select().where(
+        models.Credit.number.in_(("CR-1", "CR-2"))).order_by(models.Credit.number)] == [
+        (0, "applied"), (1000, "partial")]
+    first, second = reload(first), reload(second)
+    assert (first.balance, first.partial, first.status) == (8000, 0, "partial")
+    assert (second.balance, second.partial, second.status) == (9000, 2000, "partial")
+    after_a, after_b = models.Client.get_by_id(a.id), models.Client.get_by_id(b.id)
+    assert (before_a.balance - after_a.balance, after_a.paid_to_date - before_a.paid_to_date) == (
+        3000, 3000)
+    assert (after_b.balance, after_b.paid_to_date) == (before_b.balance, before_b.paid_to_date)
+    # The smallest amount there is, one cent, is still spent.
+    with models.db.atomic():
+        invoice = allocation.locked(models.Invoice, first.id)
+        payment, spent = allocation.spend_credit(a.id, "USD", None, [(invoice, 1)], 1)
+    assert (payment.amount, spent) == (1, {first.id: 1})
+
+
+def test_credit_that_pays_a_subscription_invoice_reactivates_the_subscription(world, conn):
+    a = world["a"]
+    subscription = models.Subscription.create(
+        client=a, plan=factories.plan("Basic", 10000), started_at=models.utcnow().date(),
+        status="past_due")
+    invoice = factories.invoice(a)
+    models.Invoice.update(subscription=subscription).where(
+        models.Invoice.id == invoice.id).execute()
+    models.Credit.create(client=a, number="CR-1", status="sent", currency="USD",
+                         date=models.utcnow().date(), total=20000, balance=20000)
+
+    def spend(amount):
+        with models.db.atomic():
+            locked = allocation.locked(models.Invoice, invoice.id)
+            allocation.spend_credit(a.id, "USD", None, [(locked, amount)], amount)
+        return reload(invoice).status, models.Subscription.get_by_id(subscription.id).status
+
+    # Part of the invoice is still owed: the subscription stays held.
+    assert spend(4000) == ("partial", "past_due")
+    assert spend(6000) == ("paid", "active")
+    assert models.Activity.select().where(
+        models.Activity.action == "subscription.reactivated").count() == 1
+
+
+def test_a_credit_payment_label_names_its_credits_within_80_characters(world, conn):
+    a, sent = world["a"], world["invoices"]["sent"]
+    numbers = [f"CR-{n:05d}" for n in range(1, 11)]
+    for number in numbers:
+        models.Credit.create(client=a, number=number, status="sent", currency="USD",
+                             date=models.utcnow().date(), total=100, balance=100)
+    with models.db.atomic():
+        invoice = allocation.locked(models.Invoice, sent.id)
+        payment, _ = allocation.spend_credit(a.id, "USD", None, [(invoice, 1000)], 1000)
+    assert payment.amount == 1000
+    assert payment.method_label == "Credit " + ", ".join(numbers)[:80]
+
+
+def test_apply_plan_pays_in_cash_only_what_the_credit_left_of_each_line(world, conn):
+    a = world["a"]
+    first, second = factories.invoice(a), factories.invoice(a)
+    models.Credit.create(client=a, number="CR-1", status="sent", currency="USD",
+                         date=models.utcnow().date(), total=9000, balance=9000)
+    staff = factories.staff()
+    with models.db.atomic():
+        payment = models.Payment.create(client=a, number="PAY-CASH", date=models.utcnow().date(),
+                                        currency="USD", amount=8000)
+        spent, extra = allocation.apply_plan(
+            payment, {"lines": [[first.id, 5000], [second.id, 5000]], "credit": 2000},
+            staff=staff)
+    # 2000 of credit on the first line, so cash pays 3000 there and 5000 on the second.
+    assert sorted((al.invoice_id, al.amount) for al in payment.allocations) == sorted(
+        [(first.id, 3000), (second.id, 5000)])
+    assert (reload(first).balance, reload(second).balance, spent.amount, extra) == (
+        5000, 5000, 2000, None)
+    logged = models.Activity.get(models.Activity.action == "credit.applied")
+    assert (logged.subject_id, logged.staff_id) == (spent.id, staff.id)
+    # A plan naming no credit spends none, though the client has some.
+    with models.db.atomic():
+        payment = models.Payment.create(client=a, number="PAY-TWO", date=models.utcnow().date(),
+                                        currency="USD", amount=1000)
+        assert allocation.apply_plan(payment, {"lines": [[first.id, 1000]]}) == (None, None)
+    assert models.Credit.get(models.Credit.number == "CR-1").balance == 7000
+    assert reload(first).balance == 4000
+
+
+def test_apply_plan_skips_unpayable_invoices_and_never_applies_more_than_arrived(world, conn):
+    a, invoices = world["a"], world["invoices"]
+    first, second = factories.invoice(a), factories.invoice(a)
+
+    def apply(amount, lines):
+        with models.db.atomic():
+            payment = models.Payment.create(client=a, number="PAY-X", currency="USD",
+                                            date=models.utcnow().date(), amount=amount)
+            _, extra = allocation.apply_plan(payment, {"lines": lines, "credit": 0})
+        paid = sorted((al.invoice_id, al.amount) for al in payment.allocations if al.invoice_id)
+        return paid, extra and extra.total
+
+    # Cancelled and paid invoices take nothing: their share becomes credit; one cent is paid.
+    lines = [[invoices["cancelled"].id, 3000], [invoices["paid"].id, 2000], [first.id, 1]]
+    assert apply(5001, lines) == ([(first.id, 1)], 5000)
+    assert reload(invoices["cancelled"]).balance == 10000
+    # Less money than the lines want (credit gone meanwhile): the later line gets the rest.
+    assert apply(3000, [[first.id, 2000], [second.id, 2000]]) == (
+        sorted([(first.id, 2000), (second.id, 1000)]), None)
+    # One cent beyond the balances is still kept as credit.
+    assert apply(1001, [[second.id, 1000]]) == ([(second.id, 1000)], 1)
+
+
+def test_plan_reads_an_amount_in_the_language_a_visitor_picked(app, world, conn):
+    sent = world["invoices"]["sent"]
+    with app.test_request_context("/?lang=de"):
+        made = allocation.plan(world["a"].id, [(sent.public_id, "100,00")],
+                               models.Company.current())
+    assert made.total == 10000
