@@ -230,16 +230,24 @@ def test_stripe_crash_before_the_charge_fails_the_attempt(app, conn, localstripe
     assert outcome.status == "completed" and reload(invoice).status == "paid"
 
 
+def started_3ds(conn, localstripe, stripe_gateway, key):
+    """A client paying an invoice with a card whose bank asks for 3-D Secure: the attempt is
+    left waiting for the customer (requires_action)."""
+    client, contact, invoice = setup_client(conn)
+    api, card = stripe_card(localstripe, "4000002500003155")
+    outcome = checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
+                           idempotency_key=key, gateway=StripeGateway(stripe_gateway),
+                           new_method=card)
+    assert outcome.status == "requires_action"
+    return api, client, contact, invoice, outcome
+
+
 def test_stripe_3ds_finished_but_never_reported_is_completed_by_reference(
         app, conn, localstripe, stripe_gateway):
     """The customer passed 3-D Secure, then the browser never came back and no webhook
     arrived: run-due reads the PaymentIntent by the reference we stored."""
-    client, contact, invoice = setup_client(conn)
-    api, card = stripe_card(localstripe, "4000002500003155")
-    outcome = checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
-                           idempotency_key="stripe-3ds-" + "i" * 24,
-                           gateway=StripeGateway(stripe_gateway), new_method=card)
-    assert outcome.status == "requires_action"
+    api, client, contact, invoice, outcome = started_3ds(conn, localstripe, stripe_gateway,
+                                                         "stripe-3ds-" + "i" * 24)
     payment = reload(outcome.payment)
     minutes_pass(payment)
     assert "1 still processing" in run_due(app)  # still waiting for the customer's bank
@@ -259,12 +267,8 @@ def test_stripe_3ds_failed_at_the_bank_says_stripes_reason(app, conn, localstrip
                                                             stripe_gateway):
     """The customer fails 3-D Secure and comes back: the page says why, in Stripe's words
     (its last_payment_error), not only that the card was declined."""
-    client, contact, invoice = setup_client(conn)
-    _, card = stripe_card(localstripe, "4000002500003155")
-    outcome = checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
-                           idempotency_key="stripe-3ds-failed-" + "m" * 24,
-                           gateway=StripeGateway(stripe_gateway), new_method=card)
-    assert outcome.status == "requires_action"
+    api, client, contact, invoice, outcome = started_3ds(conn, localstripe, stripe_gateway,
+                                                         "stripe-3ds-failed-" + "m" * 24)
     payment = reload(outcome.payment)
     response = requests.post(
         f"{localstripe}/v1/payment_intents/{payment.gateway_reference}/_authenticate",
@@ -278,12 +282,8 @@ def test_stripe_3ds_failed_at_the_bank_says_stripes_reason(app, conn, localstrip
 
 def test_stripe_3ds_abandoned_for_an_hour_is_cancelled_and_frees_the_invoice(
         app, conn, localstripe, stripe_gateway):
-    client, contact, invoice = setup_client(conn)
-    api, card = stripe_card(localstripe, "4000002500003155")
-    outcome = checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
-                           idempotency_key="stripe-3ds-gone-" + "j" * 24,
-                           gateway=StripeGateway(stripe_gateway), new_method=card)
-    assert outcome.status == "requires_action"
+    api, client, contact, invoice, outcome = started_3ds(conn, localstripe, stripe_gateway,
+                                                         "stripe-3ds-gone-" + "j" * 24)
     payment = reload(outcome.payment)
     minutes_pass(payment, 30)
     assert "1 still processing" in run_due(app)  # the customer may still be at their bank
