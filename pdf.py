@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 
+from babel.dates import format_date
 from flask import current_app, make_response, render_template
 from peewee import JOIN
 from weasyprint import HTML, URLFetcher
@@ -18,6 +19,7 @@ from weasyprint import HTML, URLFetcher
 import i18n
 import models
 from billing import documents, generated, statements
+from money import format_money
 
 log = logging.getLogger("portal.pdf")
 
@@ -105,7 +107,45 @@ def attachment(kind, record_id):
 def statement_pdf(statement, locale):
     with i18n.using(locale):
         return render("pdf/statement.html", st=statement, company=models.Company.current(),
+                      ledger=statement_ledger(statement, locale),
                       generated=models.utcnow(), locale=locale)
+
+
+LEDGER_ITEM_WIDTH = 30
+
+
+def statement_ledger(statement, locale):
+    """The statement's rows as lines of monospaced text, (heading, [line, ...]), each column
+    as wide as its widest cell.
+
+    WeasyPrint lays out and draws a PDF glyph by glyph, padding included, and styles every
+    element: a five-year statement as a table took minutes, as an element per row about
+    six seconds; as a few blocks of lines with no padding beyond the widest cell, about
+    three (bench: tests' 2,000 invoices and 2,000 payments)."""
+    _ = i18n.gettext
+    cur = statement.currency
+
+    def amount(minor):
+        return format_money(minor, cur, locale) if minor else ""
+
+    def item(text):
+        return text if len(text) <= LEDGER_ITEM_WIDTH else text[:LEDGER_ITEM_WIDTH - 1] + "…"
+
+    rows = [(format_date(date, "medium", locale=locale), item(f"{_(kind)} {ref}"),
+             amount(charge), amount(paid), format_money(balance, cur, locale))
+            for date, kind, ref, charge, paid, balance in statement.rows]
+    if statement.status == "all":
+        rows.insert(0, (format_date(statement.start, "medium", locale=locale),
+                        _("Opening balance"), "", "", format_money(statement.opening, cur, locale)))
+    heading = (_("Date"), _("Item"), _("Charges"), _("Payments"),
+               _("Balance") if statement.status == "all" else _("Balance due"))
+    widths = [max(len(row[column]) for row in [heading, *rows]) for column in range(5)]
+
+    def line(date, text, charge, paid, balance):
+        return (date.ljust(widths[0] + 3) + text.ljust(widths[1] + 3) + charge.rjust(widths[2])
+                + paid.rjust(widths[3] + 4) + balance.rjust(widths[4] + 4))
+
+    return line(*heading), [line(*row) for row in rows]
 
 
 @functools.cache

@@ -164,3 +164,35 @@ def test_statement_page_and_pdf_show_the_unused_line_only_when_there_is_some(cli
     text = pdf_text(response.data)
     assert "UNUSED CREDIT AND" in text  # headers wrap in the table: words, not the phrase
     assert "-$15.00 $285.00" in text.replace("−", "-")  # unused, then net owed
+
+
+def test_statement_pdf_rows_line_up_in_the_contacts_language(app, db):
+    """The ledger's columns are as wide as their widest cell (pdf.statement_ledger): every
+    line is as long as the heading, amounts end where their column ends, and a reference too
+    long for the item column is cut with an ellipsis."""
+    import i18n
+    import pdf
+    client = factories.client(name="Gamma GmbH")
+    st = statements.Statement(client=client, currency="EUR", start=d(1), end=d(31))
+    st.opening = 5000
+    st.rows = [(d(2), "Invoice", "INV-7", 123456, 0, 128456),
+               (d(9), "Payment", "P" * 40, 0, 3456, 125000)]
+    with app.test_request_context(), i18n.using("de_DE"):
+        heading, lines = pdf.statement_ledger(st, "de_DE")
+        text = pdf_text(pdf.statement_pdf(st, "de_DE"))
+    assert heading.split() == ["Datum", "Position", "Belastungen", "Zahlungen", "Saldo"]
+    assert {len(line) for line in lines} == {len(heading)}
+    assert lines[0].startswith("01.10.2026") and "Anfangssaldo" in lines[0]
+    assert lines[0].endswith(" 50,00\xa0€")
+    invoice = lines[1]
+    assert invoice.startswith("02.10.2026") and "Rechnung INV-7" in invoice
+    charges_end = heading.index("Belastungen") + len("Belastungen")
+    assert invoice[:charges_end].endswith(" 1.234,56\xa0€")
+    payments_end = heading.index("Zahlungen") + len("Zahlungen")
+    assert invoice[charges_end:payments_end].strip() == ""  # no payment on an invoice's line
+    assert lines[2][:payments_end].endswith(" 34,56\xa0€")
+    assert invoice.endswith(" 1.284,56\xa0€")
+    cut = "Zahlung " + "P" * 21 + "…"
+    assert cut in lines[2] and "P" * 22 not in lines[2]
+    assert "Rechnung INV-7 1.234,56 € 1.284,56 €" in text.replace("\xa0", " ")
+    assert f"{cut} 34,56 € 1.250,00 €" in text.replace("\xa0", " ")
