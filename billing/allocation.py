@@ -192,38 +192,39 @@ def spend_credit(client_id, currency, key, lines, budget, contact=None, staff=No
     amount spent}). Never more than the credits hold, never another currency's credit.
     """
     credits = [locked(models.Credit, c.id) for c in available_credit(client_id, currency)]
-    credit_payment = models.Payment.create(
-        client=client_id, contact=contact, number=numbering.next_number("payment"),
-        status="completed", date=models.utcnow().date(), currency=currency,
-        amount=0, method="credit", method_label="Credit",
-        idempotency_key=(key + suffix)[:100] if key else None)
-    spent = {}
-    total = 0
-    for invoice, wanted in lines:
-        for credit in credits:
-            room = min(wanted - spent.get(invoice.id, 0), budget - total, credit.balance,
-                       invoice.balance if invoice.is_payable else 0)
-            if room <= 0:
-                continue
-            models.PaymentAllocation.create(payment=credit_payment, invoice=invoice,
-                                            credit=credit, amount=room)
-            credit.balance -= room
-            credit.status = "applied" if credit.balance == 0 else "partial"
-            credit.save()
-            invoice.balance -= room
-            invoice.partial = max(0, invoice.partial - room)
-            invoice.status = "paid" if invoice.balance == 0 else "partial"
-            invoice.save()
-            models.Client.update(balance=models.Client.balance - room).where(
-                models.Client.id == invoice.client_id).execute()
-            if invoice.status == "paid" and invoice.subscription_id is not None:
-                from billing import renewals
-                renewals.settled(invoice)
-            spent[invoice.id] = spent.get(invoice.id, 0) + room
-            total += room
-    if total == 0:
-        credit_payment.delete_instance()
-        return None, spent
+    with models.db.atomic() as spending:
+        credit_payment = models.Payment.create(
+            client=client_id, contact=contact, number=numbering.next_number("payment"),
+            status="completed", date=models.utcnow().date(), currency=currency,
+            amount=0, method="credit", method_label="Credit",
+            idempotency_key=(key + suffix)[:100] if key else None)
+        spent = {}
+        total = 0
+        for invoice, wanted in lines:
+            for credit in credits:
+                room = min(wanted - spent.get(invoice.id, 0), budget - total, credit.balance,
+                           invoice.balance if invoice.is_payable else 0)
+                if room <= 0:
+                    continue
+                models.PaymentAllocation.create(payment=credit_payment, invoice=invoice,
+                                                credit=credit, amount=room)
+                credit.balance -= room
+                credit.status = "applied" if credit.balance == 0 else "partial"
+                credit.save()
+                invoice.balance -= room
+                invoice.partial = max(0, invoice.partial - room)
+                invoice.status = "paid" if invoice.balance == 0 else "partial"
+                invoice.save()
+                models.Client.update(balance=models.Client.balance - room).where(
+                    models.Client.id == invoice.client_id).execute()
+                if invoice.status == "paid" and invoice.subscription_id is not None:
+                    from billing import renewals
+                    renewals.settled(invoice)
+                spent[invoice.id] = spent.get(invoice.id, 0) + room
+                total += room
+        if total == 0:
+            spending.rollback()  # nothing to spend: not even the payment number is used
+            return None, spent
     credit_payment.amount = credit_payment.applied = total
     credit_payment.method_label = "Credit " + ", ".join(
         sorted({c.number for c in credits if c.status in ("partial", "applied")}))[:80]
