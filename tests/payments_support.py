@@ -1,4 +1,5 @@
 """Fixtures for payment tests: gateways (demo, manual, Stripe on localstripe) and helpers."""
+import datetime as dt
 import json
 import os
 import re
@@ -9,8 +10,13 @@ import time
 import urllib.request
 
 import pytest
+import stripe
 
 import models
+import portal
+from billing import checkout
+from gateways.base import SavedMethod
+from gateways.stripe_gateway import StripeGateway
 from tests import factories
 from tests.conftest import csrf_token
 from tests.core_support import fail_server, opened, wait_for_server
@@ -132,3 +138,42 @@ def save_card(client, gateway, number="4242424242424242", **extra):
     return client.post("/client/payment_methods/create", data={
         "csrf_token": token, "gateway": gateway.id, "card_number": number, "exp_month": "12",
         "exp_year": "2035", "cvc": "123", **extra})
+
+
+# -- helpers of the reconcile, pre-payment and subscription tests --------------------------
+
+def minutes_pass(payment, minutes=10):
+    """The grace period run-due leaves a request that may still be talking to the gateway."""
+    models.Payment.update(created_at=models.utcnow() - dt.timedelta(minutes=minutes)).where(
+        models.Payment.id == payment.id).execute()
+
+
+def run_due(app):
+    result = app.test_cli_runner().invoke(portal.cli, ["run-due"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def stripe_card(base, number="4242424242424242"):
+    """A customer with a card at (local)Stripe, as a saved card would be."""
+    api = stripe.StripeClient("sk_test_portal", base_addresses={"api": base}).v1
+    customer = api.customers.create(params={"name": "Crash Test"})
+    pm = api.payment_methods.create(params={"type": "card", "card": {
+        "number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123"}})
+    api.payment_methods.attach(pm.id, params={"customer": customer.id})
+    return api, SavedMethod(token=pm.id, customer_reference=customer.id, brand="visa",
+                            last4=number[-4:])
+
+
+def started_3ds(conn, localstripe, stripe_gateway, key):
+    """A client paying an invoice with a card whose bank asks for 3-D Secure: the attempt is
+    left waiting for the customer (requires_action)."""
+    client = factories.client()
+    contact = factories.contact(client)
+    invoice = factories.invoice(client)  # 100.00, sent
+    api, card = stripe_card(localstripe, "4000002500003155")
+    outcome = checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
+                           idempotency_key=key, gateway=StripeGateway(stripe_gateway),
+                           new_method=card)
+    assert outcome.status == "requires_action"
+    return api, client, contact, invoice, outcome

@@ -16,7 +16,6 @@ import requests
 import stripe
 
 import models
-import portal
 from billing import DomainError, checkout, reconcile
 from gateways.base import PaymentDeclined, SavedMethod
 from gateways.demo import DemoGateway
@@ -24,7 +23,15 @@ from gateways.stripe_gateway import StripeGateway
 from tests import factories
 from tests.conftest import Auth
 from tests.core_support import opened
-from tests.payments_support import make_gateway, reload, review
+from tests.payments_support import (
+    make_gateway,
+    minutes_pass,
+    reload,
+    review,
+    run_due,
+    started_3ds,
+    stripe_card,
+)
 
 
 class Killed(BaseException):
@@ -60,18 +67,6 @@ def crash(contact, invoice, gateway, method, key):
     assert (payment.status, payment.gateway_reference) == ("pending", None)
     assert reload(invoice).balance == 10000
     return payment
-
-
-def minutes_pass(payment, minutes=10):
-    """The grace period run-due leaves a request that may still be talking to the gateway."""
-    models.Payment.update(created_at=models.utcnow() - dt.timedelta(minutes=minutes)).where(
-        models.Payment.id == payment.id).execute()
-
-
-def run_due(app):
-    result = app.test_cli_runner().invoke(portal.cli, ["run-due"])
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def demo_charges(key):
@@ -173,17 +168,6 @@ def test_two_run_due_at_once_complete_each_crashed_payment_once(app, conn):
 
 # -- Stripe, against localstripe ---------------------------------------------------------
 
-def stripe_card(base, number="4242424242424242"):
-    """A customer with a card at (local)Stripe, as a saved card would be."""
-    api = stripe.StripeClient("sk_test_portal", base_addresses={"api": base}).v1
-    customer = api.customers.create(params={"name": "Crash Test"})
-    pm = api.payment_methods.create(params={"type": "card", "card": {
-        "number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123"}})
-    api.payment_methods.attach(pm.id, params={"customer": customer.id})
-    return api, SavedMethod(token=pm.id, customer_reference=customer.id, brand="visa",
-                            last4=number[-4:])
-
-
 def intents_for(api, payment):
     """Every PaymentIntent localstripe holds for this payment (by our metadata)."""
     found, params = [], {"limit": 100}
@@ -230,18 +214,6 @@ def test_stripe_crash_before_the_charge_fails_the_attempt(app, conn, localstripe
     assert outcome.status == "completed" and reload(invoice).status == "paid"
 
 
-def started_3ds(conn, localstripe, stripe_gateway, key):
-    """A client paying an invoice with a card whose bank asks for 3-D Secure: the attempt is
-    left waiting for the customer (requires_action)."""
-    client, contact, invoice = setup_client(conn)
-    api, card = stripe_card(localstripe, "4000002500003155")
-    outcome = checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
-                           idempotency_key=key, gateway=StripeGateway(stripe_gateway),
-                           new_method=card)
-    assert outcome.status == "requires_action"
-    return api, client, contact, invoice, outcome
-
-
 def test_stripe_3ds_finished_but_never_reported_is_completed_by_reference(
         app, conn, localstripe, stripe_gateway):
     """The customer passed 3-D Secure, then the browser never came back and no webhook
@@ -260,7 +232,6 @@ def test_stripe_3ds_finished_but_never_reported_is_completed_by_reference(
     assert "pending payments: 1 completed" in run_due(app)
     assert reload(payment).status == "completed" and reload(invoice).status == "paid"
     assert reload(client).paid_to_date == 10000
-
 
 
 def test_stripe_3ds_failed_at_the_bank_says_stripes_reason(app, conn, localstripe,

@@ -377,7 +377,7 @@ def test_3ds_first_payment_finished_later_starts_the_schedule(app, world, conn, 
     import requests
 
     from gateways.stripe_gateway import StripeGateway
-    from tests.test_payments_reconcile import minutes_pass, run_due, stripe_card
+    from tests.payments_support import minutes_pass, run_due, stripe_card
     _, card = stripe_card(localstripe, "4000002500003155")
     outcome = prepayments.prepay(
         world["a1"], models.Company.current(),
@@ -442,7 +442,7 @@ def test_a_scheduled_stripe_charge_needing_3ds_fails_instead_of_waiting(app, wor
     """Nobody is there to pass 3-D Secure at run-due: the charge is made off-session, so the
     bank's request for authentication is a failure the contact hears about, not a charge
     left pending for an hour."""
-    from tests.test_payments_reconcile import stripe_card
+    from tests.payments_support import stripe_card
     _, card = stripe_card(localstripe, "4000002500003155")
     token = models.GatewayToken.create(
         client=world["a"], gateway=stripe_gateway, token=card.token,

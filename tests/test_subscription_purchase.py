@@ -624,7 +624,7 @@ def test_a_3ds_purchase_starts_when_run_due_finds_the_money(app, world, conn, lo
     import requests
 
     from gateways.stripe_gateway import StripeGateway
-    from tests.test_payments_reconcile import minutes_pass, run_due, stripe_card
+    from tests.payments_support import minutes_pass, run_due, stripe_card
     public_id = make_plan(app)
     _, card = stripe_card(localstripe, "4000002500003155")
     plan = models.Plan.get(models.Plan.public_id == public_id)
