@@ -54,14 +54,17 @@ def test_partial_refunds_add_up_to_a_full_one(paid):
     assert reload(paid["client"]).paid_to_date == 0
 
 
+BEYOND = "Refund between zero and what is left of the payment."
+
+
 @pytest.mark.parametrize("amount,message", [
-    ("70.01", "between zero and what is left"), ("0", "between zero and what is left"),
-    ("-5.00", "cannot be negative")])
+    ("70.01", BEYOND), ("0", BEYOND), ("-5.00", "The amount cannot be negative.")])
 def test_a_refund_beyond_what_is_left_is_refused_and_changes_nothing(paid, amount, message):
     refund(paid, "30.00", 0)
     before = snapshot()
-    with pytest.raises(DomainError, match=message):
+    with pytest.raises(DomainError) as refused:
         refund(paid, amount, 3000)
+    assert (str(refused.value), refused.value.field) == (message, "amount")
     assert snapshot() == before
 
 
@@ -151,4 +154,39 @@ def test_a_payment_made_with_credit_cannot_be_refunded(db):
     with pytest.raises(DomainError) as refused:
         checkout.refund(payment, "100.00", expected_refunded=0, locale="en_US", staff=staff)
     assert str(refused.value) == "Only a completed payment can be refunded."
+    assert snapshot() == before
+
+
+def test_a_gateway_that_cannot_refund_leaves_the_money_to_staff_and_records_it(db):
+    """A bank transfer matched by its reference: nothing to call, the records change."""
+    from tests.payments_support import make_gateway
+    client, staff = factories.client(), factories.staff()
+    invoice = factories.invoice(client)
+    payment = payment_service.record_manual(staff, client, "100.00", [invoice.id],
+                                            method="bank_transfer", locale="en_US")
+    models.Payment.update(gateway=make_gateway("manual"), gateway_reference="BANK-REF-1").where(
+        models.Payment.id == payment.id).execute()
+    refunded = checkout.refund(reload(payment), "100.00", expected_refunded=0, locale="en_US",
+                               staff=staff)
+    assert (refunded.status, reload(invoice).balance) == ("refunded", 10000)
+
+
+def test_stripe_out_of_reach_refunds_nothing_and_may_be_tried_again(db):
+    from tests.payments_support import make_gateway
+    client, staff = factories.client(), factories.staff()
+    invoice = factories.invoice(client)
+    payment = payment_service.record_manual(staff, client, "100.00", [invoice.id],
+                                            method="bank_transfer", locale="en_US")
+    unreachable = make_gateway("stripe", secret_key="sk_test_portal",
+                               api_base="http://127.0.0.1:9")
+    models.Payment.update(gateway=unreachable, gateway_reference="pi_unreachable",
+                          method="card").where(
+        models.Payment.id == payment.id).execute()
+    before = snapshot()
+    with pytest.raises(checkout.PaymentFailed) as failed:
+        checkout.refund(reload(payment), "40.00", expected_refunded=0, locale="en_US",
+                        staff=staff)
+    assert failed.value.retryable is True
+    assert str(failed.value) == ("The payment service did not answer. Nothing was charged; "
+                                 "please try again in a moment.")
     assert snapshot() == before
