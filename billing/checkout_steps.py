@@ -1,9 +1,10 @@
-"""What happens once a person chose how to pay the invoices on the review screen.
+"""What happens once a person chose how to pay: the invoices of the review screen
+(advance), or an amount on account from the Pre-Payment tab (advance_prepayment).
 
 A saved method, or credit that covers it all, pays at once; an offline method shows its
 instructions; a new card goes through the gateway's capture page first, and pays when the
-capture comes back. advance() decides which, and takes the payment when it is due; the
-portal's view only maps the Next it returns to a page.
+capture comes back. Each advance decides which, and takes the payment when it is due; the
+portal's views only map the Next it returns to a page.
 """
 import dataclasses
 import secrets
@@ -15,6 +16,7 @@ from billing import (
     checkout_review,
     gateway_settings,
     payment_methods,
+    prepayments,
 )
 from gateways.base import GatewayError
 from i18n import gettext as _
@@ -80,13 +82,53 @@ def advance(contact, selection, choice, company, *, locale, staff=None):
         return Next("instructions", gateway=gateway, plan=plan)
     if not choice.capture:
         return Next("capture", gateway=gateway, plan=plan, key=choice.key or new_key())
-    return pay_captured(contact, items, plan, gateway, choice, company, staff)
+
+    def pay_with(method, save):
+        return checkout.pay(contact, items, company, idempotency_key=choice.key,
+                            gateway=gateway, new_method=method, save_method=save,
+                            use_credit=choice.use_credit, staff=staff,
+                            staff_consent=choice.staff_consent)
+    return pay_captured(contact, plan, gateway, choice, staff, pay_with)
 
 
-def pay_captured(contact, items, plan, gateway, choice, company, staff):
-    """Pay with the card the gateway's capture page just returned; a refused card step
-    shows that page again, with the error."""
-    save = payment_methods.wants_save(gateway, choice.save)
+def advance_prepayment(contact, form, choice, company, *, locale, staff=None):
+    """The next step of the Pre-Payment form (amount, note, schedule: prepayments.validate)
+    paid the way `choice` says: a saved method, or a new card through the capture page
+    (no offline method: nothing would tell us the money came). A schedule needs the card
+    kept. Raises as advance() does, and then nothing was recorded or charged."""
+    kind, _sep, ref = choice.method.partition(":")
+
+    def prepay(**how):
+        return prepayments.prepay(contact, company, form, locale=locale,
+                                  idempotency_key=choice.key, staff=staff, **how)
+    if kind == "token":
+        token, _gateway = payment_methods.usable(contact.client_id, ref)
+        if token is None:
+            raise DomainError(_("That payment method is no longer available."), "method")
+        return Next("paid", prepay(token=token))
+    gateway = gateway_settings.get(int(ref)) if ref.isdigit() and kind == "new" else None
+    # The amount, note and schedule are checked before anything reaches the gateway.
+    amount, _note, recurrence = prepayments.validate(contact, company, form, locale)
+    if gateway is None or not gateway.capabilities.online:
+        raise DomainError(_("Choose how you would like to pay."), "method")
+    prepayments.check_can_recur(recurrence, gateway=gateway,
+                                save_method=payment_methods.save_choice(gateway) != "off")
+    plan = allocation.Plan(client_id=contact.client_id, currency=contact.client.currency,
+                           lines=[], credit=0, total=amount)
+    if not choice.capture:
+        return Next("capture", gateway=gateway, plan=plan, key=choice.key or new_key())
+
+    def pay_with(method, save):
+        return prepay(gateway=gateway, new_method=method, save_method=save,
+                      staff_consent=choice.staff_consent)
+    return pay_captured(contact, plan, gateway, choice, staff, pay_with,
+                        must_save=recurrence is not None)
+
+
+def pay_captured(contact, plan, gateway, choice, staff, pay_with, must_save=False):
+    """Pay with the card the gateway's capture page just returned, through
+    pay_with(method, save); a refused card step shows that page again, with the error."""
+    save = must_save or payment_methods.wants_save(gateway, choice.save)
     if save:
         try:  # before the card is captured: refused, nothing reaches the gateway
             payment_methods.check_staff_consent(staff, choice.staff_consent)
@@ -95,10 +137,7 @@ def pay_captured(contact, items, plan, gateway, choice, company, staff):
                         key=choice.key or new_key())
     try:
         method = payment_methods.captured(contact.client, gateway, choice.card)
-        outcome = checkout.pay(contact, items, company, idempotency_key=choice.key,
-                               gateway=gateway, new_method=method, save_method=save,
-                               use_credit=choice.use_credit, staff=staff,
-                               staff_consent=choice.staff_consent)
+        outcome = pay_with(method, save)
     except (GatewayError, checkout.PaymentFailed) as exc:
         return Next("capture", gateway=gateway, plan=plan, error=exc,
                     key=key_after(exc, choice.key))

@@ -134,3 +134,55 @@ def test_an_unknown_method_is_refused(conn):
         with pytest.raises(DomainError) as refused:
             advance(contact, [first], Choice(method=method, key="k" * 20))
         assert refused.value.field == "method"
+
+
+def prepay(contact, form, choice, staff=None):
+    return checkout_steps.advance_prepayment(contact, form, choice, models.Company.current(),
+                                             locale="en_US", staff=staff)
+
+
+MONTHLY = {"amount": "50.00", "recurring": "1", "frequency": "monthly", "cycles": "3"}
+
+
+def test_a_pre_payment_with_a_new_card_goes_to_the_capture_for_its_amount(conn):
+    contact, _first, _second = world()
+    demo = make_gateway("demo")
+    step = prepay(contact, {"amount": "50.00"}, Choice(method=f"new:{demo.id}"))
+    assert (step.step, step.plan.total, step.plan.lines, step.error) == (
+        "capture", 5000, [], None)
+    assert len(step.key) >= 16 and not models.Payment.select().exists()
+
+
+def test_a_schedule_needs_a_gateway_that_keeps_cards_before_the_capture(conn):
+    contact, _first, _second = world()
+    never = make_gateway("demo", token_mode="off")
+    before = snapshot()
+    with pytest.raises(DomainError) as refused:
+        prepay(contact, MONTHLY, Choice(method=f"new:{never.id}"))
+    assert refused.value.field == "recurring"
+    assert snapshot() == before
+
+
+def test_a_schedule_keeps_the_card_so_staff_must_confirm_consent(conn):
+    """Even with the save box unticked: a schedule charges the saved card later."""
+    contact, _first, _second = world()
+    demo = make_gateway("demo")
+    staff = factories.staff()
+    before = snapshot()
+    step = prepay(contact, MONTHLY, Choice(method=f"new:{demo.id}", key="k" * 20,
+                                           capture=True, card=GOOD), staff=staff)
+    assert (step.step, step.error.field, step.key) == ("capture", "consent", "k" * 20)
+    assert snapshot() == before
+
+
+def test_a_captured_card_pays_the_pre_payment_and_starts_its_schedule(conn):
+    contact, _first, _second = world()
+    demo = make_gateway("demo")
+    step = prepay(contact, MONTHLY, Choice(method=f"new:{demo.id}", key="k" * 20,
+                                           capture=True, card=GOOD))
+    payment = step.outcome.payment
+    assert (step.step, step.outcome.status, payment.amount, payment.applied) == (
+        "paid", "completed", 5000, 0)
+    schedule = models.PrepaymentSchedule.get()
+    assert (schedule.amount, schedule.frequency, schedule.payment_method_id) == (
+        5000, "monthly", models.GatewayToken.get().id)

@@ -7,8 +7,14 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from billing import DomainError, checkout, gateway_settings, payment_methods, prepayments
-from billing.allocation import Plan
+from billing import (
+    DomainError,
+    checkout,
+    checkout_steps,
+    gateway_settings,
+    payment_methods,
+    prepayments,
+)
 from billing.schedule import FREQUENCIES
 from extensions import limiter
 from gateways.base import GatewayError
@@ -46,68 +52,24 @@ def index():
     if request.method == "GET":
         return form_page({})
     form = request.form
-    kind, _sep, ref = form.get("method", "").partition(":")
-    staff = pay_views.acting()["staff"]
     try:
-        if kind == "token":
-            token, _gateway = payment_methods.usable(current_user.client_id, ref)
-            if token is None:
-                raise DomainError(_("That payment method is no longer available."), "method")
-            outcome = prepayments.prepay(current_user, company(), form, locale=user_locale(),
-                                         idempotency_key=form.get("key"), token=token,
-                                         staff=staff)
-            return pay_views.finished(outcome)
-        gateway = gateway_settings.get(int(ref)) if ref.isdigit() and kind == "new" else None
-        # The amount, note and schedule are checked before anything reaches the gateway.
-        amount, _plan, recurrence = prepayments.validate(current_user, company(), form,
-                                                     user_locale())
-        if gateway is None or not gateway.capabilities.online:
-            raise DomainError(_("Choose how you would like to pay."), "method")
-        prepayments.check_can_recur(recurrence, gateway=gateway,
-                                    save_method=pay_views.save_choice(gateway) != "off")
-        if form.get("step") == "capture":
-            return capture_and_prepay(gateway, form, amount, recurrence, staff)
-        return capture(gateway, form, amount, recurrence)
+        following = checkout_steps.advance_prepayment(
+            current_user, form, pay_views.choice(form), company(), locale=user_locale(),
+            staff=pay_views.acting()["staff"])
     except checkout.PaymentFailed as exc:
-        # A retryable failure keeps the key: the retry is the same attempt, at the gateway too.
-        return form_page(form, exc, 422, key=form.get("key") if exc.retryable
-                         else pay_views.new_key())
+        return form_page(form, exc, 422, key=checkout_steps.key_after(exc, form.get("key")))
     except DomainError as exc:
         return form_page(form, exc, 422)
     except GatewayError as exc:  # the gateway failed before any charge (e.g. card setup)
         return form_page(form, exc, 422, key=form.get("key"))
-
-
-def capture(gateway, form, amount, recurrence, error=None, status=200):
-    plan = Plan(client_id=current_user.client_id, currency=current_user.client.currency,
-                lines=[], credit=0, total=amount)
-    choice = "recurring" if recurrence else pay_views.save_choice(gateway)
-    return pay_views.capture_page(gateway, form, plan, error=error, status=status,
-                                  action=url_for("pre_payment.index"),
-                                  carry="pre_payment/_carry.html", items=[],
-                                  save_choice=choice)
-
-
-def capture_and_prepay(gateway, form, amount, recurrence, staff):
-    consent = form.get("staff_consent") == "1"
-    save = recurrence is not None or pay_views.wants_save(gateway, form)
-    if save:
-        try:  # before the card is captured: refused, nothing reaches the gateway
-            payment_methods.check_staff_consent(staff, consent)
-        except DomainError as exc:
-            return capture(gateway, form, amount, recurrence, error=exc, status=422)
-    try:
-        method = pay_views.captured_method(gateway, form)
-        outcome = prepayments.prepay(current_user, company(), form, locale=user_locale(),
-                                     idempotency_key=form.get("key"), gateway=gateway,
-                                     new_method=method, save_method=save, staff=staff,
-                                     staff_consent=consent)
-    except (GatewayError, checkout.PaymentFailed) as exc:
-        if not getattr(exc, "retryable", False):
-            form = form.copy()
-            form["key"] = pay_views.new_key()
-        return capture(gateway, form, amount, recurrence, error=exc, status=422)
-    return pay_views.finished(outcome)
+    if following.step == "paid":
+        return pay_views.finished(following.outcome)
+    recurring = form.get("recurring") == "1"
+    return pay_views.capture_page(
+        following.gateway, form, following.plan, error=following.error,
+        status=422 if following.error else 200, key=following.key,
+        action=url_for("pre_payment.index"), carry="pre_payment/_carry.html", items=[],
+        save_choice="recurring" if recurring else pay_views.save_choice(following.gateway))
 
 
 def get_schedule(public_id):
