@@ -31,9 +31,10 @@ DONE = ("completed", "refunded", "partially_refunded")
 
 
 class PaymentFailed(DomainError):
-    """Declined or the gateway failed: nothing was recorded. retryable: same key again."""
+    """Declined or the gateway failed: nothing was recorded. retryable: same key again
+    (every failure says which: the gateway's error knows)."""
 
-    def __init__(self, message, retryable=False):
+    def __init__(self, message, *, retryable):
         super().__init__(message)
         self.retryable = retryable
 

@@ -47,11 +47,16 @@ def test_partial_refunds_add_up_to_a_full_one(paid):
     payment = refund(paid, "40.00", 0)
     assert (payment.status, payment.refunded, payment.applied) == (
         "partially_refunded", 4000, 6000)
+    logged = models.Activity.get(models.Activity.action == "payment.refunded")
+    assert (logged.subject_type, logged.subject_id, logged.client_id, logged.staff_id,
+            logged.detail) == ("payment", payment.id, paid["client"].id, paid["staff"].id,
+                               "4000 USD")
     assert (reload(paid["invoice"]).balance, reload(paid["invoice"]).status) == (4000, "partial")
     payment = refund(paid, "60.00", 4000)
     assert (payment.status, payment.refunded, payment.applied) == ("refunded", 10000, 0)
     assert (reload(paid["invoice"]).balance, reload(paid["invoice"]).status) == (10000, "sent")
     assert reload(paid["client"]).paid_to_date == 0
+    assert [(a.amount, a.refunded) for a in payment.allocations] == [(10000, 10000)]
 
 
 BEYOND = "Refund between zero and what is left of the payment."
@@ -190,3 +195,40 @@ def test_stripe_out_of_reach_refunds_nothing_and_may_be_tried_again(db):
     assert str(failed.value) == ("The payment service did not answer. Nothing was charged; "
                                  "please try again in a moment.")
     assert snapshot() == before
+
+
+def test_a_refund_reopens_the_newest_invoice_first_and_never_touches_one_paid_since(db):
+    """Payment P paid two invoices; a refund goes back newest allocation first, a cent past
+    it reaches the older one, and an invoice paid again by someone else in between stays
+    paid. Another client's totals never move."""
+    client, staff = factories.client(), factories.staff()
+    bystander = factories.client()
+    factories.invoice(bystander)
+    older, newer = factories.invoice(client), factories.invoice(client)  # 100.00 each
+    payment = payment_service.record_manual(staff, client, "200.00", [older.id, newer.id],
+                                            method="bank_transfer", locale="en_US")
+    payment = checkout.refund(payment, "100.01", expected_refunded=0, locale="en_US",
+                              staff=staff)
+    assert (reload(newer).balance, reload(newer).status) == (10000, "sent")
+    assert (reload(older).balance, reload(older).status) == (1, "partial")
+    payment_service.record_manual(staff, client, "100.00", [newer.id], method="bank_transfer",
+                                  locale="en_US")
+    bystander_before = reload(bystander).__data__
+    payment = checkout.refund(payment, "0.01", expected_refunded=10001, locale="en_US",
+                              staff=staff)
+    assert (reload(newer).balance, reload(newer).status) == (0, "paid")
+    assert (reload(older).balance, reload(older).status) == (2, "partial")
+    assert (payment.refunded, payment.applied) == (10002, 9998)
+    assert reload(bystander).__data__ == bystander_before
+
+
+def test_refunding_money_no_invoice_took_leaves_nothing_applied(db):
+    """A pre-payment is money on account: nothing applied, nothing to reopen."""
+    client, staff = factories.client(), factories.staff()
+    payment = models.Payment.create(client=client, number="PAY-ON-ACCOUNT", status="completed",
+                                    date=models.utcnow().date(), currency="USD", amount=5000,
+                                    applied=0, method="bank_transfer", is_prepayment=True)
+    payment = checkout.refund(payment, "20.00", expected_refunded=0, locale="en_US",
+                              staff=staff)
+    assert (payment.status, payment.refunded, payment.applied) == (
+        "partially_refunded", 2000, 0)
