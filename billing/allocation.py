@@ -206,20 +206,10 @@ def spend_credit(client_id, currency, key, lines, budget, contact=None, staff=No
                            invoice.balance if invoice.is_payable else 0)
                 if room <= 0:
                     continue
-                models.PaymentAllocation.create(payment=credit_payment, invoice=invoice,
-                                                credit=credit, amount=room)
+                apply_to_invoice(credit_payment, invoice, room, credit=credit)
                 credit.balance -= room
                 credit.status = "applied" if credit.balance == 0 else "partial"
                 credit.save()
-                invoice.balance -= room
-                invoice.partial = max(0, invoice.partial - room)
-                invoice.status = "paid" if invoice.balance == 0 else "partial"
-                invoice.save()
-                models.Client.update(balance=models.Client.balance - room).where(
-                    models.Client.id == invoice.client_id).execute()
-                if invoice.status == "paid" and invoice.subscription_id is not None:
-                    from billing import renewals
-                    renewals.settled(invoice)
                 spent[invoice.id] = spent.get(invoice.id, 0) + room
                 total += room
         if total == 0:

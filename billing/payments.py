@@ -31,7 +31,8 @@ def record_payment(client, amount, currency, allocations, *, method, method_labe
     return payment
 
 
-def apply_to_invoice(payment, invoice, amount):
+def apply_to_invoice(payment, invoice, amount, credit=None):
+    """Put `amount` of the payment on the invoice (from `credit` when credit pays it)."""
     if invoice.client_id != payment.client_id:
         raise DomainError("That invoice belongs to another client.")
     if invoice.currency != payment.currency:
@@ -40,7 +41,8 @@ def apply_to_invoice(payment, invoice, amount):
         raise DomainError(f"Invoice {invoice.number} cannot take a payment.")
     if amount <= 0 or amount > invoice.balance:
         raise DomainError(f"Invoice {invoice.number} has a balance of less than that.")
-    models.PaymentAllocation.create(payment=payment, invoice=invoice, amount=amount)
+    models.PaymentAllocation.create(payment=payment, invoice=invoice, credit=credit,
+                                    amount=amount)
     invoice.balance -= amount
     invoice.partial = max(0, invoice.partial - amount)
     invoice.status = "paid" if invoice.balance == 0 else "partial"
