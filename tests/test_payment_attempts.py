@@ -1,0 +1,49 @@
+"""An attempt's end when the gateway's word comes late: money that arrives after the attempt
+was marked failed is still applied, once; and a failure keeps the gateway's reason."""
+import pytest
+
+import models
+from billing import checkout, payment_methods
+from tests import factories
+from tests.core_support import snapshot
+from tests.payments_support import make_gateway, reload
+
+# Saved by the demo gateway, then declined at every charge.
+DECLINED = payment_methods.CardEntry(number="4000 0000 0000 0341", exp_month="12",
+                                     exp_year="2099", cvc="123")
+
+
+def failed_attempt():
+    """A card payment of a 100.00 invoice the gateway declined: a failed row, no money."""
+    factories.company()
+    client = factories.client()
+    contact = factories.contact(client)
+    invoice = factories.invoice(client)
+    demo = make_gateway("demo")
+    gateway = checkout.gateway_settings.get(demo.id)
+    card = payment_methods.captured(client, gateway, DECLINED)
+    with pytest.raises(checkout.PaymentFailed):
+        checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
+                     idempotency_key="late-success-key-000000001", gateway=gateway,
+                     new_method=card)
+    payment = models.Payment.get(models.Payment.client == client)
+    assert (payment.status, reload(invoice).balance) == ("failed", 10000)
+    return client, invoice, payment
+
+
+def test_money_that_arrives_after_the_attempt_failed_is_applied_once(conn):
+    client, invoice, payment = failed_attempt()
+    done = checkout.finalize(payment.id, reference="demo_late_1")
+    assert (done.status, done.gateway_reference, done.failure_message) == (
+        "completed", "demo_late_1", "")
+    assert (reload(invoice).status, reload(client).paid_to_date) == ("paid", 10000)
+    before = snapshot()
+    checkout.finalize(payment.id, reference="demo_late_1")  # the webhook again
+    assert snapshot() == before
+
+
+def test_a_failure_keeps_the_first_500_characters_of_the_reason(conn):
+    _client, _invoice, payment = failed_attempt()
+    models.Payment.update(status="pending").where(models.Payment.id == payment.id).execute()
+    checkout.mark_failed(payment.id, "x" * 499 + "yz" + "!" * 100)
+    assert reload(payment).failure_message == "x" * 499 + "y"
