@@ -66,11 +66,13 @@ def start_capture(client, gateway):
     return {"setup_id": setup_id, "client_secret": client_secret}
 
 
-def captured(client, gateway, entry):
+def captured(client, gateway, entry, customer=None):
     """The method the gateway's capture returned (a SavedMethod, not stored yet); raises
-    PaymentDeclined / GatewayError."""
+    PaymentDeclined / GatewayError. customer: makes the gateway's customer it belongs to,
+    when that is not the client's (someone buying a subscription has no client yet)."""
     if gateway.capabilities.client_side_capture:
-        return gateway.finish_setup(entry.setup_intent[:100], customer_for(client, gateway))
+        owner = customer() if customer else customer_for(client, gateway)
+        return gateway.finish_setup(entry.setup_intent[:100], owner)
     return gateway.tokenize(entry.number[:25], entry.exp_month[:2], entry.exp_year[:4],
                             entry.cvc[:4])
 

@@ -230,14 +230,6 @@ def _customer(gateway, state):
     return state["customer"]
 
 
-def _captured(gateway, state):
-    form = request.form
-    if gateway.capabilities.client_side_capture:
-        return gateway.finish_setup(form.get("setup_intent", "")[:100], _customer(gateway, state))
-    return gateway.tokenize(form.get("card_number", "")[:25], form.get("exp_month", "")[:2],
-                            form.get("exp_year", "")[:4], form.get("cvc", "")[:4])
-
-
 def finish(plan, step):
     """Buy what the session holds for this plan: with the card just captured (capture) or
     the saved one / no card at all (pay)."""
@@ -262,7 +254,9 @@ def finish(plan, step):
         if save:  # before the card is captured: refused, nothing reaches the gateway
             payment_methods.check_staff_consent(staff, consent)
         try:
-            new_method = _captured(gateway, state)
+            new_method = payment_methods.captured(
+                None, gateway, pay_views.card_entry(request.form),
+                customer=lambda: _customer(gateway, state))
         except GatewayError as exc:
             return step_page(plan, state, exc, 422)
     elif gateway is not None and token is None:
