@@ -10,15 +10,16 @@ import time
 import urllib.request
 
 import pytest
+import requests
 import stripe
 
 import models
 import portal
-from billing import checkout
+from billing import checkout, payment_methods
 from gateways.base import SavedMethod
 from gateways.stripe_gateway import StripeGateway
 from tests import factories
-from tests.conftest import csrf_token
+from tests.conftest import CSRF_RE, csrf_token
 from tests.core_support import fail_server, opened, wait_for_server
 
 HERE = os.path.dirname(__file__)
@@ -102,7 +103,6 @@ def pay(client, invoices, method, key=None, amounts=None, **extra):
     page = review(client, invoices)
     html = page.get_data(as_text=True)
     key = key or KEY_RE.search(html).group(1)
-    from tests.conftest import CSRF_RE
     data = {"csrf_token": CSRF_RE.search(html).group(1), "step": "pay", "key": key,
             "invoices": [i.public_id for i in invoices], "method": method, **extra}
     for inv, amount in (amounts or {}).items():
@@ -177,3 +177,39 @@ def started_3ds(conn, localstripe, stripe_gateway, key):
                            new_method=card)
     assert outcome.status == "requires_action"
     return api, client, contact, invoice, outcome
+
+
+# -- Stripe's card capture as the browser does it, and saved demo cards ----------------------
+
+SECRET_RE = re.compile(r'data-client-secret="([^"]+)"')
+
+
+def confirm_in_browser(base, client_secret, number="4242424242424242"):
+    """What Stripe.js does with the card: straight to Stripe (here localstripe), not to us."""
+    seti = client_secret.split("_secret_")[0]
+    response = requests.post(f"{base}/v1/setup_intents/{seti}/confirm", json={
+        "key": "pk_test_portal", "use_stripe_sdk": True, "client_secret": client_secret,
+        "payment_method_data": {"type": "card", "card": {
+            "number": number, "exp_month": "12", "exp_year": "2031", "cvc": "123"}}},
+        timeout=10)
+    return seti, response
+
+
+def add_card(client, base, gateway, number="4242424242424242"):
+    page = client.get("/client/payment_methods/create")
+    html = page.get_data(as_text=True)
+    seti, confirmed = confirm_in_browser(base, SECRET_RE.search(html).group(1), number)
+    return page, confirmed, client.post("/client/payment_methods/create", data={
+        "csrf_token": CSRF_RE.search(html).group(1), "gateway": gateway.id,
+        "setup_intent": seti})
+
+
+def stripe_api(base):
+    return stripe.StripeClient("sk_test_portal", base_addresses={"api": base})
+
+
+def demo_card(client, gateway, outcome="ok", last4="4242"):
+    """A saved demo card: "ok" charges, "chargedeclined" is declined at every charge."""
+    return payment_methods.store(client.id, gateway.id, SavedMethod(
+        token=f"demo_{outcome}_{next(factories._seq)}", customer_reference="demo",
+        brand="visa", last4=last4, exp_month=12, exp_year=2035))

@@ -4,7 +4,6 @@ import pytest
 import models
 from billing import subscriptions as service
 from tests import factories
-from tests.api_support import api_fixture  # noqa: F401 - the api fixture
 from tests.core_support import opened, snapshot
 
 NEW = {"name": "Pro", "price": "29.00", "currency": "USD"}

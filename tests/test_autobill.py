@@ -8,22 +8,14 @@ from flask import current_app
 import models
 import portal
 from billing import autobill, payment_methods, recurring, scheduler
-from gateways.base import SavedMethod
 from tests import factories
 from tests.conftest import csrf_token
 from tests.core_support import login_staff, opened, race, snapshot
-from tests.payments_support import reload
+from tests.payments_support import demo_card, reload
 
 LINES = [{"product": "Retainer", "quantity": 1, "unit_cost": 50000, "tax_rate": "10"}]
 DAY = dt.date(2026, 11, 2)
 NOON = dt.datetime(2026, 11, 2, 12, 0)
-
-
-def demo_card(client, gateway, outcome="ok", last4="4242"):
-    """A saved demo card: "ok" charges, "chargedeclined" is declined at every charge."""
-    return payment_methods.store(client.id, gateway.id, SavedMethod(
-        token=f"demo_{outcome}_{next(factories._seq)}", customer_reference="demo",
-        brand="visa", last4=last4, exp_month=12, exp_year=2035))
 
 
 def customer(**kw):
@@ -423,7 +415,7 @@ def test_editor_refuses_an_unknown_mode(app, staff):
 # -- Stripe, against a real localstripe on loopback --------------------------------------
 
 def test_auto_bill_through_stripe(client, auth, world, app, localstripe, stripe_gateway, conn):
-    from tests.test_payments_stripe import add_card, stripe_api
+    from tests.payments_support import add_card, stripe_api
     auth.login("a1@alpha.example")
     add_card(client, localstripe, stripe_gateway)
     with opened(app):
@@ -444,7 +436,7 @@ def test_auto_bill_through_stripe(client, auth, world, app, localstripe, stripe_
 
 def test_declined_stripe_card_is_retried_then_given_up(client, auth, world, app, localstripe,
                                                       stripe_gateway, conn):
-    from tests.test_payments_stripe import add_card
+    from tests.payments_support import add_card
     auth.login("a1@alpha.example")
     add_card(client, localstripe, stripe_gateway, "4000000000000341")  # saves, charges fail
     with opened(app):

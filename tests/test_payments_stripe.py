@@ -1,11 +1,8 @@
 """The Stripe gateway against a real localstripe server on loopback (no mocks of Stripe)."""
 import json
-import re
 import time
 
 import pytest
-import requests
-import stripe
 
 import gateways
 import models
@@ -14,33 +11,17 @@ from billing import gateway_settings
 from tests import factories
 from tests.conftest import CSRF_RE, csrf_token
 from tests.core_support import login_staff, snapshot
-from tests.payments_support import event, make_gateway, pay, reload, signed
-
-SECRET_RE = re.compile(r'data-client-secret="([^"]+)"')
-
-
-def confirm_in_browser(base, client_secret, number="4242424242424242"):
-    """What Stripe.js does with the card: straight to Stripe (here localstripe), not to us."""
-    seti = client_secret.split("_secret_")[0]
-    response = requests.post(f"{base}/v1/setup_intents/{seti}/confirm", json={
-        "key": "pk_test_portal", "use_stripe_sdk": True, "client_secret": client_secret,
-        "payment_method_data": {"type": "card", "card": {
-            "number": number, "exp_month": "12", "exp_year": "2031", "cvc": "123"}}},
-        timeout=10)
-    return seti, response
-
-
-def add_card(client, base, gateway, number="4242424242424242"):
-    page = client.get("/client/payment_methods/create")
-    html = page.get_data(as_text=True)
-    seti, confirmed = confirm_in_browser(base, SECRET_RE.search(html).group(1), number)
-    return page, confirmed, client.post("/client/payment_methods/create", data={
-        "csrf_token": CSRF_RE.search(html).group(1), "gateway": gateway.id,
-        "setup_intent": seti})
-
-
-def stripe_api(base):
-    return stripe.StripeClient("sk_test_portal", base_addresses={"api": base})
+from tests.payments_support import (
+    SECRET_RE,
+    add_card,
+    confirm_in_browser,
+    event,
+    make_gateway,
+    pay,
+    reload,
+    signed,
+    stripe_api,
+)
 
 
 def test_add_card_stores_only_token_brand_last4_expiry(client, auth, world, localstripe,

@@ -10,7 +10,7 @@ from billing import DomainError, plan_changes
 from billing import subscriptions as service
 from tests import factories
 from tests.core_support import race, snapshot
-from tests.test_autobill import demo_card
+from tests.payments_support import demo_card
 
 START = dt.date(2026, 11, 1)  # a monthly period: Nov 1 to Dec 1, 30 days
 MID = dt.date(2026, 11, 16)  # 15 days left

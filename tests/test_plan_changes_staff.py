@@ -10,7 +10,6 @@ from billing import company_settings as settings
 from billing import plan_changes
 from billing import subscriptions as service
 from tests import factories
-from tests.api_support import api_fixture  # noqa: F401 - the api fixture
 from tests.conftest import csrf_token
 from tests.core_support import login_staff, opened, snapshot
 

@@ -12,7 +12,7 @@ from billing import subscriptions as service
 from tests import factories
 from tests.conftest import csrf_token, hx
 from tests.core_support import opened, snapshot
-from tests.test_autobill import demo_card
+from tests.payments_support import demo_card
 
 
 def text(response):

@@ -333,7 +333,7 @@ def test_run_due_cli_reports_prepayments(app, client, auth, world, enabled, demo
 
 def test_recurring_prepayment_through_stripe(app, client, auth, world, enabled, localstripe,
                                              stripe_gateway):
-    from tests.test_payments_stripe import add_card, stripe_api
+    from tests.payments_support import add_card, stripe_api
     auth.login("a1@alpha.example")
     add_card(client, localstripe, stripe_gateway)
     token = models.GatewayToken.get()
@@ -352,7 +352,7 @@ def test_recurring_prepayment_through_stripe(app, client, auth, world, enabled, 
 def test_declined_stripe_card_fails_the_period_and_tells_both_sides(app, client, auth, world,
                                                                     enabled, localstripe,
                                                                     stripe_gateway):
-    from tests.test_payments_stripe import add_card
+    from tests.payments_support import add_card
     auth.login("a1@alpha.example")
     add_card(client, localstripe, stripe_gateway, "4000000000000341")  # saves, charge fails
     token = models.GatewayToken.get()

@@ -31,8 +31,8 @@ from billing.schedule import add_months
 from tests import factories
 from tests.conftest import csrf_token
 from tests.core_support import login_staff, opened, race, snapshot
-from tests.payments_support import reload
-from tests.test_autobill import demo_card, mails
+from tests.payments_support import demo_card, reload
+from tests.test_autobill import mails
 from tests.test_subscriptions import GOOD
 
 START = dt.date(2026, 11, 2)  # subscribed; the first period runs to Dec 2
@@ -500,7 +500,7 @@ def test_the_subscriptions_tab_says_past_due_and_suspended(client, auth, world, 
 
 def test_stripe_renewal_through_localstripe(client, auth, world, app, localstripe,
                                             stripe_gateway, conn):
-    from tests.test_payments_stripe import add_card, stripe_api
+    from tests.payments_support import add_card, stripe_api
     auth.login("a1@alpha.example")
     add_card(client, localstripe, stripe_gateway)
     with opened(app):

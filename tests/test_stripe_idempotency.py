@@ -14,8 +14,16 @@ import models
 from tests import factories
 from tests.conftest import CSRF_RE, csrf_token
 from tests.core_support import login_staff, opened
-from tests.payments_support import KEY_RE, WEBHOOK_SECRET, make_gateway, pay, reload
-from tests.test_payments_stripe import SECRET_RE, confirm_in_browser, stripe_api
+from tests.payments_support import (
+    KEY_RE,
+    SECRET_RE,
+    WEBHOOK_SECRET,
+    confirm_in_browser,
+    make_gateway,
+    pay,
+    reload,
+    stripe_api,
+)
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
