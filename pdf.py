@@ -119,9 +119,9 @@ def statement_ledger(statement, locale):
     as wide as its widest cell.
 
     WeasyPrint lays out and draws a PDF glyph by glyph, padding included, and styles every
-    element: a five-year statement as a table took minutes, as an element per row about
-    six seconds; as a few blocks of lines with no padding beyond the widest cell, about
-    three (bench: tests' 2,000 invoices and 2,000 payments)."""
+    element: a five-year statement as a table took minutes; as an element per row, blocks
+    of lines with no padding beyond the widest cell take about 0.6 of that element-per-row
+    time (bench/statement_pdf.py: 2,000 invoices and 2,000 payments)."""
     _ = i18n.gettext
     cur = statement.currency
 
