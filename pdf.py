@@ -119,9 +119,9 @@ def statement_ledger(statement, locale):
     as wide as its widest cell.
 
     WeasyPrint lays out and draws a PDF glyph by glyph, padding included, and styles every
-    element: a five-year statement as a table took minutes; as an element per row, blocks
-    of lines with no padding beyond the widest cell take about 0.6 of that element-per-row
-    time (bench/statement_pdf.py: 2,000 invoices and 2,000 payments)."""
+    element. A five-year statement as a table took minutes. Blocks of lines with no padding
+    beyond the widest cell take about 0.6 of the time of an element per row
+    (bench/statement_pdf.py: 2,000 invoices and 2,000 payments)."""
     _ = i18n.gettext
     cur = statement.currency
 
