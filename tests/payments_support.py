@@ -213,3 +213,8 @@ def demo_card(client, gateway, outcome="ok", last4="4242"):
     return payment_methods.store(client.id, gateway.id, SavedMethod(
         token=f"demo_{outcome}_{next(factories._seq)}", customer_reference="demo",
         brand="visa", last4=last4, exp_month=12, exp_year=2035))
+
+
+def typed_card(number):
+    """A card as typed on the demo gateway's capture page (demo.TEST_CARDS decides its fate)."""
+    return payment_methods.CardEntry(number=number, exp_month="12", exp_year="2099", cvc="123")

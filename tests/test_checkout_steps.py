@@ -4,18 +4,16 @@ method is chosen. The portal's own flow through them is tests/test_payments.py."
 import pytest
 
 import models
-from billing import DomainError, checkout_review, checkout_steps, payment_methods
+from billing import DomainError, checkout_review, checkout_steps
 from billing.checkout_review import Selection
 from billing.checkout_steps import Choice
 from tests import factories
 from tests.core_support import snapshot
-from tests.payments_support import make_gateway, reload
+from tests.payments_support import make_gateway, reload, typed_card
 from tests.quotes_support import credit
 
-GOOD = payment_methods.CardEntry(number="4242 4242 4242 4242", exp_month="12",
-                                 exp_year="2099", cvc="123")
-DECLINED = payment_methods.CardEntry(number="4000 0000 0000 0002", exp_month="12",
-                                     exp_year="2099", cvc="123")
+GOOD = typed_card("4242 4242 4242 4242")
+DECLINED = typed_card("4000 0000 0000 0002")
 
 
 def world():

@@ -6,22 +6,17 @@ import models
 from billing import checkout, payment_methods
 from tests import factories
 from tests.core_support import snapshot
-from tests.payments_support import make_gateway, reload
-
-# Saved by the demo gateway, then declined at every charge.
-DECLINED = payment_methods.CardEntry(number="4000 0000 0000 0341", exp_month="12",
-                                     exp_year="2099", cvc="123")
+from tests.payments_support import make_gateway, reload, typed_card
 
 
 def failed_attempt():
     """A card payment of a 100.00 invoice the gateway declined: a failed row, no money."""
     factories.company()
-    client = factories.client()
-    contact = factories.contact(client)
-    invoice = factories.invoice(client)
-    demo = make_gateway("demo")
-    gateway = checkout.gateway_settings.get(demo.id)
-    card = payment_methods.captured(client, gateway, DECLINED)
+    contact = factories.contact()
+    client, invoice = contact.client, factories.invoice(contact.client)
+    gateway = checkout.gateway_settings.get(make_gateway("demo").id)
+    # Saved by the demo gateway, then declined at every charge.
+    card = payment_methods.captured(client, gateway, typed_card("4000 0000 0000 0341"))
     with pytest.raises(checkout.PaymentFailed):
         checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
                      idempotency_key="late-success-key-000000001", gateway=gateway,
