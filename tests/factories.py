@@ -68,3 +68,10 @@ def two_clients():
     a, b = client(name="Alpha Ltd"), client(name="Beta GmbH")
     return {"a": a, "b": b, "a1": contact(a, email="a1@alpha.example"),
             "a2": contact(a, email="a2@alpha.example"), "b1": contact(b, email="b1@beta.example")}
+
+
+# A plan as the back office's plan form posts it (billing.subscriptions.create_plan).
+PLAN_FORM = {"name": "Pro", "description": "Everything", "price": "29.00", "currency": "USD",
+             "frequency": "monthly", "trial_days": "14", "setup_fee": "10.00",
+             "min_quantity": "1", "max_quantity": "10", "cancellation": "at_period_end",
+             "allow_plan_changes": "1", "plan_group": "main"}

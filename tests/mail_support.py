@@ -4,6 +4,7 @@ import email
 import pytest
 from aiosmtpd.controller import Controller
 
+import models
 from tests.core_support import HeldPort
 
 
@@ -42,3 +43,9 @@ def pdfs(message):
     """[(file name, bytes)] of the message's PDF attachments."""
     return [(part.get_filename(), part.get_payload(decode=True)) for part in message.walk()
             if part.get_content_type() == "application/pdf"]
+
+
+def mails(word):
+    """Who the stored e-mails whose subject holds `word` went to, sorted."""
+    E = models.EmailMessage
+    return sorted(m.to for m in E.select().where(E.subject.contains(word)))

@@ -11,6 +11,7 @@ from billing import autobill, payment_methods, recurring, scheduler
 from tests import factories
 from tests.conftest import csrf_token
 from tests.core_support import login_staff, opened, race, snapshot
+from tests.mail_support import mails
 from tests.payments_support import demo_card, reload
 
 LINES = [{"product": "Retainer", "quantity": 1, "unit_cost": 50000, "tax_rate": "10"}]
@@ -39,11 +40,6 @@ def tick(now=NOON):
     config = current_app.config
     made = recurring.generate_due(config, today=now.date())
     return made, autobill.charge_due(config, now=now)
-
-
-def mails(word):
-    E = models.EmailMessage
-    return sorted(m.to for m in E.select().where(E.subject.contains(word)))
 
 
 def test_always_charges_the_default_method_once(db, demo_gateway):

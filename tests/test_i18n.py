@@ -403,7 +403,7 @@ def test_payment_service_refusals_speak_the_payers_language(app):
 
 def test_subscriptions_speak_german_to_a_german_contact(app, client, auth, euro):
     from billing import subscriptions as service
-    from tests.test_subscriptions import GOOD
+    from tests.factories import PLAN_FORM as GOOD
     with opened(app):
         plan = service.create_plan({**GOOD, "currency": "EUR", "trial_days": "0"}, "en_US")
         sub = service.subscribe(euro["client"], plan, quantity=2)
@@ -420,7 +420,7 @@ def test_subscriptions_speak_german_to_a_german_contact(app, client, auth, euro)
 
 def test_cancellation_reasons_default_translated_own_kept(app, client, auth, euro):
     from billing import subscriptions as service
-    from tests.test_subscriptions import GOOD
+    from tests.factories import PLAN_FORM as GOOD
     with opened(app):
         plan = service.create_plan({**GOOD, "currency": "EUR", "trial_days": "0"}, "en_US")
         sub = service.subscribe(euro["client"], plan)

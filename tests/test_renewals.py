@@ -31,9 +31,9 @@ from billing.schedule import add_months
 from tests import factories
 from tests.conftest import csrf_token
 from tests.core_support import login_staff, opened, race, snapshot
+from tests.factories import PLAN_FORM as GOOD
+from tests.mail_support import mails
 from tests.payments_support import demo_card, reload
-from tests.test_autobill import mails
-from tests.test_subscriptions import GOOD
 
 START = dt.date(2026, 11, 2)  # subscribed; the first period runs to Dec 2
 RENEWAL = dt.date(2026, 12, 2)

@@ -6,7 +6,7 @@ import models
 from billing import subscription_invoices, subscriptions
 from tests import factories
 from tests.core_support import opened
-from tests.test_subscriptions import GOOD
+from tests.factories import PLAN_FORM as GOOD
 
 START, END = dt.date(2026, 3, 1), dt.date(2026, 4, 1)
 

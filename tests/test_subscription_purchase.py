@@ -12,8 +12,8 @@ from billing.accounts import wait_for_queued_resets
 from tests import factories
 from tests.conftest import CSRF_RE, csrf_token
 from tests.core_support import login_staff, opened, race, snapshot
+from tests.factories import PLAN_FORM as GOOD
 from tests.payments_support import SECRET_RE, confirm_in_browser, make_gateway, save_card
-from tests.test_subscriptions import GOOD
 
 NEW_EMAIL = "gil@gamma.example"
 NEW = {"client_name": "Gamma LLC", "first_name": "Gil", "last_name": "Gamma",

@@ -9,11 +9,7 @@ from billing import DomainError, FieldErrors
 from billing import subscriptions as service
 from tests import factories
 from tests.core_support import snapshot
-
-GOOD = {"name": "Pro", "description": "Everything", "price": "29.00", "currency": "USD",
-        "frequency": "monthly", "trial_days": "14", "setup_fee": "10.00",
-        "min_quantity": "1", "max_quantity": "10", "cancellation": "at_period_end",
-        "allow_plan_changes": "1", "plan_group": "main"}
+from tests.factories import PLAN_FORM as GOOD
 
 
 def test_create_plan_stores_typed_values(db):

@@ -12,7 +12,7 @@ from billing import subscriptions as service
 from tests import factories
 from tests.conftest import csrf_token
 from tests.core_support import login_staff, opened, race, snapshot
-from tests.test_subscriptions import GOOD
+from tests.factories import PLAN_FORM as GOOD
 
 REASON = settings.DEFAULT_CANCELLATION_REASONS[0]
 

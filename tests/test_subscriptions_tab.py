@@ -10,7 +10,7 @@ from billing import subscriptions as service
 from tests import factories
 from tests.conftest import hx
 from tests.core_support import opened
-from tests.test_subscriptions import GOOD
+from tests.factories import PLAN_FORM as GOOD
 
 
 def text(response):

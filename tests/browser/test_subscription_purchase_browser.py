@@ -6,8 +6,8 @@ import models
 from billing import subscriptions
 from tests.browser.support import assert_accessible, fits_width
 from tests.core_support import opened
+from tests.factories import PLAN_FORM as GOOD
 from tests.payments_support import make_gateway
-from tests.test_subscriptions import GOOD
 
 pytestmark = pytest.mark.browser
 
