@@ -1,6 +1,9 @@
 """Small factories: one call makes a valid record, keyword arguments override."""
 import datetime as dt
+import io
 import itertools
+
+from peewee import chunked
 
 import models
 from billing import invoices
@@ -75,3 +78,65 @@ PLAN_FORM = {"name": "Pro", "description": "Everything", "price": "29.00", "curr
              "frequency": "monthly", "trial_days": "14", "setup_fee": "10.00",
              "min_quantity": "1", "max_quantity": "10", "cancellation": "at_period_end",
              "allow_plan_changes": "1", "plan_group": "main"}
+
+
+def document(app, client_, name="terms.pdf", data=b"%PDF-1.4 test", is_public=True, **kw):
+    """A file for the client, stored as staff's uploads are (shared unless is_public=False)."""
+    from billing import files
+    from tests.core_support import opened
+    with opened(app):
+        return files.store(app.config["UPLOAD_PATH"], client_, name, io.BytesIO(data),
+                           is_public=is_public, **kw)
+
+
+def insert(model, rows):
+    for batch in chunked(rows, 200):
+        model.insert_many(batch).execute()
+
+
+def rows_in_every_tab(client, count, start=0):
+    """`count` visible rows of every kind a tab lists, dated over the last months, with a
+    payment applied to each invoice (so the payments list names their invoices)."""
+    today = dt.date.today()
+    numbers = range(start, start + count)
+    days = [today - dt.timedelta(days=n % 60) for n in numbers]
+    insert(models.Invoice, [{
+        "client": client.id, "number": f"INV-{n:05d}", "status": ("sent", "paid")[n % 2],
+        "date": day, "due_date": day + dt.timedelta(days=14), "currency": "USD",
+        "total": 1000 + n, "balance": (1000 + n) * (1 - n % 2)}
+        for n, day in zip(numbers, days, strict=True)])
+    models.Client.recount_listed_invoices()
+    invoices = list(models.Invoice.select().where(
+        models.Invoice.client == client, models.Invoice.number.in_(
+            [f"INV-{n:05d}" for n in numbers])).order_by(models.Invoice.id))
+    for invoice, day in zip(invoices, days, strict=True):
+        payment = models.Payment.create(
+            client=client, number=f"PAY-{invoice.number[4:]}", status="completed", date=day,
+            currency="USD", amount=invoice.total, applied=invoice.total, method="card")
+        models.PaymentAllocation.create(payment=payment, invoice=invoice, amount=invoice.total)
+    insert(models.Quote, [{
+        "client": client.id, "number": f"QUO-{n:05d}", "status": "sent", "date": day,
+        "valid_until": day + dt.timedelta(days=90), "currency": "USD", "total": 500 + n}
+        for n, day in zip(numbers, days, strict=True)])
+    insert(models.Credit, [{
+        "client": client.id, "number": f"CR-{n:05d}", "status": "sent", "date": day,
+        "currency": "USD", "total": 200 + n, "balance": 200 + n, "reason": "refund"}
+        for n, day in zip(numbers, days, strict=True)])
+    insert(models.Document, [{
+        "client": client.id, "invoice": invoice.id if n % 2 else None,
+        "filename": f"file-{n}.pdf", "storage_name": f"s{n}", "is_public": True}
+        for n, invoice in zip(numbers, invoices, strict=True)])
+    insert(models.RecurringInvoice, [{
+        "client": client.id, "number": f"REC-{n:05d}", "status": "active",
+        "frequency": "monthly", "start_date": day, "next_send_date": today + dt.timedelta(7),
+        "currency": "USD", "total": 700 + n} for n, day in zip(numbers, days, strict=True)])
+    plan = models.Plan.get_or_none() or models.Plan.create(name="Support plan", price=1500,
+                                                           currency="USD")
+    insert(models.Subscription, [{
+        "client": client.id, "plan": plan.id, "status": "active", "started_at": day,
+        "next_billing_date": today + dt.timedelta(10)} for day in days])
+    gateway = models.GatewayConfig.get_or_none() or models.GatewayConfig.create(kind="demo")
+    insert(models.GatewayToken, [{
+        "client": client.id, "gateway": gateway.id, "token": f"tok_{n}", "brand": "visa",
+        "last4": f"{n:04d}", "exp_month": 1 + n % 12, "exp_year": today.year + 2}
+        for n in numbers[:5]])

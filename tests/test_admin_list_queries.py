@@ -11,7 +11,7 @@ import pytest
 import models
 from tests import factories
 from tests.core_support import QueryCounter, login_staff, opened
-from tests.test_list_queries import insert, rows_in_every_tab
+from tests.factories import insert, rows_in_every_tab
 
 SESSION_QUERIES = 2  # StaffUser.for_session, Company.current
 MAX_QUERIES = SESSION_QUERIES + 3

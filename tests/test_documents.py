@@ -7,18 +7,11 @@ from tests.conftest import csrf_token
 from tests.core_support import opened
 
 
-def store(app, client_, name="terms.pdf", data=b"%PDF-1.4 test", is_public=True, **kw):
-    with opened(app):
-        doc = files.store(app.config["UPLOAD_PATH"], client_, name, io.BytesIO(data),
-                          is_public=is_public, **kw)
-    return doc
-
-
 def test_contact_sees_and_downloads_only_shared_documents_of_their_client(client, auth, world,
                                                                           app):
-    shared = store(app, world["a"], "contract.pdf", invoice=world["invoices"]["sent"])
-    hidden = store(app, world["a"], "internal.pdf", is_public=False)
-    theirs = store(app, world["b"], "beta.pdf")
+    shared = factories.document(app, world["a"], "contract.pdf", invoice=world["invoices"]["sent"])
+    hidden = factories.document(app, world["a"], "internal.pdf", is_public=False)
+    theirs = factories.document(app, world["b"], "beta.pdf")
     auth.login("a1@alpha.example")
     listing = client.get("/client/documents").get_data(as_text=True)
     assert "contract.pdf" in listing and world["invoices"]["sent"].number in listing
@@ -77,7 +70,7 @@ def test_staff_upload_and_share_toggle(client, app, world):
 
 def test_a_document_whose_file_is_gone_says_so(client, auth, world, app):
     import os
-    doc = store(app, world["a"], "lost.pdf")
+    doc = factories.document(app, world["a"], "lost.pdf")
     os.remove(os.path.join(app.config["UPLOAD_PATH"], doc.storage_name))
     auth.login("a1@alpha.example")
     response = client.get(f"/client/documents/{doc.public_id}/download")

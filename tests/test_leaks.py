@@ -11,7 +11,6 @@ from tests import factories
 from tests.conftest import csrf_token
 from tests.core_support import alert, opened
 from tests.payments_support import reload, save_card
-from tests.test_documents import store
 
 
 def archive_client(app, client_):
@@ -31,13 +30,13 @@ def test_documents_never_name_or_reveal_records_the_contact_cannot_see(client, a
         archived = factories.invoice(a, status="sent")
         invoice_service.archive(archived)
     draft = world["invoices"]["draft"]
-    visible = store(app, a, "contract.pdf", invoice=world["invoices"]["sent"])
+    visible = factories.document(app, a, "contract.pdf", invoice=world["invoices"]["sent"])
     hidden = [
-        store(app, a, "draft-timesheet.pdf", invoice=draft),
-        store(app, a, "draft-quote-spec.pdf", quote=draft_quote),
-        store(app, a, "archived-notes.pdf", invoice=archived),
+        factories.document(app, a, "draft-timesheet.pdf", invoice=draft),
+        factories.document(app, a, "draft-quote-spec.pdf", quote=draft_quote),
+        factories.document(app, a, "archived-notes.pdf", invoice=archived),
         # Client A's file pointing at client B's invoice (a staff or API mistake).
-        store(app, a, "crossed.pdf", invoice=world["other"]),
+        factories.document(app, a, "crossed.pdf", invoice=world["other"]),
     ]
     auth.login("a1@alpha.example")
     listing = client.get("/client/documents").get_data(as_text=True)
