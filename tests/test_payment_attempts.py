@@ -42,3 +42,18 @@ def test_a_failure_keeps_the_first_500_characters_of_the_reason(conn):
     models.Payment.update(status="pending").where(models.Payment.id == payment.id).execute()
     checkout.mark_failed(payment.id, "x" * 499 + "yz" + "!" * 100)
     assert reload(payment).failure_message == "x" * 499 + "y"
+
+
+def test_a_payment_staff_made_as_the_contact_names_them_when_it_completes(conn):
+    factories.company()
+    contact = factories.contact()
+    invoice = factories.invoice(contact.client)
+    staff = factories.staff()
+    gateway = checkout.gateway_settings.get(make_gateway("demo").id)
+    card = payment_methods.captured(contact.client, gateway, typed_card("4242424242424242"))
+    outcome = checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
+                           idempotency_key="staff-as-contact-key-00001", gateway=gateway,
+                           new_method=card, staff=staff)
+    assert outcome.status == "completed"
+    done = models.Activity.get(models.Activity.action == "payment.completed")
+    assert (done.staff_id, done.contact_id) == (staff.id, contact.id)
