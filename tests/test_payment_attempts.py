@@ -7,6 +7,7 @@ from billing import checkout, payment_methods
 from tests import factories
 from tests.core_support import snapshot
 from tests.payments_support import make_gateway, reload, typed_card
+from tests.quotes_support import credit
 
 
 def failed_attempt():
@@ -45,15 +46,22 @@ def test_a_failure_keeps_the_first_500_characters_of_the_reason(conn):
 
 
 def test_a_payment_staff_made_as_the_contact_names_them_when_it_completes(conn):
+    """Card and credit together: both payments, and their activity, name the contact and
+    the staff member who acted for them."""
     factories.company()
     contact = factories.contact()
     invoice = factories.invoice(contact.client)
+    credit(contact.client, total=3000)
     staff = factories.staff()
     gateway = checkout.gateway_settings.get(make_gateway("demo").id)
     card = payment_methods.captured(contact.client, gateway, typed_card("4242424242424242"))
     outcome = checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
                            idempotency_key="staff-as-contact-key-00001", gateway=gateway,
-                           new_method=card, staff=staff)
-    assert outcome.status == "completed"
-    done = models.Activity.get(models.Activity.action == "payment.completed")
-    assert (done.staff_id, done.contact_id) == (staff.id, contact.id)
+                           new_method=card, staff=staff, use_credit=True)
+    assert (outcome.status, outcome.payment.amount) == ("completed", 7000)
+    by_card = models.Activity.get(models.Activity.action == "payment.completed")
+    by_credit = models.Activity.get(models.Activity.action == "credit.applied")
+    for done in (by_card, by_credit):
+        assert (done.staff_id, done.contact_id) == (staff.id, contact.id)
+    spent = models.Payment.get(models.Payment.method == "credit")
+    assert (spent.amount, spent.contact_id) == (3000, contact.id)
