@@ -120,7 +120,7 @@ def statement_ledger(statement, locale):
 
     WeasyPrint lays out and draws a PDF glyph by glyph, padding included, and styles every
     element. A five-year statement as a table took minutes. Blocks of lines with no padding
-    beyond the widest cell take about 0.6 of the time of an element per row
+    beyond the widest cell take about two thirds of the time of an element per row
     (bench/statement_pdf.py: 2,000 invoices and 2,000 payments)."""
     _ = i18n.gettext
     cur = statement.currency
