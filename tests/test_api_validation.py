@@ -157,6 +157,20 @@ def test_upload_refuses_unknown_fields_and_odd_flags(api, app, client_id):
     assert upload(is_public="false").status_code == 201
 
 
+def test_upload_refuses_a_part_with_no_name(api, app, client_id):
+    # Found by schemathesis: a nameless part made the refusal itself fail (500).
+    body = (b"--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n"
+            b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n'
+            b"Content-Type: application/pdf\r\n\r\n%PDF-1.4\r\n--b--\r\n")
+    before = count(app, models.Document)
+    response = api.post(f"clients/{client_id}/upload", data=body,
+                        content_type="multipart/form-data; boundary=b")
+    assert response.status_code == 422
+    assert response.json["message"] == (
+        ": A part with no name is not a field here; send file and is_public.")
+    assert count(app, models.Document) == before
+
+
 def test_times_are_rfc3339_utc(api, client_id):
     created = api.get(f"clients/{client_id}").json["data"]["created_at"]
     assert created.endswith("Z") and "T" in created

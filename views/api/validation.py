@@ -152,9 +152,11 @@ def query_args(parameters, args):
 
 def upload_form(req):
     """The upload's file and is_public flag; other form fields are refused, not ignored."""
-    unknown = sorted((set(req.form) - {"is_public"}) | (set(req.files) - {"file"}))
-    errors = {name: [f"{name} is not a field here; send file and is_public."]
-              for name in unknown}
+    # A multipart part may come with no name (werkzeug keys it None): refused all the same.
+    unknown = sorted(name or "" for name in
+                     (set(req.form) - {"is_public"}) | (set(req.files) - {"file"}))
+    errors = {name: [f"{name or 'A part with no name'} is not a field here; send file and "
+                     "is_public."] for name in unknown}
     upload_file = req.files.get("file")
     if upload_file is None or not upload_file.filename:
         errors["file"] = ["Send the file as multipart field 'file'."]
