@@ -65,3 +65,26 @@ def test_a_payment_staff_made_as_the_contact_names_them_when_it_completes(conn):
         assert (done.staff_id, done.contact_id) == (staff.id, contact.id)
     spent = models.Payment.get(models.Payment.method == "credit")
     assert (spent.amount, spent.contact_id) == (3000, contact.id)
+
+
+@pytest.mark.parametrize("by_staff", [False, True])
+def test_a_card_saved_while_paying_names_who_saved_it(conn, by_staff):
+    """The card kept when the payment completes records who saved it: the contact, or the
+    staff member acting for them (with the consent they confirmed), never both."""
+    factories.company()
+    contact = factories.contact()
+    invoice = factories.invoice(contact.client)
+    staff = factories.staff() if by_staff else None
+    gateway = checkout.gateway_settings.get(make_gateway("demo").id)
+    card = payment_methods.captured(contact.client, gateway, typed_card("4242424242424242"))
+    outcome = checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
+                           idempotency_key="saved-while-paying-00001", gateway=gateway,
+                           new_method=card, save_method=True, staff=staff,
+                           staff_consent=by_staff)
+    assert outcome.status == "completed"
+    kept = models.GatewayToken.get(models.GatewayToken.client == contact.client)
+    saved_by = (staff.id, None) if by_staff else (None, contact.id)
+    assert (kept.created_by_staff_id, kept.created_by_contact_id) == saved_by
+    assert (kept.token, kept.last4, kept.is_default) == (card.token, "4242", True)
+    added = models.Activity.get(models.Activity.action == "payment_method.added")
+    assert (added.staff_id, added.contact_id) == saved_by
