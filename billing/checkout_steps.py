@@ -47,14 +47,16 @@ class Choice:
 @dataclasses.dataclass
 class Next:
     """What the payment screen shows next: "paid" (outcome: the payment, done or on its
-    way), "instructions" (how to pay offline), or "capture" (the gateway's card capture,
-    again with error when the card step was refused; key is the attempt it carries)."""
+    way), "instructions" (how to pay offline), "capture" (the gateway's card capture,
+    again with error when the card step was refused; key is the attempt it carries), or
+    "bought" (purchase: a plan's purchase, billing.purchase_steps)."""
     step: str
     outcome: checkout.Outcome | None = None
     gateway: object = None
     plan: allocation.Plan | None = None
     error: Exception | None = None
     key: str = ""
+    purchase: object = None
 
 
 def advance(contact, selection, choice, company, *, locale, staff=None):

@@ -6,8 +6,8 @@ saved card or a new one. Steps, as plain form posts that work without JavaScript
 the form (POST step=review) -> the card capture (step=capture) or a confirmation showing
 the total (step=pay) -> the subscription's page, logged in. What the person chose between
 steps is kept in the session (a new customer's password only as its hash), never in the
-page. The rules are billing.subscription_purchase's; this module maps its outcomes to
-responses.
+page. The steps are decided by billing.purchase_steps and the rules are
+billing.subscription_purchase's; this module parses the form and maps outcomes to responses.
 """
 from flask import (
     Blueprint,
@@ -25,7 +25,7 @@ from flask_login import current_user
 from werkzeug.security import generate_password_hash
 
 import models
-from billing import DomainError, FieldErrors, gateway_settings, payment_methods
+from billing import DomainError, FieldErrors, payment_methods, purchase_steps
 from billing import company_settings as settings
 from billing import subscription_purchase as purchase_service
 from billing.schedule import FREQUENCIES
@@ -78,7 +78,7 @@ def purchase(public_id):
     try:
         if step == "review":
             return review(plan, form)
-        return finish(plan, step)
+        return finish(plan)
     except FieldErrors as exc:
         return form_page(plan, form, exc.errors, 422)
     except DomainError as exc:
@@ -98,21 +98,9 @@ def page(template, status=200, **context):
     return render_tab(template, status, shell=shell, **context)
 
 
-def methods_for(price):
-    """(saved cards, gateways for a new card) this purchase may use; a trial only keeps a
-    card, so it offers gateways that can store one; a free plan needs none."""
-    if price.due_now == 0 and not price.keeps_card:
-        return [], []
-    enabled = [gw for gw in gateway_settings.enabled() if gw.capabilities.online]
-    if price.due_now == 0:
-        enabled = [gw for gw in enabled if gw.capabilities.token_billing]
-    saved = []
-    if logged_in() and enabled:
-        storing = {gw.config.id for gw in enabled if gw.capabilities.token_billing}
-        T = models.GatewayToken
-        saved = [t for t in T.for_client(current_user.client_id)
-                 .order_by(T.is_default.desc(), T.id.desc()) if t.gateway_id in storing]
-    return saved, enabled
+def client_id():
+    """The buyer's client (its saved methods), None for a new customer."""
+    return current_user.client_id if logged_in() else None
 
 
 def form_page(plan, form, errors=None, status=200):
@@ -123,7 +111,7 @@ def form_page(plan, form, errors=None, status=200):
         if plan.max_quantity:
             shown = min(shown, plan.max_quantity)
     price = purchase_service.Price(plan, shown, models.utcnow().date())
-    saved, gateways = methods_for(price)
+    saved, gateways = purchase_steps.offered_methods(price, client_id())
     c = company()
     return page("subscriptions/purchase.html", status, plan=plan, price=price, form=form,
                 errors=errors or {}, saved=saved, gateways=gateways,
@@ -153,7 +141,8 @@ def review(plan, form):
         details, quantity = purchase_service.check_new_customer(company(), plan, form)
     price = purchase_service.Price(plan, quantity, models.utcnow().date())
     state = {"plan": plan.public_id, "key": pay_views.new_key(), "quantity": quantity,
-             "method": _choose(price, form.get("method", ""))}
+             "method": purchase_steps.choose_method(price, form.get("method", ""),
+                                                    client_id())}
     if details is not None:
         # Hashed now, whatever the address: this step costs every address the same.
         state["hash"] = generate_password_hash(details.pop("password"))
@@ -163,45 +152,12 @@ def review(plan, form):
     return step_page(plan, state)
 
 
-def _choose(price, method):
-    """The method the person picked, checked against what this purchase offers."""
-    saved, gateways = methods_for(price)
-    kind, unused, ref = method.partition(":")
-    if kind == "token" and any(t.public_id == ref for t in saved):
-        return method
-    if kind == "new" and any(str(gw.config.id) == ref for gw in gateways):
-        return method
-    if price.due_now == 0 and not gateways:
-        return ""  # a trial or a free plan, and no gateway that keeps a card: none needed
-    if not saved and len(gateways) == 1 and not method:
-        return f"new:{gateways[0].config.id}"
-    if not gateways:
-        raise DomainError(_("This plan cannot be bought online at the moment. Please contact "
-                          "us."), "method")
-    raise DomainError(_("Choose how you would like to pay."), "method")
-
-
-def _gateway(state):
-    kind, unused, ref = state.get("method", "").partition(":")
-    if kind == "token" and logged_in():
-        token, gateway = payment_methods.usable(current_user.client_id, ref)
-        if token is None:
-            raise DomainError(_("That payment method is no longer available."), "method")
-        return token, gateway
-    if kind == "new" and ref.isdigit():
-        gateway = gateway_settings.get(int(ref))
-        if gateway is None or not gateway.capabilities.online:
-            raise DomainError(_("That payment method is no longer available."), "method")
-        return None, gateway
-    return None, None
-
-
 def step_page(plan, state, error=None, status=200):
     """The card capture for a new card, else the confirmation showing the total."""
     if state.get("plan") != plan.public_id:
         raise DomainError(_(purchase_service.EXPIRED), "key")
     price = purchase_service.Price(plan, state["quantity"], models.utcnow().date())
-    token, gateway = _gateway(state)
+    token, gateway = purchase_steps.chosen_method(state.get("method", ""), client_id())
     context = {"plan": plan, "price": price, "error": error, "token": token,
                "gateway": gateway, "frequencies": FREQUENCIES,
                "acting_staff": logged_in() and pay_views.acting()["staff"] is not None}
@@ -230,46 +186,19 @@ def _customer(gateway, state):
     return state["customer"]
 
 
-def finish(plan, step):
-    """Buy what the session holds for this plan: with the card just captured (capture) or
-    the saved one / no card at all (pay)."""
+def finish(plan):
+    """Buy what the session holds for this plan: with the card just captured (step=capture)
+    or the saved one / no card at all (step=pay)."""
     state = session.get(STATE) or {}
-    if state.get("plan") != plan.public_id or not state.get("key"):
-        raise DomainError(_(purchase_service.EXPIRED), "key")
-    # A resubmit (a double click, a retry, the back button) finds what this key made.
-    repeat = purchase_service.repeat_of(
-        state["key"], current_user._get_current_object() if logged_in() else None)
-    if repeat is not None:
-        return finished(repeat, state)
-    if logged_in() == ("details" in state):
-        raise DomainError(_(purchase_service.EXPIRED), "key")  # logged in or out since
-    token, gateway = _gateway(state)
-    staff = pay_views.acting()["staff"] if logged_in() else None
-    consent = request.form.get("staff_consent") == "1"
-    new_method = None
-    price = purchase_service.Price(plan, state["quantity"], models.utcnow().date())
-    save = price.due_now == 0 or (gateway is not None and pay_views.wants_save(gateway,
-                                                                              request.form))
-    if step == "capture" and gateway is not None and token is None:
-        if save:  # before the card is captured: refused, nothing reaches the gateway
-            payment_methods.check_staff_consent(staff, consent)
-        try:
-            new_method = payment_methods.captured(
-                None, gateway, pay_views.card_entry(request.form),
-                customer=lambda: _customer(gateway, state))
-        except GatewayError as exc:
-            return step_page(plan, state, exc, 422)
-    elif gateway is not None and token is None:
-        raise DomainError(_("Enter the card details."), "method")
-    result = purchase_service.buy(
-        plan, state["quantity"], company(), key=state["key"],
-        contact=current_user._get_current_object() if logged_in() else None,
-        details=state.get("details"), password_hash=state.get("hash", ""), gateway=gateway,
-        token=token, new_method=new_method, save_method=save,
-        customer_reference=state.get("customer", ""), client_public_id=state.get("client"),
-        staff=staff, staff_consent=consent, config=service_config(),
-        app=current_app._get_current_object())
-    return finished(result, state)
+    contact = current_user._get_current_object() if logged_in() else None
+    following = purchase_steps.advance_purchase(
+        plan, state, pay_views.choice(request.form), company(), contact=contact,
+        staff=pay_views.acting()["staff"] if contact else None,
+        customer=lambda gateway: _customer(gateway, state),
+        config=service_config(), app=current_app._get_current_object())
+    if following.step == "capture":
+        return step_page(plan, state, following.error, 422)
+    return finished(following.purchase, state)
 
 
 def finished(result, state):
