@@ -18,6 +18,7 @@ pytest_plugins = (
     "tests.api_support",  # api
     "tests.quotes_support",  # qworld
     "tests.mail_support",  # smtp (aiosmtpd on loopback)
+    "tests.auth_support",  # clock (the TOTP step), enrolled (a contact with two-factor on)
 )
 
 TEST_DB = os.environ.get("PORTAL_TEST_DATABASE_URL", "")

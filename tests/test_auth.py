@@ -9,6 +9,7 @@ import models
 import portal
 from billing.accounts import BAD_LOGIN, wait_for_queued_resets
 from tests import factories
+from tests.auth_support import request_reset_link
 from tests.conftest import csrf_token, make_app
 from tests.core_support import alert, opened, post, snapshot
 
@@ -180,17 +181,6 @@ def test_contact_never_sees_another_clients_records(client, auth, world):
 
 
 # ------------------------------------------------------------------ password reset
-
-def request_reset_link(client, email):
-    response = post(client, "/client/password/reset", {"email": email},
-                    token_from="/client/password/reset")
-    assert response.status_code == 200
-    wait_for_queued_resets()
-    with opened(client.application):
-        message = models.EmailMessage.select().where(models.EmailMessage.to == email) \
-            .order_by(models.EmailMessage.id.desc()).first()
-    match = re.search(r"http://portal\.test(/client/password/reset/\S+)", message.body_text)
-    return match.group(1)
 
 
 def test_reset_link_is_emailed_and_works_once(app, client, world):
