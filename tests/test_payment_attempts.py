@@ -3,10 +3,10 @@ was marked failed is still applied, once; and a failure keeps the gateway's reas
 import pytest
 
 import models
-from billing import checkout, payment_methods
+from billing import checkout, payment_methods, prepayments
 from tests import factories
 from tests.core_support import snapshot
-from tests.payments_support import make_gateway, reload, typed_card
+from tests.payments_support import demo_card, make_gateway, reload, typed_card
 from tests.quotes_support import credit
 
 
@@ -74,6 +74,7 @@ def test_a_card_saved_while_paying_names_who_saved_it(conn, by_staff):
     factories.company()
     contact = factories.contact()
     invoice = factories.invoice(contact.client)
+    someone_else = factories.staff()  # on the team, but not the one acting here
     staff = factories.staff() if by_staff else None
     gateway = checkout.gateway_settings.get(make_gateway("demo").id)
     card = payment_methods.captured(contact.client, gateway, typed_card("4242424242424242"))
@@ -88,3 +89,19 @@ def test_a_card_saved_while_paying_names_who_saved_it(conn, by_staff):
     assert (kept.token, kept.last4, kept.is_default) == (card.token, "4242", True)
     added = models.Activity.get(models.Activity.action == "payment_method.added")
     assert (added.staff_id, added.contact_id) == saved_by
+    paid = models.Activity.get(models.Activity.action == "payment.completed")
+    assert someone_else.id not in (kept.created_by_staff_id, paid.staff_id)
+
+
+def test_a_recurring_prepayment_paid_with_a_saved_card_schedules_that_card(conn):
+    factories.company()
+    contact = factories.contact()
+    card = demo_card(contact.client, make_gateway("demo"))
+    outcome = prepayments.prepay(contact, models.Company.current(),
+                                 {"amount": "50", "recurring": "1", "frequency": "monthly"},
+                                 locale="en_US", idempotency_key="recurring-saved-card-0001",
+                                 token=card)
+    assert (outcome.status, outcome.payment.amount) == ("completed", 5000)
+    schedule = models.PrepaymentSchedule.get(models.PrepaymentSchedule.client == contact.client)
+    assert (schedule.payment_method_id, schedule.amount, schedule.frequency) == (
+        card.id, 5000, "monthly")
