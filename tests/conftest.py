@@ -19,6 +19,7 @@ pytest_plugins = (
     "tests.quotes_support",  # qworld
     "tests.mail_support",  # smtp (aiosmtpd on loopback)
     "tests.auth_support",  # clock (the TOTP step), enrolled (a contact with two-factor on)
+    "tests.settings_support",  # staff_browser (a second browser, in the back office)
 )
 
 TEST_DB = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
