@@ -20,6 +20,7 @@ pytest_plugins = (
     "tests.mail_support",  # smtp (aiosmtpd on loopback)
     "tests.auth_support",  # clock (the TOTP step), enrolled (a contact with two-factor on)
     "tests.settings_support",  # staff_browser (a second browser, in the back office)
+    "tests.prepayments_support",  # enabled (pre-payments on, a $10.00 minimum)
 )
 
 TEST_DB = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
