@@ -21,6 +21,7 @@ pytest_plugins = (
     "tests.auth_support",  # clock (the TOTP step), enrolled (a contact with two-factor on)
     "tests.settings_support",  # staff_browser (a second browser, in the back office)
     "tests.prepayments_support",  # enabled (pre-payments on, a $10.00 minimum)
+    "tests.i18n_support",  # euro (a EUR client, its contact and an unpaid invoice)
 )
 
 TEST_DB = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
