@@ -22,6 +22,7 @@ pytest_plugins = (
     "tests.settings_support",  # staff_browser (a second browser, in the back office)
     "tests.prepayments_support",  # enabled (pre-payments on, a $10.00 minimum)
     "tests.i18n_support",  # euro (a EUR client, its contact and an unpaid invoice)
+    "tests.document_editor_support",  # editor_staff (client, as staff, with .acme, .token)
 )
 
 TEST_DB = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
