@@ -23,6 +23,7 @@ pytest_plugins = (
     "tests.prepayments_support",  # enabled (pre-payments on, a $10.00 minimum)
     "tests.i18n_support",  # euro (a EUR client, its contact and an unpaid invoice)
     "tests.document_editor_support",  # editor_staff (client, as staff, with .acme, .token)
+    "tests.clients_support",  # office_staff (a StaffUser, logged in on client)
 )
 
 TEST_DB = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
