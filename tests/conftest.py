@@ -19,6 +19,11 @@ pytest_plugins = (
     "tests.quotes_support",  # qworld
     "tests.mail_support",  # smtp (aiosmtpd on loopback)
     "tests.auth_support",  # clock (the TOTP step), enrolled (a contact with two-factor on)
+    "tests.settings_support",  # staff_browser (a second browser, in the back office)
+    "tests.prepayments_support",  # enabled (pre-payments on, a $10.00 minimum)
+    "tests.i18n_support",  # euro (a EUR client, its contact and an unpaid invoice)
+    "tests.document_editor_support",  # editor_staff (client, as staff, with .acme, .token)
+    "tests.clients_support",  # office_staff (a StaffUser, logged in on client)
 )
 
 TEST_DB = os.environ.get("PORTAL_TEST_DATABASE_URL", "")

@@ -1,7 +1,16 @@
-"""Finds text in the portal's templates that does not go through gettext."""
+"""Support for the language tests (tests/test_i18n.py, _choice.py and _catalogs.py): the
+`euro` fixture (a EUR client whose contact's language the tests set; registered for every
+test module through conftest's pytest_plugins) and helpers for a page's language; and a
+scanner that finds text in the portal's templates that does not go through gettext."""
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+
+import pytest
+
+import models
+from tests import factories
+from tests.core_support import opened
 
 PARTIALS = Path(__file__).resolve().parent.parent / "partials"
 # Staff-only templates: the back office stays English (DESIGN.md §3, issue 13).
@@ -86,3 +95,39 @@ def unwrapped(source):
 def _ngettext_plural(expr, lit):
     before = expr[:lit.start()]
     return bool(re.search(r"ngettext\(\s*(['\"]).*?\1\s*,\s*$", before, re.S))
+
+
+# ---------------------------------------------------------------- a page's language
+
+LANGUAGES = ("de", "fr", "es")
+
+
+def text(response):
+    return response.get_data(as_text=True)
+
+
+def html_lang(page):
+    match = re.search(r'<html[^>]* lang="([^"]+)"', page)
+    return match.group(1) if match else None
+
+
+@pytest.fixture
+def euro(app):
+    """A company, a EUR client with one contact and one unpaid invoice of 1,234.56."""
+    with opened(app):
+        factories.company(currency="EUR")
+        client = factories.client(name="Müller GmbH", currency="EUR")
+        contact = factories.contact(client, email="pat@mueller.example")
+        invoice = factories.invoice(client, lines=[{"product": "Beratung", "quantity": 1,
+                                                    "unit_cost": 123456}])
+    return {"client": client, "contact": contact, "invoice": invoice}
+
+
+def set_locale(app, model, row_id, locale):
+    with opened(app):
+        model.update(locale=locale).where(model.id == row_id).execute()
+
+
+def models_company_id(app):
+    with opened(app):
+        return models.Company.current().id

@@ -35,7 +35,7 @@ def test_portal_amount_is_read_in_the_contacts_locale(client, auth, world, demo_
     if paid is None:
         # Ambiguous: "10,00" could be ten or a mistyped thousand. Refused, never 1,000.00.
         assert response.status_code == 422
-        # The message speaks the contact's language too (tests/test_i18n.py).
+        # The message speaks the contact's language too (tests/test_i18n_choice.py).
         expected = {"de": "Geben Sie den Betrag als Zahl ein"}.get(
             locale[:2], "Enter the amount as a number")
         assert expected in response.get_data(as_text=True)

@@ -1,6 +1,7 @@
 """A plan's purchase steps as services (billing.purchase_steps), driven with plain values
 and no request: what a purchase offers, the method chosen, and the purchase once the card
-step is done. The purchase page's own flow through them is tests/test_subscription_purchase.py."""
+step is done. The purchase page's own flow through them is tests/test_subscription_purchase.py
+(and its siblings _unpaid.py and _once.py)."""
 import pytest
 
 import models

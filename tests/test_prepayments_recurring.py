@@ -1,0 +1,161 @@
+"""Recurring pre-payments (issue 11 parts 1-2): the first payment saves the card and
+schedules the rest; run-due charges each period once (catching up, overlapping runs),
+retries a failed charge three times then pauses and tells both sides, pauses a closed
+account's schedule; the contact stops a schedule, and another client's is not found.
+
+Siblings: tests/test_prepayments.py (the tab and one-off pre-payments) and
+tests/test_prepayments_stripe.py (through Stripe on localstripe). Shared helpers and the
+`enabled` fixture are tests/prepayments_support.py."""
+import datetime as dt
+
+import models
+from billing import scheduler
+from tests.conftest import csrf_token
+from tests.core_support import race
+from tests.payments_support import reload
+from tests.prepayments_support import TAB, due, pay_new_card, prepayments_of
+
+# -- recurring ------------------------------------------------------------------------------
+
+def start_recurring(client, gateway, **fields):
+    """A new card, saved for the schedule as the first payment is taken."""
+    done = pay_new_card(client, gateway, amount="25", recurring="1", **fields)
+    assert done.status_code == 303, done.get_data(as_text=True)
+    return models.PrepaymentSchedule.get()
+
+
+def test_recurring_prepayment_saves_the_card_and_schedules_the_rest(app, client, auth, world,
+                                                                    enabled, demo_gateway):
+    auth.login("a1@alpha.example")
+    sched = start_recurring(client, demo_gateway, frequency="monthly", cycles="3")
+    today = models.utcnow().date()
+    token = models.GatewayToken.get()
+    assert (sched.amount, sched.frequency, sched.remaining_cycles, sched.status) == (
+        2500, "monthly", 2, "active")
+    assert sched.payment_method_id == token.id and sched.start_date == today
+    assert sched.next_date > today and sched.contact_id == world["a1"].id
+    html = client.get(TAB).get_data(as_text=True)
+    assert "Monthly" in html and "$25.00" in html and f"/pre_payment/{sched.public_id}/stop" in html
+    # run-due charges the two remaining periods, then the schedule is complete
+    later = sched.next_date + dt.timedelta(days=70)
+    assert due(app, later)["charged"] == 2
+    assert [p.amount for p in prepayments_of(world["a"])] == [2500, 2500, 2500]
+    assert (reload(sched).status, reload(sched).next_date) == ("completed", None)
+    assert due(app, later + dt.timedelta(days=400))["charged"] == 0
+
+
+def test_catch_up_after_three_missed_periods_charges_each_once(app, client, auth, world, enabled,
+                                                               demo_gateway):
+    auth.login("a1@alpha.example")
+    sched = start_recurring(client, demo_gateway, frequency="weekly")
+    first = sched.next_date
+    # run-due was down for three periods: each is charged once, the schedule moves past them
+    today = first + dt.timedelta(days=14)
+    assert due(app, today) == {"charged": 3, "failed": 0, "waiting": 0}
+    keys = sorted(p.idempotency_key for p in prepayments_of(world["a"])[1:])
+    assert [k[-12:-2] for k in keys] == [
+        (first + dt.timedelta(days=7 * n)).isoformat() for n in range(3)]
+    assert reload(sched).next_date == first + dt.timedelta(days=21)
+    assert due(app, today)["charged"] == 0  # a second run finds nothing due
+    assert len(prepayments_of(world["a"])) == 4
+
+
+def test_two_overlapping_run_due_charge_each_period_once(app, client, auth, world, enabled,
+                                                         demo_gateway):
+    auth.login("a1@alpha.example")
+    sched = start_recurring(client, demo_gateway, frequency="daily")
+    today = sched.next_date + dt.timedelta(days=2)  # three periods due
+    results = race(app, 2, lambda i: due(app, today))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert len(prepayments_of(world["a"])) == 4  # the first payment and three periods
+    assert models.DemoCharge.select().count() == 4
+    assert reload(sched).next_date == today + dt.timedelta(days=1)
+
+
+def test_failed_charge_is_retried_three_times_then_paused_and_both_sides_told(app,
+        client, auth, world, enabled, demo_gateway):
+    auth.login("a1@alpha.example")
+    sched = start_recurring(client, demo_gateway, frequency="monthly")
+    # The card starts declining (a charge_declined test card in its place).
+    models.GatewayToken.update(token="demo_chargedeclined_0000").execute()
+    day = sched.next_date
+    assert due(app, day)["failed"] == 1
+    assert due(app, day)["failed"] == 1
+    assert reload(sched).status == "active" and reload(sched).failed_attempts == 2
+    assert due(app, day)["failed"] == 1
+    sched = reload(sched)
+    assert (sched.status, sched.failed_attempts, sched.next_date) == ("paused", 3, day)
+    assert "declined" in sched.last_error
+    assert due(app, day + dt.timedelta(days=90)) == {
+        "charged": 0, "failed": 0, "waiting": 0}
+    assert len(prepayments_of(world["a"])) == 4  # the first and three failed attempts
+    assert [p.status for p in prepayments_of(world["a"])][1:] == ["failed"] * 3
+    mails = list(models.EmailMessage.select().order_by(models.EmailMessage.id))
+    failures = [m for m in mails if "failed" in m.subject.lower()]
+    to_contact = [m for m in failures if m.to == "a1@alpha.example"]
+    to_business = [m for m in failures if m.to == "billing@test.example"]
+    assert len(to_contact) == 3 and len(to_business) == 3
+    # The first payment's money arrived: its receipt (one per contact) is all else sent.
+    receipts = [m for m in mails if m not in failures]
+    assert receipts and {m.subject for m in receipts} == {receipts[0].subject}
+    assert receipts[0].subject.startswith("Receipt")
+    assert len({m.to for m in receipts}) == len(receipts)
+    assert "paused" in to_contact[-1].body_text and "$25.00" in to_contact[-1].body_text
+    html = client.get(TAB).get_data(as_text=True)
+    assert "Paused" in html and "declined" in html
+
+
+def test_a_recovered_card_is_charged_on_the_next_tick(app, client, auth, world, enabled,
+                                                      demo_gateway):
+    auth.login("a1@alpha.example")
+    sched = start_recurring(client, demo_gateway, frequency="monthly")
+    good = models.GatewayToken.get().token
+    models.GatewayToken.update(token="demo_chargedeclined_0000").execute()
+    assert due(app, sched.next_date)["failed"] == 1
+    models.GatewayToken.update(token=good).execute()
+    assert due(app, sched.next_date)["charged"] == 1
+    assert reload(sched).failed_attempts == 0 and reload(sched).next_date > sched.next_date
+
+
+def test_stop_asks_then_stops_and_a_foreign_schedule_is_not_found(app, client, auth, world, enabled,
+                                                                  demo_gateway):
+    auth.login("a1@alpha.example")
+    sched = start_recurring(client, demo_gateway, frequency="monthly")
+    url = f"{TAB}/{sched.public_id}/stop"
+    confirm = client.get(url)
+    assert confirm.status_code == 200 and "Stop this recurring pre-payment?" in \
+        confirm.get_data(as_text=True)
+    assert reload(sched).status == "active"  # asking changes nothing
+    done = client.post(url, data={"csrf_token": csrf_token(client, url)})
+    assert done.status_code == 303
+    assert (reload(sched).status, reload(sched).next_date) == ("stopped", None)
+    assert due(app, sched.next_date)["charged"] == 0
+    assert "You have no recurring pre-payments" in client.get(TAB).get_data(as_text=True)
+    # another client's contact: 404 for the page and the POST, nothing changed
+    models.PrepaymentSchedule.update(status="active").execute()
+    client.post("/client/logout", data={"csrf_token": csrf_token(client, TAB)})
+    auth.login("b1@beta.example")
+    assert client.get(url).status_code == 404
+    assert client.post(url, data={"csrf_token": csrf_token(client, TAB)}).status_code == 404
+    assert client.get(f"{TAB}/nonsense/stop").status_code == 404
+    assert reload(sched).status == "active"
+
+
+def test_run_due_cli_reports_prepayments(app, client, auth, world, enabled, demo_gateway):
+    auth.login("a1@alpha.example")
+    sched = start_recurring(client, demo_gateway, frequency="daily")
+    models.PrepaymentSchedule.update(next_date=models.utcnow().date()).execute()
+    lines = scheduler.run_due(app)
+    assert "recurring pre-payments: 1 charged, 0 failed, 0 still processing" in lines
+    assert reload(sched).next_date > models.utcnow().date()
+
+
+def test_a_closed_account_pauses_its_schedule_at_once(app, client, auth, world, enabled,
+                                                      demo_gateway):
+    auth.login("a1@alpha.example")
+    sched = start_recurring(client, demo_gateway, frequency="monthly")
+    models.Contact.update(is_active=False).where(models.Contact.id == world["a1"].id).execute()
+    assert due(app, sched.next_date)["failed"] == 1
+    sched = reload(sched)
+    assert (sched.status, sched.failed_attempts) == ("paused", 1)
+    assert len(prepayments_of(world["a"])) == 1  # nothing charged
