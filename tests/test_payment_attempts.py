@@ -3,7 +3,7 @@ was marked failed is still applied, once; and a failure keeps the gateway's reas
 import pytest
 
 import models
-from billing import checkout, payment_methods, prepayments
+from billing import checkout, payment_methods, prepayments, subscription_purchase
 from tests import factories
 from tests.core_support import snapshot
 from tests.payments_support import demo_card, make_gateway, reload, typed_card
@@ -105,3 +105,26 @@ def test_a_recurring_prepayment_paid_with_a_saved_card_schedules_that_card(conn)
     schedule = models.PrepaymentSchedule.get(models.PrepaymentSchedule.client == contact.client)
     assert (schedule.payment_method_id, schedule.amount, schedule.frequency) == (
         card.id, 5000, "monthly")
+
+
+def test_paying_a_declined_purchases_invoice_later_starts_it_with_the_card_kept(conn):
+    """A purchase whose card was declined waits, incomplete, on its first invoice; paying
+    that invoice later from the portal starts the subscription, with the card kept then."""
+    factories.company()
+    contact = factories.contact()
+    gateway = checkout.gateway_settings.get(make_gateway("demo").id)
+    declined = payment_methods.captured(contact.client, gateway,
+                                        typed_card("4000 0000 0000 0341"))
+    bought = subscription_purchase.buy(factories.plan("Pro", 2500), 1, models.Company.current(),
+                                       key="declined-purchase-key-0001", contact=contact,
+                                       gateway=gateway, new_method=declined)
+    assert (bought.status, bought.subscription.status) == ("declined", "incomplete")
+    invoice = models.Invoice.get(models.Invoice.subscription == bought.subscription)
+    card = payment_methods.captured(contact.client, gateway, typed_card("4242424242424242"))
+    outcome = checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
+                           idempotency_key="first-invoice-later-key-01", gateway=gateway,
+                           new_method=card, save_method=True)
+    assert outcome.status == "completed"
+    kept = models.GatewayToken.get(models.GatewayToken.token == card.token)
+    started = reload(bought.subscription)
+    assert (started.status, started.payment_method_id) == ("active", kept.id)
