@@ -107,9 +107,12 @@ def test_a_recurring_prepayment_paid_with_a_saved_card_schedules_that_card(conn)
         card.id, 5000, "monthly")
 
 
-def test_paying_a_declined_purchases_invoice_later_starts_it_with_the_card_kept(conn):
+@pytest.mark.parametrize("with_saved_card", [False, True])
+def test_paying_a_declined_purchases_invoice_later_starts_it_with_that_card(conn,
+                                                                            with_saved_card):
     """A purchase whose card was declined waits, incomplete, on its first invoice; paying
-    that invoice later from the portal starts the subscription, with the card kept then."""
+    that invoice later from the portal starts the subscription, billed to the card that
+    paid: a new one kept then, or a saved one."""
     factories.company()
     contact = factories.contact()
     gateway = checkout.gateway_settings.get(make_gateway("demo").id)
@@ -120,11 +123,16 @@ def test_paying_a_declined_purchases_invoice_later_starts_it_with_the_card_kept(
                                        gateway=gateway, new_method=declined)
     assert (bought.status, bought.subscription.status) == ("declined", "incomplete")
     invoice = models.Invoice.get(models.Invoice.subscription == bought.subscription)
-    card = payment_methods.captured(contact.client, gateway, typed_card("4242424242424242"))
+    if with_saved_card:
+        kept = demo_card(contact.client, gateway.config)
+        how = {"token": kept}
+    else:
+        card = payment_methods.captured(contact.client, gateway, typed_card("4242424242424242"))
+        how = {"gateway": gateway, "new_method": card, "save_method": True}
     outcome = checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
-                           idempotency_key="first-invoice-later-key-01", gateway=gateway,
-                           new_method=card, save_method=True)
+                           idempotency_key="first-invoice-later-key-01", **how)
     assert outcome.status == "completed"
-    kept = models.GatewayToken.get(models.GatewayToken.token == card.token)
+    if not with_saved_card:
+        kept = models.GatewayToken.get(models.GatewayToken.token == card.token)
     started = reload(bought.subscription)
     assert (started.status, started.payment_method_id) == ("active", kept.id)
