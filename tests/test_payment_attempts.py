@@ -63,6 +63,8 @@ def test_a_payment_staff_made_as_the_contact_names_them_when_it_completes(conn):
     by_credit = models.Activity.get(models.Activity.action == "credit.applied")
     for done in (by_card, by_credit):
         assert (done.staff_id, done.contact_id) == (staff.id, contact.id)
+    assert (by_card.client_id, by_card.subject_type, by_card.subject_id, by_card.detail) == (
+        contact.client_id, "payment", outcome.payment.id, "7000 USD")
     spent = models.Payment.get(models.Payment.method == "credit")
     assert (spent.amount, spent.contact_id) == (3000, contact.id)
 
