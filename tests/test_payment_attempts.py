@@ -3,7 +3,7 @@ was marked failed is still applied, once; and a failure keeps the gateway's reas
 import pytest
 
 import models
-from billing import checkout, payment_methods, prepayments, subscription_purchase
+from billing import DomainError, checkout, payment_methods, prepayments, subscription_purchase
 from tests import factories
 from tests.core_support import snapshot
 from tests.payments_support import demo_card, make_gateway, reload, typed_card
@@ -138,3 +138,31 @@ def test_paying_a_declined_purchases_invoice_later_starts_it_with_that_card(conn
         kept = models.GatewayToken.get(models.GatewayToken.token == card.token)
     started = reload(bought.subscription)
     assert (started.status, started.payment_method_id) == ("active", kept.id)
+
+
+def test_a_card_payment_sends_its_receipt_once_it_completes(db):
+    factories.company(send_receipts=True)
+    contact = factories.contact()
+    invoice = factories.invoice(contact.client)
+    gateway = checkout.gateway_settings.get(make_gateway("demo").id)
+    card = payment_methods.captured(contact.client, gateway, typed_card("4242424242424242"))
+    outcome = checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
+                           idempotency_key="card-receipt-key-000000001", gateway=gateway,
+                           new_method=card)
+    [receipt] = models.EmailMessage.select().where(models.EmailMessage.to == contact.email)
+    assert outcome.payment.number in receipt.subject
+    assert receipt.status == "sent"  # delivered after the commit, not left for run-due
+
+
+def test_another_clients_saved_card_cannot_pay_and_nothing_changes(conn):
+    factories.company()
+    contact = factories.contact()
+    invoice = factories.invoice(contact.client)
+    theirs = demo_card(factories.contact().client, make_gateway("demo"))
+    before = snapshot()
+    with pytest.raises(DomainError) as refused:
+        checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
+                     idempotency_key="another-clients-card-00001", token=theirs)
+    assert (refused.value.field, refused.value.message) == (
+        "method", "That payment method is no longer available.")
+    assert snapshot() == before
