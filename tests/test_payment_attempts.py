@@ -154,15 +154,32 @@ def test_a_card_payment_sends_its_receipt_once_it_completes(db):
     assert receipt.status == "sent"  # delivered after the commit, not left for run-due
 
 
-def test_another_clients_saved_card_cannot_pay_and_nothing_changes(conn):
+@pytest.mark.parametrize("method", ["another client's", "removed", "gateway off",
+                                    "offline gateway", "gateway without a card", "none"])
+def test_a_method_that_cannot_pay_is_refused_and_nothing_changes(conn, method):
     factories.company()
     contact = factories.contact()
     invoice = factories.invoice(contact.client)
-    theirs = demo_card(factories.contact().client, make_gateway("demo"))
+    demo = make_gateway("demo")
+    how = {"token": demo_card(contact.client, demo)}
+    if method == "another client's":
+        how["token"] = demo_card(factories.contact().client, demo)
+    elif method == "removed":
+        models.GatewayToken.update(deleted_at=models.utcnow()).execute()
+        how["token"] = reload(how["token"])
+    elif method == "gateway off":
+        models.GatewayConfig.update(is_enabled=False).execute()
+    elif method == "offline gateway":
+        how = {"gateway": checkout.gateway_settings.get(make_gateway("manual").id),
+               "new_method": payment_methods.as_saved(how["token"])}
+    elif method == "gateway without a card":
+        how = {"gateway": checkout.gateway_settings.get(demo.id)}
+    else:
+        how = {}
     before = snapshot()
     with pytest.raises(DomainError) as refused:
         checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
-                     idempotency_key="another-clients-card-00001", token=theirs)
+                     idempotency_key="method-that-cannot-pay-001", **how)
     assert (refused.value.field, refused.value.message) == (
         "method", "That payment method is no longer available.")
     assert snapshot() == before
