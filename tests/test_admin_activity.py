@@ -6,18 +6,15 @@ import pytest
 
 import models
 from tests import factories
+from tests.clients_support import STAFF
 from tests.conftest import Auth, csrf_token
 from tests.core_support import login_staff, opened
 
-STAFF = "desk@test.example"
-
 
 @pytest.fixture
-def staff(app, client):
-    with opened(app):
-        user = factories.staff(STAFF)
-    login_staff(client, STAFF)
-    return user
+def staff(office_staff):
+    """A StaffUser logged in on `client` (tests/clients_support.py)."""
+    return office_staff
 
 
 def html(response):

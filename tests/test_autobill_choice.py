@@ -9,10 +9,9 @@ import pytest
 
 import models
 from billing import autobill, recurring
-from tests import factories
 from tests.autobill_support import DAY, LINES, customer, template, tick
 from tests.conftest import csrf_token
-from tests.core_support import login_staff, opened, snapshot
+from tests.core_support import opened, snapshot
 from tests.payments_support import demo_card, reload
 
 # -- the mode through the services, and a setting from before the modes ------------------
@@ -127,13 +126,9 @@ def test_contact_choice_decides_the_next_invoice(client, auth, world, app, demo_
 # -- the staff editor ------------------------------------------------------------------
 
 @pytest.fixture
-def staff(app, client):
-    with opened(app):
-        factories.staff("boss@test.example")
-        client.acme = factories.client(name="Acme Buyer")
-        factories.contact(client.acme, email="buyer@acme.example")
-    assert login_staff(client, "boss@test.example").status_code == 302
-    return client
+def staff(editor_staff):
+    """`client` logged in as staff, with a client Acme Buyer (tests/document_editor_support.py)."""
+    return editor_staff
 
 
 def editor_post(http, **fields):

@@ -11,7 +11,7 @@ from billing import company_settings as settings
 from billing import subscriptions as service
 from tests import factories
 from tests.conftest import csrf_token
-from tests.core_support import login_staff, opened, race, snapshot
+from tests.core_support import opened, race, snapshot
 from tests.factories import PLAN_FORM as GOOD
 
 REASON = settings.DEFAULT_CANCELLATION_REASONS[0]
@@ -334,12 +334,9 @@ def test_htmx_gets_the_fragment(client, auth, cworld):
 # ---------------------------------------------------------------- the business's reasons
 
 @pytest.fixture
-def staff(app):
-    with opened(app):
-        factories.staff("boss@test.example")
-    http = app.test_client()
-    assert login_staff(http, "boss@test.example").status_code == 302
-    return http
+def staff(staff_browser):
+    """The back office in a second browser (tests/settings_support.py)."""
+    return staff_browser
 
 
 def save_reasons(staff, value):
