@@ -92,7 +92,9 @@ def pay(contact, items, company, *, idempotency_key, token=None, gateway=None,
 def resolve_method(client_id, token=None, gateway=None, new_method=None):
     """(gateway, method) to charge: a saved token of this client, or a just-captured method."""
     if token is not None:
-        if token.client_id != client_id or token.deleted_at is not None:
+        # The caller's copy may predate a removal (another tab, staff): decide on the row.
+        token = models.GatewayToken.get_or_none(models.GatewayToken.id == token.id)
+        if token is None or token.client_id != client_id or token.deleted_at is not None:
             raise DomainError(_("That payment method is no longer available."), "method")
         gateway = gateway_settings.get(token.gateway_id)
         method = payment_methods.as_saved(token)
