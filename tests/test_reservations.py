@@ -102,3 +102,25 @@ def test_a_line_over_the_balance_is_refused_unless_the_excess_may_become_credit(
 def test_an_invoice_that_cannot_be_paid_takes_nothing(db, status, message):
     invoice = factories.invoice(factories.client(), status=status)
     assert refusal(invoice, 1) == message
+
+
+def test_every_line_of_a_plan_is_checked(db):
+    client = factories.client()
+    first, second = factories.invoice(client), factories.invoice(client)
+    plan = allocation.Plan(client.id, "USD", [allocation.Line(first, 10000, 10000, 0),
+                                              allocation.Line(second, 10001, 10001, 0)],
+                           0, 20001)
+    with pytest.raises(DomainError) as refused:
+        reservations.check_fits(plan, factories.company(),
+                                reservations.lock_invoices([first.id, second.id]))
+    assert refused.value.field == f"amount_{second.public_id}"
+
+
+def test_a_cent_left_beside_a_payment_in_flight_is_still_offered(db):
+    client = factories.client()
+    invoice = factories.invoice(client)
+    attempt(client, [(invoice, 9999)])
+    fits(invoice, 1)
+    assert refusal(invoice, 2) == (
+        "Invoice INV has a payment being processed; $0.01 of its balance is left to pay. "
+        "Nothing was charged.")
