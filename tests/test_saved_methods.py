@@ -153,7 +153,7 @@ def test_a_saved_card_of_a_gateway_that_cannot_keep_cards_is_not_usable(db):
     ("demo", "optin", "optin", False, True),
     ("demo", "optout", "optout", False, True),
     ("demo", "off", "off", False, False),
-    ("demo", "sometimes", "optin", False, True),  # a mode we do not know asks
+    ("demo", "unknown", "optin", False, True),  # a mode we do not know asks
     ("manual", "always", "off", False, False),  # it cannot keep a card at all
 ])
 def test_the_business_token_mode_decides_whether_a_card_is_kept(db, kind, mode, choice, kept,
