@@ -6,10 +6,18 @@ import stripe
 
 import models
 from billing import DomainError, gateway_settings, payment_methods
-from gateways.base import SavedMethod
+from gateways.base import PaymentDeclined, SavedMethod
 from tests import factories
 from tests.core_support import snapshot
-from tests.payments_support import WEBHOOK_SECRET, demo_card, make_gateway, reload
+from tests.payments_support import (
+    WEBHOOK_SECRET,
+    confirm_in_browser,
+    demo_card,
+    make_gateway,
+    reload,
+    stripe_api,
+    stripe_card,
+)
 
 
 def tokens(client):
@@ -110,12 +118,14 @@ def test_removing_the_last_card_leaves_no_default(wallet):
 def test_choosing_the_default(wallet):
     client, demo, cards = wallet
     other = demo_card(factories.client(), demo)
-    contact = factories.contact(client)
+    contact, staff = factories.contact(client), factories.staff()
+    payment_methods.make_default(reload(cards[0]), staff=staff)
     payment_methods.make_default(reload(cards[2]), contact=contact)
     assert tokens(client) == [("0001", False, False), ("0002", False, False),
                               ("0003", True, False)]
     assert reload(other).is_default is True  # another client's default is theirs
-    assert logged("payment_method.default") == [(cards[2].id, client.id, contact.id, None, "")]
+    assert logged("payment_method.default") == [(cards[0].id, client.id, None, staff.id, ""),
+                                                (cards[2].id, client.id, contact.id, None, "")]
     payment_methods.forget(reload(cards[1]))
     before = snapshot()
     with pytest.raises(DomainError) as refused:
@@ -212,3 +222,74 @@ def test_a_gateway_without_customers_uses_its_kind(db):
     client, gateway = factories.client(), gateway_settings.get(make_gateway("demo").id)
     before = snapshot()
     assert (payment_methods.customer_for(client, gateway), snapshot()) == ("demo", before)
+
+
+def test_a_typed_card_number_is_read_up_to_25_characters(db):
+    gateway = gateway_settings.get(make_gateway("demo").id)
+
+    def typed(number):
+        return payment_methods.captured(None, gateway, payment_methods.CardEntry(
+            number=number, exp_month="12", exp_year="2099", cvc="123"))
+    assert typed(" " * 9 + "4242424242424242").last4 == "4242"
+    with pytest.raises(PaymentDeclined):
+        typed(" " * 10 + "4242424242424242")  # its last digit is past the 25th character
+
+
+def test_a_bank_account_stays_a_bank_account(db):
+    account = payment_methods.store(factories.client().id, make_gateway("demo").id, SavedMethod(
+        token="demo_ok_bank", method_type="us_bank_account", last4="6789"))
+    assert payment_methods.as_saved(account).method_type == "us_bank_account"
+
+
+def test_each_client_has_its_own_customer_at_each_gateway(stripe_config, localstripe):
+    api = stripe_api(localstripe).v1
+    first = gateway_settings.get(stripe_config.id)
+    second = gateway_settings.get(make_gateway(
+        "stripe", publishable_key="pk_test_portal", secret_key="sk_test_portal",
+        api_base=localstripe).id)
+    earlier = factories.client(name="Earlier")
+    theirs = payment_methods.customer_for(earlier, first)
+    client = factories.client(name="No Address", email="")  # and no primary contact
+    ours = payment_methods.customer_for(client, first)
+    elsewhere = payment_methods.customer_for(client, second)
+    assert len({theirs, ours, elsewhere}) == 3
+    assert (payment_methods.customer_for(client, first),
+            payment_methods.customer_for(client, second)) == (ours, elsewhere)
+    found = api.customers.retrieve(ours)
+    assert (found.name, found.email) == ("No Address", None)
+    made = [c.id for c in api.customers.list(params={"limit": 100}).auto_paging_iter()
+            if c.to_dict().get("metadata", {}).get("client") == client.public_id]
+    assert sorted(made) == sorted([ours, elsewhere])  # asked again, made no other
+
+
+def test_a_card_captured_in_the_browser_belongs_to_the_clients_customer(stripe_config,
+                                                                         localstripe):
+    api = stripe_api(localstripe).v1
+    gateway = gateway_settings.get(stripe_config.id)
+    client = factories.client()
+    setup = payment_methods.start_capture(client, gateway)
+    customer = payment_methods.customer_for(client, gateway)
+    assert api.setup_intents.retrieve(setup["setup_id"]).customer == customer
+    seti, _ = confirm_in_browser(localstripe, setup["client_secret"])
+    method = payment_methods.captured(client, gateway,
+                                      payment_methods.CardEntry(setup_intent=seti))
+    assert (method.token.startswith("pm_"), method.customer_reference, method.last4) == (
+        True, customer, "4242")
+    # Someone buying a plan has no client yet: the customer made for them owns the card.
+    buyer = api.customers.create(params={"name": "Buyer"}).id
+    setup_id, secret = gateway.start_setup(buyer)
+    confirm_in_browser(localstripe, secret, "5555555555554444")
+    bought = payment_methods.captured(None, gateway, payment_methods.CardEntry(
+        setup_intent=setup_id), customer=lambda: buyer)
+    assert (bought.customer_reference, bought.last4) == (buyer, "4444")
+
+
+def test_removing_a_card_detaches_it_at_the_gateway_first(stripe_config, localstripe):
+    api, card = stripe_card(localstripe)
+    client = factories.client()
+    contact = factories.contact(client)
+    token = payment_methods.store(client.id, stripe_config.id, card)
+    payment_methods.remove(token, contact=contact)
+    assert api.payment_methods.retrieve(card.token).customer is None
+    assert logged("payment_method.removed") == [
+        (token.id, client.id, contact.id, None, "visa 4242")]
