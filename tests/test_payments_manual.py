@@ -12,6 +12,8 @@ from billing import DomainError, FieldErrors, transaction
 from billing import payments as payment_service
 from tests import factories
 from tests.core_support import snapshot
+from tests.payments_support import make_gateway, reload
+from tests.quotes_support import credit
 
 
 @pytest.fixture
@@ -77,12 +79,26 @@ def test_a_payment_is_recorded_with_what_it_pays(books):
 
 
 def test_a_payment_dated_today_by_default_and_a_cent_is_an_amount(books):
+    others = money_of(books["other"].client)
     with transaction():
         payment = payment_service.record_payment(books["client"], 1, "USD", [(books["a"], 1)],
                                                  method="cash")
-    assert (payment.date, payment.status, payment.applied) == (models.utcnow().date(),
-                                                               "completed", 1)
+    p = models.Payment.get_by_id(payment.id)
+    assert (p.date, p.status, p.applied, p.reference, p.method_label, p.gateway_id,
+            p.gateway_reference, p.idempotency_key, p.contact_id) == (
+        models.utcnow().date(), "completed", 1, "", "", None, None, None, None)
     assert state(books["a"]) == ("partial", 9999)
+    assert money_of(books["other"].client) == others  # only this client's totals move
+
+
+def test_a_payment_through_a_gateway_keeps_the_gateways_reference(books):
+    demo = make_gateway("demo")
+    with transaction():
+        payment = payment_service.record_payment(
+            books["client"], 500, "USD", [(books["a"], 500)], method="card", gateway=demo,
+            gateway_reference="demo_ch_1")
+    p = models.Payment.get_by_id(payment.id)
+    assert (p.gateway_id, p.gateway_reference) == (demo.id, "demo_ch_1")
 
 
 def test_a_partial_deposit_asked_for_shrinks_as_it_is_paid(books):
@@ -151,6 +167,30 @@ def test_money_received_goes_to_the_invoices_in_order_and_the_rest_is_credit(boo
                                           method="bank_transfer", locale="de",
                                           idempotency_key="manual-key-1")
     assert (again.id, snapshot()) == (p.id, before)
+
+
+def test_money_received_asks_for_no_receipt_and_spends_no_credit_unless_told(books):
+    client, staff, a = books["client"], books["staff"], books["a"]
+    factories.company(send_receipts=True)
+    factories.contact(client)
+    kept = credit(client, 2500)
+    plain = payment_service.record_manual(staff, client, "10.00", [a.id], method="cash",
+                                          locale=money.PLAIN)
+    each = payment_service.record_manual_applied(staff, client, "10.00", [(a.id, "10.00")],
+                                                 method="cash", locale=money.PLAIN)
+    for payment in (plain, each):
+        p = models.Payment.get_by_id(payment.id)
+        assert (p.reference, p.notes, p.amount, p.applied) == ("", "", 1000, 1000)
+    assert [p.number for p in (plain, each)] == ["PAY-00001", "PAY-00002"]
+    assert models.EmailMessage.select().count() == 0
+    assert (reload(kept).balance, state(a)) == (2500, ("partial", 8000))
+    assert logged("payment.recorded") == [
+        (plain.id, client.id, None, staff.id, "1000 USD cash"),
+        (each.id, client.id, None, staff.id, "1000 USD cash")]
+    payment_service.record_manual_applied(staff, client, "10.00", [(a.id, "10.00")],
+                                          method="cash", locale=money.PLAIN,
+                                          email_receipt=True)
+    assert models.EmailMessage.select().count() == 1
 
 
 @pytest.mark.parametrize("method, text, field, message", [
