@@ -136,9 +136,12 @@ def test_choosing_the_default(wallet):
 def test_usable_and_chargeable_are_the_clients_live_cards_its_gateways_can_charge(wallet):
     client, demo, cards = wallet
     manual = make_gateway("manual")
+    gateway = gateway_settings.get(demo.id)
+    # The default (the first kept) first, then the newest.
+    assert [t.id for t in payment_methods.chargeable(client.id, [gateway])] == [
+        cards[0].id, cards[2].id, cards[1].id]
     payment_methods.make_default(reload(cards[1]))
     payment_methods.forget(reload(cards[2]))
-    gateway = gateway_settings.get(demo.id)
     token, found = payment_methods.usable(client.id, cards[0].public_id)
     assert (token.id, found.config.id) == (cards[0].id, demo.id)
     for public_id in (cards[2].public_id, "nope", "x" * 5000,
