@@ -309,3 +309,14 @@ def test_an_amount_per_invoice_needs_money_received(books, method, text, field, 
         books["staff"], books["client"], text, [(books["a"].id, "")], method=method,
         locale=money.PLAIN))
     assert (error.field, error.message) == (field, message)
+
+
+def test_a_cent_received_is_recorded_under_its_own_key(books):
+    first = payment_service.record_manual(books["staff"], books["client"], "0.01",
+                                          [books["a"].id], method="cash", locale=money.PLAIN,
+                                          idempotency_key="cent-key-1")
+    second = payment_service.record_manual(books["staff"], books["client"], "0.01",
+                                           [books["a"].id], method="cash", locale=money.PLAIN,
+                                           idempotency_key="cent-key-2")
+    assert first.id != second.id
+    assert (second.amount, state(books["a"])) == (1, ("partial", 9998))
