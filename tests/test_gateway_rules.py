@@ -7,7 +7,14 @@ import pytest
 
 import gateways
 import models
-from gateways.base import ChargeResult, Gateway, GatewayError, PaymentDeclined, SettingField
+from gateways.base import (
+    ChargeResult,
+    Gateway,
+    GatewayError,
+    PaymentDeclined,
+    SettingField,
+    keep_charges_in,
+)
 from gateways.demo import DemoGateway
 from gateways.manual import ManualGateway
 from tests.payments_support import make_gateway
@@ -65,6 +72,28 @@ def test_a_gateways_settings_and_label_come_from_its_row(db):
     for call in ("retrieve_charge", "cancel_charge"):
         with pytest.raises(NotImplementedError):
             getattr(Gateway(config), call)("ref")
+
+
+def test_a_gateway_failure_says_nothing_was_charged_unless_it_says_more():
+    assert GatewayError().message == ("The payment service did not answer. Nothing was "
+                                      "charged; please try again in a moment.")
+    assert str(GatewayError()) == GatewayError().message
+    assert (str(PaymentDeclined("Declined.")), PaymentDeclined("Declined.").message) == (
+        "Declined.", "Declined.")
+    assert (GatewayError.retryable, PaymentDeclined.retryable) == (True, False)
+
+
+def test_a_gateway_keeps_its_charges_where_billing_says(db):
+    config, installed = make_gateway("demo"), Gateway.charge_book
+    own, elsewhere = object(), object()
+    assert Gateway(config, charge_book=own).charge_book is own
+    try:
+        keep_charges_in(elsewhere)
+        assert (Gateway(config).charge_book, DemoGateway(config).charge_book) == (
+            elsewhere, elsewhere)
+    finally:
+        keep_charges_in(installed)
+    assert installed is not None and Gateway(config).charge_book is installed
 
 
 def test_the_manual_gateway_shows_the_business_instructions_or_a_plain_default(db):
