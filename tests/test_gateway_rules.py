@@ -121,6 +121,7 @@ def test_the_demo_gateway_never_runs_in_production(db, app, monkeypatch, env, ap
     assert DemoGateway(demo).validate_settings({}, production=True) == [
         "The demo gateway cannot be used when PORTAL_ENV=production."]
     assert DemoGateway(demo).validate_settings({}, production=False) == []
+    assert DemoGateway(demo).validate_settings({}) == []
 
 
 def test_production_is_read_outside_an_app_too(monkeypatch):
@@ -173,6 +174,7 @@ def test_an_expiry_this_month_or_later_is_accepted(month, year, cvc, expected):
     ({"month": "10", "year": "2026"}, "The card's expiry date is not valid."),
     ({"month": "12", "year": "2025"}, "The card's expiry date is not valid."),
     ({"year": "2101"}, "The card's expiry date is not valid."),
+    ({"year": "100"}, "The card's expiry date is not valid."),  # two digits only mean 20xx
     ({"cvc": "12"}, "Enter the 3-digit security code from the back of the card."),
     ({"cvc": "12345"}, "Enter the 3-digit security code from the back of the card."),
     ({"cvc": "12a"}, "Enter the 3-digit security code from the back of the card."),
@@ -193,6 +195,20 @@ def test_the_demo_gateway_takes_today_in_utc_when_not_told(db):
     with pytest.raises(PaymentDeclined):
         gateway.tokenize("4242424242424242", str(last_month.month), str(last_month.year),
                          "123")
+
+
+def test_a_card_expiring_this_month_in_utc_is_valid_wherever_the_server_is(monkeypatch):
+    """20:00 UTC on 30 November is already 1 December on a server in UTC+14."""
+    instant = dt.datetime(2026, 11, 30, 20, 0, tzinfo=dt.UTC)
+
+    class Clock(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return instant.astimezone(tz) if tz else instant.astimezone(
+                dt.timezone(dt.timedelta(hours=14))).replace(tzinfo=None)
+    monkeypatch.setattr(dt, "datetime", Clock)
+    method = DemoGateway.__new__(DemoGateway).tokenize("4242424242424242", "11", "2026", "123")
+    assert (method.exp_month, method.exp_year) == (11, 2026)
 
 
 def test_a_demo_charge_is_booked_once_per_key_and_found_again(db):
@@ -219,6 +235,9 @@ def test_a_demo_charge_is_booked_once_per_key_and_found_again(db):
         gateway.retrieve_charge("demo_ch_none")
     assert unknown.value.message == "The demo gateway has no such charge."
     assert models.DemoCharge.select().count() == 1
+    unlabelled = gateway.charge(card, 100, "USD", idempotency_key="demo-key-3")
+    assert models.DemoCharge.get(
+        models.DemoCharge.reference == unlabelled.reference).payment == ""
 
 
 @pytest.mark.parametrize("token, error", [
@@ -236,7 +255,17 @@ def test_a_demo_card_that_cannot_be_charged_books_nothing(db, token, error):
     assert models.DemoCharge.select().count() == 0
 
 
+def test_a_demo_gateway_without_books_says_who_installs_them(db):
+    gateway = DemoGateway(make_gateway("demo"))
+    gateway.charge_book = None
+    with pytest.raises(RuntimeError) as missing:
+        gateway.charge(tokenize(), 100, "USD", idempotency_key="demo-key-4")
+    assert str(missing.value) == ("The demo gateway has no books: billing installs them "
+                                  "(gateways.base.keep_charges_in) when it is imported.")
+
+
 def test_a_demo_refund_gives_back_what_was_asked(db):
     refund = DemoGateway(make_gateway("demo")).refund("demo_ch_1", 700)
     assert refund["amount"] == 700 and refund["id"].startswith("demo_re_")
+    assert len(refund["id"]) == len("demo_re_") + 16
     assert isinstance(ChargeResult("r", "succeeded"), ChargeResult)
