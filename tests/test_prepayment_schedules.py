@@ -88,19 +88,6 @@ def test_the_last_try_pauses_the_schedule(db):
     assert fresh(final)[:4] == ("paused", START, -1, 1)
 
 
-@pytest.mark.parametrize("changed", ["next_date", "failed_attempts", "status"])
-def test_a_failure_of_a_period_that_moved_on_is_not_counted(db, changed):
-    factories.company()
-    record = schedule()
-    stale = models.PrepaymentSchedule.get_by_id(record.id)
-    models.PrepaymentSchedule.update({changed: {
-        "next_date": dt.date(2026, 2, 28), "failed_attempts": 1, "status": "paused"}[changed]}
-    ).execute()
-    before = snapshot()
-    assert prepayments._record_failure(stale, "declined") is False
-    assert snapshot() == before
-
-
 @pytest.mark.parametrize("remaining, after", [(-1, -1), (3, 2), (5, 4)])
 def test_a_paid_period_moves_to_the_next_keeping_the_first_day(db, remaining, after):
     record = schedule(remaining_cycles=remaining, failed_attempts=2, last_error="declined")
@@ -123,15 +110,20 @@ def test_the_last_period_completes_the_schedule(db):
     assert fresh(record) == ("completed", None, 0, 0, "")
 
 
+@pytest.mark.parametrize("step", ["a failure", "a payment"])
 @pytest.mark.parametrize("changed", ["next_date", "failed_attempts", "status"])
-def test_a_period_is_advanced_once(db, changed):
+def test_a_period_that_moved_on_is_counted_or_advanced_once(db, step, changed):
+    factories.company()
     record = schedule()
     stale = models.PrepaymentSchedule.get_by_id(record.id)
     models.PrepaymentSchedule.update({changed: {
         "next_date": dt.date(2026, 2, 28), "failed_attempts": 1, "status": "paused"}[changed]}
     ).execute()
     before = snapshot()
-    assert prepayments._advance(stale) is False
+    if step == "a failure":
+        assert prepayments._record_failure(stale, "declined") is False
+    else:
+        assert prepayments._advance(stale) is False
     assert snapshot() == before
 
 
