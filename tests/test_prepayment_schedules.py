@@ -132,3 +132,12 @@ def test_a_schedule_is_found_only_by_its_client(db):
     assert prepayments.get_schedule(record.client_id, record.public_id).id == record.id
     assert prepayments.get_schedule(record.client_id, record.public_id + "x" * 20) is None
     assert prepayments.get_schedule(factories.client().id, record.public_id) is None
+
+
+def test_each_try_at_a_period_has_its_own_key_that_never_changes(db):
+    """The key is the charge's idempotency key: a run-due after an upgrade must find the
+    attempt an older one started, so its form is fixed."""
+    record = schedule(failed_attempts=0)
+    assert prepayments.period_key(record) == f"prepay-{record.public_id}-2026-01-31-1"
+    record.failed_attempts = 2
+    assert prepayments.period_key(record) == f"prepay-{record.public_id}-2026-01-31-3"
