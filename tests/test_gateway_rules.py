@@ -255,6 +255,20 @@ def test_a_demo_card_that_cannot_be_charged_books_nothing(db, token, error):
     assert models.DemoCharge.select().count() == 0
 
 
+def test_a_second_booking_under_a_key_returns_the_first(db):
+    from billing.gateway_books import StoredCharges
+    books = StoredCharges()
+    books.book(idempotency_key="demo-key-other", amount=1, currency="USD",
+               reference="demo_ch_other", payment="")
+    first = books.book(idempotency_key="demo-key-5", amount=700, currency="USD",
+                       reference="demo_ch_first", payment="pay_1")
+    # As when two processes book the same key at once: the row that got there first wins.
+    second = books.book(idempotency_key="demo-key-5", amount=700, currency="USD",
+                        reference="demo_ch_second", payment="pay_1")
+    assert first == second == books.by_reference("demo_ch_first")
+    assert books.by_reference("demo_ch_second") is None
+
+
 def test_a_demo_gateway_without_books_says_who_installs_them(db):
     gateway = DemoGateway(make_gateway("demo"))
     gateway.charge_book = None
