@@ -37,6 +37,23 @@ def opened(app):
             models.db.close()
 
 
+def refusal(call, error=None):
+    """The DomainError (or `error`) that call() raises, after checking it wrote nothing."""
+    from billing import DomainError
+    before = snapshot()
+    with pytest.raises(error or DomainError) as refused:
+        call()
+    assert snapshot() == before
+    return refused.value
+
+
+def activities(action):
+    """(subject id, client, contact, staff, detail) of each `action` logged, oldest first."""
+    A = models.Activity
+    return [(a.subject_id, a.client_id, a.contact_id, a.staff_id, a.detail)
+            for a in A.select().where(A.action == action).order_by(A.id)]
+
+
 def snapshot():
     """Every row of every table: compare two snapshots to prove nothing changed."""
     state = {}

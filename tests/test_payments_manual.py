@@ -8,10 +8,10 @@ import pytest
 
 import models
 import money
-from billing import DomainError, FieldErrors, transaction
+from billing import FieldErrors, transaction
 from billing import payments as payment_service
 from tests import factories
-from tests.core_support import snapshot
+from tests.core_support import activities, refusal, snapshot
 from tests.payments_support import make_gateway, reload
 from tests.quotes_support import credit
 
@@ -24,14 +24,6 @@ def books(db):
             "a": factories.invoice(client),  # 100.00
             "b": factories.invoice(client, lines=[{"product": "B", "unit_cost": 5000}]),
             "other": factories.invoice(factories.client(currency="USD"))}
-
-
-def refused(call, error=DomainError):
-    before = snapshot()
-    with pytest.raises(error) as refusal:
-        call()
-    assert snapshot() == before
-    return refusal.value
 
 
 def state(invoice):
@@ -48,12 +40,6 @@ def allocations(payment):
     A = models.PaymentAllocation
     return sorted(((a.invoice_id, a.credit_id and "credit", a.amount)
                    for a in A.select().where(A.payment == payment)), key=repr)
-
-
-def logged(action):
-    A = models.Activity
-    return [(a.subject_id, a.client_id, a.contact_id, a.staff_id, a.detail)
-            for a in A.select().where(A.action == action).order_by(A.id)]
 
 
 def test_a_payment_is_recorded_with_what_it_pays(books):
@@ -74,7 +60,7 @@ def test_a_payment_is_recorded_with_what_it_pays(books):
     assert allocations(p) == sorted([(a.id, None, 10000), (b.id, None, 2000)], key=repr)
     assert (state(a), state(b)) == (("paid", 0), ("partial", 3000))
     assert money_of(client) == (before[0] + 12000, before[1] - 12000)
-    assert logged("payment.created") == [
+    assert activities("payment.created") == [
         (p.id, client.id, contact.id, books["staff"].id, "13000 USD")]
 
 
@@ -120,7 +106,7 @@ def test_a_partial_deposit_asked_for_shrinks_as_it_is_paid(books):
 ])
 def test_a_payment_that_does_not_add_up_is_refused(books, amount, parts, message):
     lines = list(zip([books["a"], books["b"]], parts, strict=False))
-    error = refused(lambda: payment_service.record_payment(books["client"], amount, "USD",
+    error = refusal(lambda: payment_service.record_payment(books["client"], amount, "USD",
                                                            lines, method="cash"))
     assert (error.field, error.message) == ("amount", message)
 
@@ -144,7 +130,7 @@ def test_an_allocation_an_invoice_cannot_take_is_refused(books, which, amount, m
         with transaction():
             payment_service.record_payment(client, 20000, "USD", [(invoice, amount)],
                                            method="cash")
-    assert refused(record).message == message.format(invoice.number)
+    assert refusal(record).message == message.format(invoice.number)
 
 
 def test_money_received_goes_to_the_invoices_in_order_and_the_rest_is_credit(books):
@@ -159,7 +145,7 @@ def test_money_received_goes_to_the_invoices_in_order_and_the_rest_is_credit(boo
     assert allocations(p) == sorted([(a.id, None, 10000), (b.id, None, 5000),
                                      (None, "credit", 108456)], key=repr)
     assert (state(a), state(b)) == (("paid", 0), ("paid", 0))
-    assert logged("payment.recorded") == [
+    assert activities("payment.recorded") == [
         (p.id, client.id, None, staff.id, "123456 USD bank_transfer")]
     # The same key again (a double submit) returns the payment and records nothing.
     before = snapshot()
@@ -184,7 +170,7 @@ def test_money_received_asks_for_no_receipt_and_spends_no_credit_unless_told(boo
     assert [p.number for p in (plain, each)] == ["PAY-00001", "PAY-00002"]
     assert models.EmailMessage.select().count() == 0
     assert (reload(kept).balance, state(a)) == (2500, ("partial", 8000))
-    assert logged("payment.recorded") == [
+    assert activities("payment.recorded") == [
         (plain.id, client.id, None, staff.id, "1000 USD cash"),
         (each.id, client.id, None, staff.id, "1000 USD cash")]
     payment_service.record_manual_applied(staff, client, "10.00", [(a.id, "10.00")],
@@ -200,7 +186,7 @@ def test_money_received_asks_for_no_receipt_and_spends_no_credit_unless_told(boo
     ("cash", "ten", "amount", None),
 ])
 def test_money_received_that_cannot_be_read_is_refused(books, method, text, field, message):
-    error = refused(lambda: payment_service.record_manual(
+    error = refusal(lambda: payment_service.record_manual(
         books["staff"], books["client"], text, [books["a"].id], method=method,
         locale=money.PLAIN))
     assert error.field == field
@@ -223,7 +209,7 @@ def test_money_received_for_an_invoice_it_cannot_pay_is_refused(books, which, me
                "paid": lambda: factories.invoice(client, status="paid"),
                "missing": lambda: models.Invoice(id=10 ** 9, number="none")}.get(
         which, lambda: books[which])()
-    error = refused(lambda: payment_service.record_manual(
+    error = refusal(lambda: payment_service.record_manual(
         books["staff"], client, "10.00", [books["a"].id, invoice.id], method="cash",
         locale=money.PLAIN))
     assert (error.field, error.message) == ("invoices", message.format(invoice.number))
@@ -254,7 +240,7 @@ def test_every_amount_an_invoice_cannot_take_is_named_at_once(books):
     client, a, b = books["client"], books["a"], books["b"]
     paid = factories.invoice(client, status="paid")
     euro = factories.invoice(client, currency="EUR")
-    error = refused(lambda: payment_service.record_manual_applied(
+    error = refusal(lambda: payment_service.record_manual_applied(
         books["staff"], client, "500.00",
         [(a.id, "100.01"), (b.id, "abc"), (books["other"].id, "1.00"), (10 ** 9, "1.00"),
          (paid.id, "1.00"), (euro.id, "1.00")],
@@ -287,7 +273,7 @@ def test_the_whole_balance_may_be_applied(books):
     (lambda a, b: [(a.id, "")] * 201, "Apply to at most 200 invoices at once."),
 ])
 def test_amounts_that_do_not_add_up_are_refused(books, applications, message):
-    error = refused(lambda: payment_service.record_manual_applied(
+    error = refusal(lambda: payment_service.record_manual_applied(
         books["staff"], books["client"], "100.00", applications(books["a"], books["b"]),
         method="cash", locale=money.PLAIN))
     assert (error.field, error.message) == ("amount", message)
@@ -305,7 +291,7 @@ def test_two_hundred_invoices_may_be_listed(books):
     ("cash", "0.00", "amount", "The amount must be above zero."),
 ])
 def test_an_amount_per_invoice_needs_money_received(books, method, text, field, message):
-    error = refused(lambda: payment_service.record_manual_applied(
+    error = refusal(lambda: payment_service.record_manual_applied(
         books["staff"], books["client"], text, [(books["a"].id, "")], method=method,
         locale=money.PLAIN))
     assert (error.field, error.message) == (field, message)

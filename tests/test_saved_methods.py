@@ -8,9 +8,8 @@ import models
 from billing import DomainError, gateway_settings, payment_methods
 from gateways.base import PaymentDeclined, SavedMethod
 from tests import factories
-from tests.core_support import snapshot
+from tests.core_support import activities, snapshot
 from tests.payments_support import (
-    WEBHOOK_SECRET,
     confirm_in_browser,
     demo_card,
     make_gateway,
@@ -24,12 +23,6 @@ def tokens(client):
     T = models.GatewayToken
     return [(t.last4, t.is_default, t.deleted_at is not None)
             for t in T.select().where(T.client == client).order_by(T.id)]
-
-
-def logged(action):
-    A = models.Activity
-    return [(a.subject_id, a.client_id, a.contact_id, a.staff_id, a.detail)
-            for a in A.select().where(A.action == action).order_by(A.id)]
 
 
 @pytest.fixture
@@ -56,7 +49,7 @@ def test_the_first_card_kept_is_the_default_and_the_activity_names_who_kept_it(d
     t = reload(second)
     assert (t.customer_reference, t.is_default, t.created_by_contact_id,
             t.created_by_staff_id) == ("cus_1", False, None, staff.id)
-    assert logged("payment_method.added") == [
+    assert activities("payment_method.added") == [
         (first.id, client.id, contact.id, None, "mastercard-debit-world-elite-car 4444"),
         (second.id, client.id, None, staff.id, "visa 4242")]
 
@@ -90,7 +83,7 @@ def test_removing_the_default_makes_the_newest_left_the_default(wallet):
     assert payment_methods.forget(cards[0], contact=contact) is True
     assert tokens(client) == [("0001", False, True), ("0002", False, False),
                               ("0003", True, False)]
-    assert logged("payment_method.removed") == [
+    assert activities("payment_method.removed") == [
         (cards[0].id, client.id, contact.id, None, "visa 0001")]
     before = snapshot()
     assert payment_methods.forget(cards[0]) is False  # removed already: nothing more
@@ -103,7 +96,7 @@ def test_removing_another_card_keeps_the_default(wallet):
     payment_methods.remove(reload(cards[1]), staff=staff)
     assert tokens(client) == [("0001", True, False), ("0002", False, True),
                               ("0003", False, False)]
-    assert logged("payment_method.removed") == [
+    assert activities("payment_method.removed") == [
         (cards[1].id, client.id, None, staff.id, "visa 0002")]
 
 
@@ -124,8 +117,9 @@ def test_choosing_the_default(wallet):
     assert tokens(client) == [("0001", False, False), ("0002", False, False),
                               ("0003", True, False)]
     assert reload(other).is_default is True  # another client's default is theirs
-    assert logged("payment_method.default") == [(cards[0].id, client.id, None, staff.id, ""),
-                                                (cards[2].id, client.id, contact.id, None, "")]
+    assert activities("payment_method.default") == [
+        (cards[0].id, client.id, None, staff.id, ""),
+        (cards[2].id, client.id, contact.id, None, "")]
     payment_methods.forget(reload(cards[1]))
     before = snapshot()
     with pytest.raises(DomainError) as refused:
@@ -191,15 +185,8 @@ def test_a_typed_card_is_read_within_its_fields_lengths(db):
         last4="4242", exp_month=12, exp_year=2035)
 
 
-@pytest.fixture
-def stripe_config(db, localstripe):
-    return make_gateway("stripe", publishable_key="pk_test_portal", secret_key="sk_test_portal",
-                        webhook_secret=WEBHOOK_SECRET, api_base=localstripe,
-                        js_url=localstripe + "/js.stripe.com/v3/")
-
-
-def test_the_gateways_customer_is_made_once_per_client(stripe_config, localstripe):
-    gateway = gateway_settings.get(stripe_config.id)
+def test_the_gateways_customer_is_made_once_per_client(stripe_gateway, localstripe):
+    gateway = gateway_settings.get(stripe_gateway.id)
     client = factories.client(name="Acme Ltd", email="")
     factories.contact(client, email="second@acme.example", is_primary=False)
     factories.contact(client, email="primary@acme.example", is_primary=True)
@@ -244,9 +231,9 @@ def test_a_bank_account_stays_a_bank_account(db):
     assert payment_methods.as_saved(account).method_type == "us_bank_account"
 
 
-def test_each_client_has_its_own_customer_at_each_gateway(stripe_config, localstripe):
+def test_each_client_has_its_own_customer_at_each_gateway(stripe_gateway, localstripe):
     api = stripe_api(localstripe).v1
-    first = gateway_settings.get(stripe_config.id)
+    first = gateway_settings.get(stripe_gateway.id)
     second = gateway_settings.get(make_gateway(
         "stripe", publishable_key="pk_test_portal", secret_key="sk_test_portal",
         api_base=localstripe).id)
@@ -265,10 +252,10 @@ def test_each_client_has_its_own_customer_at_each_gateway(stripe_config, localst
     assert sorted(made) == sorted([ours, elsewhere])  # asked again, made no other
 
 
-def test_a_card_captured_in_the_browser_belongs_to_the_clients_customer(stripe_config,
+def test_a_card_captured_in_the_browser_belongs_to_the_clients_customer(stripe_gateway,
                                                                          localstripe):
     api = stripe_api(localstripe).v1
-    gateway = gateway_settings.get(stripe_config.id)
+    gateway = gateway_settings.get(stripe_gateway.id)
     client = factories.client()
     setup = payment_methods.start_capture(client, gateway)
     customer = payment_methods.customer_for(client, gateway)
@@ -287,12 +274,12 @@ def test_a_card_captured_in_the_browser_belongs_to_the_clients_customer(stripe_c
     assert (bought.customer_reference, bought.last4) == (buyer, "4444")
 
 
-def test_removing_a_card_detaches_it_at_the_gateway_first(stripe_config, localstripe):
+def test_removing_a_card_detaches_it_at_the_gateway_first(stripe_gateway, localstripe):
     api, card = stripe_card(localstripe)
     client = factories.client()
     contact = factories.contact(client)
-    token = payment_methods.store(client.id, stripe_config.id, card)
+    token = payment_methods.store(client.id, stripe_gateway.id, card)
     payment_methods.remove(token, contact=contact)
     assert api.payment_methods.retrieve(card.token).customer is None
-    assert logged("payment_method.removed") == [
+    assert activities("payment_method.removed") == [
         (token.id, client.id, contact.id, None, "visa 4242")]
