@@ -82,6 +82,8 @@ def open_menu(page, viewport):
     from playwright.sync_api import expect
     nav = page.locator("nav.tabs")
     if viewport == "phone":
+        # A swap still settling closes the menu when it settles (portal.js): open it after.
+        wait_for_htmx_to_settle(page)
         expect(nav).to_be_hidden()
         button = page.locator("button.menu-button")
         expect(button).to_have_attribute("aria-expanded", "false")
@@ -89,6 +91,13 @@ def open_menu(page, viewport):
         expect(button).to_have_attribute("aria-expanded", "true")
     expect(nav).to_be_visible()
     return nav
+
+
+def wait_for_htmx_to_settle(page):
+    """No htmx request in flight and no swap still settling (htmx marks both with classes,
+    and drops the settling one in the same task that fires htmx:afterSettle)."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
 
 
 def fits_width(page):

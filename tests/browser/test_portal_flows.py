@@ -12,9 +12,10 @@ pytestmark = pytest.mark.browser
 def switch_tab(page, viewport, label):
     """Switch tabs through the menu; returns the request htmx made."""
     nav = support.open_menu(page, viewport)
-    with page.expect_request(lambda r: r.url.split("?")[0].endswith(
-            nav.get_by_role("link", name=label, exact=True).get_attribute("href"))) as info:
-        nav.get_by_role("link", name=label, exact=True).click()
+    link = nav.get_by_role("link", name=label, exact=True)
+    href = link.get_attribute("href")
+    with page.expect_request(lambda r: r.url.split("?")[0].endswith(href)) as info:
+        link.click()
     expect(page.locator("#main h1")).to_contain_text(label)
     return info.value
 
