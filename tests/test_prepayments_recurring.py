@@ -9,7 +9,7 @@ tests/test_prepayments_stripe.py (through Stripe on localstripe). Shared helpers
 import datetime as dt
 
 import models
-from billing import scheduler
+from billing import prepayments, scheduler
 from tests.conftest import csrf_token
 from tests.core_support import race
 from tests.payments_support import reload
@@ -159,3 +159,76 @@ def test_a_closed_account_pauses_its_schedule_at_once(app, client, auth, world, 
     sched = reload(sched)
     assert (sched.status, sched.failed_attempts) == ("paused", 1)
     assert len(prepayments_of(world["a"])) == 1  # nothing charged
+
+
+# -- a period's earlier attempt, and what each outcome counts as -------------------------
+
+def _period_payment(sched, status):
+    """A payment already under the period's key: a run that crashed after charging, or a
+    charge the gateway has not settled yet."""
+    first = prepayments_of(sched.client)[0]
+    return models.Payment.create(
+        client=sched.client_id, contact=sched.contact_id, date=sched.next_date,
+        currency=first.currency, amount=sched.amount, status=status, is_prepayment=True,
+        method=first.method, gateway=first.gateway_id,
+        idempotency_key=prepayments.period_key(sched))
+
+
+def test_a_period_still_pending_waits_and_is_neither_charged_nor_advanced(
+        app, client, auth, world, enabled, demo_gateway, caplog):
+    auth.login("a1@alpha.example")
+    sched = start_recurring(client, demo_gateway, frequency="monthly")
+    _period_payment(sched, "pending")
+    charges = models.DemoCharge.select().count()
+    assert due(app, sched.next_date) == {"charged": 0, "failed": 0, "waiting": 1}
+    assert (reload(sched).next_date, reload(sched).failed_attempts) == (sched.next_date, 0)
+    assert models.DemoCharge.select().count() == charges
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_a_period_paid_before_a_crash_is_booked_even_if_the_account_closed_since(
+        app, client, auth, world, enabled, demo_gateway):
+    auth.login("a1@alpha.example")
+    sched = start_recurring(client, demo_gateway, frequency="monthly")
+    _period_payment(sched, "completed")
+    models.Contact.update(is_active=False).where(models.Contact.id == world["a1"].id).execute()
+    charges = models.DemoCharge.select().count()
+    assert due(app, sched.next_date) == {"charged": 1, "failed": 0, "waiting": 0}
+    after = reload(sched)
+    assert (after.status, after.failed_attempts) == ("active", 0)
+    assert after.next_date > sched.next_date
+    assert models.DemoCharge.select().count() == charges
+
+
+def test_a_removed_card_pauses_the_schedule_saying_why_and_counts_one_failure(
+        app, client, auth, world, enabled, demo_gateway, caplog):
+    auth.login("a1@alpha.example")
+    sched = start_recurring(client, demo_gateway, frequency="monthly")
+    models.GatewayToken.update(deleted_at=models.utcnow()).execute()
+    assert due(app, sched.next_date) == {"charged": 0, "failed": 1, "waiting": 0}
+    after = reload(sched)
+    assert (after.status, after.failed_attempts, after.last_error) == (
+        "paused", 1, "The saved payment method for this pre-payment was removed.")
+    assert len(prepayments_of(world["a"])) == 1
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_a_declined_period_counts_as_failed_not_as_a_crash(app, client, auth, world, enabled,
+                                                           demo_gateway, caplog):
+    auth.login("a1@alpha.example")
+    sched = start_recurring(client, demo_gateway, frequency="monthly")
+    models.GatewayToken.update(token="demo_chargedeclined_0000").execute()
+    assert due(app, sched.next_date) == {"charged": 0, "failed": 1, "waiting": 0}
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_a_schedule_paused_after_run_due_listed_it_is_not_charged(app, client, auth, world,
+                                                                  enabled, demo_gateway):
+    auth.login("a1@alpha.example")
+    sched = start_recurring(client, demo_gateway, frequency="monthly")
+    models.PrepaymentSchedule.update(status="paused").execute()
+    # charge_due lists active schedules, then runs each: the run itself re-reads the status.
+    with app.app_context():
+        assert list(prepayments._run_schedule(sched.id, sched.next_date)) == []
+    assert len(prepayments_of(world["a"])) == 1
+    assert reload(sched).next_date == sched.next_date
