@@ -5,6 +5,7 @@ string is wrapped for translation (and the scanner that checks it finds unwrappe
 Siblings: tests/test_i18n.py (pages, e-mails and what stays English) and
 tests/test_i18n_choice.py (which language). The scanner is tests/i18n_support.py."""
 import gettext
+import re
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,22 @@ def test_the_scanner_finds_unwrapped_text():
     assert unwrapped('<p>{{ _("Hello there") }} {{ name }}</p>') == []
     assert unwrapped("<p>{{ ngettext('One quote', 'Two quotes', n) }}</p>") == []
     assert unwrapped('<td data-label="{{ _(\'Amount\') }}">—</td>') == []
+
+
+# A sentence in a script's string literal: a capital, then words ("That page no longer exists.").
+SCRIPT_SENTENCE = re.compile(r"""["'][A-Z][a-z']+[ ,.][^"']*["']""")
+
+
+def test_our_scripts_say_nothing_in_english():
+    """What static/js says to a person comes from the page (data-* attributes written with
+    _()), so it is translated with the rest; the vendored htmx says nothing to anyone."""
+    found = {}
+    for script in sorted((ROOT / "static" / "js").glob("*.js")):
+        if script.name.startswith("htmx-"):
+            continue
+        sentences = SCRIPT_SENTENCE.findall(script.read_text())
+        if sentences:
+            found[script.name] = sentences
+    assert not found, found
+    assert SCRIPT_SENTENCE.findall('notify("That page no longer exists.");') == [
+        '"That page no longer exists."']

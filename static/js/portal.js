@@ -70,8 +70,10 @@
     event.preventDefault();
     if (window.confirm(message)) { event.detail.issueRequest(true); }
   });
-  // htmx swaps nothing on an error status: tell the person instead of doing nothing.
-  function notify(text) {
+  // htmx swaps nothing on an error status: tell the person instead of doing nothing, in
+  // their language (the layout carries the translated words as data-msg-* on <body>).
+  function notify(name) {
+    var text = document.body.getAttribute("data-msg-" + name) || "";
     var box = document.getElementById("toast");
     if (!box) {
       box = document.createElement("div");
@@ -87,14 +89,12 @@
   }
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr.status;
-    if (status === 404) { notify("That page no longer exists."); }
-    else if (status === 429) { notify("Too many attempts. Please wait a minute and try again."); }
-    else if (status === 400 || status === 403) { notify("Your session changed. Please reload the page and try again."); }
-    else { notify("Something went wrong on our side. Please try again."); }
+    if (status === 404) { notify("gone"); }
+    else if (status === 429) { notify("busy"); }
+    else if (status === 400 || status === 403) { notify("session"); }
+    else { notify("failed"); }
   });
-  document.addEventListener("htmx:sendError", function () {
-    notify("You seem to be offline. Check your connection and try again.");
-  });
+  document.addEventListener("htmx:sendError", function () { notify("offline"); });
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var message = form.getAttribute("data-confirm");

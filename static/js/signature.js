@@ -78,7 +78,7 @@
       event.stopImmediatePropagation();
       pad.classList.add("invalid");
       var label = pad.querySelector("label");
-      if (label) { label.textContent = "Sign here — a signature is needed to approve"; }
+      if (label) { label.textContent = pad.getAttribute("data-required-message"); }
       pad.scrollIntoView({ block: "center" });
     }
   }, true);

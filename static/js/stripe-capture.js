@@ -29,7 +29,7 @@
         payment_method: {card: card}
       }).then(function (result) {
         if (result.error) {
-          showError(form, result.error.message || "The card could not be used.");
+          showError(form, result.error.message || form.getAttribute("data-card-refused"));
           busy = false;
           button.disabled = false;
           return;

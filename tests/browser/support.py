@@ -173,6 +173,7 @@ class ConsoleWatch:
     def __init__(self, page):
         self.errors = []
         self.csp = []
+        self.provoked = []
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
         page.expose_function("__reportCsp", lambda text: self.csp.append(text))
@@ -183,7 +184,13 @@ class ConsoleWatch:
         refused with 422, say) as a console error, and the test checks those answers itself."""
         return [error for error in self.errors
                 if not re.search(r"the server responded with a status of 4\d\d", error)
+                and not any(re.search(pattern, error) for pattern in self.provoked)
                 ] + self.csp
+
+    def provoke(self, pattern):
+        """A test that makes a request fail on purpose: errors matching `pattern` are its
+        doing (and it checks what the person saw), so they do not fail it."""
+        self.provoked.append(pattern)
 
     def _console(self, message):
         if message.type == "error":

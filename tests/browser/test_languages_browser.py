@@ -15,6 +15,21 @@ LANGUAGES = {
     "fr": ("Français", "Se connecter", "Factures", "Télécharger le PDF", "Payer la facture"),
     "es": ("Español", "Iniciar sesión", "Facturas", "Descargar PDF", "Pagar la factura"),
 }
+# What portal.js says when a page has gone, and when the network is down.
+SCRIPT_MESSAGES = {
+    "de": ("Diese Seite gibt es nicht mehr.",
+           "Sie scheinen offline zu sein. Prüfen Sie Ihre Verbindung und versuchen Sie es erneut."),
+    "fr": ("Cette page n’existe plus.",
+           "Vous semblez être hors ligne. Vérifiez votre connexion et réessayez."),
+    "es": ("Esa página ya no existe.",
+           "Parece que no tiene conexión. Compruebe su conexión e inténtelo de nuevo."),
+}
+
+
+
+def ask(page, path):
+    """An htmx request for #main, as a tab link makes (its promise rejects on a failure)."""
+    page.evaluate("path => { htmx.ajax('GET', path, '#main').catch(() => {}); }", path)
 
 
 @pytest.mark.parametrize("lang", sorted(LANGUAGES))
@@ -61,3 +76,14 @@ def test_a_contact_pays_in_their_language_on_a_phone(open_page, demo_server, sho
     assert page.evaluate("document.documentElement.scrollWidth") <= support.PHONE["width"]
     shots(page, f"pay {lang}")
     support.assert_accessible(page, f"pay page ({lang})")
+
+    # The page's script speaks the language too: a page gone, then the network down.
+    gone, offline = SCRIPT_MESSAGES[lang]
+    page.console.provoke(r"/client/(invoices/no-such-invoice|quotes)\b|ERR_FAILED"
+                         r"|^htmx:(afterRequest|sendError|responseError),")
+    ask(page, "/client/invoices/no-such-invoice")
+    expect(page.locator("#toast")).to_have_text(gone)
+    page.route("**/client/quotes", lambda route: route.abort())
+    ask(page, "/client/quotes")
+    expect(page.locator("#toast")).to_have_text(offline)
+    expect(page.locator("#main h1")).to_have_text(pay)  # neither failure swapped anything
