@@ -138,3 +138,10 @@ def prepared(key, build):
             if query is None:
                 query = _cache[cache_key] = PreparedQuery(build())
     return query
+
+
+def forget():
+    """Drop every prepared query, so the next use builds it again (tests: a query one test
+    built must not hide a change to its builder from the next)."""
+    with _lock:
+        _cache.clear()

@@ -6,6 +6,7 @@ import re
 import pytest
 
 import models
+import prepared
 from billing.accounts import wait_for_queued_resets
 from portal import create_app
 from tests import factories
@@ -62,6 +63,13 @@ def make_app(tmp_path, **overrides):
         factories.company()
         models.db.close()
     return app
+
+
+@pytest.fixture(autouse=True)
+def prepared_queries_built_afresh():
+    """Each test builds the prepared queries it uses: one cached by an earlier test (or by the
+    process a mutation run forks its tests from) would never run a changed builder."""
+    prepared.forget()
 
 
 @pytest.fixture(autouse=True)
