@@ -157,7 +157,8 @@ def test_a_closed_account_pauses_its_schedule_at_once(app, client, auth, world, 
     models.Contact.update(is_active=False).where(models.Contact.id == world["a1"].id).execute()
     assert due(app, sched.next_date)["failed"] == 1
     sched = reload(sched)
-    assert (sched.status, sched.failed_attempts) == ("paused", 1)
+    assert (sched.status, sched.failed_attempts, sched.last_error) == (
+        "paused", 1, "The account that set up this pre-payment is closed.")
     assert len(prepayments_of(world["a"])) == 1  # nothing charged
 
 
