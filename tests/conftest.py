@@ -16,6 +16,7 @@ from tests import factories
 # second fixture, e.g. a second session-wide localstripe for that module).
 pytest_plugins = (
     "tests.payments_support",  # localstripe (one per session), demo/stripe_gateway, conn
+    "tests.stripe_wire_support",  # proxy (records what reaches Stripe), proxied_stripe_gateway
     "tests.api_support",  # api
     "tests.quotes_support",  # qworld
     "tests.mail_support",  # smtp (aiosmtpd on loopback)

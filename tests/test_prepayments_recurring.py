@@ -7,6 +7,8 @@ Siblings: tests/test_prepayments.py (the tab and one-off pre-payments) and
 tests/test_prepayments_stripe.py (through Stripe on localstripe). Shared helpers and the
 `enabled` fixture are tests/prepayments_support.py."""
 import datetime as dt
+import json
+import logging
 
 import models
 from billing import prepayments, scheduler
@@ -233,3 +235,29 @@ def test_a_schedule_paused_after_run_due_listed_it_is_not_charged(app, client, a
         assert list(prepayments._run_schedule(sched.id, sched.next_date)) == []
     assert len(prepayments_of(world["a"])) == 1
     assert reload(sched).next_date == sched.next_date
+
+
+def test_the_schedule_keeps_the_note_and_each_period_names_its_schedule(
+        app, client, auth, world, enabled, demo_gateway):
+    auth.login("a1@alpha.example")
+    sched = start_recurring(client, demo_gateway, frequency="monthly", note="Retainer, Q1")
+    assert sched.note == "Retainer, Q1"
+    assert due(app, sched.next_date)["charged"] == 1
+    period = prepayments_of(world["a"])[-1]
+    assert (period.notes, json.loads(period.plan)["schedule"]) == ("Retainer, Q1", sched.id)
+
+
+def test_one_schedules_bad_data_is_logged_and_the_others_are_still_charged(
+        app, client, auth, world, enabled, demo_gateway, caplog):
+    auth.login("a1@alpha.example")
+    good = start_recurring(client, demo_gateway, frequency="monthly")
+    broken = models.PrepaymentSchedule.create(
+        client=good.client_id, contact=good.contact_id, payment_method=good.payment_method_id,
+        amount=1500, currency="USD", frequency="hourly", next_date=good.next_date,
+        start_date=good.next_date)  # a frequency no rule knows: its period cannot move on
+    with caplog.at_level(logging.ERROR, logger="portal.prepayments"):
+        assert due(app, good.next_date) == {"charged": 1, "failed": 1, "waiting": 0}
+    assert reload(good).next_date > good.next_date
+    [record] = [r for r in caplog.records if r.name == "portal.prepayments"]
+    assert record.getMessage() == f"pre-payment schedule {broken.id} not charged"
+    assert record.exc_info is not None

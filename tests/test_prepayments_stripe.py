@@ -9,6 +9,7 @@ import stripe
 
 import models
 from billing import prepayments, schedule
+from tests.core_support import activities
 from tests.payments_support import reload
 from tests.prepayments_support import due, prepayments_of, submit
 
@@ -86,6 +87,10 @@ def test_3ds_first_payment_finished_later_starts_the_schedule(app, world, conn, 
     assert (sched.payment_method_id, sched.frequency, sched.amount) == (token.id, "yearly",
                                                                        4000)
     assert sched.next_date == schedule.next_date(payment.date, "yearly", payment.date.day)
+    assert sched.note == "Retainer"
+    # Started by run-due, with no one signed in: the log still names the client and contact.
+    assert activities("prepayment.scheduled") == [
+        (sched.id, world["a"].id, world["a1"].id, None, "4000 USD yearly")]
 
 
 def test_succeeded_webhook_completes_a_pending_prepayment_once(client, world, conn,
@@ -131,3 +136,26 @@ def test_a_scheduled_stripe_charge_needing_3ds_fails_instead_of_waiting(app, wor
     assert attempt.status == "failed"
     api = stripe.StripeClient("sk_test_portal", base_addresses={"api": localstripe}).v1
     assert api.payment_intents.retrieve(attempt.gateway_reference).status == "canceled"
+
+
+def test_a_scheduled_period_is_charged_off_session_under_its_period_key(
+        app, world, conn, enabled, localstripe, proxy, proxied_stripe_gateway):
+    """Nobody is at the keyboard at run-due: Stripe must hear that (off_session), so the bank
+    applies the exemptions for merchant-initiated payments the card was saved for."""
+    from tests.payments_support import stripe_card
+    _, card = stripe_card(localstripe)
+    token = models.GatewayToken.create(
+        client=world["a"], gateway=proxied_stripe_gateway, token=card.token,
+        customer_reference=card.customer_reference, brand="visa", last4="4242",
+        exp_month=12, exp_year=2031)
+    today = models.utcnow().date()
+    sched = models.PrepaymentSchedule.create(
+        client=world["a"], contact=world["a1"], payment_method=token, amount=3000,
+        currency="USD", frequency="monthly", next_date=today, start_date=today)
+    key = prepayments.period_key(sched)
+    assert due(app, today) == {"charged": 1, "failed": 0, "waiting": 0}
+    assert proxy.posts("/v1/payment_intents") == [("/v1/payment_intents", key)]
+    [fields] = proxy.posted_fields("/v1/payment_intents")
+    assert (fields["off_session"], fields["confirm"], fields["amount"]) == ("true", "true",
+                                                                            "3000")
+    assert fields["customer"] == card.customer_reference

@@ -1,128 +1,29 @@
 """Every request our server sends Stripe, as it reaches the wire: a recording proxy stands
 between the stripe package and localstripe (which ignores Idempotency-Key), so we can prove
 that each POST carries a key, that money moves under keys taken from our own records, and
-that a retried payment sends the very same key (and, as Stripe does, is answered once)."""
-import http.client
-import http.server
+that a retried payment sends the very same key (and, as Stripe does, is answered once).
+The proxy is tests/stripe_wire_support.py."""
 import re
-import threading
-from urllib.parse import urlsplit
 
 import pytest
 
 import models
 from tests import factories
 from tests.conftest import CSRF_RE, csrf_token
-from tests.core_support import login_staff, opened
+from tests.core_support import login_staff
 from tests.payments_support import (
     KEY_RE,
     SECRET_RE,
-    WEBHOOK_SECRET,
     confirm_in_browser,
-    make_gateway,
     pay,
     reload,
     stripe_api,
 )
 
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
-
-
-class RecordingProxy(http.server.ThreadingHTTPServer):
-    """Forwards each request to localstripe and records (method, path, Idempotency-Key).
-
-    Like Stripe, a POST whose key was seen before is answered with the first answer and not
-    forwarded again. lose_answer(path) forwards the next POST to path but drops the
-    connection instead of answering: the charge is made, the caller never hears of it.
-    """
-
-    daemon_threads = True
-
-    def __init__(self, upstream):
-        self.upstream = urlsplit(upstream)
-        self.requests = []
-        self.answers = {}
-        self.lose = set()
-        self.lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), ProxyHandler)
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def lose_answer(self, path):
-        self.lose.add(path)
-
-    def posts(self, path=None):
-        return [(p, key) for method, p, key in self.requests
-                if method == "POST" and (path is None or p == path)]
-
-
-class ProxyHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def _forward(self):
-        proxy = self.server
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        key = self.headers.get("Idempotency-Key")
-        path = urlsplit(self.path).path
-        with proxy.lock:
-            proxy.requests.append((self.command, path, key))
-            replay = proxy.answers.get(key) if self.command == "POST" and key else None
-        if replay is None:
-            upstream = http.client.HTTPConnection(proxy.upstream.hostname,
-                                                  proxy.upstream.port, timeout=30)
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-            upstream.request(self.command, self.path, body=body or None, headers=headers)
-            answer = upstream.getresponse()
-            replay = (answer.status, [(k, v) for k, v in answer.getheaders()
-                                      if k.lower() not in HOP_BY_HOP], answer.read())
-            upstream.close()
-            if self.command == "POST" and key and answer.status < 500:
-                with proxy.lock:
-                    proxy.answers[key] = replay
-            with proxy.lock:
-                lost = self.command == "POST" and path in proxy.lose
-                proxy.lose.discard(path)
-            if lost:
-                self.close_connection = True
-                self.connection.shutdown(2)
-                return
-        status, headers, data = replay
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_DELETE = _forward
-
 
 @pytest.fixture
-def proxy(localstripe):
-    server = RecordingProxy(localstripe)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
-    assert not thread.is_alive(), "the recording proxy did not stop"
-
-
-@pytest.fixture
-def gateway(app, localstripe, proxy):
-    """The Stripe gateway, its API calls through the proxy; Stripe.js still goes straight
-    to localstripe (the browser's calls are not ours to key)."""
-    with opened(app):
-        config = make_gateway("stripe", publishable_key="pk_test_portal",
-                              secret_key="sk_test_portal", webhook_secret=WEBHOOK_SECRET,
-                              api_base=proxy.url, js_url=localstripe + "/js.stripe.com/v3/")
-    return config
+def gateway(proxied_stripe_gateway):
+    return proxied_stripe_gateway
 
 
 def pay_with_new_card(client, localstripe, gateway, invoice, key=None, save=True):
