@@ -9,10 +9,11 @@ tests/test_prepayments_stripe.py (through Stripe on localstripe). Shared helpers
 import pytest
 
 import models
+from billing import DomainError, checkout, payment_methods, prepayments
 from tests import factories
 from tests.conftest import csrf_token, hx
 from tests.core_support import snapshot
-from tests.payments_support import reload, save_card
+from tests.payments_support import make_gateway, reload, save_card, typed_card
 from tests.prepayments_support import TAB, form_page, pay_new_card, prepayments_of, submit
 
 # -- the tab ---------------------------------------------------------------------------------
@@ -152,3 +153,54 @@ def test_german_contact_types_amounts_the_german_way(client, auth, world, enable
     token = models.GatewayToken.get()
     assert submit(client, f"token:{token.public_id}", amount="20,50").status_code == 303
     assert [p.amount for p in prepayments_of(world["a"])] == [2050]
+
+
+# -- prepay() itself, as the API and the back office call it ---------------------------------
+
+@pytest.fixture
+def new_card(conn, enabled):
+    """A contact and a card just typed in at the demo gateway: prepay(**new_card.how)."""
+    contact = factories.contact()
+    gateway = checkout.gateway_settings.get(make_gateway("demo").id)
+    card = payment_methods.captured(contact.client, gateway, typed_card("4242424242424242"))
+
+    def prepay(key, form=None, **how):
+        return prepayments.prepay(contact, models.Company.current(), form or {"amount": "50"},
+                                  locale="en_US", idempotency_key=key, gateway=gateway,
+                                  new_method=card, **how)
+    return prepay
+
+
+def test_a_new_card_is_kept_only_when_the_caller_says_so(new_card):
+    done = new_card("prepay-unsaved-000000000001")
+    assert done.status == "completed" and reload(done.payment).unapplied == 5000
+    assert not models.GatewayToken.select().exists()
+
+
+def test_staff_keep_a_new_card_with_the_clients_consent(new_card):
+    staff = factories.staff()
+    done = new_card("prepay-staff-consent-0000001", save_method=True, staff=staff,
+                    staff_consent=True)
+    assert done.status == "completed"
+    kept = models.GatewayToken.get()
+    assert (kept.created_by_staff_id, kept.created_by_contact_id) == (staff.id, None)
+    paid = models.Activity.get(models.Activity.action == "payment.completed")
+    assert paid.staff_id == staff.id
+
+
+def test_staff_without_the_clients_consent_keep_no_card_and_charge_nothing(new_card):
+    staff = factories.staff()
+    before = snapshot()
+    with pytest.raises(DomainError) as refused:
+        new_card("prepay-staff-consent-0000001", save_method=True, staff=staff)
+    assert refused.value.field == "consent"
+    assert snapshot() == before
+
+
+def test_a_schedule_without_a_card_to_keep_is_refused_before_any_charge(new_card):
+    before = snapshot()
+    with pytest.raises(DomainError) as refused:
+        new_card("prepay-recur-unsaved-000001", form={
+            "amount": "50", "recurring": "1", "frequency": "monthly"})
+    assert refused.value.field == "recurring"
+    assert snapshot() == before  # no payment row, and no charge in the demo gateway's books
