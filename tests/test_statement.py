@@ -196,3 +196,122 @@ def test_statement_pdf_rows_line_up_in_the_contacts_language(app, db):
     assert cut in lines[2] and "P" * 22 not in lines[2]
     assert "Rechnung INV-7 1.234,56 € 1.284,56 €" in text.replace("\xa0", " ")
     assert f"{cut} 34,56 € 1.250,00 €" in text.replace("\xa0", " ")
+
+
+# -- one account, every kind of row: the sums, the running balance and the filters --------
+
+def ledger():
+    """A USD client's account around October 2026, with every kind of record the statement
+    must count or leave out, and another client's and another currency's to leave out.
+    Returns (client, {name: record})."""
+    client, other = factories.client(), factories.client()
+    made = {}
+
+    def invoice(name, date, total, balance, status, due=None, owner=client, currency="USD"):
+        made[name] = models.Invoice.create(
+            client=owner, number=f"INV-{name}", status=status, date=date, currency=currency,
+            due_date=due or date + dt.timedelta(days=30), total=total, balance=balance)
+
+    def payment(name, date, amount, applied=0, refunded=0, status="completed", method="card",
+                owner=client):
+        made[name] = models.Payment.create(
+            client=owner, number=f"PAY-{name}", status=status, date=date, currency="USD",
+            amount=amount, applied=applied, refunded=refunded, method=method)
+
+    def credit(name, date, total, balance, status="sent", reason="refund"):
+        made[name] = models.Credit.create(
+            client=client, number=f"CR-{name}", status=status, date=date, currency="USD",
+            total=total, balance=balance, reason=reason)
+
+    # Before the period: what the opening balance is made of.
+    payment("refunded-early", dt.date(2026, 8, 20), 500, refunded=500, status="refunded")
+    invoice("sep", dt.date(2026, 9, 1), 10000, 6000, "partial", due=dt.date(2026, 9, 15))
+    payment("sep", dt.date(2026, 9, 20), 4000, applied=4000)
+    credit("sep", dt.date(2026, 9, 25), 1000, 1000)
+    # In the period (the cent-owing invoice made first: lists go by date, not by id).
+    invoice("cent", d(20), 100, 1, "partial")
+    payment("cent", d(21), 99, applied=99)
+    invoice("start", d(1), 20000, 20000, "sent", due=d(31))
+    invoice("void", d(5), 9999, 0, "void")
+    invoice("cancelled", d(10), 3000, 0, "cancelled")
+    invoice("draft", d(11), 7000, 7000, "draft")
+    invoice("euro", d(12), 8000, 8000, "sent", currency="EUR")
+    payment("prepaid", d(15), 2500)
+    payment("part-refunded", d(16), 3000, refunded=1000, status="partially_refunded")
+    payment("refunded", d(17), 800, refunded=800, status="refunded")
+    payment("with-credit", d(18), 500, applied=500, method="credit")
+    payment("failed", d(19), 999, status="failed")
+    credit("draft", d(22), 300, 300, status="draft")
+    credit("void", d(23), 400, 0, status="void")
+    invoice("end", d(31), 5000, 0, "paid")
+    payment("end", d(31), 5700, applied=5700)  # 700 over: the over-payment credit below
+    credit("over", d(31), 700, 700, reason="overpayment")
+    # After the period, and another client's: never on this statement.
+    invoice("november", dt.date(2026, 11, 2), 1234, 1234, "sent")
+    payment("november", dt.date(2026, 11, 3), 1234)
+    invoice("theirs", d(8), 4321, 4321, "sent", owner=other)
+    payment("theirs", d(9), 4321, owner=other)
+    return client, made
+
+
+def test_a_statement_counts_each_kind_of_record_once_and_leaves_the_rest_out(db):
+    client, made = ledger()
+    st = statements.build(client, d(1), d(31))
+    # Opening: the September invoice less its payment and the refund credit (the refunded
+    # payment moved nothing).
+    assert st.opening == 10000 - 4000 - 1000 == 5000
+    assert st.invoiced == 20000 + 100 + 5000
+    assert st.paid == 2500 + (3000 - 1000) + 99 + 5700  # the credit spending moved no money
+    assert st.closing == 5000 + 25100 - 10299 == 19801
+    assert [row[:5] for row in st.rows] == [
+        (d(1), "Invoice", "INV-start", 20000, 0),
+        (d(15), "Payment", "PAY-prepaid", 0, 2500),
+        (d(16), "Payment", "PAY-part-refunded", 0, 2000),
+        (d(17), "Payment", "PAY-refunded", 0, 0),
+        (d(20), "Invoice", "INV-cent", 100, 0),
+        (d(21), "Payment", "PAY-cent", 0, 99),
+        (d(31), "Invoice", "INV-end", 5000, 0),
+        (d(31), "Payment", "PAY-end", 0, 5700),
+    ]
+    assert [row[5] for row in st.rows] == [25000, 22500, 20500, 20500, 20600, 20501, 25501,
+                                           19801]
+    # What is owed on Oct 31, by age, and the money no invoice has taken: they net to the
+    # closing balance.
+    assert st.ageing == [("Current", 20001), ("1–30 days", 0), ("31–60 days", 6000),
+                         ("61–90 days", 0), ("Over 90 days", 0)]
+    assert st.unused == 1000 + 700 + 2500 + 2000
+    assert st.net_owed == st.closing
+    assert st.first_date == dt.date(2026, 8, 20)  # the refunded payment came first
+
+
+@pytest.mark.parametrize("status,rows", [
+    ("unpaid", [(d(1), "Invoice", "INV-start", 20000, 0, 20000),
+                (d(20), "Invoice", "INV-cent", 100, 0, 1)]),
+    ("paid", [(d(31), "Invoice", "INV-end", 5000, 0, 0)]),
+])
+def test_the_paid_and_unpaid_filters_list_the_periods_invoices_by_their_balance(db, status,
+                                                                               rows):
+    client, _made = ledger()
+    st = statements.build(client, d(1), d(31), status)
+    assert (st.status, st.rows) == (status, rows)
+    # The sums stay the whole account's.
+    assert (st.opening, st.closing, st.unused) == (5000, 19801, 6200)
+
+
+def test_an_unknown_filter_shows_all_activity(db):
+    client, _made = ledger()
+    st = statements.build(client, d(1), d(31), "overdue")
+    assert st.status == "all" and len(st.rows) == 8
+
+
+def test_the_first_date_is_the_first_invoice_when_no_payment_came_before_it(db):
+    client = factories.client()
+    factories.invoice(client, date=dt.date(2026, 3, 4))
+    assert statements.build(client, d(1), d(31)).first_date == dt.date(2026, 3, 4)
+
+
+def test_an_invoice_without_a_due_date_ages_from_its_date(db):
+    client = factories.client()
+    models.Invoice.create(client=client, number="INV-1", status="sent", date=dt.date(2026, 9, 1),
+                          currency="USD", total=10000, balance=10000, due_date=None)
+    assert dict(statements.build(client, d(1), d(31)).ageing)["31–60 days"] == 10000
