@@ -204,3 +204,46 @@ def test_a_schedule_without_a_card_to_keep_is_refused_before_any_charge(new_card
             "amount": "50", "recurring": "1", "frequency": "monthly"})
     assert refused.value.field == "recurring"
     assert snapshot() == before  # no payment row, and no charge in the demo gateway's books
+
+
+# -- the form's rules, word for word ------------------------------------------------------------
+
+CYCLES_WORDS = ("Number of payments must be a whole number from 2 to 1000 (this payment "
+                "included), or blank to continue until you stop it.")
+
+
+@pytest.mark.parametrize("cycles,remaining", [("", -1), ("  ", -1), (None, -1), ("2", 1),
+                                              ("1000", 999)])
+def test_the_number_of_payments_counts_this_one_and_blank_means_until_stopped(cycles,
+                                                                             remaining):
+    assert prepayments.parse_recurrence(True, "monthly", cycles) == {
+        "frequency": "monthly", "remaining": remaining}
+
+
+def test_a_one_off_payment_has_no_recurrence_whatever_else_was_sent():
+    assert prepayments.parse_recurrence(False, "hourly", "x") is None
+
+
+@pytest.mark.parametrize("frequency,cycles,field,words", [
+    ("hourly", "", "frequency", "Choose a frequency from the list."),
+    ("monthly", "1", "cycles", CYCLES_WORDS),
+    ("monthly", "1001", "cycles", CYCLES_WORDS),
+    ("monthly", "ten", "cycles", CYCLES_WORDS),
+])
+def test_a_bad_recurrence_is_refused_at_its_field_with_its_words(frequency, cycles, field,
+                                                                 words):
+    with pytest.raises(DomainError) as refused:
+        prepayments.parse_recurrence(True, frequency, cycles)
+    assert (refused.value.field, refused.value.message) == (field, words)
+
+
+def test_a_schedule_needs_a_card_that_is_kept(demo_gateway):
+    gateway = checkout.gateway_settings.get(demo_gateway.id)
+    monthly = {"frequency": "monthly", "remaining": -1}
+    with pytest.raises(DomainError) as refused:
+        prepayments.check_can_recur(monthly, gateway=gateway)  # the new card is not kept
+    assert (refused.value.field, refused.value.message) == (
+        "recurring", "Recurring pre-payments need a saved payment method: choose a saved "
+        "card, or save the new card with this payment.")
+    prepayments.check_can_recur(monthly, gateway=gateway, save_method=True)
+    prepayments.check_can_recur(None, gateway=gateway)  # a one-off needs nothing kept
