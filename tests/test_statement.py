@@ -225,9 +225,13 @@ def ledger():
 
     # Before the period: what the opening balance is made of.
     payment("refunded-early", dt.date(2026, 8, 20), 500, refunded=500, status="refunded")
-    invoice("sep", dt.date(2026, 9, 1), 10000, 6000, "partial", due=dt.date(2026, 9, 15))
+    invoice("sep", dt.date(2026, 9, 1), 10000, 4600, "partial", due=dt.date(2026, 9, 15))
     payment("sep", dt.date(2026, 9, 20), 4000, applied=4000)
     credit("sep", dt.date(2026, 9, 25), 1000, 1000)
+    credit("cent", dt.date(2026, 9, 28), 1, 1)
+    # On the first day: more of September's invoice paid, by card and by a credit.
+    payment("start", d(1), 1000, applied=1000)
+    credit("partial-start", d(1), 600, 200, status="partial")
     # In the period (the cent-owing invoice made first: lists go by date, not by id).
     invoice("cent", d(20), 100, 1, "partial")
     payment("cent", d(21), 99, applied=99)
@@ -257,14 +261,17 @@ def ledger():
 def test_a_statement_counts_each_kind_of_record_once_and_leaves_the_rest_out(db):
     client, made = ledger()
     st = statements.build(client, d(1), d(31))
-    # Opening: the September invoice less its payment and the refund credit (the refunded
+    # Opening: the September invoice less its payment and the two credits (the refunded
     # payment moved nothing).
-    assert st.opening == 10000 - 4000 - 1000 == 5000
+    assert st.opening == 10000 - 4000 - 1000 - 1 == 4999
     assert st.invoiced == 20000 + 100 + 5000
-    assert st.paid == 2500 + (3000 - 1000) + 99 + 5700  # the credit spending moved no money
-    assert st.closing == 5000 + 25100 - 10299 == 19801
+    # The credit spending moved no money; the part-used credit counts whole.
+    assert st.paid == 1000 + 600 + 2500 + (3000 - 1000) + 99 + 5700 == 11899
+    assert st.closing == 4999 + 25100 - 11899 == 18200
     assert [row[:5] for row in st.rows] == [
         (d(1), "Invoice", "INV-start", 20000, 0),
+        (d(1), "Payment", "PAY-start", 0, 1000),
+        (d(1), "Credit", "CR-partial-start", 0, 600),
         (d(15), "Payment", "PAY-prepaid", 0, 2500),
         (d(16), "Payment", "PAY-part-refunded", 0, 2000),
         (d(17), "Payment", "PAY-refunded", 0, 0),
@@ -273,13 +280,14 @@ def test_a_statement_counts_each_kind_of_record_once_and_leaves_the_rest_out(db)
         (d(31), "Invoice", "INV-end", 5000, 0),
         (d(31), "Payment", "PAY-end", 0, 5700),
     ]
-    assert [row[5] for row in st.rows] == [25000, 22500, 20500, 20500, 20600, 20501, 25501,
-                                           19801]
+    assert [row[5] for row in st.rows] == [24999, 23999, 23399, 20899, 18899, 18899, 18999,
+                                           18900, 23900, 18200]
     # What is owed on Oct 31, by age, and the money no invoice has taken: they net to the
     # closing balance.
-    assert st.ageing == [("Current", 20001), ("1–30 days", 0), ("31–60 days", 6000),
+    assert st.ageing == [("Current", 20001), ("1–30 days", 0), ("31–60 days", 4600),
                          ("61–90 days", 0), ("Over 90 days", 0)]
-    assert st.unused == 1000 + 700 + 2500 + 2000
+    # Open credits (the over-payment's too) and the payments no invoice took.
+    assert st.unused == 1000 + 1 + 200 + 700 + 2500 + 2000 == 6401
     assert st.net_owed == st.closing
     assert st.first_date == dt.date(2026, 8, 20)  # the refunded payment came first
 
@@ -295,13 +303,13 @@ def test_the_paid_and_unpaid_filters_list_the_periods_invoices_by_their_balance(
     st = statements.build(client, d(1), d(31), status)
     assert (st.status, st.rows) == (status, rows)
     # The sums stay the whole account's.
-    assert (st.opening, st.closing, st.unused) == (5000, 19801, 6200)
+    assert (st.opening, st.closing, st.unused) == (4999, 18200, 6401)
 
 
 def test_an_unknown_filter_shows_all_activity(db):
     client, _made = ledger()
     st = statements.build(client, d(1), d(31), "overdue")
-    assert st.status == "all" and len(st.rows) == 8
+    assert st.status == "all" and len(st.rows) == 10
 
 
 def test_the_first_date_is_the_first_invoice_when_no_payment_came_before_it(db):
