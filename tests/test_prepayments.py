@@ -247,3 +247,34 @@ def test_a_schedule_needs_a_card_that_is_kept(demo_gateway):
         "card, or save the new card with this payment.")
     prepayments.check_can_recur(monthly, gateway=gateway, save_method=True)
     prepayments.check_can_recur(None, gateway=gateway)  # a one-off needs nothing kept
+
+
+def test_the_smallest_amount_and_the_minimum_itself_are_taken(conn, enabled):
+    client = factories.client()
+    company = models.Company.current()  # USD, a $10.00 minimum
+    assert prepayments.parse_amount("10.00", client, company, "en_US") == 1000
+    company.minimum_prepayment = 0
+    assert prepayments.parse_amount("0.01", client, company, "en_US") == 1
+
+
+@pytest.mark.parametrize("text,locale,words", [
+    ("0", "en_US", "Enter an amount above zero."),
+    ("9.99", "en_US", "The minimum pre-payment is $10.00."),
+    ("9,99", "de_DE", "The minimum pre-payment is 10,00\xa0$."),  # the amount in their way
+])
+def test_an_amount_below_the_floor_is_refused_with_its_words(conn, enabled, text, locale,
+                                                            words):
+    client = factories.client()
+    with pytest.raises(DomainError) as refused:
+        prepayments.parse_amount(text, client, models.Company.current(), locale)
+    assert (refused.value.field, refused.value.message) == ("amount", words)
+
+
+def test_a_note_is_trimmed_and_may_be_500_characters_but_no_more():
+    assert prepayments.check_note(None) == ""
+    assert prepayments.check_note("  Retainer  ") == "Retainer"
+    assert prepayments.check_note("x" * 500) == "x" * 500
+    with pytest.raises(DomainError) as refused:
+        prepayments.check_note("x" * 501)
+    assert (refused.value.field, refused.value.message) == (
+        "note", "Keep the note under 500 characters.")
