@@ -228,19 +228,23 @@ def ledger():
     invoice("sep", dt.date(2026, 9, 1), 10000, 4600, "partial", due=dt.date(2026, 9, 15))
     payment("sep", dt.date(2026, 9, 20), 4000, applied=4000)
     credit("sep", dt.date(2026, 9, 25), 1000, 1000)
-    credit("cent", dt.date(2026, 9, 28), 1, 1)
-    # On the first day: more of September's invoice paid, by card and by a credit.
-    payment("start", d(1), 1000, applied=1000)
+    # On the first day: more of September's invoice paid, by a credit and by card. (Made
+    # before the day's invoice, and the credit before the payment: a day's rows go invoices,
+    # payments, credits whatever order they were made in.)
     credit("partial-start", d(1), 600, 200, status="partial")
+    credit("cent", dt.date(2026, 9, 28), 1, 1)
+    payment("start", d(1), 1000, applied=1000)
     # In the period (the cent-owing invoice made first: lists go by date, not by id).
     invoice("cent", d(20), 100, 1, "partial")
     payment("cent", d(21), 99, applied=99)
-    invoice("start", d(1), 20000, 20000, "sent", due=d(31))
     invoice("void", d(5), 9999, 0, "void")
     invoice("cancelled", d(10), 3000, 0, "cancelled")
+    invoice("start", d(1), 20000, 19500, "partial", due=d(31))
     invoice("draft", d(11), 7000, 7000, "draft")
     invoice("euro", d(12), 8000, 8000, "sent", currency="EUR")
-    payment("prepaid", d(15), 2500)
+    payment("prepaid", d(15), 2500, applied=500)  # 500 of it to the first day's invoice
+    made["prepaid"].reference, made["prepaid"].number = "Cheque 1001", ""  # no number given
+    made["prepaid"].save()
     payment("part-refunded", d(16), 3000, refunded=1000, status="partially_refunded")
     payment("refunded", d(17), 800, refunded=800, status="refunded")
     payment("with-credit", d(18), 500, applied=500, method="credit")
@@ -248,13 +252,15 @@ def ledger():
     credit("draft", d(22), 300, 300, status="draft")
     credit("void", d(23), 400, 0, status="void")
     invoice("end", d(31), 5000, 0, "paid")
-    payment("end", d(31), 5700, applied=5700)  # 700 over: the over-payment credit below
+    payment("end", d(31), 5701, applied=5700)  # 700 over (the credit below), 1 cent left
     credit("over", d(31), 700, 700, reason="overpayment")
+    credit("end", d(31), 50, 50)
     # After the period, and another client's: never on this statement.
     invoice("november", dt.date(2026, 11, 2), 1234, 1234, "sent")
     payment("november", dt.date(2026, 11, 3), 1234)
     invoice("theirs", d(8), 4321, 4321, "sent", owner=other)
     payment("theirs", d(9), 4321, owner=other)
+    payment("theirs-early", dt.date(2026, 7, 1), 100, owner=other)
     return client, made
 
 
@@ -266,34 +272,35 @@ def test_a_statement_counts_each_kind_of_record_once_and_leaves_the_rest_out(db)
     assert st.opening == 10000 - 4000 - 1000 - 1 == 4999
     assert st.invoiced == 20000 + 100 + 5000
     # The credit spending moved no money; the part-used credit counts whole.
-    assert st.paid == 1000 + 600 + 2500 + (3000 - 1000) + 99 + 5700 == 11899
-    assert st.closing == 4999 + 25100 - 11899 == 18200
+    assert st.paid == 1000 + 600 + 2500 + (3000 - 1000) + 99 + 5701 + 50 == 11950
+    assert st.closing == 4999 + 25100 - 11950 == 18149
     assert [row[:5] for row in st.rows] == [
         (d(1), "Invoice", "INV-start", 20000, 0),
         (d(1), "Payment", "PAY-start", 0, 1000),
         (d(1), "Credit", "CR-partial-start", 0, 600),
-        (d(15), "Payment", "PAY-prepaid", 0, 2500),
+        (d(15), "Payment", "Cheque 1001", 0, 2500),  # no number: its reference
         (d(16), "Payment", "PAY-part-refunded", 0, 2000),
         (d(17), "Payment", "PAY-refunded", 0, 0),
         (d(20), "Invoice", "INV-cent", 100, 0),
         (d(21), "Payment", "PAY-cent", 0, 99),
         (d(31), "Invoice", "INV-end", 5000, 0),
-        (d(31), "Payment", "PAY-end", 0, 5700),
+        (d(31), "Payment", "PAY-end", 0, 5701),
+        (d(31), "Credit", "CR-end", 0, 50),
     ]
     assert [row[5] for row in st.rows] == [24999, 23999, 23399, 20899, 18899, 18899, 18999,
-                                           18900, 23900, 18200]
+                                           18900, 23900, 18199, 18149]
     # What is owed on Oct 31, by age, and the money no invoice has taken: they net to the
     # closing balance.
-    assert st.ageing == [("Current", 20001), ("1–30 days", 0), ("31–60 days", 4600),
+    assert st.ageing == [("Current", 19501), ("1–30 days", 0), ("31–60 days", 4600),
                          ("61–90 days", 0), ("Over 90 days", 0)]
-    # Open credits (the over-payment's too) and the payments no invoice took.
-    assert st.unused == 1000 + 1 + 200 + 700 + 2500 + 2000 == 6401
+    # Open credits (the over-payment's too) and what of each payment no invoice took.
+    assert st.unused == (1000 + 1 + 200 + 700 + 50) + (2000 + 2000 + 1) == 5952
     assert st.net_owed == st.closing
     assert st.first_date == dt.date(2026, 8, 20)  # the refunded payment came first
 
 
 @pytest.mark.parametrize("status,rows", [
-    ("unpaid", [(d(1), "Invoice", "INV-start", 20000, 0, 20000),
+    ("unpaid", [(d(1), "Invoice", "INV-start", 20000, 0, 19500),
                 (d(20), "Invoice", "INV-cent", 100, 0, 1)]),
     ("paid", [(d(31), "Invoice", "INV-end", 5000, 0, 0)]),
 ])
@@ -303,13 +310,14 @@ def test_the_paid_and_unpaid_filters_list_the_periods_invoices_by_their_balance(
     st = statements.build(client, d(1), d(31), status)
     assert (st.status, st.rows) == (status, rows)
     # The sums stay the whole account's.
-    assert (st.opening, st.closing, st.unused) == (4999, 18200, 6401)
+    assert (st.opening, st.closing, st.unused) == (4999, 18149, 5952)
 
 
 def test_an_unknown_filter_shows_all_activity(db):
     client, _made = ledger()
     st = statements.build(client, d(1), d(31), "overdue")
-    assert st.status == "all" and len(st.rows) == 10
+    assert st.status == "all" and len(st.rows) == 11
+    assert statements.build(client, d(1), d(31)).status == "all"  # the default
 
 
 def test_the_first_date_is_the_first_invoice_when_no_payment_came_before_it(db):
@@ -323,3 +331,10 @@ def test_an_invoice_without_a_due_date_ages_from_its_date(db):
     models.Invoice.create(client=client, number="INV-1", status="sent", date=dt.date(2026, 9, 1),
                           currency="USD", total=10000, balance=10000, due_date=None)
     assert dict(statements.build(client, d(1), d(31)).ageing)["31–60 days"] == 10000
+
+
+def test_a_client_with_no_records_has_an_empty_statement(db):
+    st = statements.build(factories.client(), d(1), d(31))
+    assert (st.opening, st.invoiced, st.paid, st.closing, st.unused, st.rows) == (
+        0, 0, 0, 0, 0, [])
+    assert st.first_date is None and [amount for _, amount in st.ageing] == [0] * 5
