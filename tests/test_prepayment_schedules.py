@@ -15,7 +15,8 @@ START = dt.date(2026, 1, 31)
 
 def schedule(client=None, **fields):
     client = client or factories.client()
-    contact = factories.contact(client, email=f"payer{client.id}@x.example")
+    contact = (models.Contact.get_or_none(models.Contact.email == f"payer{client.id}@x.example")
+               or factories.contact(client, email=f"payer{client.id}@x.example"))
     values = {"client": client, "contact": contact, "amount": 5000, "currency": "USD",
               "frequency": "monthly", "next_date": START, "start_date": START,
               **fields}
@@ -141,3 +142,16 @@ def test_each_try_at_a_period_has_its_own_key_that_never_changes(db):
     assert prepayments.period_key(record) == f"prepay-{record.public_id}-2026-01-31-1"
     record.failed_attempts = 2
     assert prepayments.period_key(record) == f"prepay-{record.public_id}-2026-01-31-3"
+
+
+def test_a_clients_schedules_are_the_live_ones_newest_first(db):
+    client = factories.client()
+    noon = dt.datetime(2026, 1, 31, 12, 0)
+    newest = schedule(client, created_at=noon + dt.timedelta(hours=1))  # made first, dated last
+    older = schedule(client, created_at=noon)
+    same_time_later_row = schedule(client, created_at=noon, status="paused")
+    for status in ("stopped", "completed"):
+        schedule(client, created_at=noon + dt.timedelta(hours=2), status=status)
+    schedule(created_at=noon + dt.timedelta(hours=3))  # another client's
+    assert [r.id for r in prepayments.schedules_for(client.id)] == [
+        newest.id, same_time_later_row.id, older.id]

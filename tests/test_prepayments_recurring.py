@@ -251,13 +251,15 @@ def test_one_schedules_bad_data_is_logged_and_the_others_are_still_charged(
         app, client, auth, world, enabled, demo_gateway, caplog):
     auth.login("a1@alpha.example")
     good = start_recurring(client, demo_gateway, frequency="monthly")
-    broken = models.PrepaymentSchedule.create(
+    broken = [models.PrepaymentSchedule.create(
         client=good.client_id, contact=good.contact_id, payment_method=good.payment_method_id,
-        amount=1500, currency="USD", frequency="hourly", next_date=good.next_date,
+        amount=1500, currency="USD", frequency=frequency, next_date=good.next_date,
         start_date=good.next_date)  # a frequency no rule knows: its period cannot move on
+        for frequency in ("hourly", "secondly")]
     with caplog.at_level(logging.ERROR, logger="portal.prepayments"):
-        assert due(app, good.next_date) == {"charged": 1, "failed": 1, "waiting": 0}
+        assert due(app, good.next_date) == {"charged": 1, "failed": 2, "waiting": 0}
     assert reload(good).next_date > good.next_date
-    [record] = [r for r in caplog.records if r.name == "portal.prepayments"]
-    assert record.getMessage() == f"pre-payment schedule {broken.id} not charged"
-    assert record.exc_info is not None
+    logged = [r for r in caplog.records if r.name == "portal.prepayments"]
+    assert [r.getMessage() for r in logged] == [
+        f"pre-payment schedule {record.id} not charged" for record in broken]
+    assert all(r.exc_info is not None for r in logged)
