@@ -39,10 +39,12 @@ def selected_ids(contact, selection):
 
 def amount_text(selection, pid):
     """The amount typed for an invoice (blank stays blank: refused), else the form's choice:
-    the full balance or what is due now. A form without either (pay all) pays what is due."""
+    the full balance or what is due now. A form without either (pay all) pays what is due.
+    The text goes on whole: money.parse refuses one too long to be an amount, where a cut
+    could make one of what was typed ("0000...10.005" read as 10.00)."""
     text = selection.amounts.get(pid)
     if text is not None:
-        return text[:40]
+        return text
     return allocation.FULL if pid in selection.full else allocation.DUE
 
 

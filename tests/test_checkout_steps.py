@@ -24,8 +24,12 @@ def world():
 
 
 def advance(contact, invoices, choice):
-    return checkout_steps.advance(contact, Selection(picked=[i.public_id for i in invoices]),
-                                  choice, models.Company.current(), locale="en_US")
+    return advance_selection(contact, Selection(picked=[i.public_id for i in invoices]), choice)
+
+
+def advance_selection(contact, selection, choice):
+    return checkout_steps.advance(contact, selection, choice, models.Company.current(),
+                                  locale="en_US")
 
 
 def test_the_selection_reads_amounts_and_choices(conn):
@@ -34,6 +38,17 @@ def test_the_selection_reads_amounts_and_choices(conn):
                           amounts={first.public_id: "12.50"}, full={second.public_id})
     assert checkout_review.requested_items(contact, selection) == [
         (first.public_id, "12.50"), (second.public_id, "full"), ("x" * 24, "due")]
+
+
+def test_an_amount_too_long_to_be_one_is_refused_not_cut(conn):
+    contact, first, _second = world()
+    typed = "0" * 36 + "10.005"  # its first 40 characters read 10.00
+    selection = Selection(picked=(first.public_id,), amounts={first.public_id: typed})
+    assert checkout_review.requested_items(contact, selection) == [(first.public_id, typed)]
+    before = snapshot()
+    with pytest.raises(DomainError, match="as a number"):
+        advance_selection(contact, selection, Choice(method="", key=""))
+    assert snapshot() == before
 
 
 def test_pay_all_takes_the_open_invoices_in_the_clients_currency(conn):

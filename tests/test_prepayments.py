@@ -270,6 +270,12 @@ def test_an_amount_below_the_floor_is_refused_with_its_words(conn, enabled, text
     assert (refused.value.field, refused.value.message) == ("amount", words)
 
 
+def test_an_amount_too_long_to_be_one_is_refused_not_cut(conn, enabled):
+    typed = "0" * 36 + "10.005"  # its first 40 characters read 10.00
+    with pytest.raises(DomainError, match="as a number"):
+        prepayments.parse_amount(typed, factories.client(), models.Company.current(), "en_US")
+
+
 def test_a_note_is_trimmed_and_may_be_500_characters_but_no_more():
     assert prepayments.check_note(None) == ""
     assert prepayments.check_note("  Retainer  ") == "Retainer"
