@@ -15,6 +15,20 @@ from tests.prepayments_support import due, prepayments_of, submit
 
 # -- through Stripe (localstripe) ------------------------------------------------------------
 
+def due_today_on_a_stripe_card(world, localstripe, gateway, number="4242424242424242"):
+    """Alpha's schedule of 30.00 a month, due today, on a card saved at (local)Stripe."""
+    from tests.payments_support import stripe_card
+    _, card = stripe_card(localstripe, number)
+    token = models.GatewayToken.create(
+        client=world["a"], gateway=gateway, token=card.token,
+        customer_reference=card.customer_reference, brand="visa", last4=card.last4,
+        exp_month=12, exp_year=2031)
+    today = models.utcnow().date()
+    return models.PrepaymentSchedule.create(
+        client=world["a"], contact=world["a1"], payment_method=token, amount=3000,
+        currency="USD", frequency="monthly", next_date=today, start_date=today)
+
+
 def test_recurring_prepayment_through_stripe(app, client, auth, world, enabled, localstripe,
                                              stripe_gateway):
     from tests.payments_support import add_card, stripe_api
@@ -119,17 +133,8 @@ def test_a_scheduled_stripe_charge_needing_3ds_fails_instead_of_waiting(app, wor
     """Nobody is there to pass 3-D Secure at run-due: the charge is made off-session, so the
     bank's request for authentication is a failure the contact hears about, not a charge
     left pending for an hour."""
-    from tests.payments_support import stripe_card
-    _, card = stripe_card(localstripe, "4000002500003155")
-    token = models.GatewayToken.create(
-        client=world["a"], gateway=stripe_gateway, token=card.token,
-        customer_reference=card.customer_reference, brand="visa", last4="3155",
-        exp_month=12, exp_year=2031)
-    today = models.utcnow().date()
-    sched = models.PrepaymentSchedule.create(
-        client=world["a"], contact=world["a1"], payment_method=token, amount=3000,
-        currency="USD", frequency="monthly", next_date=today, start_date=today)
-    assert due(app, today) == {"charged": 0, "failed": 1, "waiting": 0}
+    sched = due_today_on_a_stripe_card(world, localstripe, stripe_gateway, "4000002500003155")
+    assert due(app, sched.next_date) == {"charged": 0, "failed": 1, "waiting": 0}
     assert reload(sched).failed_attempts == 1
     assert "confirm this payment" in reload(sched).last_error
     [attempt] = prepayments_of(world["a"])
@@ -142,20 +147,11 @@ def test_a_scheduled_period_is_charged_off_session_under_its_period_key(
         app, world, conn, enabled, localstripe, proxy, proxied_stripe_gateway):
     """Nobody is at the keyboard at run-due: Stripe must hear that (off_session), so the bank
     applies the exemptions for merchant-initiated payments the card was saved for."""
-    from tests.payments_support import stripe_card
-    _, card = stripe_card(localstripe)
-    token = models.GatewayToken.create(
-        client=world["a"], gateway=proxied_stripe_gateway, token=card.token,
-        customer_reference=card.customer_reference, brand="visa", last4="4242",
-        exp_month=12, exp_year=2031)
-    today = models.utcnow().date()
-    sched = models.PrepaymentSchedule.create(
-        client=world["a"], contact=world["a1"], payment_method=token, amount=3000,
-        currency="USD", frequency="monthly", next_date=today, start_date=today)
+    sched = due_today_on_a_stripe_card(world, localstripe, proxied_stripe_gateway)
     key = prepayments.period_key(sched)
-    assert due(app, today) == {"charged": 1, "failed": 0, "waiting": 0}
+    assert due(app, sched.next_date) == {"charged": 1, "failed": 0, "waiting": 0}
     assert proxy.posts("/v1/payment_intents") == [("/v1/payment_intents", key)]
     [fields] = proxy.posted_fields("/v1/payment_intents")
     assert (fields["off_session"], fields["confirm"], fields["amount"]) == ("true", "true",
                                                                             "3000")
-    assert fields["customer"] == card.customer_reference
+    assert fields["customer"] == sched.payment_method.customer_reference
