@@ -426,8 +426,11 @@ class Invoice(InvoiceStatus, IssuedDocument):
         # A contact's list reads one client's rows in date order and stops after a page.
         # (client, archived_at, status) covers the visibility filter, so counting a client's
         # invoices for the pager reads only the index.
+        # The statement's sums read one client's counted invoices whole: with every column
+        # they read in one index, they read the index alone (statements._sums_query).
         indexes = ((("client", "date"), False), (("client", "due_date"), False),
-                   (("client", "number"), False), (("client", "archived_at", "status"), False))
+                   (("client", "number"), False), (("client", "archived_at", "status"), False),
+                   (("client", "currency", "status", "date", "total"), False))
 
     @property
     def amount_due_now(self):
@@ -435,6 +438,13 @@ class Invoice(InvoiceStatus, IssuedDocument):
         if self.partial and self.partial < self.balance:
             return self.partial
         return self.balance
+
+
+# The statement's ageing reads only what is owed, usually a small part of an account: an
+# index of those rows alone, holding every column the ageing reads.
+Invoice.add_index(Invoice.index(Invoice.client, Invoice.currency, Invoice.date,
+                                Invoice.due_date, Invoice.balance, Invoice.status,
+                                where=(Invoice.balance > 0)))
 
 
 class Quote(IssuedDocument):
@@ -587,7 +597,10 @@ class Payment(PublicModel):
     class Meta:
         # The Payments list and the statement read one client's payments by date; the
         # list's COUNT of the shown statuses reads only (client, status).
-        indexes = ((("client", "date"), False), (("client", "status"), False))
+        # The statement's sums of money in and of unapplied money read this one alone.
+        indexes = ((("client", "date"), False), (("client", "status"), False),
+                   (("client", "currency", "date", "status", "method", "amount", "refunded",
+                     "applied"), False))
 
     @classmethod
     def for_client(cls, client):
