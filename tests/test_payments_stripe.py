@@ -221,3 +221,27 @@ def test_staff_refund_at_stripe_once_even_when_submitted_twice(client, auth, wor
     too_much = client.post(f"/admin/payments/{payment.id}/refund",
                            data={**form, "expected_refunded": "2500", "amount": "80.00"})
     assert too_much.status_code == 303 and reload(payment).refunded == 2500
+
+
+def test_stripe_pages_allow_stripe_js_its_api_and_its_frames_and_nothing_more():
+    """A card page must let Stripe.js load, call Stripe's API and show its frames (3-D Secure
+    through hooks.stripe.com); against localstripe, that one origin. A wrong CSP blocks the
+    card form in production, where no test talks to Stripe."""
+    from gateways.stripe_gateway import StripeGateway
+
+    def stripe_with(**settings):
+        return StripeGateway(models.GatewayConfig(kind="stripe", settings=json.dumps(settings)))
+
+    live = stripe_with(publishable_key="pk_live_x", secret_key="sk_live_x")
+    assert live.csp(portal.CSP) == portal.CSP.replace(
+        "script-src 'self'", "script-src 'self' https://js.stripe.com") + (
+        "; connect-src 'self' https://api.stripe.com https://js.stripe.com"
+        "; frame-src https://js.stripe.com https://hooks.stripe.com")
+    local = stripe_with(api_base="http://127.0.0.1:8420/",
+                        js_url="http://127.0.0.1:8420/js.stripe.com/v3/")
+    assert local.csp(portal.CSP) == portal.CSP.replace(
+        "script-src 'self'", "script-src 'self' http://127.0.0.1:8420") + (
+        "; connect-src 'self' http://127.0.0.1:8420 http://127.0.0.1:8420"
+        "; frame-src http://127.0.0.1:8420")
+    assert live.js_url == "https://js.stripe.com/v3/"
+    assert local.js_url == "http://127.0.0.1:8420/js.stripe.com/v3/"
