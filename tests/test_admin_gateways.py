@@ -207,3 +207,24 @@ def test_masking_of_short_and_absent_secrets():
     assert field.masked("whsec_abcdefghijklmnop") == "whsec_…mnop"
     assert field.masked("nounderscoresatallhere9") == "…ere9"
     assert SettingField("p", "Public").masked("pk_test_abc") == "pk_test_abc"
+
+
+LIVE = "Use live Stripe keys in production."
+
+
+@pytest.mark.parametrize("keys, production, errors", [
+    ({"publishable_key": "pk_live_a", "secret_key": "sk_live_b"}, True, []),
+    ({"publishable_key": "pk_live_a", "secret_key": "rk_live_b"}, True, []),
+    ({"publishable_key": "pk_live_a", "secret_key": "sk_test_b"}, True, [LIVE]),
+    ({"publishable_key": "pk_live_a", "secret_key": "rk_test_b"}, True, [LIVE]),
+    ({"publishable_key": "pk_test_a", "secret_key": "sk_live_b"}, True, [LIVE]),
+    # both wrong: said once
+    ({"publishable_key": "pk_test_a", "secret_key": "sk_test_b"}, True, [LIVE]),
+    # test keys are what development is for
+    ({"publishable_key": "pk_test_a", "secret_key": "sk_test_b"}, False, []),
+    ({"publishable_key": "pk_test_a", "secret_key": "rk_test_b"}, False, []),
+    ({}, True, []),  # missing keys are the form's own "required" message
+])
+def test_stripe_takes_only_live_keys_in_production(keys, production, errors):
+    stripe = gateways.REGISTRY["stripe"](models.GatewayConfig(kind="stripe", settings="{}"))
+    assert stripe.validate_settings(keys, production=production) == errors
