@@ -21,7 +21,7 @@ from gateways.base import (
 from i18n import gettext
 
 STRIPE_JS = "https://js.stripe.com/v3/"
-FIND_PAGES = 10  # of 100 PaymentIntents: how far back find_charge looks
+FIND_PAGES, FIND_PAGE_SIZE = 10, 100  # how far back find_charge looks: 10 pages of 100
 
 
 class StripeGateway(Gateway):
@@ -150,7 +150,7 @@ class StripeGateway(Gateway):
         """
         wanted = str((metadata or {}).get("payment", ""))
         api = self.client().v1.payment_intents
-        params = {"limit": 100}
+        params = {"limit": FIND_PAGE_SIZE}
         found = []
         for _ in range(FIND_PAGES):
             try:

@@ -31,6 +31,12 @@ def localstripe(tmp_path_factory):
     conftest's pytest_plugins); yields its base URL. Tests share its store: each finds its
     own objects by the ids and metadata it made, never by counting everything there.
     A server that does not answer within a minute fails the test with its output."""
+    yield from serve_localstripe(tmp_path_factory)
+
+
+def serve_localstripe(tmp_path_factory):
+    """Start a localstripe of its own, yield its base URL, stop it: for a test that needs to
+    know everything in the store (the shared one holds every earlier test's objects)."""
     log_path = tmp_path_factory.mktemp("localstripe") / "output.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen([sys.executable, os.path.join(HERE, "localstripe_server.py")],
