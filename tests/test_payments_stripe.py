@@ -30,8 +30,8 @@ def test_add_card_stores_only_token_brand_last4_expiry(client, auth, world, loca
     assert confirmed.status_code == 200 and saved.status_code == 303
     token = models.GatewayToken.get()
     assert token.token.startswith("pm_") and token.customer_reference.startswith("cus_")
-    assert (token.brand, token.last4, token.exp_month, token.exp_year) == ("visa", "4242", 12,
-                                                                           2031)
+    assert (token.method_type, token.brand, token.last4, token.exp_month, token.exp_year) == (
+        "card", "visa", "4242", 12, 2031)
     # the card number is nowhere in our database
     for model in models.MODELS:
         for row in model.select().dicts():
@@ -52,7 +52,8 @@ def test_declined_card_is_not_saved(client, auth, world, localstripe, stripe_gat
     assert confirmed.status_code == 402
     response = client.post("/client/payment_methods/create", data={
         "csrf_token": CSRF_RE.search(page).group(1), "setup_intent": seti})
-    assert response.status_code == 422 and "not confirmed" in response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "The card was not confirmed. Please enter it again." in response.get_data(as_text=True)
     assert not models.GatewayToken.select().exists()
 
 

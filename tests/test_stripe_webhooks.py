@@ -241,3 +241,27 @@ def test_detached_webhook_forgets_only_that_card(client, world, conn, stripe_gat
     assert reload(cards[0]).deleted_at is None
     assert webhook(client, "payment_method.detached", {"id": "pm_unknown"}) == "detached"
     assert reload(cards[0]).deleted_at is None
+
+
+def test_a_webhook_without_its_signature_or_our_secret_is_no_event(client, world, conn,
+                                                                   stripe_gateway):
+    """No signature header, or no signing secret configured: refused before Stripe's check
+    runs, with a 400 (not an error page), and nothing changes."""
+    payment = pending_stripe_payment(world, stripe_gateway, "pi_unsigned")
+    body = event("payment_intent.succeeded", {"id": "pi_unsigned", "amount": 10000,
+                                              "currency": "usd", "metadata": {}})
+    response = client.post("/webhooks/stripe", data=body,
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    gateway = gateways.for_config(stripe_gateway)
+    assert gateway.verify_event(body, "") is None
+    assert gateway.verify_event(body, None) is None
+    assert gateway.verify_event(body, signed(body)) is not None
+    unsigned = json.loads(stripe_gateway.settings)
+    del unsigned["webhook_secret"]
+    models.GatewayConfig.update(settings=json.dumps(unsigned)).where(
+        models.GatewayConfig.id == stripe_gateway.id).execute()
+    assert post_event(client, body).status_code == 400
+    without_secret = gateways.for_config(models.GatewayConfig.get_by_id(stripe_gateway.id))
+    assert without_secret.verify_event(body, signed(body)) is None
+    assert reload(payment).status == "pending"
