@@ -250,3 +250,26 @@ def test_the_same_start_date_leaves_the_next_date_alone(db):
         models.RecurringInvoice.id == r.id).execute()
     recurring.update_recurring(r, {"start_date": START, "notes": "same start"})
     assert models.RecurringInvoice.get_by_id(r.id).next_send_date == dt.date(2026, 11, 5)
+
+
+def test_issuing_one_schedule_leaves_another_due_the_same_day_alone(db):
+    mine, other = schedule(), schedule()
+    assert recurring.generate(mine, today=START) is not None
+    other = models.RecurringInvoice.get_by_id(other.id)
+    assert (other.status, other.next_send_date, other.remaining_cycles) == ("active", START, -1)
+    paused = recurring.set_status(schedule(), "paused")
+    recurring.generate(other, today=START)
+    paused = models.RecurringInvoice.get_by_id(paused.id)
+    assert (paused.status, paused.next_send_date) == ("paused", START)
+
+
+def test_each_issued_invoice_is_e_mailed_to_its_client_when_links_can_be_built(app, db):
+    with_contact, without = factories.client(), factories.client()
+    contact = factories.contact(with_contact)
+    schedule(with_contact), schedule(without)
+    made = recurring.generate_due({**app.config, "BASE_URL": ""}, today=START)
+    assert len(made) == 2 and not models.EmailMessage.select().exists()
+    later = START + dt.timedelta(days=31)
+    made = recurring.generate_due(app.config, today=later)
+    assert {i.client_id for i in made} == {with_contact.id, without.id}
+    assert [m.to for m in models.EmailMessage.select()] == [contact.email]
