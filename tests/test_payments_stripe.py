@@ -3,10 +3,15 @@ cards saved and removed, charges, refunds and gateways that fail. Its webhooks a
 tests/test_stripe_webhooks.py."""
 import json
 
+import pytest
+import stripe
+
 import gateways
 import models
 import portal
 from billing import gateway_settings
+from gateways.base import PaymentDeclined
+from gateways.stripe_gateway import StripeGateway
 from tests import factories
 from tests.conftest import CSRF_RE, csrf_token
 from tests.core_support import login_staff
@@ -228,8 +233,6 @@ def test_stripe_pages_allow_stripe_js_its_api_and_its_frames_and_nothing_more():
     """A card page must let Stripe.js load, call Stripe's API and show its frames (3-D Secure
     through hooks.stripe.com); against localstripe, that one origin. A wrong CSP blocks the
     card form in production, where no test talks to Stripe."""
-    from gateways.stripe_gateway import StripeGateway
-
     def stripe_with(**settings):
         return StripeGateway(models.GatewayConfig(kind="stripe", settings=json.dumps(settings)))
 
@@ -246,3 +249,37 @@ def test_stripe_pages_allow_stripe_js_its_api_and_its_frames_and_nothing_more():
         "; frame-src http://127.0.0.1:8420")
     assert live.js_url == "https://js.stripe.com/v3/"
     assert local.js_url == "http://127.0.0.1:8420/js.stripe.com/v3/"
+
+
+@pytest.mark.parametrize("fields, expected", [
+    # Stripe's own reason when it gives one, else ours
+    ({"status": "requires_payment_method",
+      "last_payment_error": {"message": "Your card has insufficient funds."}},
+     "Your card has insufficient funds."),
+    ({"status": "requires_payment_method", "last_payment_error": None},
+     "Your card was declined. Try another card."),
+    ({"status": "requires_payment_method", "last_payment_error": {"code": "card_declined"}},
+     "Your card was declined. Try another card."),
+    ({"status": "canceled"}, "The payment was cancelled."),
+])
+def test_an_intent_that_took_no_money_is_a_decline_that_says_why(fields, expected):
+    intent = stripe.PaymentIntent.construct_from(
+        {"id": "pi_1", "object": "payment_intent", "amount": 1000, "currency": "usd",
+         "client_secret": "pi_1_secret_x", **fields}, "sk_test_x")
+    gateway = StripeGateway(models.GatewayConfig(kind="stripe", settings="{}"))
+    with pytest.raises(PaymentDeclined) as caught:
+        gateway._result(intent)
+    assert caught.value.message == expected
+
+
+@pytest.mark.parametrize("fields, secret, currency", [
+    ({"client_secret": "pi_1_secret_x", "currency": "eur"}, "pi_1_secret_x", "EUR"),
+    ({"client_secret": None, "currency": None}, "", ""),
+])
+def test_an_intent_under_way_reads_as_our_charge_result(fields, secret, currency):
+    intent = stripe.PaymentIntent.construct_from(
+        {"id": "pi_1", "object": "payment_intent", "amount": 1234, "status": "processing",
+         **fields}, "sk_test_x")
+    result = StripeGateway(models.GatewayConfig(kind="stripe", settings="{}"))._result(intent)
+    assert (result.reference, result.status, result.amount, result.client_secret,
+            result.currency) == ("pi_1", "processing", 1234, secret, currency)
