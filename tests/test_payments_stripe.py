@@ -283,3 +283,25 @@ def test_an_intent_under_way_reads_as_our_charge_result(fields, secret, currency
     result = StripeGateway(models.GatewayConfig(kind="stripe", settings="{}"))._result(intent)
     assert (result.reference, result.status, result.amount, result.client_secret,
             result.currency) == ("pi_1", "processing", 1234, secret, currency)
+
+
+def test_a_silent_stripe_is_given_up_on_after_the_configured_timeout(conn):
+    """One try, cut off at the gateway's timeout: a request thread never waits on Stripe for
+    longer than that, and run-due, not the HTTP client, decides when to ask again."""
+    import socket
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        config = make_gateway("stripe", publishable_key="pk_test_x", secret_key="sk_test_x",
+                              api_base=f"http://127.0.0.1:{silent.getsockname()[1]}",
+                              timeout=0.5)
+        gateway = gateways.for_config(config)
+        started = time.monotonic()
+        with pytest.raises(gateways.base.GatewayError):
+            gateway.start_setup("cus_x")
+        assert time.monotonic() - started < 5
+    finally:
+        silent.close()

@@ -85,6 +85,17 @@ def test_every_post_carries_a_key_and_money_moves_under_our_own(
         ("/v1/payment_intents", first.idempotency_key),
         ("/v1/payment_intents", second.idempotency_key)]
     assert first.idempotency_key != second.idempotency_key
+    # What each charge asked for: the amount in minor units, the currency as Stripe writes it,
+    # confirmed now, on the customer's card, named by our payment; and the customer is
+    # here (a contact paying), so not off_session.
+    charges = proxy.posted_fields("/v1/payment_intents")
+    assert [(f["amount"], f["currency"], f["confirm"], f["metadata[payment]"])
+            for f in charges] == [(str(first.amount), "usd", "true", first.public_id),
+                                  (str(second.amount), "usd", "true", second.public_id)]
+    assert all(f["customer"].startswith("cus_") and f["payment_method"].startswith("pm_")
+               and "off_session" not in f for f in charges)
+    ((refund,),) = [proxy.posted_fields("/v1/refunds")]
+    assert (refund["amount"], refund["payment_intent"]) == ("2500", first.gateway_reference)
     ((_, refund_key),) = proxy.posts("/v1/refunds")
     assert refund_key == f"refund-{first.public_id}-0-2500"
     # No key was used for two different requests.
