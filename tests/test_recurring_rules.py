@@ -10,7 +10,7 @@ import pytest
 import models
 from billing import DomainError, recurring
 from tests import factories
-from tests.core_support import snapshot
+from tests.core_support import refusal
 
 LINES = [{"product": "Retainer", "description": "Monthly support", "quantity": 2,
           "unit_cost": 25000, "discount_percent": "10", "tax_name": "VAT", "tax_rate": "20"}]
@@ -26,11 +26,8 @@ def schedule(client=None, **kw):
 
 
 def refused(call, message, field):
-    before = snapshot()
-    with pytest.raises(DomainError) as caught:
-        call()
-    assert (caught.value.message, caught.value.field) == (message, field)
-    assert snapshot() == before
+    error = refusal(call)  # and nothing was written
+    assert (error.message, error.field) == (message, field)
 
 
 @pytest.mark.parametrize("cycles", [-1, 1, 2, 999, 1000])
