@@ -60,7 +60,7 @@ def check_cycles(value):
     return value
 
 
-def _claim(recurring, today):
+def _claim(recurring):
     """Move the schedule on before generating, so overlapping cron runs cannot both generate.
 
     The conditional UPDATE succeeds for exactly one transaction per due date.
@@ -91,7 +91,7 @@ def generate(recurring, today=None):
     with transaction():
         recurring = models.RecurringInvoice.get_by_id(recurring.id)
         if (recurring.status != "active" or recurring.next_send_date is None
-                or recurring.next_send_date > today or not _claim(recurring, today)):
+                or recurring.next_send_date > today or not _claim(recurring)):
             return None
         send_date = recurring.next_send_date
         lines = [{"product": li.product, "description": li.description,

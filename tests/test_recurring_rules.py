@@ -67,6 +67,21 @@ def test_a_new_schedule_starts_on_its_start_date_in_the_clients_currency(db):
     assert r.number.startswith("REC-")
 
 
+def test_a_new_schedule_left_at_its_defaults(db):
+    r = models.RecurringInvoice.get_by_id(recurring.create_recurring(
+        factories.client(), LINES, start_date=START).id)
+    assert (r.status, r.frequency, r.remaining_cycles, r.due_days, r.discount, r.notes,
+            r.terms) == ("active", "monthly", -1, 30, 0, "", "")
+
+
+@pytest.mark.parametrize("status", ["active", "paused", "draft"])
+def test_one_minor_unit_is_something_to_bill(db, status):
+    r = schedule(lines=[{"product": "Token", "quantity": 1, "unit_cost": 1}], status=status)
+    assert r.total == 1
+    assert recurring.set_status(r, "active").status == "active"
+    assert recurring.update_recurring(r, {"notes": "still one"}).total == 1
+
+
 @pytest.mark.parametrize("kwargs, mode, flag", [
     ({}, "off", False), ({"auto_bill": True}, "always", True),
     ({"auto_bill": False}, "off", False),
@@ -121,6 +136,21 @@ def test_each_invoice_copies_the_template_and_falls_due_its_days_later(db):
     assert not models.AutoBill.select().exists()
 
 
+def test_each_invoice_is_in_the_templates_currency(db):
+    r = schedule()  # made in the client's USD, then billed in euros
+    models.RecurringInvoice.update(currency="EUR").where(
+        models.RecurringInvoice.id == r.id).execute()
+    assert recurring.generate(r, today=START).currency == "EUR"
+
+
+def test_a_running_schedule_without_a_next_date_issues_nothing(db):
+    r = schedule()
+    models.RecurringInvoice.update(next_send_date=None).where(
+        models.RecurringInvoice.id == r.id).execute()
+    assert recurring.generate(r, today=START) is None
+    assert not models.Invoice.select().exists()
+
+
 def test_a_schedule_until_stopped_keeps_its_count(db):
     r = schedule()
     recurring.generate(r, today=START)
@@ -159,7 +189,9 @@ def test_one_broken_template_is_logged_and_the_others_still_issue(db, caplog):
     with caplog.at_level(logging.WARNING, logger="portal.recurring"):
         made = recurring.generate_due({}, today=START)
     assert [i.recurring_id for i in made] == [good.id]
-    assert f"recurring invoice {broken.id} not issued" in caplog.text
+    (message,) = [m for m in caplog.messages if "not issued" in m]
+    assert message == (f"recurring invoice {broken.id} not issued: "
+                       + refusal(lambda: recurring.generate(broken, today=START)).message)
     assert models.RecurringInvoice.get_by_id(broken.id).next_send_date == START
 
 
@@ -170,7 +202,15 @@ def test_stopping_clears_the_next_date_and_logs_who(db):
     stored = models.RecurringInvoice.get_by_id(r.id)
     assert (stored.status, stored.next_send_date) == ("completed", None)
     logged = models.Activity.get(models.Activity.action == "recurring.completed")
-    assert (logged.subject_id, logged.staff_id) == (r.id, staff.id)
+    assert (logged.subject_id, logged.client_id, logged.staff_id) == (r.id, r.client_id,
+                                                                      staff.id)
+
+
+def test_stopping_a_stopped_schedule_leaves_it_stopped(db):
+    r = recurring.set_status(schedule(), "completed")
+    r = recurring.set_status(r, "completed")
+    stored = models.RecurringInvoice.get_by_id(r.id)
+    assert (stored.status, stored.next_send_date) == ("completed", None)
 
 
 def test_pausing_keeps_the_next_date(db):
@@ -185,6 +225,8 @@ def test_pausing_keeps_the_next_date(db):
     ({"frequency": "hourly"}, "Choose a frequency from the list.", "frequency"),
     ({"remaining_cycles": 1001}, CYCLES, "remaining_cycles"),
     ({"due_days": -1}, DUE_DAYS, "due_days"),
+    ({"auto_bill_mode": "sometimes"}, "Choose an auto-bill setting from the list.",
+     "auto_bill_mode"),
 ])
 def test_a_change_that_cannot_work_is_refused_whole(db, fields, message, field):
     r = schedule()
@@ -216,7 +258,8 @@ def test_a_change_is_stored_and_logged_with_who(db):
             r.total) == ("weekly", 5, 7, 100, "N", "T", 8900)
     assert [li.product for li in r.ordered_lines()] == ["New"]
     logged = models.Activity.get(models.Activity.action == "recurring.updated")
-    assert (logged.subject_id, logged.staff_id) == (r.id, staff.id)
+    assert (logged.subject_id, logged.client_id, logged.staff_id) == (r.id, r.client_id,
+                                                                      staff.id)
 
 
 @pytest.mark.parametrize("fields, mode, flag", [
