@@ -197,8 +197,14 @@ def test_a_draft_change_is_repriced_stored_and_logged(db):
     invoice = fresh(invoice)
     assert (invoice.total, invoice.balance) == (14000, 14000)
     logged = list(models.Activity.select().where(models.Activity.action == "invoice.updated"))
-    assert [(a.subject_id, a.staff_id) for a in logged] == [(invoice.id, staff.id),
-                                                            (invoice.id, None)]
+    assert [(a.subject_id, a.client_id, a.staff_id) for a in logged] == [
+        (invoice.id, invoice.client_id, staff.id), (invoice.id, invoice.client_id, None)]
+
+
+def test_a_draft_without_a_deposit_can_be_changed(db):
+    invoice = service.create_invoice(factories.client(), LINES, date=DAY)
+    assert service.update_draft(invoice, {"notes": "no deposit"}).partial == 0
+    assert fresh(invoice).notes == "no deposit"
 
 
 @pytest.mark.parametrize("fields, lines, message, field", [
@@ -212,6 +218,8 @@ def test_a_draft_change_is_repriced_stored_and_logged(db):
      "The due date cannot be before the invoice date.", "due_date"),
     ({"date": DAY + dt.timedelta(days=40)}, None,
      "The due date cannot be before the invoice date.", "due_date"),
+    ({"partial": 1000, "partial_due_date": DAY - dt.timedelta(days=1)}, None,
+     "The deposit's due date cannot be before the invoice date.", "partial_due_date"),
 ])
 def test_a_draft_change_that_cannot_work_is_refused_whole(db, fields, lines, message, field):
     invoice = service.create_invoice(factories.client(), LINES, date=DAY,
@@ -240,29 +248,60 @@ def test_archiving_takes_a_sent_invoice_off_the_lists_once(db):
     client = factories.client()
     sent = service.create_invoice(client, LINES, date=DAY, status="sent")
     draft = service.create_invoice(client, LINES, date=DAY)
+    other = factories.client()
+    service.create_invoice(other, LINES, date=DAY, status="sent")
     service.archive(sent, staff=staff)
+    assert owed_and_listed(client) == (10000, 0)
     service.archive(sent, staff=staff)  # already archived: nothing more
+    assert owed_and_listed(client) == (10000, 0)
     service.archive(draft)  # a draft was never listed
+    assert owed_and_listed(other) == (10000, 1)
     assert fresh(sent).archived_at is not None and fresh(draft).archived_at is not None
     assert owed_and_listed(client) == (10000, 0)  # archived is still owed
     logged = list(models.Activity.select().where(models.Activity.action == "invoice.archived"))
-    assert [(a.subject_id, a.staff_id) for a in logged] == [(sent.id, staff.id),
-                                                            (draft.id, None)]
+    assert [(a.subject_id, a.client_id, a.staff_id) for a in logged] == [
+        (sent.id, client.id, staff.id), (draft.id, client.id, None)]
 
 
 def test_the_first_view_is_recorded_once(db):
     client = factories.client()
     contact = factories.contact(client)
     invoice = service.create_invoice(client, LINES, date=DAY, status="sent")
+    unseen = service.create_invoice(client, LINES, date=DAY, status="sent")
     service.mark_viewed(invoice, contact)
     first = fresh(invoice).viewed_at
     service.mark_viewed(fresh(invoice), contact)
     assert first is not None and fresh(invoice).viewed_at == first
+    assert fresh(unseen).viewed_at is None
     logged = list(models.Activity.select().where(models.Activity.action == "invoice.viewed"))
-    assert [(a.subject_id, a.contact_id) for a in logged] == [(invoice.id, contact.id)]
+    assert [(a.subject_id, a.client_id, a.contact_id) for a in logged] == [
+        (invoice.id, client.id, contact.id)]
 
 
 def test_due_dates_count_days_from_the_invoice_date():
     assert service.due_date_for(DAY) == DAY + dt.timedelta(days=30)
     assert service.due_date_for(DAY, 0) == DAY
     assert service.due_date_for(DAY, 14) == dt.date(2026, 10, 15)
+
+
+def test_e_mailing_an_invoice_logs_to_whom(app, db):
+    staff = factories.staff()
+    client = factories.client()
+    first, second = factories.contact(client), factories.contact(client)
+    factories.contact(client, email="")  # no address: not sent to
+    invoice = service.create_invoice(client, LINES, date=DAY)
+    messages = service.email_invoice(invoice, app.config, staff=staff)
+    assert sorted(m.to for m in messages) == sorted([first.email, second.email])
+    logged = models.Activity.get(models.Activity.action == "invoice.emailed")
+    assert (logged.subject_type, logged.subject_id, logged.client_id, logged.staff_id) == (
+        "invoice", invoice.id, client.id, staff.id)
+    assert logged.detail == f"{first.email}, {second.email}"
+    assert owed_and_listed(client) == (10000, 1)
+
+
+def test_an_invoice_nobody_can_receive_is_not_e_mailed(app, db):
+    client = factories.client()
+    factories.contact(client, email="")
+    invoice = service.create_invoice(client, LINES, date=DAY)
+    refused(lambda: service.email_invoice(invoice, app.config),
+            "This client has no contact with an e-mail address.")
