@@ -93,7 +93,8 @@ def test_marking_sent_makes_it_owed_and_listed_once_and_logs_who(db):
     service.mark_sent(invoice, staff=staff)  # already sent: nothing more
     assert owed_and_listed(client) == (10000, 1)
     logged = list(models.Activity.select().where(models.Activity.action == "invoice.marked_sent"))
-    assert [(a.subject_id, a.staff_id) for a in logged] == [(invoice.id, staff.id)]
+    assert [(a.subject_id, a.client_id, a.staff_id) for a in logged] == [
+        (invoice.id, client.id, staff.id)]
 
 
 @pytest.mark.parametrize("auto_apply, balance", [(True, 6000), (False, 10000)])
@@ -132,11 +133,15 @@ def test_cancelling_a_sent_invoice_stops_the_client_owing_it(db):
     client = factories.client()
     kept = service.create_invoice(client, LINES, date=DAY, status="sent")
     withdrawn = service.create_invoice(client, LINES, date=DAY, status="sent")
+    other = factories.client()
+    service.create_invoice(other, LINES, date=DAY, status="sent")
     service.cancel(withdrawn, staff=staff)
     assert fresh(withdrawn).status == "cancelled"
     assert fresh(client).balance == fresh(kept).balance == 10000
+    assert fresh(other).balance == 10000
     logged = models.Activity.get(models.Activity.action == "invoice.cancelled")
-    assert (logged.subject_id, logged.staff_id) == (withdrawn.id, staff.id)
+    assert (logged.subject_id, logged.client_id, logged.staff_id) == (withdrawn.id, client.id,
+                                                                      staff.id)
 
 
 def test_cancelling_a_draft_changes_no_balance(db):
@@ -163,10 +168,23 @@ def test_a_withdrawn_invoice_cannot_be_marked_paid(db, status):
             f"Invoice {invoice.number} is {status}: it cannot be marked paid.")
 
 
-def test_an_invoice_with_nothing_left_to_pay_cannot_be_marked_paid(db):
+@pytest.mark.parametrize("status, balance", [("sent", 0), ("partial", -1), ("paid", 10000)])
+def test_an_invoice_with_nothing_left_to_pay_cannot_be_marked_paid(db, status, balance):
     invoice = service.create_invoice(factories.client(), LINES, date=DAY, status="sent")
-    models.Invoice.update(balance=0).where(models.Invoice.id == invoice.id).execute()
+    models.Invoice.update(status=status, balance=balance).where(
+        models.Invoice.id == invoice.id).execute()
     refused(lambda: service.mark_paid(invoice), f"Invoice {invoice.number} is already paid.")
+
+
+def test_one_minor_unit_left_can_be_marked_paid(db):
+    staff = factories.staff()
+    invoice = service.create_invoice(factories.client(), LINES, date=DAY, status="sent")
+    models.Invoice.update(status="partial", balance=1).where(
+        models.Invoice.id == invoice.id).execute()
+    payment = service.mark_paid(invoice, staff=staff)
+    assert (payment.amount, fresh(invoice).status, fresh(invoice).balance) == (1, "paid", 0)
+    logged = models.Activity.get(models.Activity.action == "payment.created")
+    assert (logged.subject_id, logged.staff_id) == (payment.id, staff.id)
 
 
 def test_marked_paid_settles_the_balance_and_leaves_waiting_money_unapplied(db):
@@ -201,10 +219,12 @@ def test_a_draft_change_is_repriced_stored_and_logged(db):
         (invoice.id, invoice.client_id, staff.id), (invoice.id, invoice.client_id, None)]
 
 
-def test_a_draft_without_a_deposit_can_be_changed(db):
+@pytest.mark.parametrize("partial", [0, 1, 10000])
+def test_a_draft_with_a_deposit_from_none_to_the_total_can_be_changed(db, partial):
     invoice = service.create_invoice(factories.client(), LINES, date=DAY)
-    assert service.update_draft(invoice, {"notes": "no deposit"}).partial == 0
-    assert fresh(invoice).notes == "no deposit"
+    assert service.update_draft(invoice, {"notes": "deposit", "partial": partial}).partial \
+        == partial
+    assert fresh(invoice).notes == "deposit"
 
 
 @pytest.mark.parametrize("fields, lines, message, field", [
