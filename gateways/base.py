@@ -167,8 +167,8 @@ class Gateway:
         field's own checks come from settings_fields)."""
         return []
 
-    def charge(self, method, amount, currency, *, idempotency_key, description="",
-               metadata=None, off_session=False):
+    def charge(self, method, amount, currency, *, idempotency_key, metadata=None,
+               off_session=False):
         """Charge a saved/just-captured method; raise PaymentDeclined or GatewayError.
 
         off_session: the customer is not there (a scheduled charge), so a charge that would

@@ -65,8 +65,8 @@ class DemoGateway(Gateway):
                            customer_reference="demo", brand=brand, last4=number[-4:],
                            exp_month=month, exp_year=year)
 
-    def charge(self, method, amount, currency, *, idempotency_key, description="",
-               metadata=None, off_session=False):
+    def charge(self, method, amount, currency, *, idempotency_key, metadata=None,
+               off_session=False):
         outcome = method.token.split("_")[1] if method.token.startswith("demo_") else ""
         if outcome == "error":
             raise GatewayError()

@@ -125,8 +125,8 @@ class StripeGateway(Gateway):
             pass  # already detached at Stripe: nothing left to forget there
 
     # -- charges -----------------------------------------------------------------------
-    def charge(self, method, amount, currency, *, idempotency_key, description="",
-               metadata=None, off_session=False):
+    def charge(self, method, amount, currency, *, idempotency_key, metadata=None,
+               off_session=False):
         params = {"amount": amount, "currency": currency.lower(), "confirm": True,
                   "payment_method": method.token, "metadata": metadata or {}}
         if method.customer_reference:
@@ -165,11 +165,7 @@ class StripeGateway(Gateway):
         else:
             if not found:
                 raise GatewayError()  # not among the newest: cannot tell, ask again later
-        if not found:
-            return None
-        # Should several exist, the one that took money decides, then one still under way.
-        found.sort(key=lambda i: {"succeeded": 0, "processing": 1}.get(i.status, 2))
-        return self._result(found[0])
+        return self._result(deciding(found)) if found else None
 
     def cancel_charge(self, reference):
         self._call(self.client().v1.payment_intents.cancel, reference)
@@ -204,6 +200,12 @@ class StripeGateway(Gateway):
             return stripe.Webhook.construct_event(payload, signature, secret)
         except (ValueError, stripe.SignatureVerificationError):
             return None
+
+
+def deciding(intents):
+    """Of several PaymentIntents made for one payment, the one that took the money, else one
+    still under way, else the first (its state says why nothing was taken)."""
+    return min(intents, key=lambda i: {"succeeded": 0, "processing": 1}.get(i.status, 2))
 
 
 def _metadata(intent):

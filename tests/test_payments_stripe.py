@@ -58,7 +58,8 @@ def test_declined_card_is_not_saved(client, auth, world, localstripe, stripe_gat
     response = client.post("/client/payment_methods/create", data={
         "csrf_token": CSRF_RE.search(page).group(1), "setup_intent": seti})
     assert response.status_code == 422
-    assert "The card was not confirmed. Please enter it again." in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert ">The card was not confirmed. Please enter it again.<" in html, html
     assert not models.GatewayToken.select().exists()
 
 

@@ -6,11 +6,12 @@ localstripe lists the oldest first (Stripe, the newest first); the rules under t
 depend on which: look through at most FIND_PAGES pages, follow the list page by page, and
 say "cannot tell" rather than "never charged" when the list goes on past them."""
 import pytest
+import stripe as stripe_package
 
 import models
 from gateways import stripe_gateway
 from gateways.base import GatewayError, PaymentDeclined
-from gateways.stripe_gateway import StripeGateway
+from gateways.stripe_gateway import StripeGateway, deciding
 from tests.core_support import opened
 from tests.payments_support import make_gateway, serve_localstripe, stripe_card
 
@@ -78,6 +79,8 @@ def test_a_charge_found_on_an_early_page_ends_the_search(stripe, own_localstripe
     tell"."""
     made = charged(stripe, own_localstripe, "pay-early")
     charged(stripe, own_localstripe, "pay-after-it")
+    charged(stripe, own_localstripe, "pay-after-that")
+    # The pages looked at end one after ours: what a later page holds adds to what was found.
     looking(monkeypatch, pages=intents_in_store(own_localstripe) - 1)
     assert stripe.find_charge("key-x", {"payment": "pay-early"}).reference == made.reference
 
@@ -127,3 +130,25 @@ def test_a_lookup_stripe_refuses_says_cannot_tell(stripe, own_localstripe, monke
     with pytest.raises(GatewayError) as caught:
         stripe.find_charge("key-x", {"payment": "pay-anything"})
     assert not isinstance(caught.value, PaymentDeclined)
+
+
+def intent(status, n):
+    return stripe_package.PaymentIntent.construct_from(
+        {"id": f"pi_{n}", "object": "payment_intent", "status": status}, "sk_test_x")
+
+
+@pytest.mark.parametrize("statuses, chosen", [
+    (["requires_action", "processing", "succeeded"], 2),
+    (["succeeded", "processing"], 0),
+    (["processing", "succeeded"], 1),
+    (["requires_action", "processing"], 1),
+    (["canceled", "requires_payment_method", "processing"], 2),
+    (["requires_action", "canceled"], 0),  # neither took money: the first, as listed
+    (["canceled", "requires_action"], 0),
+])
+def test_of_several_intents_the_one_that_took_money_then_one_under_way_decides(statuses,
+                                                                               chosen):
+    """localstripe never leaves an intent processing, so this rule is stated on Stripe's own
+    objects (as the stripe package builds them from an answer)."""
+    intents = [intent(status, n) for n, status in enumerate(statuses)]
+    assert deciding(intents) is intents[chosen]
