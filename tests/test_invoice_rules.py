@@ -44,6 +44,18 @@ def test_a_new_invoice_is_a_draft_owing_its_total_with_the_companys_terms(db):
     assert (own_terms.terms, own_terms.currency) == ("Due now", "USD")
 
 
+def test_a_new_invoice_left_at_its_defaults(db):
+    invoice = fresh(service.create_invoice(factories.client(), LINES, date=DAY))
+    assert (invoice.status, invoice.notes, invoice.footer, invoice.po_number, invoice.partial,
+            invoice.discount, invoice.due_date, invoice.recurring_id) == (
+        "draft", "", "", "", 0, 0, None, None)
+
+
+def test_without_a_company_an_invoice_has_no_standard_terms(db):
+    models.Company.delete().execute()
+    assert service.create_invoice(factories.client(), LINES, date=DAY).terms == ""
+
+
 def test_an_invoice_created_sent_is_owed_and_listed_at_once(db):
     client = factories.client()
     invoice = service.create_invoice(client, LINES, date=DAY, status="sent")
@@ -89,9 +101,11 @@ def test_marking_sent_makes_it_owed_and_listed_once_and_logs_who(db):
     staff = factories.staff()
     client = factories.client()
     invoice = service.create_invoice(client, LINES, date=DAY)
+    other = factories.client()
     service.mark_sent(invoice, staff=staff)
     service.mark_sent(invoice, staff=staff)  # already sent: nothing more
     assert owed_and_listed(client) == (10000, 1)
+    assert owed_and_listed(other) == (0, 0)
     logged = list(models.Activity.select().where(models.Activity.action == "invoice.marked_sent"))
     assert [(a.subject_id, a.client_id, a.staff_id) for a in logged] == [
         (invoice.id, client.id, staff.id)]
@@ -118,6 +132,13 @@ def test_a_withdrawn_invoice_cannot_be_sent_or_e_mailed(db, app, status):
     refused(lambda: service.mark_sent(invoice), f"A {status} invoice cannot be sent.")
     refused(lambda: service.email_invoice(invoice, app.config),
             f"A {status} invoice cannot be e-mailed.")
+
+
+def test_an_invoice_of_one_minor_unit_can_be_sent(db):
+    client = factories.client()
+    invoice = service.create_invoice(client, [{"product": "Token", "unit_cost": 1}], date=DAY)
+    assert service.mark_sent(invoice).status == "sent"
+    assert owed_and_listed(client) == (1, 1)
 
 
 def test_an_invoice_of_nothing_cannot_be_sent(db):
