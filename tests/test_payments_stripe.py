@@ -306,3 +306,38 @@ def test_a_silent_stripe_is_given_up_on_after_the_configured_timeout(conn):
         assert time.monotonic() - started < 5
     finally:
         silent.close()
+
+
+def raising(error):
+    def call():
+        raise error
+    return call
+
+
+@pytest.mark.parametrize("error, expected", [
+    (stripe.CardError("Your card has insufficient funds.", None, "card_declined"),
+     "Your card has insufficient funds."),
+    (stripe.CardError(None, None, "card_declined"), "Your card was declined."),
+    (stripe.InvalidRequestError("No such PaymentMethod: 'pm_x'", "payment_method"),
+     "The card could not be used for this payment. Try another card."),
+])
+def test_stripes_refusals_reach_the_payer_as_declines_that_say_why(error, expected):
+    """Stripe's words when it has words for the payer, ours when it has none; a request it
+    refuses is a card that cannot be used, never Stripe's developer message."""
+    gateway = StripeGateway(models.GatewayConfig(kind="stripe", settings="{}"))
+    with pytest.raises(PaymentDeclined) as caught:
+        gateway._call(raising(error))
+    assert caught.value.message == expected
+
+
+@pytest.mark.parametrize("error", [
+    stripe.APIConnectionError("connection refused"), stripe.RateLimitError("slow down"),
+    stripe.APIError("Stripe is down"), stripe.AuthenticationError("bad key"),
+])
+def test_stripe_being_unreachable_or_refusing_us_is_retryable_not_a_decline(error):
+    gateway = StripeGateway(models.GatewayConfig(kind="stripe", settings="{}"))
+    with pytest.raises(gateways.base.GatewayError) as caught:
+        gateway._call(raising(error))
+    assert not isinstance(caught.value, PaymentDeclined)
+    assert caught.value.message == ("The payment service did not answer. Nothing was "
+                                    "charged; please try again in a moment.")
