@@ -346,3 +346,12 @@ def test_an_invoice_nobody_can_receive_is_not_e_mailed(app, db):
     invoice = service.create_invoice(client, LINES, date=DAY)
     refused(lambda: service.email_invoice(invoice, app.config),
             "This client has no contact with an e-mail address.")
+
+
+def test_an_invoice_made_from_a_schedule_names_it(db):
+    from billing import recurring
+    client = factories.client()
+    schedule = recurring.create_recurring(client, LINES, start_date=DAY)
+    invoice = service.create_invoice(client, LINES, date=DAY, recurring=schedule)
+    assert fresh(invoice).recurring_id == schedule.id
+    assert [i.id for i in fresh(schedule).invoices] == [invoice.id]
