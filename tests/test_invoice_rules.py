@@ -7,7 +7,7 @@ import pytest
 
 import models
 from billing import invoices as service
-from billing import payments
+from billing import payments, recurring
 from tests import factories
 from tests.core_support import refusal
 
@@ -349,7 +349,6 @@ def test_an_invoice_nobody_can_receive_is_not_e_mailed(app, db):
 
 
 def test_an_invoice_made_from_a_schedule_names_it(db):
-    from billing import recurring
     client = factories.client()
     schedule = recurring.create_recurring(client, LINES, start_date=DAY)
     invoice = service.create_invoice(client, LINES, date=DAY, recurring=schedule)
