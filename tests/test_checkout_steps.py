@@ -71,6 +71,22 @@ def test_the_offer_leaves_out_what_a_payment_in_flight_holds_in_full(conn):
     assert not offer.nothing_to_pay and not offer.editable
 
 
+def test_the_offer_is_in_the_invoices_currency_with_the_credit_in_it(conn):
+    """An invoice kept in the currency it was issued in (the client's changed since): the
+    review screen shows it, and the credit that can pay it, in that currency."""
+    contact, first, _second = world()
+    models.Invoice.update(currency="EUR").where(models.Invoice.id == first.id).execute()
+    credit(contact.client, 700, currency="EUR")
+    credit(contact.client, 300)  # USD: cannot pay a euro invoice
+    offer = checkout_review.offer(contact, Selection(picked=(first.public_id,)),
+                                  models.Company.current())
+    assert (offer.invoices, offer.currency, offer.credit_available) == ([reload(first)],
+                                                                        "EUR", 700)
+    nothing = checkout_review.offer(contact, Selection(), models.Company.current())
+    assert (nothing.invoices, nothing.currency, nothing.credit_available) == ([], "USD", 300)
+    assert nothing.nothing_to_pay
+
+
 def test_the_offer_lists_saved_methods_only_a_gateway_can_charge(conn):
     contact, first, _second = world()
     demo, manual = make_gateway("demo"), make_gateway("manual")
