@@ -1,10 +1,12 @@
 """The payment screen's decisions as services (billing.checkout_review, checkout_steps),
 driven with plain values and no request: what the review offers, and what follows once a
 method is chosen. The portal's own flow through them is tests/test_payments.py."""
+import datetime as dt
+
 import pytest
 
 import models
-from billing import DomainError, checkout_review, checkout_steps
+from billing import DomainError, allocation, checkout_review, checkout_steps
 from billing.checkout_review import Selection
 from billing.checkout_steps import Choice
 from tests import factories
@@ -56,6 +58,20 @@ def test_pay_all_takes_the_open_invoices_in_the_clients_currency(conn):
     factories.invoice(contact.client, status="draft")
     models.Invoice.update(currency="CHF").where(models.Invoice.id == second.id).execute()
     assert checkout_review.selected_ids(contact, Selection(pay_all=True)) == [first.public_id]
+
+
+def test_pay_all_takes_the_soonest_due_first_up_to_what_one_payment_can_hold(conn):
+    contact, first, second = world()
+    models.Invoice.update(due_date=first.due_date + dt.timedelta(days=5)).where(
+        models.Invoice.id == first.id).execute()
+    assert checkout_review.selected_ids(contact, Selection(pay_all=True)) == [
+        second.public_id, first.public_id]
+    assert checkout_review.requested_items(contact, Selection(pay_all=True)) == [
+        (second.public_id, "due"), (first.public_id, "due")]
+    for _ in range(allocation.MAX_INVOICES):
+        factories.invoice(contact.client)
+    taken = checkout_review.selected_ids(contact, Selection(pay_all=True))
+    assert len(taken) == allocation.MAX_INVOICES and first.public_id not in taken
 
 
 def test_the_offer_leaves_out_what_a_payment_in_flight_holds_in_full(conn):
