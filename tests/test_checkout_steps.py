@@ -74,6 +74,21 @@ def test_pay_all_takes_the_soonest_due_first_up_to_what_one_payment_can_hold(con
     assert len(taken) == allocation.MAX_INVOICES and first.public_id not in taken
 
 
+def test_pay_all_takes_an_invoice_with_one_minor_unit_left(conn):
+    contact, first, second = world()
+    models.Invoice.update(status="partial", balance=1).where(
+        models.Invoice.id == first.id).execute()
+    assert set(checkout_review.selected_ids(contact, Selection(pay_all=True))) == {
+        first.public_id, second.public_id}
+
+
+def test_picking_more_than_one_payment_holds_keeps_one_too_many_to_refuse(conn):
+    contact, _first, _second = world()
+    picked = tuple(f"id{n:04d}" for n in range(allocation.MAX_INVOICES + 5))
+    assert checkout_review.selected_ids(contact, Selection(picked=picked)) == list(
+        picked[:allocation.MAX_INVOICES + 1])
+
+
 def test_the_offer_leaves_out_what_a_payment_in_flight_holds_in_full(conn):
     contact, first, second = world()
     models.Payment.create(client=contact.client, amount=first.balance, currency="USD",
