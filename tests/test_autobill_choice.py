@@ -9,9 +9,10 @@ import pytest
 
 import models
 from billing import autobill, recurring
+from tests import factories
 from tests.autobill_support import DAY, LINES, customer, template, tick
 from tests.conftest import csrf_token
-from tests.core_support import opened, snapshot
+from tests.core_support import opened, refusal, snapshot
 from tests.payments_support import demo_card, reload
 
 # -- the mode through the services, and a setting from before the modes ------------------
@@ -41,6 +42,32 @@ def test_modes_through_the_services(db):
         with pytest.raises(autobill.DomainError, match="auto-bill setting"):
             recurring.create_recurring(client, LINES, start_date=DAY, auto_bill_mode=bad)
     assert snapshot() == before
+
+
+def test_set_choice_records_who_chose_on_the_schedule(db):
+    client, primary = customer()
+    r = template(client, "optin")
+    who = factories.staff()
+    assert autobill.set_choice(r, True, contact=primary.id).auto_bill_choice == "yes"
+    assert autobill.set_choice(r, False, staff=who).auto_bill_choice == "no"
+    assert reload(r).auto_bill_choice == "no"
+    A = models.Activity
+    rows = [(a.action, a.subject_type, a.subject_id, a.client_id, a.contact_id, a.staff_id,
+             a.actor) for a in A.select().order_by(A.id)]
+    assert rows == [
+        ("recurring.auto_bill_on", "recurringinvoice", r.id, client.id, primary.id, None,
+         "contact"),
+        ("recurring.auto_bill_off", "recurringinvoice", r.id, client.id, None, who.id,
+         "staff")]
+
+
+@pytest.mark.parametrize("mode", ["off", "always"])
+def test_set_choice_refused_where_the_business_decides(db, mode):
+    client, primary = customer()
+    r = template(client, mode)
+    refused = refusal(lambda: autobill.set_choice(r, True, contact=primary.id))
+    assert refused.message == "Automatic payment for this schedule is set by the business."
+    assert refused.field == "auto_bill"
 
 
 # -- the contact's choice on the Recurring tab -------------------------------------------

@@ -24,13 +24,14 @@ from billing import (
 )
 from tests import factories
 from tests.conftest import csrf_token
-from tests.core_support import login_staff, opened, snapshot
+from tests.core_support import activities, login_staff, opened, snapshot
 from tests.mail_support import mails
 from tests.payments_support import demo_card, reload
 from tests.renewals_support import (
     RENEWAL,
     activity,
     customer,
+    make_plan,
     periods,
     renewal_invoices,
     subscribed,
@@ -134,6 +135,60 @@ def test_a_retry_that_succeeds_leaves_it_active(db, demo_gateway):
     assert tick(RENEWAL, 1)[1] == {"paid": 1}
     assert reload(subscription).status == "active"
     assert mails("did not go through") == ["ap@acme.example"]
+
+
+def test_giving_up_holds_only_that_invoices_subscription(db, demo_gateway):
+    client, _ = customer()
+    other_client, _ = customer(email="ops@other.example")
+    plan = make_plan()
+    held, beside, ended = (subscribed(client, plan) for _ in range(3))
+    elsewhere = subscribed(other_client, plan)
+    models.Subscription.update(status="cancelled").where(
+        models.Subscription.id == ended.id).execute()
+    invoice = subscription_invoices.issue_period_invoice(held, RENEWAL, dt.date(2027, 1, 2))
+    assert renewals.charge_given_up(invoice.id).status == "past_due"
+    statuses = {s.id: s.status for s in models.Subscription.select()}
+    assert statuses == {held.id: "past_due", beside.id: "active", elsewhere.id: "active",
+                        ended.id: "cancelled"}
+    assert activities("subscription.past_due") == [
+        (held.id, client.id, None, None, invoice.number)]
+    assert models.Activity.get(models.Activity.action == "subscription.past_due"
+                               ).subject_type == "subscription"
+    # given up again while already held: nothing changes and nothing more is logged
+    assert renewals.charge_given_up(invoice.id).status == "past_due"
+    assert len(activities("subscription.past_due")) == 1
+    # a cancelled subscription's invoice given up leaves it cancelled
+    last = subscription_invoices.issue_period_invoice(ended, RENEWAL, dt.date(2027, 1, 2))
+    assert renewals.charge_given_up(last.id).status == "cancelled"
+    assert len(activities("subscription.past_due")) == 1
+
+
+def test_an_unknown_or_missing_choice_after_failure_means_past_due(db):
+    company = models.Company.current()
+    assert renewals.after_failure_status(company) == "past_due"  # never chosen
+    for chosen in ("suspended", "past_due"):
+        company.failed_renewal_status = chosen
+        assert renewals.after_failure_status(company) == chosen
+    company.failed_renewal_status = "cancelled"  # written by hand: not a choice offered
+    assert renewals.after_failure_status(company) == "past_due"
+    models.Company.delete().execute()
+    assert renewals.after_failure_status() == "past_due"
+
+
+def test_each_invoice_is_charged_to_its_own_subscriptions_method(db, demo_gateway):
+    client, _ = customer()
+    default = demo_card(client, demo_gateway, last4="1111")
+    first_card = demo_card(client, demo_gateway, last4="2222")
+    second_card = demo_card(client, demo_gateway, last4="3333")
+    plan = make_plan()
+    first = subscribed(client, plan, payment_method=first_card)
+    second = subscribed(client, plan, payment_method=second_card)
+    plain = factories.invoice(client)
+    for subscription, card in ((first, first_card), (second, second_card)):
+        invoice = reload(subscription_invoices.issue_period_invoice(
+            subscription, RENEWAL, dt.date(2027, 1, 2)))
+        assert renewals.method_for_invoice(invoice).id == card.id
+    assert renewals.method_for_invoice(plain).id == default.id
 
 
 # -- the back-office setting ----------------------------------------------------------------
