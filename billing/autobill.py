@@ -36,6 +36,8 @@ RETRY_AFTER = dt.timedelta(days=1)
 # An attempt claimed this long ago and never finished: its run died. Another run picks it
 # up with the same idempotency key, so a charge that did go through is found, not repeated.
 STALE_AFTER = dt.timedelta(minutes=30)
+# A claim takes a row waiting for its (next) attempt, or one whose run died while charging.
+CLAIMABLE = ("due", "retry", "charging")
 
 
 def check_mode(mode):
@@ -137,8 +139,8 @@ def _claim(row_id, now):
     """Take one attempt for this run, or None when another run has it."""
     A = models.AutoBill
     row = A.get_or_none(A.id == row_id)
-    if row is None:
-        return None
+    if row is None or row.status not in CLAIMABLE:
+        return None  # settled, given up, or waiting on the gateway: nothing to attempt
     if row.status == "charging":
         if row.claimed_at is None or row.claimed_at >= now - STALE_AFTER:
             return None  # another run is at it right now
