@@ -13,7 +13,8 @@ from flask import current_app
 
 import models
 import portal
-from billing import autobill, payment_methods, recurring, scheduler
+from billing import autobill, payment_methods, payments, recurring, scheduler, transaction
+from tests import factories
 from tests.autobill_support import DAY, LINES, NOON, customer, template, tick
 from tests.core_support import opened, race
 from tests.mail_support import mails
@@ -315,3 +316,140 @@ def test_a_charge_the_gateway_settles_later_is_followed_up(db, demo_gateway, set
     assert reload(invoice).status == ("paid" if outcome == "paid" else "sent")
     assert len(mails("did not go through")) == (0 if outcome == "paid" else 1)
     assert autobill.charge_due(current_app.config, now=NOON) == {}
+
+
+# -- what each outcome records and says ---------------------------------------------------
+
+def test_the_decline_emails_and_log_say_why_when_and_where(db, demo_gateway, caplog):
+    client, primary = customer()
+    demo_card(client, demo_gateway, "chargedeclined", "0341")
+    template(client)
+    with caplog.at_level("INFO", logger="portal.autobill"):
+        (invoice,), done = tick()
+    assert done == {"retry": 1}
+    reason = "Your card was declined. Try another card."
+    assert f"auto-bill of invoice {invoice.id} failed (attempt 1): {reason}" in caplog.messages
+    E = models.EmailMessage
+    to_contact = E.get(E.to == "ap@acme.example", E.subject.contains("did not go through"))
+    assert to_contact.subject == f"Automatic payment of invoice {invoice.number} did not go through"
+    assert f"Reason: {reason}" in to_contact.body_text
+    assert "We will try again on or after Nov 3, 2026." in to_contact.body_text
+    assert f"\nhttp://portal.test/client/invoices/{invoice.public_id}\n" in to_contact.body_text
+    assert to_contact.body_text.rstrip().endswith("\nTest Studio")
+    to_staff = E.get(E.to == "billing@test.example")
+    assert to_staff.subject == f"Auto-bill of invoice {invoice.number} for Acme Buyer failed"
+    assert "did not go through (attempt 1 of 3)." in to_staff.body_text
+    assert f"Reason: {reason}" in to_staff.body_text
+    assert "The next attempt is on or after Nov 3, 2026." in to_staff.body_text
+    assert f"{primary.name} <ap@acme.example> has been told" in to_staff.body_text
+    assert to_staff.body_text.rstrip().endswith(f"http://portal.test/admin/invoices/{invoice.id}")
+
+
+def test_a_decline_leaves_another_runs_attempt_alone(db, demo_gateway):
+    declining, _ = customer()
+    demo_card(declining, demo_gateway, "chargedeclined", "0341")
+    template(declining)
+    paying = factories.client(name="Other Buyer")
+    factories.contact(paying, email="ap@other.example", is_primary=True)
+    demo_card(paying, demo_gateway)
+    template(paying)
+    issued = recurring.generate_due(current_app.config, today=DAY)
+    theirs = models.AutoBill.get(models.AutoBill.invoice == next(
+        i.id for i in issued if i.client_id == paying.id))
+    # another run claimed the other client's charge this very minute and is at it
+    models.AutoBill.update(status="charging", attempts=1, claimed_at=NOON).where(
+        models.AutoBill.id == theirs.id).execute()
+    before = [str(v) for v in models.AutoBill.select().where(
+        models.AutoBill.id == theirs.id).tuples().get()]
+    assert autobill.charge_due(current_app.config, now=NOON) == {"retry": 1}
+    after = [str(v) for v in models.AutoBill.select().where(
+        models.AutoBill.id == theirs.id).tuples().get()]
+    assert after == before
+
+
+def pending_charge(demo_gateway, message=""):
+    """An auto-billed invoice whose charge is still processing at the gateway, after an
+    earlier payment of the client's (so the pending one is not the first payment)."""
+    client, primary = customer()
+    demo_card(client, demo_gateway)
+    earlier = factories.invoice(client)
+    with transaction():
+        payments.record_payment(client, earlier.total, "USD", [(earlier, earlier.total)],
+                                method="manual")
+    template(client)
+    (invoice,) = recurring.generate_due(current_app.config, today=DAY)
+    payment = models.Payment.create(
+        client=client, contact=primary, status="pending", date=DAY, currency="USD",
+        amount=55000, gateway=demo_gateway, idempotency_key=f"autobill-{invoice.public_id}",
+        failure_message=message, plan=f'{{"lines": [[{invoice.id}, 55000]], "credit": 0}}')
+    models.AutoBill.update(status="processing", attempts=1, claimed_at=NOON,
+                           payment=payment.id).where(
+        models.AutoBill.invoice == invoice.id).execute()
+    return invoice, payment
+
+
+@pytest.mark.parametrize("ended, message, error", [
+    ("failed", "Authentication was not completed.", "Authentication was not completed."),
+    ("cancelled", "The bank cancelled it.", "The bank cancelled it."),
+    ("failed", "", "The payment did not go through."),
+    ("cancelled", "x" * 600, "x" * 500),
+    ("gone", "", "The payment did not go through."),
+])
+def test_a_pending_charge_that_ended_badly_counts_as_a_failure(db, demo_gateway, ended,
+                                                                message, error):
+    invoice, payment = pending_charge(demo_gateway)
+    assert autobill.charge_due(current_app.config, now=NOON) == {}  # still pending
+    if ended == "gone":
+        models.AutoBill.update(payment=None).execute()
+    else:
+        models.Payment.update(status=ended, failure_message=message).where(
+            models.Payment.id == payment.id).execute()
+    assert autobill.charge_due(current_app.config, now=NOON) == {"retry": 1}
+    row = models.AutoBill.get(models.AutoBill.invoice == invoice.id)
+    assert (row.status, row.last_error, row.next_attempt_at) == (
+        "retry", error, NOON + autobill.RETRY_AFTER)
+    told = models.EmailMessage.get(models.EmailMessage.subject.contains("did not go through"))
+    assert f"Reason: {error}" in told.body_text
+
+
+# -- at once, for a plan change's upgrade ---------------------------------------------------
+
+def test_charge_now_charges_that_invoice_once_and_only_it(db, demo_gateway):
+    client, primary = customer()
+    demo_card(client, demo_gateway)
+    first, second = factories.invoice(client), factories.invoice(client)
+    rows = [models.AutoBill.create(invoice=i) for i in (first, second)]
+    assert autobill.charge_now(factories.invoice(client), current_app.config) is None  # no row
+    assert autobill.charge_now(second, current_app.config, NOON) == "paid"
+    assert [reload(r).status for r in rows] == ["due", "paid"]
+    assert (reload(second).status, reload(first).status) == ("paid", "sent")
+    assert reload(rows[1]).claimed_at == NOON
+    payment = models.Payment.get()
+    assert (payment.contact_id, payment.idempotency_key) == (
+        primary.id, f"autobill-{second.public_id}")
+    # a second request, or a tick at that moment, finds it taken
+    assert autobill.charge_now(second, current_app.config, NOON) is None
+    assert (reload(rows[1]).status, reload(rows[1]).attempts) == ("paid", 1)
+    # nor is a charge given up, or one the gateway has yet to settle, attempted again
+    for status in ("failed", "processing", "unpaid", "skipped"):
+        models.AutoBill.update(status=status).where(models.AutoBill.id == rows[0].id).execute()
+        assert autobill.charge_now(first, current_app.config, NOON) is None
+        assert reload(rows[0]).attempts == 0
+    models.AutoBill.update(status="due").where(models.AutoBill.id == rows[0].id).execute()
+    assert autobill.charge_due(current_app.config, now=NOON) == {"paid": 1}  # the first
+    assert models.DemoCharge.select().count() == 2
+
+
+def test_charge_now_leaves_a_charge_in_progress_and_stamps_the_present(db, demo_gateway):
+    client, _ = customer()
+    demo_card(client, demo_gateway)
+    busy, fresh = factories.invoice(client), factories.invoice(client)
+    models.AutoBill.create(invoice=busy, status="charging", attempts=1,
+                           claimed_at=models.utcnow())
+    row = models.AutoBill.create(invoice=fresh)
+    assert autobill.charge_now(busy, current_app.config) is None
+    started = models.utcnow()
+    assert autobill.charge_now(fresh, current_app.config) == "paid"
+    claimed = reload(row).claimed_at
+    assert started <= claimed <= models.utcnow()
+    assert models.DemoCharge.select().count() == 1
