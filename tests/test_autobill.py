@@ -345,9 +345,10 @@ def test_the_decline_emails_and_log_say_why_when_and_where(db, demo_gateway, cap
     assert to_staff.body_text.rstrip().endswith(f"http://portal.test/admin/invoices/{invoice.id}")
 
 
-def test_a_decline_leaves_another_runs_attempt_alone(db, demo_gateway):
+@pytest.mark.parametrize("card, outcome", [("chargedeclined", "retry"), ("ok", "paid")])
+def test_an_attempt_leaves_another_runs_attempt_alone(db, demo_gateway, card, outcome):
     declining, _ = customer()
-    demo_card(declining, demo_gateway, "chargedeclined", "0341")
+    demo_card(declining, demo_gateway, card, "0341")
     template(declining)
     paying = factories.client(name="Other Buyer")
     factories.contact(paying, email="ap@other.example", is_primary=True)
@@ -361,10 +362,32 @@ def test_a_decline_leaves_another_runs_attempt_alone(db, demo_gateway):
         models.AutoBill.id == theirs.id).execute()
     before = [str(v) for v in models.AutoBill.select().where(
         models.AutoBill.id == theirs.id).tuples().get()]
-    assert autobill.charge_due(current_app.config, now=NOON) == {"retry": 1}
+    assert autobill.charge_due(current_app.config, now=NOON) == {outcome: 1}
     after = [str(v) for v in models.AutoBill.select().where(
         models.AutoBill.id == theirs.id).tuples().get()]
     assert after == before
+    ours = models.AutoBill.get(models.AutoBill.id != theirs.id)
+    payment = models.Payment.get(models.Payment.client == declining.id)
+    assert (ours.status, ours.claimed_at) == (outcome, NOON)
+    assert ours.payment_id == (payment.id if outcome == "paid" else None)
+
+
+def test_a_resumed_attempt_restamps_only_its_own_claim(db, demo_gateway):
+    """A run died mid-attempt half an hour ago; beside it, a charge it had finished and
+    one another run is at now. Resuming touches the dead run's row alone."""
+    client, _ = customer()
+    demo_card(client, demo_gateway)
+    died = NOON - autobill.STALE_AFTER - dt.timedelta(minutes=1)
+    stale, done, busy = (factories.invoice(client) for _ in range(3))
+    models.AutoBill.create(invoice=stale, status="charging", attempts=1, claimed_at=died)
+    models.AutoBill.create(invoice=done, status="paid", attempts=1, claimed_at=died)
+    models.AutoBill.create(invoice=busy, status="charging", attempts=1,
+                           claimed_at=NOON - dt.timedelta(minutes=1))
+    before = {r.invoice_id: (r.status, r.claimed_at) for r in models.AutoBill.select()}
+    assert autobill.charge_due(current_app.config, now=NOON) == {"paid": 1}
+    after = {r.invoice_id: (r.status, r.claimed_at) for r in models.AutoBill.select()}
+    assert after == {**before, stale.id: ("paid", NOON)}
+    assert models.Payment.get().idempotency_key == f"autobill-{stale.public_id}"
 
 
 def pending_charge(demo_gateway, message=""):
@@ -453,3 +476,44 @@ def test_charge_now_leaves_a_charge_in_progress_and_stamps_the_present(db, demo_
     claimed = reload(row).claimed_at
     assert started <= claimed <= models.utcnow()
     assert models.DemoCharge.select().count() == 1
+
+
+def test_the_decline_is_written_in_the_contacts_language_else_the_companys(db, demo_gateway):
+    models.Company.update(locale="de_DE").execute()
+    client, primary = customer()
+    demo_card(client, demo_gateway, "chargedeclined", "0341")
+    template(client)
+    models.Contact.update(locale="fr_FR").where(models.Contact.id == primary.id).execute()
+    (invoice,), _ = tick()
+    models.Contact.update(locale="").execute()
+    autobill.charge_due(current_app.config, now=NOON + autobill.RETRY_AFTER)
+    E = models.EmailMessage
+    subjects = [m.subject for m in E.select().where(E.to == "ap@acme.example")
+                .order_by(E.id)][-2:]
+    assert subjects == [
+        f"Le paiement automatique de la facture {invoice.number} n’a pas abouti",
+        f"Automatische Zahlung der Rechnung {invoice.number} fehlgeschlagen"]
+
+
+def test_nobody_left_to_tell_but_the_business(db, demo_gateway):
+    """The charge fails at the gateway after the client's only contact was deactivated:
+    the business hears of it; without a business address, nobody does, and nothing breaks."""
+    invoice, payment = pending_charge(demo_gateway)
+    models.Contact.update(is_active=False).execute()
+    models.Payment.update(status="failed", failure_message="Declined.").where(
+        models.Payment.id == payment.id).execute()
+    assert autobill.charge_due(current_app.config, now=NOON) == {"retry": 1}
+    assert mails("did not go through") == []
+    assert mails("failed") == ["billing@test.example"]
+    assert "has been told" not in models.EmailMessage.get(
+        models.EmailMessage.to == "billing@test.example").body_text
+
+
+def test_without_a_business_address_only_the_contact_is_told(db, demo_gateway):
+    models.Company.update(email="").execute()
+    client, _ = customer()
+    demo_card(client, demo_gateway, "chargedeclined", "0341")
+    template(client)
+    assert tick()[1] == {"retry": 1}
+    assert mails("did not go through") == ["ap@acme.example"]
+    assert mails("failed") == []
