@@ -10,8 +10,9 @@ tests/renewals_support.py."""
 import datetime as dt
 
 import models
-from billing import payment_methods, scheduler, subscriptions
-from tests.core_support import opened, snapshot
+from billing import payment_methods, renewals, scheduler, subscriptions
+from tests import factories
+from tests.core_support import activities, opened, snapshot
 from tests.payments_support import demo_card, reload
 from tests.renewals_support import (
     RENEWAL,
@@ -210,3 +211,79 @@ def test_far_behind_bills_the_current_period_only(db, demo_gateway):
     assert tick(today, 1) == ({"reactivated": 0}, {})
     assert tick(dt.date(2026, 11, 30))[0]["renewed"] == 1
     assert periods(renewal_invoices(subscription)[-1]) == ["2026-11-30 to 2026-12-31"]
+
+
+# -- renew() and its period, rule by rule --------------------------------------------------
+
+def test_a_period_ending_today_is_over(db):
+    client, _ = customer()
+    subscription = subscribed(client)  # next billing Dec 2, 2026, monthly
+    cases = {dt.date(2026, 12, 2): (RENEWAL, dt.date(2027, 1, 2), 0),
+             dt.date(2027, 1, 1): (RENEWAL, dt.date(2027, 1, 2), 0),
+             dt.date(2027, 1, 2): (dt.date(2027, 1, 2), dt.date(2027, 2, 2), 1),
+             dt.date(2027, 2, 2): (dt.date(2027, 2, 2), dt.date(2027, 3, 2), 2)}
+    for today, period in cases.items():
+        assert renewals.current_period(subscription, today) == period, today
+
+
+def test_renew_moves_only_the_subscription_it_is_given(db, demo_gateway):
+    client, _ = customer()
+    plan = make_plan()
+    first, second = subscribed(client, plan), subscribed(client, plan)
+    later = subscribed(client, plan, start=dt.date(2026, 11, 20))
+    before = snapshot()
+    assert renewals.renew(later, RENEWAL) is None  # not due yet: nothing written
+    assert snapshot() == before
+    invoice, charged = renewals.renew(second, RENEWAL)
+    assert (reload(invoice).subscription_id, charged) == (second.id, False)
+    moved = {s.id: (s.current_period_start, s.next_billing_date)
+             for s in models.Subscription.select()}
+    assert moved == {first.id: (START, RENEWAL), second.id: (RENEWAL, dt.date(2027, 1, 2)),
+                     later.id: (dt.date(2026, 11, 20), dt.date(2026, 12, 20))}
+    assert renewals.renew(second, RENEWAL) is None  # that period is billed
+
+
+def test_skipped_periods_are_logged_on_the_subscription(db):
+    client, _ = customer()
+    subscription = subscribed(client)
+    renewals.renew(subscription, dt.date(2027, 3, 5))
+    assert activities("subscription.periods_skipped") == [
+        (subscription.id, client.id, None, None, "3 from 2026-12-02")]
+    assert models.Activity.get(models.Activity.action == "subscription.periods_skipped"
+                               ).subject_type == "subscription"
+
+
+def test_the_first_billed_period_carries_the_setup_fee_whatever_else_was_invoiced(db):
+    client, _ = customer()
+    factories.invoice(client)  # invoices of the client's that no subscription issued
+    other = subscribed(client, make_plan())  # and another subscription's, with its fee
+    trial = subscribed(client, make_plan(name="Trial", trial_days="14"))
+    invoice, _ = renewals.renew(trial, trial.trial_ends_on)
+    assert periods(invoice)[0] == "Trial"  # the set-up fee's line names the plan
+    assert invoice.total == 2900 + 1000
+    second, _ = renewals.renew(trial, dt.date(2026, 12, 16))
+    assert second.total == 2900
+    assert other.status == "active"
+
+
+def test_one_minor_unit_owed_is_queued_for_charging(db, demo_gateway):
+    client, _ = customer()
+    demo_card(client, demo_gateway)
+    subscription = subscribed(client, make_plan(price="0.01", setup_fee="0.00"))
+    invoice, queued = renewals.renew(subscription, RENEWAL)
+    assert (invoice.balance, queued) == (1, True)
+    assert models.AutoBill.select().where(models.AutoBill.invoice == invoice.id).exists()
+
+
+def test_a_renewal_nobody_can_receive_is_logged_not_mailed(db, caplog):
+    client, primary = customer()
+    subscription = subscribed(client)
+    models.Contact.update(is_active=False).execute()
+    with caplog.at_level("INFO", logger="portal.renewals"):
+        assert tick(RENEWAL)[0]["renewed"] == 1
+    (invoice,) = renewal_invoices(subscription)
+    assert [m for m in caplog.messages if m.startswith("renewal invoice")] == [
+        f"renewal invoice {invoice.number} not e-mailed: "
+        "This client has no contact with an e-mail address."]
+    assert not models.EmailMessage.select().where(
+        models.EmailMessage.subject.contains(invoice.number)).exists()

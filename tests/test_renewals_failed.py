@@ -18,6 +18,7 @@ from billing import (
     company_settings,
     invoices,
     payment_methods,
+    payments,
     renewals,
     subscription_invoices,
     subscriptions,
@@ -122,6 +123,24 @@ def test_marked_paid_by_staff_or_cancelled_reactivates(db, demo_gateway):
     invoices.cancel(second)
     assert tick(RENEWAL, 6)[0]["reactivated"] == 1
     assert reload(subscription).status == "active"
+
+
+def test_a_given_up_invoice_part_paid_holds_it_until_the_last_cent(db, demo_gateway):
+    client, _ = customer()
+    subscription, invoice = fail_three_times(client, demo_gateway)
+    staff = factories.staff()
+    payments.record_manual(staff, client, "28.99", [invoice.id], method="bank_transfer",
+                           locale="en_US")
+    assert (reload(invoice).status, reload(invoice).balance) == ("partial", 1)
+    assert tick(RENEWAL, 5)[0]["reactivated"] == 0
+    assert reload(subscription).status == "past_due"
+    payments.record_manual(staff, client, "0.01", [invoice.id], method="bank_transfer",
+                           locale="en_US")
+    assert reload(subscription).status == "active"
+    assert activities("subscription.reactivated") == [
+        (subscription.id, client.id, None, None, "")]
+    assert models.Activity.get(models.Activity.action == "subscription.reactivated"
+                               ).subject_type == "subscription"
 
 
 def test_a_retry_that_succeeds_leaves_it_active(db, demo_gateway):
