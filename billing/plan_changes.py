@@ -14,6 +14,7 @@ plans do not let clients change themselves. Every other rule holds for everyone.
 import dataclasses
 import datetime as dt
 
+import i18n
 import models
 from billing import DomainError, autobill, credits, invoices, subscriptions, transaction
 from i18n import N_
@@ -222,12 +223,20 @@ def change(subscription, new_plan, new_quantity, *, expected_difference, config,
 
 
 def _lines(subscription, old_plan, old_quantity, new_plan, new_quantity, result, today):
-    end = subscription.current_period_end
-    description = (f"{old_plan.name} × {old_quantity} to {new_plan.name} × {new_quantity}, "
-                   f"{result.days_left} of {result.days_in_period} days left: "
-                   f"{today.isoformat()} to {end.isoformat()}")
-    return [{"product": f"Plan change: {new_plan.name}", "description": description,
-             "quantity": 1, "unit_cost": abs(result.difference)}]
+    """The line that bills or credits the change, in the client's language as a period's
+    lines are: the invoice or credit keeps the words it was issued with."""
+    company = models.Company.current()
+    with i18n.using(i18n.choose(client=subscription.client, company=company)):
+        product = _("Plan change: %(plan)s", plan=new_plan.name)
+        description = _("%(old_plan)s × %(old_quantity)s to %(new_plan)s × %(new_quantity)s, "
+                        "%(left)s of %(days)s days left: %(start)s to %(end)s",
+                        old_plan=old_plan.name, old_quantity=old_quantity,
+                        new_plan=new_plan.name, new_quantity=new_quantity,
+                        left=result.days_left, days=result.days_in_period,
+                        start=today.isoformat(),
+                        end=subscription.current_period_end.isoformat())
+    return [{"product": product, "description": description, "quantity": 1,
+             "unit_cost": abs(result.difference)}]
 
 
 # -- pause and resume ----------------------------------------------------------------------

@@ -93,6 +93,20 @@ def test_upgrade_without_a_saved_method_leaves_an_invoice_to_pay(pworld):
     assert "Basic x 1 to Pro x 1" in logged.detail
 
 
+def test_the_change_is_written_in_the_clients_language(pworld):
+    models.Client.update(locale="de_DE").where(models.Client.id == pworld["a"].id).execute()
+    up = change(pworld["sub"], pworld["pro"], 1, expected=1000).invoice
+    (line,) = up.lines
+    assert (line.product, line.description) == (
+        "Tarifwechsel: Pro",
+        "Basic × 1 zu Pro × 1, noch 15 von 30 Tagen: 2026-11-16 bis 2026-12-01")
+    down = change(pworld["sub"], pworld["basic"], 1, expected=-1000).credit
+    (line,) = down.lines
+    assert (line.product, line.description) == (
+        "Tarifwechsel: Basic",
+        "Pro × 1 zu Basic × 1, noch 15 von 30 Tagen: 2026-11-16 bis 2026-12-01")
+
+
 def test_upgrade_charges_the_default_saved_method_once(pworld, demo_gateway):
     demo_card(pworld["a"], demo_gateway)
     done = change(pworld["sub"], pworld["pro"], 3, expected=4000)
