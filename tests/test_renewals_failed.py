@@ -143,6 +143,55 @@ def test_a_given_up_invoice_part_paid_holds_it_until_the_last_cent(db, demo_gate
                                ).subject_type == "subscription"
 
 
+def held_for(subscription, status, autobill_status="failed"):
+    """`subscription` held as `status`, owing a period invoice whose auto-bill ended so."""
+    invoice = subscription_invoices.issue_period_invoice(subscription, RENEWAL,
+                                                         dt.date(2027, 1, 2))
+    models.AutoBill.create(invoice=invoice, status=autobill_status, attempts=3)
+    models.Subscription.update(status=status).where(
+        models.Subscription.id == subscription.id).execute()
+    return invoice
+
+
+def test_the_sweep_reactivates_each_one_held_for_a_charge_and_no_other(db):
+    plan = make_plan()
+    clients = [customer(email=f"ap{n}@acme.example")[0] for n in range(4)]
+    past_due, suspended, still_owed, by_staff = (subscribed(c, plan) for c in clients)
+    settled = [held_for(past_due, "past_due"), held_for(suspended, "suspended")]
+    held_for(still_owed, "past_due")
+    invoices.mark_paid(held_for(by_staff, "active", autobill_status="paid"))
+    models.Subscription.update(status="past_due").where(  # staff hold it for another reason
+        models.Subscription.id == by_staff.id).execute()
+    for invoice in settled:
+        invoices.cancel(invoice)  # no hook: the sweep finds them
+    assert tick(RENEWAL, 1)[0]["reactivated"] == 2
+    statuses = [reload(s).status for s in (past_due, suspended, still_owed, by_staff)]
+    assert statuses == ["active", "active", "past_due", "past_due"]
+    assert activities("subscription.reactivated") == [
+        (past_due.id, clients[0].id, None, None, ""),
+        (suspended.id, clients[1].id, None, None, "")]
+    assert tick(RENEWAL, 2)[0]["reactivated"] == 0
+
+
+def test_one_subscriptions_bad_data_is_logged_and_the_rest_renew(db, demo_gateway, caplog):
+    carded, _ = customer()
+    demo_card(carded, demo_gateway)
+    uncarded, _ = customer(email="ap@other.example")
+    plan, free = make_plan(), make_plan(name="Free", price="0.00", setup_fee="0.00")
+    order = [subscribed(carded, free, first_invoice=False), subscribed(carded, plan),
+             subscribed(uncarded, free, first_invoice=False), subscribed(carded, plan),
+             subscribed(uncarded, plan), subscribed(uncarded, plan)]
+    with caplog.at_level("WARNING", logger="portal.renewals"):
+        renewed, charged = tick(RENEWAL)
+    assert renewed == {"reactivated": 0, "renewed": 4, "charging": 2, "owed": 2, "failed": 2}
+    assert charged == {"paid": 2}
+    refused = [m for m in caplog.messages if " not renewed: " in m]
+    assert [m.split(":")[0] for m in refused] == [
+        f"subscription {order[0].id} not renewed", f"subscription {order[2].id} not renewed"]
+    assert all("total of zero" in m for m in refused)
+    assert [len(renewal_invoices(s)) for s in order] == [0, 1, 0, 1, 1, 1]
+
+
 def test_a_retry_that_succeeds_leaves_it_active(db, demo_gateway):
     client, _ = customer()
     bad = demo_card(client, demo_gateway, "chargedeclined", "0341")
