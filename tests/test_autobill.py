@@ -14,6 +14,7 @@ from flask import current_app
 import models
 import portal
 from billing import autobill, payment_methods, payments, recurring, scheduler, transaction
+from gateways.demo import DemoGateway
 from tests import factories
 from tests.autobill_support import DAY, LINES, NOON, customer, template, tick
 from tests.core_support import opened, race
@@ -517,3 +518,55 @@ def test_without_a_business_address_only_the_contact_is_told(db, demo_gateway):
     assert tick()[1] == {"retry": 1}
     assert mails("did not go through") == ["ap@acme.example"]
     assert mails("failed") == []
+
+
+def test_charge_now_declined_is_retried_later_and_both_told(db, demo_gateway):
+    client, _ = customer()
+    demo_card(client, demo_gateway, "chargedeclined", "0341")
+    invoice = factories.invoice(client)
+    row = models.AutoBill.create(invoice=invoice)
+    assert autobill.charge_now(invoice, current_app.config, NOON) == "retry"
+    assert reload(row).next_attempt_at == NOON + autobill.RETRY_AFTER
+    assert mails("did not go through") == ["ap@acme.example"]
+    assert mails("failed") == ["billing@test.example"]
+
+
+def test_without_a_base_url_the_decline_links_from_the_portal_root(db, demo_gateway):
+    client, _ = customer()
+    demo_card(client, demo_gateway, "chargedeclined", "0341")
+    invoice = factories.invoice(client)
+    models.AutoBill.create(invoice=invoice)
+    config = {k: v for k, v in current_app.config.items() if k != "BASE_URL"}
+    assert autobill.charge_due(config, now=NOON) == {"retry": 1}
+    for message in models.EmailMessage.select():
+        assert "None" not in message.body_text and "XX" not in message.body_text
+    told = models.EmailMessage.get(models.EmailMessage.to == "ap@acme.example")
+    assert f"\n/client/invoices/{invoice.public_id}\n" in told.body_text
+
+
+def test_an_attempt_overtaken_by_another_run_is_not_counted_twice(db, demo_gateway,
+                                                                  monkeypatch):
+    """The gateway took longer than STALE_AFTER to answer, and another run resumed the
+    attempt meanwhile: the slow run's answer neither counts nor overwrites the row."""
+    client, _ = customer()
+    demo_card(client, demo_gateway)
+    invoice = factories.invoice(client)
+    row = models.AutoBill.create(invoice=invoice)
+    resumed_at = NOON + autobill.STALE_AFTER + dt.timedelta(minutes=1)
+    answer = DemoGateway.charge
+
+    def slow_charge(*args, **kwargs):
+        result = answer(*args, **kwargs)
+        models.AutoBill.update(claimed_at=resumed_at).where(
+            models.AutoBill.id == row.id).execute()
+        return result
+
+    monkeypatch.setattr(DemoGateway, "charge", slow_charge)
+    assert autobill.charge_due(current_app.config, now=NOON) == {}
+    assert (reload(row).status, reload(row).claimed_at) == ("charging", resumed_at)
+    assert reload(invoice).status == "paid"
+    monkeypatch.undo()
+    # the run that resumed it finds the payment under the same key and records it
+    assert autobill.charge_due(current_app.config, now=resumed_at + autobill.STALE_AFTER
+                               + dt.timedelta(minutes=1)) == {"paid": 1}
+    assert models.DemoCharge.select().count() == 1
