@@ -241,6 +241,10 @@ def test_renew_moves_only_the_subscription_it_is_given(db, demo_gateway):
     assert moved == {first.id: (START, RENEWAL), second.id: (RENEWAL, dt.date(2027, 1, 2)),
                      later.id: (dt.date(2026, 11, 20), dt.date(2026, 12, 20))}
     assert renewals.renew(second, RENEWAL) is None  # that period is billed
+    # one deleted after run-due listed it: nothing, while the others are still due
+    before = snapshot()
+    assert renewals.renew(models.Subscription(id=later.id + 100), RENEWAL) is None
+    assert snapshot() == before
 
 
 def test_skipped_periods_are_logged_on_the_subscription(db):
