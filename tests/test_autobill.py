@@ -17,7 +17,7 @@ from billing import autobill, payment_methods, payments, recurring, scheduler, t
 from gateways.demo import DemoGateway
 from tests import factories
 from tests.autobill_support import DAY, LINES, NOON, customer, template, tick
-from tests.core_support import opened, race
+from tests.core_support import opened, race, snapshot
 from tests.mail_support import mails
 from tests.payments_support import demo_card, reload
 
@@ -570,3 +570,92 @@ def test_an_attempt_overtaken_by_another_run_is_not_counted_twice(db, demo_gatew
     assert autobill.charge_due(current_app.config, now=resumed_at + autobill.STALE_AFTER
                                + dt.timedelta(minutes=1)) == {"paid": 1}
     assert models.DemoCharge.select().count() == 1
+
+
+def test_a_charge_the_client_is_making_by_hand_waits_for_the_next_attempt(db, demo_gateway):
+    """The contact is paying the invoice at this very moment (their payment holds its
+    balance): the automatic charge takes nothing, tries again later and tells nobody."""
+    client, primary = customer()
+    demo_card(client, demo_gateway)
+    template(client)
+    (invoice,) = recurring.generate_due(current_app.config, today=DAY)
+    models.Payment.create(
+        client=client, contact=primary, status="pending", date=DAY, currency="USD",
+        amount=55000, gateway=demo_gateway, idempotency_key="by-hand-" + "k" * 24,
+        plan=f'{{"lines": [[{invoice.id}, 55000]], "credit": 0}}')
+    assert autobill.charge_due(current_app.config, now=NOON) == {"retry": 1}
+    row = models.AutoBill.get(models.AutoBill.invoice == invoice.id)
+    assert (row.status, row.attempts, row.next_attempt_at, row.payment_id) == (
+        "retry", 1, NOON + autobill.RETRY_AFTER, None)
+    assert row.last_error == (f"Invoice {invoice.number} has a payment being processed; it "
+                              "shows as paid once the payment service confirms it. Nothing "
+                              "was charged.")
+    assert mails("did not go through") == [] and mails("failed") == []
+    assert models.DemoCharge.select().count() == 0
+
+
+def test_a_charge_found_after_a_crash_is_recorded_on_its_row(db, demo_gateway):
+    """Paid by the attempt a dead run made: the row names that payment, not another of the
+    client's."""
+    from billing import allocation, checkout
+    client, primary = customer()
+    token = demo_card(client, demo_gateway)
+    earlier = factories.invoice(client)
+    with transaction():
+        payments.record_payment(client, earlier.total, "USD", [(earlier, earlier.total)],
+                                method="manual")
+    template(client)
+    (invoice,) = recurring.generate_due(current_app.config, today=DAY)
+    outcome = checkout.pay(primary, [(invoice.public_id, allocation.FULL)],
+                           models.Company.current(),
+                           idempotency_key=f"autobill-{invoice.public_id}", token=token)
+    models.AutoBill.update(status="charging", attempts=1,
+                           claimed_at=NOON - dt.timedelta(hours=1)).execute()
+    assert autobill.charge_due(current_app.config, now=NOON) == {"paid": 1}
+    row = models.AutoBill.get()
+    assert (row.status, row.payment_id) == ("paid", outcome.payment.id)
+
+
+def test_two_attempts_left_by_one_dead_run_are_both_resumed(db, demo_gateway):
+    client, _ = customer()
+    demo_card(client, demo_gateway)
+    died = NOON - autobill.STALE_AFTER - dt.timedelta(minutes=1)
+    rows = [models.AutoBill.create(invoice=factories.invoice(client), status="charging",
+                                   attempts=1, claimed_at=died) for _ in range(2)]
+    assert autobill.charge_due(current_app.config, now=NOON) == {"paid": 2}
+    assert [(reload(r).status, reload(r).claimed_at) for r in rows] == [("paid", NOON)] * 2
+
+
+def test_charge_now_waits_for_a_retry_that_is_not_due_yet(db, demo_gateway):
+    client, _ = customer()
+    demo_card(client, demo_gateway)
+    invoice = factories.invoice(client)
+    row = models.AutoBill.create(invoice=invoice, status="retry", attempts=1,
+                                 next_attempt_at=NOON + dt.timedelta(hours=1))
+    before = snapshot()
+    assert autobill.charge_now(invoice, current_app.config, NOON) is None
+    assert snapshot() == before
+    assert autobill.charge_now(invoice, current_app.config, NOON + dt.timedelta(hours=1)) \
+        == "paid"
+    assert reload(row).attempts == 2
+
+
+def test_a_charge_the_bank_holds_for_the_customer_is_followed_up(app, conn, localstripe,
+                                                                stripe_gateway):
+    """Off-session, the bank asks for 3-D Secure: the attempt is processing, its pending
+    payment holds the invoice, and nothing more is charged while it waits."""
+    from tests.payments_support import stripe_card
+    with opened(app):
+        client, _ = customer()
+        _api, card = stripe_card(localstripe, "4000002500003155")
+        payment_methods.store(client.id, stripe_gateway.id, card)
+        template(client)
+        (invoice,), done = tick()
+        assert done == {"processing": 1}
+        row = models.AutoBill.get()
+        payment = models.Payment.get(models.Payment.idempotency_key
+                                     == f"autobill-{invoice.public_id}")
+        assert (row.status, row.payment_id, payment.status) == (
+            "processing", payment.id, "pending")
+        assert autobill.charge_due(current_app.config, now=NOON + dt.timedelta(hours=1)) == {}
+        assert models.Payment.select().count() == 1
