@@ -107,6 +107,12 @@ def test_the_change_is_written_in_the_clients_language(pworld):
         "Pro × 1 zu Basic × 1, noch 15 von 30 Tagen: 2026-11-16 bis 2026-12-01")
 
 
+def test_without_a_language_of_its_own_the_client_reads_the_companys(pworld):
+    models.Company.update(locale="fr_FR").execute()
+    (line,) = change(pworld["sub"], pworld["pro"], 1, expected=1000).invoice.lines
+    assert line.product == "Changement de formule : Pro"
+
+
 def test_upgrade_charges_the_default_saved_method_once(pworld, demo_gateway):
     demo_card(pworld["a"], demo_gateway)
     done = change(pworld["sub"], pworld["pro"], 3, expected=4000)
@@ -248,22 +254,23 @@ def test_resuming_the_same_day_moves_nothing(pworld):
 
 
 @pytest.mark.parametrize("prepare, message, kw", [
-    (lambda s, w: None, "cannot be paused from the portal", {"locked": True}),
-    (lambda s, w: plan_changes.pause(s, today=MID), "already paused", {}),
+    (lambda s, w: None, "This subscription cannot be paused from the portal. Please contact "
+     "us to pause it.", {"locked": True}),
+    (lambda s, w: plan_changes.pause(s, today=MID), "This subscription is already paused.", {}),
     (lambda s, w: models.Subscription.update(status="cancelled").where(
-        models.Subscription.id == s.id).execute(), "Only an active", {}),
+        models.Subscription.id == s.id).execute(),
+     "Only an active subscription can be paused.", {}),
     (lambda s, w: models.Subscription.update(cancel_at_period_end=True).where(
-        models.Subscription.id == s.id).execute(), "Undo the cancellation", {}),
+        models.Subscription.id == s.id).execute(), "This subscription is cancelled at the end "
+     "of the period. Undo the cancellation first to pause it.", {}),
 ])
 def test_pause_refusals_change_nothing(pworld, prepare, message, kw):
     sub = pworld["sub"]
     if kw.get("locked"):
         sub = service.subscribe(pworld["b"], pworld["locked"], start=START)
     prepare(sub, pworld)
-    before = snapshot()
-    with pytest.raises(DomainError, match=message):
-        plan_changes.pause(fresh(sub), today=MID)
-    assert snapshot() == before
+    refused = refusal(lambda: plan_changes.pause(fresh(sub), today=MID))
+    assert (refused.message, refused.field) == (message, "subscription")
 
 
 def test_the_business_may_pause_a_plan_clients_cannot(pworld):
