@@ -659,3 +659,21 @@ def test_a_charge_the_bank_holds_for_the_customer_is_followed_up(app, conn, loca
             "processing", payment.id, "pending")
         assert autobill.charge_due(current_app.config, now=NOON + dt.timedelta(hours=1)) == {}
         assert models.Payment.select().count() == 1
+
+
+def test_every_charge_settled_since_the_last_tick_is_counted(db, demo_gateway):
+    from billing import checkout
+    client, primary = customer()
+    demo_card(client, demo_gateway)
+    for number in range(2):
+        invoice = factories.invoice(client)
+        payment = models.Payment.create(
+            client=client, contact=primary, status="pending", date=DAY, currency="USD",
+            amount=invoice.total, gateway=demo_gateway,
+            idempotency_key=f"autobill-{invoice.public_id}",
+            plan=f'{{"lines": [[{invoice.id}, {invoice.total}]], "credit": 0}}')
+        models.AutoBill.create(invoice=invoice, status="processing", attempts=1,
+                               claimed_at=NOON, payment=payment)
+        checkout.finalize(payment.id, f"demo_ch_later_{number}")
+    assert autobill.charge_due(current_app.config, now=NOON) == {"paid": 2}
+    assert [r.status for r in models.AutoBill.select()] == ["paid", "paid"]

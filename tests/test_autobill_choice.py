@@ -37,8 +37,9 @@ def test_modes_through_the_services(db):
     assert (r.auto_bill_mode, r.auto_bill) == ("off", False)
     before = snapshot()
     for bad in ("sometimes", "", 1, "OFF"):
-        with pytest.raises(autobill.DomainError, match="auto-bill setting"):
-            recurring.update_recurring(r, {"auto_bill_mode": bad})
+        refused = refusal(lambda b=bad: recurring.update_recurring(r, {"auto_bill_mode": b}))
+        assert (refused.message, refused.field) == (
+            "Choose an auto-bill setting from the list.", "auto_bill_mode")
         with pytest.raises(autobill.DomainError, match="auto-bill setting"):
             recurring.create_recurring(client, LINES, start_date=DAY, auto_bill_mode=bad)
     assert snapshot() == before
