@@ -72,6 +72,36 @@ def test_nothing_is_prorated_during_a_trial(pworld):
     assert result.days_left == 0 and result.difference == 0
 
 
+# ---------------------------------------------------------------- what may be chosen
+
+def test_the_options_are_current_plans_of_the_group_in_its_currency_and_rhythm(pworld):
+    assert plan_changes.options(fresh(pworld["sub"])) == [pworld["basic"], pworld["pro"]]
+    alone = service.subscribe(pworld["b"], pworld["ungrouped"], start=START)
+    assert plan_changes.options(fresh(alone)) == [pworld["ungrouped"]]
+
+
+def test_a_choice_reads_as_the_form_sent_it(pworld):
+    pro = pworld["pro"]
+    assert plan_changes.read_choice(pro.public_id, " 3 ") == (pro, 3)
+    assert plan_changes.read_choice("", "") == (None, "")
+    assert plan_changes.read_choice(None, None) == (None, "")
+    assert plan_changes.read_choice(pro.public_id, "2.5") == (pro, "2.5")
+    assert plan_changes.read_choice(pro.public_id, "٣") == (pro, "٣")  # digits, not ASCII
+    # what a person types is read to its first 12 characters
+    assert plan_changes.read_choice(pro.public_id, "1234567890123") == (pro, 123456789012)
+
+
+@pytest.mark.parametrize("text, difference", [
+    ("2500", 2500), ("-1000", -1000), (" 0 ", 0), ("1" * 25, int("1" * 20)),
+    ("", plan_changes.UNREADABLE), (None, plan_changes.UNREADABLE),
+    ("X5", plan_changes.UNREADABLE), ("--5", plan_changes.UNREADABLE),
+    ("5-", plan_changes.UNREADABLE), ("2,500", plan_changes.UNREADABLE),
+    ("٢٥", plan_changes.UNREADABLE),
+])
+def test_the_confirmed_difference_is_read_strictly(text, difference):
+    assert plan_changes.confirmed_difference(text) == difference
+
+
 # ---------------------------------------------------------------- upgrade, downgrade
 
 def test_upgrade_without_a_saved_method_leaves_an_invoice_to_pay(pworld):
