@@ -592,6 +592,12 @@ def test_a_charge_the_client_is_making_by_hand_waits_for_the_next_attempt(db, de
                               "was charged.")
     assert mails("did not go through") == [] and mails("failed") == []
     assert models.DemoCharge.select().count() == 0
+    # on the last attempt it gives up, and then both sides hear of it
+    models.AutoBill.update(attempts=autobill.MAX_ATTEMPTS - 1).execute()
+    assert autobill.charge_due(current_app.config, now=NOON + autobill.RETRY_AFTER) == {
+        "failed": 1}
+    assert mails("did not go through") == ["ap@acme.example"]
+    assert mails("failed") == ["billing@test.example"]
 
 
 def test_a_charge_found_after_a_crash_is_recorded_on_its_row(db, demo_gateway):
