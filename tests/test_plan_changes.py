@@ -143,6 +143,33 @@ def test_without_a_language_of_its_own_the_client_reads_the_companys(pworld):
     assert line.product == "Changement de formule : Pro"
 
 
+def test_a_change_overtaken_by_another_is_refused_and_touches_nothing(pworld):
+    sub = pworld["sub"]
+    beside = service.subscribe(pworld["b"], pworld["basic"], start=START)
+    seen = fresh(sub)  # the confirmation page was opened
+    change(sub, pworld["basic"], 2, expected=500)  # another tab changed the quantity
+    before = snapshot()
+    refused = refusal(lambda: plan_changes.change(
+        seen, pworld["pro"], 1, expected_difference=1000, config=current_app.config,
+        today=MID, now=NOON))
+    assert (refused.message, refused.field) == (
+        "This subscription was changed meanwhile. Check it and try again.", "confirmation")
+    assert snapshot() == before
+    assert (fresh(beside).plan_id, fresh(beside).quantity) == (pworld["basic"].id, 1)
+
+
+def test_one_minor_unit_more_is_invoiced(pworld):
+    plus = factories.plan("Plus", 1002)
+    done = change(pworld["sub"], plus, 1, expected=1)
+    assert (done.invoice.total, done.credit) == (1, None)
+
+
+def test_the_change_is_invoiced_in_the_plans_currency(pworld):
+    models.Client.update(currency="EUR").where(models.Client.id == pworld["a"].id).execute()
+    done = change(pworld["sub"], pworld["pro"], 1, expected=1000)
+    assert models.Invoice.get_by_id(done.invoice.id).currency == "USD"
+
+
 def test_upgrade_charges_the_default_saved_method_once(pworld, demo_gateway):
     demo_card(pworld["a"], demo_gateway)
     done = change(pworld["sub"], pworld["pro"], 3, expected=4000)
