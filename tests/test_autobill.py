@@ -293,6 +293,30 @@ def test_two_overlapping_run_due_ticks_issue_and_charge_once(app, demo_gateway):
         assert models.Payment.select().count() == models.DemoCharge.select().count() == 1
 
 
+def holding_payment(invoice, contact, gateway, key=None, message=""):
+    """A pending payment holding all of `invoice`, as a charge waiting for its gateway
+    leaves one; under auto-bill's key unless `key` says whose it is."""
+    return models.Payment.create(
+        client=invoice.client_id, contact=contact, status="pending", date=DAY,
+        currency=invoice.currency, amount=invoice.balance, gateway=gateway,
+        idempotency_key=key or autobill.idempotency_key(invoice, 1), failure_message=message,
+        plan=f'{{"lines": [[{invoice.id}, {invoice.balance}]], "credit": 0}}')
+
+
+def billed_after_an_earlier_payment(demo_gateway):
+    """A customer with a saved card who paid an earlier invoice by hand, and the auto-billed
+    invoice issued today: (client, primary contact, card, invoice)."""
+    client, primary = customer()
+    token = demo_card(client, demo_gateway)
+    earlier = factories.invoice(client)
+    with transaction():
+        payments.record_payment(client, earlier.total, "USD", [(earlier, earlier.total)],
+                                method="manual")
+    template(client)
+    (invoice,) = recurring.generate_due(current_app.config, today=DAY)
+    return client, primary, token, invoice
+
+
 @pytest.mark.parametrize("settled, outcome", [("completed", "paid"), ("failed", "retry")])
 def test_a_charge_the_gateway_settles_later_is_followed_up(db, demo_gateway, settled, outcome):
     """Processing or waiting for 3-D Secure: the pending payment holds the invoice until the
@@ -302,10 +326,7 @@ def test_a_charge_the_gateway_settles_later_is_followed_up(db, demo_gateway, set
     demo_card(client, demo_gateway)
     template(client)
     (invoice,) = recurring.generate_due(current_app.config, today=DAY)
-    payment = models.Payment.create(
-        client=client, contact=primary, status="pending", date=DAY, currency="USD",
-        amount=55000, gateway=demo_gateway, idempotency_key=f"autobill-{invoice.public_id}",
-        plan=f'{{"lines": [[{invoice.id}, 55000]], "credit": 0}}')
+    payment = holding_payment(invoice, primary, demo_gateway)
     models.AutoBill.update(status="processing", attempts=1, claimed_at=NOON,
                            payment=payment.id).execute()
     assert autobill.charge_due(current_app.config, now=NOON) == {}  # still pending
@@ -394,18 +415,8 @@ def test_a_resumed_attempt_restamps_only_its_own_claim(db, demo_gateway):
 def pending_charge(demo_gateway, message=""):
     """An auto-billed invoice whose charge is still processing at the gateway, after an
     earlier payment of the client's (so the pending one is not the first payment)."""
-    client, primary = customer()
-    demo_card(client, demo_gateway)
-    earlier = factories.invoice(client)
-    with transaction():
-        payments.record_payment(client, earlier.total, "USD", [(earlier, earlier.total)],
-                                method="manual")
-    template(client)
-    (invoice,) = recurring.generate_due(current_app.config, today=DAY)
-    payment = models.Payment.create(
-        client=client, contact=primary, status="pending", date=DAY, currency="USD",
-        amount=55000, gateway=demo_gateway, idempotency_key=f"autobill-{invoice.public_id}",
-        failure_message=message, plan=f'{{"lines": [[{invoice.id}, 55000]], "credit": 0}}')
+    _client, primary, _token, invoice = billed_after_an_earlier_payment(demo_gateway)
+    payment = holding_payment(invoice, primary, demo_gateway, message=message)
     models.AutoBill.update(status="processing", attempts=1, claimed_at=NOON,
                            payment=payment.id).where(
         models.AutoBill.invoice == invoice.id).execute()
@@ -579,10 +590,7 @@ def test_a_charge_the_client_is_making_by_hand_waits_for_the_next_attempt(db, de
     demo_card(client, demo_gateway)
     template(client)
     (invoice,) = recurring.generate_due(current_app.config, today=DAY)
-    models.Payment.create(
-        client=client, contact=primary, status="pending", date=DAY, currency="USD",
-        amount=55000, gateway=demo_gateway, idempotency_key="by-hand-" + "k" * 24,
-        plan=f'{{"lines": [[{invoice.id}, 55000]], "credit": 0}}')
+    holding_payment(invoice, primary, demo_gateway, key="by-hand-" + "k" * 24)
     assert autobill.charge_due(current_app.config, now=NOON) == {"retry": 1}
     row = models.AutoBill.get(models.AutoBill.invoice == invoice.id)
     assert (row.status, row.attempts, row.next_attempt_at, row.payment_id) == (
@@ -604,14 +612,7 @@ def test_a_charge_found_after_a_crash_is_recorded_on_its_row(db, demo_gateway):
     """Paid by the attempt a dead run made: the row names that payment, not another of the
     client's."""
     from billing import allocation, checkout
-    client, primary = customer()
-    token = demo_card(client, demo_gateway)
-    earlier = factories.invoice(client)
-    with transaction():
-        payments.record_payment(client, earlier.total, "USD", [(earlier, earlier.total)],
-                                method="manual")
-    template(client)
-    (invoice,) = recurring.generate_due(current_app.config, today=DAY)
+    _client, primary, token, invoice = billed_after_an_earlier_payment(demo_gateway)
     outcome = checkout.pay(primary, [(invoice.public_id, allocation.FULL)],
                            models.Company.current(),
                            idempotency_key=f"autobill-{invoice.public_id}", token=token)
@@ -673,11 +674,7 @@ def test_every_charge_settled_since_the_last_tick_is_counted(db, demo_gateway):
     demo_card(client, demo_gateway)
     for number in range(2):
         invoice = factories.invoice(client)
-        payment = models.Payment.create(
-            client=client, contact=primary, status="pending", date=DAY, currency="USD",
-            amount=invoice.total, gateway=demo_gateway,
-            idempotency_key=f"autobill-{invoice.public_id}",
-            plan=f'{{"lines": [[{invoice.id}, {invoice.total}]], "credit": 0}}')
+        payment = holding_payment(invoice, primary, demo_gateway)
         models.AutoBill.create(invoice=invoice, status="processing", attempts=1,
                                claimed_at=NOON, payment=payment)
         checkout.finalize(payment.id, f"demo_ch_later_{number}")
