@@ -205,6 +205,19 @@ def test_downgrade_credits_the_unused_difference(pworld):
     assert (after.plan_id, after.quantity, after.unit_price) == (pworld["basic"].id, 1, 1000)
 
 
+def test_a_downgrade_by_staff_credits_on_the_day_in_the_plans_currency_naming_them(pworld):
+    sub = pworld["sub"]
+    change(sub, pworld["pro"], 2, expected=2500)
+    models.Client.update(currency="EUR").where(models.Client.id == pworld["a"].id).execute()
+    staff = factories.staff()
+    credit = change(sub, pworld["basic"], 1, expected=-2500, staff=staff,
+                    by_business=True).credit
+    credit = models.Credit.get_by_id(credit.id)
+    assert (credit.date, credit.currency, credit.total) == (MID, "USD", 2500)
+    assert activities("credit.created") == [
+        (credit.id, pworld["a"].id, None, staff.id, "2500 USD adjustment")]
+
+
 def test_a_quantity_change_on_the_same_plan(pworld):
     done = change(pworld["sub"], pworld["basic"], 4, expected=1500)
     assert done.invoice.total == 1500 and fresh(pworld["sub"]).quantity == 4
