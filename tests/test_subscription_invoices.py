@@ -76,6 +76,7 @@ def test_a_period_is_billed_in_the_plans_currency_and_logged_on_the_subscription
     with opened(app):
         # the client's currency changed while nothing was billed yet (a trial, say)
         models.Client.update(currency="EUR").execute()
+        subscription = models.Subscription.get_by_id(subscription.id)
         invoice = subscription_invoices.issue_period_invoice(subscription, START, END)
         assert models.Invoice.get_by_id(invoice.id).currency == "USD"
         assert activities("subscription.invoiced") == [
