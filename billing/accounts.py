@@ -1,6 +1,7 @@
 """Contact logins: authenticate, reset a forgotten password."""
 import datetime as dt
 import logging
+import os
 import queue
 import secrets
 import threading
@@ -69,6 +70,17 @@ def queue_account_work(app, job, *args):
             _worker = threading.Thread(target=_work, name="account-mail", daemon=True)
             _worker.start()
     _resets.put((time.monotonic() + WORKER_DELAY, app, job, args))
+
+
+def _forget_parents_worker():
+    # A forked child (a pre-forking server, mutmut's test runs) keeps none of the parent's
+    # threads but a copy of its queue: a job the parent's worker held at the fork would
+    # never be marked done, and wait_for_queued_resets() would wait for it forever.
+    global _resets, _worker_lock, _worker
+    _resets, _worker_lock, _worker = queue.Queue(), threading.Lock(), None
+
+
+os.register_at_fork(after_in_child=_forget_parents_worker)
 
 
 def wait_for_queued_resets():

@@ -341,3 +341,30 @@ def test_profile_fragment_for_htmx(client, auth, world):
     auth.login(A1)
     fragment = client.get("/client/profile", headers={"HX-Request": "true"})
     assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
+
+
+def test_a_forked_process_does_not_wait_for_its_parents_account_jobs(app):
+    """A process forked while the account worker held a job (a pre-forking server, mutmut's
+    test runs) starts with no job of its own to wait for, and can queue its own."""
+    import threading
+
+    from billing import accounts
+    started, release = threading.Event(), threading.Event()
+    accounts.queue_account_work(app, lambda: (started.set(), release.wait(10)))
+    assert started.wait(10)
+    child = os.fork()
+    if child == 0:  # the child: report by exit code only, never return into pytest
+        code = 1
+        try:
+            waiting = threading.Thread(target=accounts.wait_for_queued_resets, daemon=True)
+            waiting.start()
+            waiting.join(5)
+            ran = threading.Event()
+            accounts.queue_account_work(app, ran.set)
+            code = 0 if not waiting.is_alive() and ran.wait(5) else 1
+        finally:
+            os._exit(code)
+    release.set()
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    wait_for_queued_resets()
