@@ -180,7 +180,7 @@ def test_upgrade_charges_the_default_saved_method_once(pworld, demo_gateway):
     assert (payment.amount, payment.status) == (4000, "completed")
     assert payment.idempotency_key == f"autobill-{invoice.public_id}"
     assert models.DemoCharge.select().count() == 1
-    assert models.AutoBill.get().status == "paid"
+    assert (models.AutoBill.get().status, models.AutoBill.get().claimed_at) == ("paid", NOON)
 
 
 def test_a_declined_card_leaves_the_invoice_owed_and_retried_later(pworld, demo_gateway):
@@ -216,6 +216,20 @@ def test_a_downgrade_by_staff_credits_on_the_day_in_the_plans_currency_naming_th
     assert (credit.date, credit.currency, credit.total) == (MID, "USD", 2500)
     assert activities("credit.created") == [
         (credit.id, pworld["a"].id, None, staff.id, "2500 USD adjustment")]
+
+
+def test_each_change_is_logged_on_the_subscription_with_what_it_made(pworld):
+    sub, staff = pworld["sub"], factories.staff()
+    up = change(sub, pworld["pro"], 1, expected=1000, contact=pworld["a1"]).invoice
+    trial = service.subscribe(pworld["b"], factories.plan("Trial", 1000, trial_days=14),
+                              start=START)
+    change(trial, pworld["pro"], 1, expected=0, today=START, staff=staff)
+    assert activities("subscription.plan_changed") == [
+        (sub.id, pworld["a"].id, pworld["a1"].id, None,
+         f"Basic x 1 to Pro x 1 ({up.number})"),
+        (trial.id, pworld["b"].id, None, staff.id, "Trial x 1 to Pro x 1")]
+    assert {a.subject_type for a in models.Activity.select().where(
+        models.Activity.action == "subscription.plan_changed")} == {"subscription"}
 
 
 def test_a_quantity_change_on_the_same_plan(pworld):
@@ -273,12 +287,19 @@ def test_a_plan_that_does_not_allow_changes(pworld):
     assert fresh(locked).quantity == 2 and done.invoice.total == 500
 
 
-@pytest.mark.parametrize("state", [{"status": "cancelled"}, {"status": "ended"},
-                                   {"status": "paused"}, {"cancel_at_period_end": True}])
-def test_a_subscription_that_is_not_live_cannot_change(pworld, state):
+NOT_LIVE = "Only an active subscription can be changed."
+CANCELLING = ("This subscription is cancelled at the end of the period. Undo the cancellation "
+              "first to change it.")
+
+
+@pytest.mark.parametrize("state, message", [
+    ({"status": "cancelled"}, NOT_LIVE), ({"status": "ended"}, NOT_LIVE),
+    ({"status": "paused"}, NOT_LIVE), ({"cancel_at_period_end": True}, CANCELLING)])
+def test_a_subscription_that_is_not_live_cannot_change(pworld, state, message):
     models.Subscription.update(**state).where(
         models.Subscription.id == pworld["sub"].id).execute()
-    refused(pworld["sub"], pworld["pro"], 1, "", expected=1000)
+    error = refused(pworld["sub"], pworld["pro"], 1, message, expected=1000)
+    assert (error.message, error.field) == (message, "subscription")
 
 
 def test_two_confirmations_at_once_change_and_charge_once(app, pworld, demo_gateway):
