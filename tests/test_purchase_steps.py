@@ -66,10 +66,16 @@ def test_the_only_gateway_is_chosen_and_anything_else_must_be_picked(conn):
     for unknown in ("", "token:nope", f"new:{demo.id + 99}", "offline:1"):
         with pytest.raises(DomainError) as refused:
             purchase_steps.choose_method(price, unknown, contact.client_id)
-        assert refused.value.field == "method"
-    with pytest.raises(DomainError, match="cannot be bought online"):
-        models.GatewayConfig.update(is_enabled=False).execute()
+        assert (refused.value.message, refused.value.field) == (
+            "Choose how you would like to pay.", "method")
+    free = purchase.Price(factories.plan("Free", 0), 1, models.utcnow().date())
+    models.GatewayConfig.update(is_enabled=False).execute()
+    assert purchase_steps.choose_method(free, "", contact.client_id) == ""  # none needed
+    assert purchase_steps.choose_method(free, f"new:{demo.id}", contact.client_id) == ""
+    with pytest.raises(DomainError) as refused:
         purchase_steps.choose_method(price, "", contact.client_id)
+    assert (refused.value.message, refused.value.field) == (
+        "This plan cannot be bought online at the moment. Please contact us.", "method")
 
 
 def test_a_contact_buys_with_a_saved_card_once(conn):
