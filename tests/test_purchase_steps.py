@@ -88,7 +88,26 @@ def test_a_contact_buys_with_a_saved_card_once(conn):
     again = advance(plan, state, Choice(), contact)
     assert (again.step, again.purchase.status) == ("bought", "duplicate")
     assert again.purchase.subscription.id == bought.purchase.subscription.id
+    assert again.purchase.new_customer is False
     assert models.Payment.select().count() == 1
+    # another client's contact who got hold of the key is told the form expired
+    stranger = factories.contact()
+    before = snapshot()
+    with pytest.raises(DomainError) as refused:
+        advance(plan, state, Choice(), stranger)
+    assert (refused.value.message, refused.value.field) == (
+        "This purchase form has expired. Please start again.", "key")
+    assert snapshot() == before
+
+
+def test_a_free_plan_is_bought_from_a_state_with_no_method(conn):
+    contact, _plan, _demo = world()
+    free = factories.plan("Free", 0)
+    state = state_for(free, "")
+    del state["method"]
+    bought = advance(free, state, Choice(), contact)
+    assert (bought.step, bought.purchase.status) == ("bought", "started")
+    assert not models.Payment.select().exists()
 
 
 def test_a_new_card_is_captured_and_kept_when_asked(conn):
