@@ -280,7 +280,10 @@ def test_a_stale_confirmation_is_refused(pworld):
 
 def test_a_plan_that_does_not_allow_changes(pworld):
     locked = service.subscribe(pworld["b"], pworld["locked"], start=START)
-    refused(locked, pworld["basic"], 1, "cannot be changed from the portal")
+    error = refused(locked, pworld["basic"], 1, "cannot be changed from the portal")
+    assert (error.message, error.field) == (
+        "This subscription's plan cannot be changed from the portal. Please contact us to "
+        "change it.", "subscription")
     # The business may: but the group rule still holds.
     refused(locked, pworld["basic"], 1, "same group", by_business=True)
     done = change(locked, pworld["locked"], 2, expected=500, by_business=True)
