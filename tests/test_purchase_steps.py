@@ -134,7 +134,20 @@ def test_a_card_step_that_cannot_go_on_is_refused_and_changes_nothing(conn, choi
     with pytest.raises(DomainError) as refused:
         advance(plan, state_for(plan, f"new:{demo.id}"), choice, contact, staff=staff)
     assert refused.value.field == field
+    if field == "method":
+        assert refused.value.message == "Enter the card details."
     assert snapshot() == before
+
+
+def test_staff_with_the_clients_consent_keep_the_card_they_enter_for_them(conn):
+    contact, plan, demo = world()
+    staff = factories.staff()
+    bought = advance(plan, state_for(plan, f"new:{demo.id}"),
+                     Choice(capture=True, save=True, card=GOOD, staff_consent=True), contact,
+                     staff=staff)
+    assert bought.purchase.status == "completed"
+    kept = models.GatewayToken.get(models.GatewayToken.client == contact.client)
+    assert (kept.created_by_staff_id, kept.created_by_contact_id) == (staff.id, None)
 
 
 def test_a_card_the_gateway_refuses_shows_the_capture_again(conn):
