@@ -5,7 +5,7 @@ step is done. The purchase page's own flow through them is tests/test_subscripti
 import pytest
 
 import models
-from billing import DomainError, purchase_steps
+from billing import DomainError, payment_methods, purchase_steps
 from billing import subscription_purchase as purchase
 from billing.checkout_steps import Choice
 from tests import factories
@@ -176,3 +176,19 @@ def test_a_state_from_another_form_or_session_has_expired(conn, spoil):
         advance(plan, state, Choice(), contact)
     assert (refused.value.field, refused.value.message) == ("key", purchase.EXPIRED)
     assert snapshot() == before
+
+
+def test_a_method_gone_between_the_steps_is_refused_at_its_field(conn):
+    contact, _plan, demo = world()
+    saved = demo_card(contact.client, demo)
+    assert purchase_steps.chosen_method(f"token:{saved.public_id}", contact.client_id)[0] \
+        .id == saved.id
+    assert purchase_steps.chosen_method(f"new:{demo.id}")[1].config.id == demo.id
+    assert purchase_steps.chosen_method("") == (None, None)
+    payment_methods.forget(saved)
+    offline = make_gateway("manual")
+    for gone in (f"token:{saved.public_id}", f"new:{demo.id + 99}", f"new:{offline.id}"):
+        with pytest.raises(DomainError) as refused:
+            purchase_steps.chosen_method(gone, contact.client_id)
+        assert (refused.value.message, refused.value.field) == (
+            "That payment method is no longer available.", "method")
