@@ -69,13 +69,25 @@ def test_nothing_is_prorated_during_a_trial(pworld):
     trial = service.subscribe(pworld["b"], factories.plan("Trial", 1000, trial_days=14),
                               start=START)
     result = plan_changes.proration(trial, pworld["pro"], 1, START + dt.timedelta(days=3))
-    assert result.days_left == 0 and result.difference == 0
+    assert (result.days_left, result.days_in_period, result.difference) == (0, 14, 0)
+
+
+@pytest.mark.parametrize("start, end", [(None, dt.date(2026, 12, 1)), (START, None),
+                                        (START, START), (MID, START)])
+def test_a_period_missing_or_empty_leaves_no_days(pworld, start, end):
+    sub = fresh(pworld["sub"])
+    sub.current_period_start, sub.current_period_end = start, end
+    assert plan_changes.days_left(sub, MID) == (0, 0)
 
 
 # ---------------------------------------------------------------- what may be chosen
 
 def test_the_options_are_current_plans_of_the_group_in_its_currency_and_rhythm(pworld):
     assert plan_changes.options(fresh(pworld["sub"])) == [pworld["basic"], pworld["pro"]]
+    # cheapest first, then by name
+    dearest, same_price = factories.plan("Alpha", 5000), factories.plan("Mid", 3000)
+    assert plan_changes.options(fresh(pworld["sub"])) == [
+        pworld["basic"], same_price, pworld["pro"], dearest]
     alone = service.subscribe(pworld["b"], pworld["ungrouped"], start=START)
     assert plan_changes.options(fresh(alone)) == [pworld["ungrouped"]]
 
@@ -256,21 +268,26 @@ def refused(sub, new_plan, quantity, message, expected=None, **kw):
     return exc.value
 
 
+SAME_GROUP = "You can only switch to another plan of the same group."
+
+
 @pytest.mark.parametrize("target, quantity, message, field", [
-    ("other", 1, "same group", "plan"),
-    ("ungrouped", 1, "same group", "plan"),
-    ("old", 1, "no longer offered", "plan"),
-    ("euro", 1, "priced in EUR", "plan"),
-    ("yearly", 1, "different frequency", "plan"),
-    ("pro", 0, "at least 1", "quantity"),
-    ("pro", 11, "at most 10", "quantity"),
-    ("pro", "2", "whole number", "quantity"),
-    ("basic", 1, "different plan or quantity", "plan"),
+    ("other", 1, SAME_GROUP, "plan"),
+    ("ungrouped", 1, SAME_GROUP, "plan"),
+    ("old", 1, "That plan is no longer offered.", "plan"),
+    ("euro", 1, "That plan is priced in EUR, this subscription in USD.", "plan"),
+    ("yearly", 1, "That plan is billed at a different frequency. Please contact us to switch "
+     "to it.", "plan"),
+    ("pro", 0, "The quantity must be at least 1.", "quantity"),
+    ("pro", 11, "The quantity can be at most 10.", "quantity"),
+    ("pro", "2", "The quantity must be a whole number.", "quantity"),
+    ("basic", 1, "Choose a different plan or quantity.", "plan"),
+    (None, 1, "Choose a plan from the list.", "plan"),
 ])
 def test_each_bad_choice_is_refused_and_changes_nothing(pworld, target, quantity, message,
                                                         field):
-    error = refused(pworld["sub"], pworld[target], quantity, message)
-    assert error.field == field
+    error = refused(pworld["sub"], pworld[target] if target else None, quantity, message)
+    assert (error.message, error.field) == (message, field)
 
 
 def test_a_stale_confirmation_is_refused(pworld):
