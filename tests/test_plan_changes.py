@@ -414,6 +414,13 @@ def test_pause_and_resume_touch_only_their_subscription_and_say_who(pworld):
         (sub.id, pworld["a"].id, None, staff.id, "paused 10 days")]
     assert models.Activity.get(models.Activity.action == "subscription.resumed"
                                ).subject_type == "subscription"
+    # and the other way round: staff pause, the contact resumes
+    plan_changes.pause(fresh(sub), staff=staff, today=MID)
+    plan_changes.resume(fresh(sub), contact=pworld["a1"], today=MID)
+    assert activities("subscription.paused")[-1] == (sub.id, pworld["a"].id, None, staff.id,
+                                                     "")
+    assert activities("subscription.resumed")[-1] == (
+        sub.id, pworld["a"].id, pworld["a1"].id, None, "paused 0 days")
 
 
 def test_a_pause_overtaken_by_another_request_is_refused_at_its_field(pworld):
