@@ -3,7 +3,8 @@
 on the Recurring tab (only where the mode leaves it to them, scoped to their account, with
 a CSRF token), which decides the next invoice's charge.
 
-The charging itself (retries, e-mails, overlapping runs, Stripe) is tests/test_autobill.py;
+The charging itself (retries, e-mails, overlapping runs, Stripe) is tests/test_autobill.py and
+tests/test_autobill_outcomes.py;
 shared helpers are tests/autobill_support.py."""
 import pytest
 
