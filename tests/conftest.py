@@ -26,6 +26,7 @@ pytest_plugins = (
     "tests.i18n_support",  # euro (a EUR client, its contact and an unpaid invoice)
     "tests.document_editor_support",  # editor_staff (client, as staff, with .acme, .token)
     "tests.clients_support",  # office_staff (a StaffUser, logged in on client)
+    "tests.plan_changes_support",  # pworld (plans of every kind; client A on Basic)
 )
 
 TEST_DB = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
