@@ -1,0 +1,256 @@
+"""The purchase service's own rules (billing.subscription_purchase), called as the page calls
+them: each refusal word for word at its field, the account a new customer gets, which
+subscriptions a paid invoice starts, the lapse of unpaid purchases and the link staff copy.
+
+The page's flows are in tests/test_subscription_purchase.py, _once.py and _unpaid.py."""
+import datetime as dt
+
+import pytest
+from flask import current_app
+
+import gateways
+import models
+from billing import subscription_purchase as purchase
+from billing import subscriptions
+from billing.accounts import wait_for_queued_resets
+from tests import factories
+from tests.core_support import activities, refusal
+
+TODAY = dt.date(2026, 11, 16)
+DETAILS = {"client_name": "Gamma LLC", "first_name": "Gil", "last_name": "Gamma",
+           "phone": "+1 555 0100", "address": "1 Main St", "vat_number": "US123",
+           "email": "gil@gamma.example"}
+CLOSED = "This account is closed. Please contact us."
+
+
+@pytest.fixture
+def shop(db, demo_gateway):
+    people = factories.two_clients()
+    gateway = gateways.for_config(models.GatewayConfig.get_by_id(demo_gateway.id))
+    plan = factories.plan("Pro", 2900, setup_fee=1000)
+    return {**people, "plan": plan, "gateway": gateway}
+
+
+def card(shop, number="4242424242424242"):
+    return shop["gateway"].tokenize(number, "12", "2035", "123")
+
+
+def buy(shop, key, **kw):
+    kw.setdefault("config", dict(current_app.config))
+    return purchase.buy(shop["plan"], kw.pop("quantity", 1), models.Company.current(),
+                        key=f"{key}-" + "k" * 24, today=TODAY, **kw)
+
+
+def buy_new(shop, key, details=None, **kw):
+    return buy(shop, key, details={**DETAILS, **(details or {})}, password_hash="x",
+               gateway=shop["gateway"], new_method=card(shop), **kw)
+
+
+# ------------------------------------------------------------------ refusals
+
+def test_a_plan_in_another_currency_is_refused_at_the_plan(shop):
+    euro = factories.plan("Euro", 2000, currency="EUR")
+    refused = refusal(lambda: purchase.check_currency(shop["a"], euro))
+    assert (refused.message, refused.field) == (
+        "This plan is priced in EUR and your account is billed in USD, so it cannot be "
+        "bought here. Please contact us.", "plan")
+    assert purchase.check_currency(shop["a"], shop["plan"]) is None
+
+
+def test_a_closed_account_cannot_buy(shop):
+    models.Contact.update(is_active=False).where(
+        models.Contact.id == shop["a1"].id).execute()
+    closed = models.Contact.get_by_id(shop["a1"].id)
+    refused = refusal(lambda: purchase.check_returning(closed, shop["plan"], {"quantity": "1"}))
+    assert (refused.message, refused.field) == (CLOSED, None)
+    refused = refusal(lambda: buy(shop, "closed", contact=closed, gateway=shop["gateway"],
+                                  new_method=card(shop)))
+    assert (refused.message, refused.field) == (CLOSED, None)
+    assert purchase.check_returning(shop["a2"], shop["plan"], {"quantity": " 3 "}) == 3
+
+
+def test_with_logins_off_a_new_customer_is_refused_at_the_address(shop):
+    factories.company(portal_login_enabled=False)
+    form = {**DETAILS, "password": "gamma-password", "confirm": "gamma-password",
+            "quantity": "1"}
+    for call in (lambda: purchase.check_new_customer(models.Company.current(), shop["plan"],
+                                                     form),
+                 lambda: buy_new(shop, "logins-off")):
+        refused = refusal(call)
+        assert (refused.message, refused.field) == (
+            "New accounts cannot be opened here. If you are a client already, open the portal "
+            "from the link in our latest e-mail to buy this plan.", "email")
+
+
+# ------------------------------------------------------------------ the new customer's account
+
+def test_a_new_customer_gets_a_whole_account_billed_in_the_plans_currency(shop):
+    shop["plan"].currency = "EUR"
+    shop["plan"].save()
+    result = buy_new(shop, "whole", client_public_id="cl_gamma_0001")
+    assert result.status == "completed" and result.new_customer
+    client = models.Client.get(models.Client.email == "gil@gamma.example")
+    assert (client.name, client.address, client.vat_number, client.currency,
+            client.public_id) == ("Gamma LLC", "1 Main St", "US123", "EUR", "cl_gamma_0001")
+    contact = models.Contact.get(models.Contact.client == client.id)
+    assert (contact.first_name, contact.last_name, contact.phone, contact.email,
+            contact.is_primary, contact.email_verified, contact.password_hash) == (
+        "Gil", "Gamma", "+1 555 0100", "gil@gamma.example", True, False, "x")
+    assert result.contact.id == contact.id
+
+
+@pytest.mark.parametrize("details, name", [
+    ({"client_name": ""}, "Gil Gamma"),
+    ({"client_name": "", "first_name": "", "last_name": "Gamma"}, "Gamma"),
+    ({"client_name": "", "first_name": "", "last_name": ""}, "gil@gamma.example"),
+    ({"client_name": "G" * 250}, "G" * 200),
+])
+def test_a_new_customers_client_is_named_by_company_else_person_else_address(shop, details,
+                                                                              name):
+    buy_new(shop, "named", details)
+    assert models.Client.get(models.Client.email == "gil@gamma.example").name == name
+
+
+def test_without_a_public_id_the_client_gets_its_own(shop):
+    buy_new(shop, "own-id")
+    assert models.Client.get(models.Client.email == "gil@gamma.example").public_id
+
+
+def test_an_address_with_an_account_tells_only_its_owner_with_the_portals_links(shop):
+    config = {**current_app.config, "BASE_URL": "https://billing.example"}
+    result = buy_new(shop, "exists", {"email": "a2@alpha.example"},
+                     app=current_app._get_current_object(),
+                     config=config)
+    assert result.status == "exists" and result.subscription is None
+    wait_for_queued_resets()
+    notices = list(models.EmailMessage.select())
+    assert [m.to for m in notices] == ["a2@alpha.example"]
+    assert "https://billing.example/client/login" in notices[0].body_text
+    assert activities("contact.registration_repeated")[0][2] == shop["a2"].id
+
+
+# ------------------------------------------------------------------ a paid first invoice
+
+def incomplete(shop, client="a", contact="a1", key="first"):
+    """A purchase whose card was declined: an incomplete subscription, its invoice open."""
+    result = buy(shop, f"{key}-{client}", contact=shop[contact], gateway=shop["gateway"],
+                 new_method=card(shop, "4000000000000341"))
+    assert result.status == "declined"
+    sub = models.Subscription.get_by_id(result.subscription.id)
+    invoice = models.Invoice.get(models.Invoice.subscription == sub.id)
+    return sub, invoice
+
+
+def paid(invoice):
+    models.Invoice.update(status="paid", balance=0).where(
+        models.Invoice.id == invoice.id).execute()
+
+
+def status(sub):
+    return models.Subscription.get_by_id(sub.id).status
+
+
+def test_nothing_to_activate_is_nothing(shop):
+    assert purchase.activate_paid([]) == 0
+    assert purchase.activate_paid([None, 0]) == 0
+
+
+def test_only_the_subscriptions_of_paid_invoices_given_start(shop):
+    mine, my_invoice = incomplete(shop)
+    theirs, their_invoice = incomplete(shop, "b", "b1")
+    paid(their_invoice)  # paid, but not among the invoices this payment paid
+    assert purchase.activate_paid([my_invoice.id]) == 0  # not paid yet
+    assert (status(mine), status(theirs)) == ("incomplete", "incomplete")
+    paid(my_invoice)
+    assert purchase.activate_paid([my_invoice.id]) == 1
+    assert (status(mine), status(theirs)) == ("active", "incomplete")
+    assert activities("subscription.activated") == [(mine.id, shop["a"].id, None, None, "")]
+    assert purchase.activate_paid([my_invoice.id]) == 0  # once
+
+
+def test_a_paid_invoice_without_a_subscription_starts_nothing(shop):
+    mine, _ = incomplete(shop)
+    plain = factories.invoice(shop["a"], status="paid")
+    assert purchase.activate_paid([plain.id]) == 0
+    assert status(mine) == "incomplete"
+
+
+# ------------------------------------------------------------------ unpaid purchases lapse
+
+def lapse(now):
+    return purchase.expire_incomplete(now)
+
+
+def made_at(sub):
+    return models.Subscription.get_by_id(sub.id).created_at
+
+
+def test_a_purchase_lapses_exactly_a_day_less_an_hour_after_it_was_made(shop):
+    sub, invoice = incomplete(shop)
+    other = factories.invoice(shop["b"], status="sent")
+    active = subscriptions.subscribe(shop["b"], shop["plan"], start=TODAY)
+    deadline = made_at(sub) + purchase.EXPIRE_AFTER
+    assert lapse(deadline - dt.timedelta(microseconds=1)) == 0
+    assert lapse(deadline) == 1
+    assert (status(sub), models.Subscription.get_by_id(sub.id).ends_on) == (
+        "ended", deadline.date())
+    assert models.Invoice.get_by_id(invoice.id).status == "cancelled"
+    assert models.Invoice.get_by_id(other.id).status == "sent"  # another client's bill
+    assert status(active) == "active"
+    assert activities("subscription.purchase_lapsed") == [
+        (sub.id, shop["a"].id, None, None, "")]
+    assert models.Activity.get(models.Activity.action == "subscription.purchase_lapsed"
+                               ).subject_type == "subscription"
+
+
+def test_a_younger_purchase_waits_while_an_older_one_lapses(shop):
+    old, _ = incomplete(shop)
+    young, young_invoice = incomplete(shop, "b", "b1")
+    made = made_at(old)
+    models.Subscription.update(created_at=made + dt.timedelta(hours=2)).where(
+        models.Subscription.id == young.id).execute()
+    assert lapse(made + purchase.EXPIRE_AFTER) == 1
+    assert (status(old), status(young)) == ("ended", "incomplete")
+    assert models.Invoice.get_by_id(young_invoice.id).status == "sent"
+
+
+def test_a_partly_paid_first_invoice_is_cancelled_with_its_purchase(shop):
+    sub, invoice = incomplete(shop)
+    models.Invoice.update(status="partial", balance=invoice.balance - 100).where(
+        models.Invoice.id == invoice.id).execute()
+    assert lapse(made_at(sub) + purchase.EXPIRE_AFTER) == 1
+    assert models.Invoice.get_by_id(invoice.id).status == "cancelled"
+
+
+def test_one_purchase_with_money_in_flight_does_not_hold_up_the_rest(shop):
+    held, held_invoice = incomplete(shop)
+    free, _ = incomplete(shop, "b", "b1")
+    assert held.id < free.id  # the held one comes first
+    models.Payment.create(client=shop["a"].id, status="pending", amount=held_invoice.balance,
+                          currency="USD", date=TODAY, idempotency_key="in-flight-" + "k" * 20,
+                          plan=f'{{"lines": [[{held_invoice.id}, {held_invoice.balance}]], '
+                               '"credit": 0}')
+    later = max(made_at(held), made_at(free)) + purchase.EXPIRE_AFTER
+    assert lapse(later) == 1
+    assert (status(held), status(free)) == ("incomplete", "ended")
+
+
+def test_every_lapse_of_a_run_is_counted(shop):
+    first, _ = incomplete(shop)
+    second, _ = incomplete(shop, "b", "b1")
+    assert lapse(max(made_at(first), made_at(second)) + purchase.EXPIRE_AFTER) == 2
+
+
+# ------------------------------------------------------------------ the link staff copy
+
+@pytest.mark.parametrize("base, prefix", [
+    ("https://billing.example/", "https://billing.example"),
+    ("https://billing.example", "https://billing.example"),
+    ("https://billing.example/TAX/", "https://billing.example/TAX"),
+    ("", ""),
+    (None, ""),
+])
+def test_the_purchase_link_joins_the_base_address_and_the_plans_page(shop, base, prefix):
+    path = f"/client/subscriptions/{shop['plan'].public_id}/purchase"
+    assert purchase.purchase_path(shop["plan"]) == path
+    assert purchase.purchase_link(shop["plan"], base) == prefix + path
