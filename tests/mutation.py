@@ -62,6 +62,7 @@ def prepare(module, test_files):
         link = work / name
         if not link.is_symlink():
             link.symlink_to(Path("..", "..", name))
+    earlier = _selection(work / "setup.cfg")
     config = configparser.ConfigParser(interpolation=None)
     config.read(ROOT / "setup.cfg")
     config["mutmut"] = {
@@ -75,7 +76,34 @@ def prepare(module, test_files):
     }
     with (work / "setup.cfg").open("w") as f:
         config.write(f)
+    if earlier and set(earlier) <= set(test_files):
+        _keep_verdicts(work, test_files)
     return work
+
+
+def _selection(setup_cfg):
+    """The test files a work folder's last run selected (none before its first run)."""
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(setup_cfg)
+    text = config.get("mutmut", "pytest_add_cli_args_test_selection", fallback="")
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _keep_verdicts(work, test_files):
+    """mutmut forgets every verdict when its test selection changes, but a test file added
+    to the map cannot revive a killed mutant: record the new selection as the one the
+    verdicts were reached with. run() then re-tests the survivors (the test files changed),
+    and mutmut collects the new files' coverage as for any new test."""
+    stats = work / "mutants" / "mutmut-stats.json"
+    if not stats.exists():
+        return
+    data = json.loads(stats.read_text())
+    fingerprint = data.get("config_fingerprint") or {}
+    if "test_selection" in fingerprint:
+        # mutmut's own hash of the selection (Config.config_fingerprint).
+        fingerprint["test_selection"] = hashlib.sha256(
+            repr(tuple(test_files)).encode()).hexdigest()[:12]
+        stats.write_text(json.dumps(data))
 
 
 def run(module, test_files, jobs):
