@@ -254,3 +254,93 @@ def test_the_purchase_link_joins_the_base_address_and_the_plans_page(shop, base,
     path = f"/client/subscriptions/{shop['plan'].public_id}/purchase"
     assert purchase.purchase_path(shop["plan"]) == path
     assert purchase.purchase_link(shop["plan"], base) == prefix + path
+
+
+# ------------------------------------------------------------------ what a purchase makes
+
+def test_a_purchase_starts_on_its_day_with_its_invoice_dated_then(shop):
+    other = subscriptions.subscribe(shop["b"], shop["plan"], start=TODAY, contact=shop["b1"])
+    before = models.Subscription.get_by_id(other.id)
+    result = buy(shop, "dated", contact=shop["a1"], gateway=shop["gateway"],
+                 new_method=card(shop), quantity=2)
+    sub = models.Subscription.get_by_id(result.subscription.id)
+    assert (result.status, sub.status, sub.started_at, sub.quantity) == (
+        "completed", "active", TODAY, 2)
+    invoice = models.Invoice.get(models.Invoice.subscription == sub.id)
+    assert (invoice.date, invoice.status, invoice.total) == (TODAY, "paid", 2 * 2900 + 1000)
+    assert activities("subscription.purchased") == [
+        (sub.id, shop["a"].id, shop["a1"].id, None, "Pro x 2")]
+    assert models.Activity.get(models.Activity.action == "subscription.purchased"
+                               ).subject_type == "subscription"
+    after = models.Subscription.get_by_id(other.id)  # another client's, untouched
+    assert (after.purchase_key, after.status, after.payment_method_id) == (
+        before.purchase_key, before.status, before.payment_method_id)
+
+
+def saved_card(shop, contact="a1"):
+    from billing import payment_methods
+    return payment_methods.store(shop[contact].client_id, shop["gateway"].config.id,
+                                 card(shop), contact=shop[contact])
+
+
+def test_a_saved_card_that_pays_or_waits_for_a_trial_is_the_subscriptions(shop):
+    token = saved_card(shop)
+    paid_with = buy(shop, "token-paid", contact=shop["a1"], token=token)
+    assert paid_with.status == "completed"
+    assert models.Subscription.get_by_id(paid_with.subscription.id).payment_method_id == \
+        token.id
+    trial = factories.plan("Trial", 2900, trial_days=14)
+    waiting = purchase.buy(trial, 1, models.Company.current(), key="token-trial-" + "k" * 20,
+                           contact=shop["a1"], token=token, today=TODAY)
+    sub = models.Subscription.get_by_id(waiting.subscription.id)
+    assert (waiting.status, sub.status, sub.payment_method_id) == ("started", "active",
+                                                                   token.id)
+
+
+def test_staff_buying_for_a_contact_keep_a_card_only_with_consent_and_are_named(shop):
+    staff = factories.staff()
+    trial = factories.plan("Trial", 2900, trial_days=14)
+
+    def start_trial(key, consent):
+        return purchase.buy(trial, 1, models.Company.current(), key=key + "-" + "k" * 20,
+                            contact=shop["a1"], gateway=shop["gateway"],
+                            new_method=card(shop), staff=staff, staff_consent=consent,
+                            today=TODAY)
+    refused = refusal(lambda: start_trial("no-consent", False))
+    assert refused.field == "consent"
+    sub = start_trial("consent", True).subscription
+    token = models.GatewayToken.get_by_id(
+        models.Subscription.get_by_id(sub.id).payment_method_id)
+    assert (token.created_by_staff_id, token.created_by_contact_id) == (staff.id, None)
+    assert activities("subscription.created") == [(sub.id, shop["a"].id, shop["a1"].id,
+                                                   staff.id, "Trial")]
+    assert activities("subscription.purchased") == [(sub.id, shop["a"].id, None, staff.id,
+                                                     "Trial x 1")]
+
+
+def test_staff_paying_for_a_contact_save_the_card_in_their_name_with_consent(shop):
+    staff = factories.staff()
+    refused = refusal(lambda: buy(shop, "pay-no-consent", contact=shop["a1"],
+                                  gateway=shop["gateway"], new_method=card(shop),
+                                  save_method=True, staff=staff))
+    assert refused.field == "consent"
+    result = buy(shop, "pay-consent", contact=shop["a1"], gateway=shop["gateway"],
+                 new_method=card(shop), save_method=True, staff=staff, staff_consent=True)
+    assert result.status == "completed"
+    token = models.GatewayToken.get()
+    assert (token.created_by_staff_id, token.created_by_contact_id) == (staff.id, None)
+    assert models.Subscription.get_by_id(result.subscription.id).payment_method_id == token.id
+
+
+@pytest.mark.parametrize("unapplied, charged", [(3900, None), (3899, 1)])
+def test_unapplied_money_pays_what_it_covers_and_the_card_the_rest(shop, unapplied, charged):
+    from tests.applying_support import unapplied_payment
+    factories.company(auto_apply_prepayments=True)
+    unapplied_payment(shop["a"], unapplied)
+    result = buy(shop, "unapplied", contact=shop["a1"], gateway=shop["gateway"],
+                 new_method=card(shop))
+    sub = models.Subscription.get_by_id(result.subscription.id)
+    assert sub.status == "active"
+    assert models.Invoice.get(models.Invoice.subscription == sub.id).status == "paid"
+    assert [c.amount for c in models.DemoCharge.select()] == ([charged] if charged else [])
+    assert result.status == ("completed" if charged else "started")
