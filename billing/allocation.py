@@ -15,6 +15,7 @@ import models
 import money
 from billing import DomainError, numbering
 from billing.payments import apply_to_invoice
+from i18n import gettext as _
 
 MAX_INVOICES = 100
 # What a form's choice (not a typed amount) asks to pay.
@@ -73,26 +74,29 @@ def plan(client_id, items, company, *, use_credit=False, locale=None):
     locale = locale or money.locale_for(None, company)
     items = list(items)
     if not items:
-        raise DomainError("Select at least one invoice to pay.", "invoices")
+        raise DomainError(_("Select at least one invoice to pay."), "invoices")
     if len(items) > MAX_INVOICES:
-        raise DomainError(f"Pay at most {MAX_INVOICES} invoices at once.", "invoices")
-    ids = [str(pid)[:24] for pid, _ in items]
+        raise DomainError(_("Pay at most %(max)s invoices at once.", max=MAX_INVOICES),
+                          "invoices")
+    ids = [str(pid)[:24] for pid, _amount in items]
     if len(set(ids)) != len(ids):
-        raise DomainError("An invoice was selected twice.", "invoices")
+        raise DomainError(_("An invoice was selected twice."), "invoices")
     found = {inv.public_id: inv for inv in models.Invoice.for_client(client_id)
              .where(models.Invoice.public_id.in_(ids))}
     lines = []
     currency = None
-    for (_, text), key in zip(items, ids, strict=True):
+    for (_picked, text), key in zip(items, ids, strict=True):
         invoice = found.get(key)
         if invoice is None:
             # Drafts and other clients' invoices are "not found", never "forbidden".
-            raise DomainError("One of the selected invoices could not be found.", "invoices")
+            raise DomainError(_("One of the selected invoices could not be found."), "invoices")
         if not invoice.is_payable:
-            word = "already paid" if invoice.status == "paid" else "not open for payment"
-            raise DomainError(f"Invoice {invoice.number} is {word}.", f"amount_{key}")
+            message = (_("Invoice %(number)s is already paid.", number=invoice.number)
+                       if invoice.status == "paid" else
+                       _("Invoice %(number)s is not open for payment.", number=invoice.number))
+            raise DomainError(message, f"amount_{key}")
         if currency and invoice.currency != currency:
-            raise DomainError("Invoices in different currencies must be paid separately.",
+            raise DomainError(_("Invoices in different currencies must be paid separately."),
                               "invoices")
         currency = invoice.currency
         lines.append(_line(invoice, text, company, key, locale))
@@ -117,24 +121,32 @@ def _line(invoice, text, company, key, locale):
         try:
             amount = money.parse(text, currency, locale)
         except money.MoneyError as exc:
-            raise DomainError(f"Invoice {invoice.number}: {exc}", field) from None
+            raise DomainError(_("Invoice %(number)s: %(error)s", number=invoice.number,
+                                error=exc), field) from None
     if amount <= 0:
-        raise DomainError(f"Invoice {invoice.number}: the amount must be above zero.", field)
+        raise DomainError(_("Invoice %(number)s: the amount must be above zero.",
+                            number=invoice.number), field)
     if amount > balance:
         if not company.allow_over_payment:
-            raise DomainError(f"Invoice {invoice.number} has a balance of "
-                              f"{fmt(balance, currency)}; you cannot pay more than that.",
-                              field)
+            raise DomainError(_("Invoice %(number)s has a balance of %(balance)s; you cannot "
+                                "pay more than that.", number=invoice.number,
+                                balance=fmt(balance, currency)), field)
         return Line(invoice, amount, balance, amount - balance)
     if amount < balance and amount != due:
         if not company.allow_partial_payments:
-            what = f"its deposit of {fmt(due, currency)} or " if due != balance else ""
-            raise DomainError(f"Invoice {invoice.number} must be paid in full: pay {what}"
-                              f"the balance of {fmt(balance, currency)}.", field)
+            if due != balance:
+                raise DomainError(_("Invoice %(number)s must be paid in full: pay its deposit "
+                                    "of %(deposit)s or the balance of %(balance)s.",
+                                    number=invoice.number, deposit=fmt(due, currency),
+                                    balance=fmt(balance, currency)), field)
+            raise DomainError(_("Invoice %(number)s must be paid in full: pay the balance of "
+                                "%(balance)s.", number=invoice.number,
+                                balance=fmt(balance, currency)), field)
         minimum = min(company.minimum_partial_payment or 0, balance)
         if amount < minimum:
-            raise DomainError(f"Invoice {invoice.number}: the minimum payment is "
-                              f"{fmt(minimum, currency)}.", field)
+            raise DomainError(_("Invoice %(number)s: the minimum payment is %(minimum)s.",
+                                number=invoice.number, minimum=fmt(minimum, currency)),
+                              field)
     return Line(invoice, amount, amount, 0)
 
 
@@ -159,7 +171,7 @@ def apply_plan(payment, plan_data, *, contact=None, staff=None):
     if models.on_postgres():
         # Take the row locks in id order, as claims do, so two payments over the same
         # invoices queue instead of deadlocking; the lines are then applied in plan order.
-        for inv_id in sorted({inv_id for inv_id, _ in plan_data["lines"]}):
+        for inv_id in sorted({inv_id for inv_id, _amount in plan_data["lines"]}):
             locked(models.Invoice, inv_id)
     lines = [(locked(models.Invoice, inv_id), amount) for inv_id, amount in plan_data["lines"]]
     credit_payment = None

@@ -124,6 +124,30 @@ def test_payment_service_refusals_speak_the_payers_language(app):
     assert GatewayError().message.startswith("The payment service did not answer.")
 
 
+def test_the_payment_screens_refusals_speak_the_payers_language(db):
+    """allocation.plan's refusals reach the contact on the payment screen."""
+    from billing import DomainError, allocation
+    company = factories.company(allow_over_payment=False, allow_partial_payments=False)
+    client = factories.client()
+    open_invoice = factories.invoice(client, status="sent")
+    paid = factories.invoice(client, status="paid")
+
+    def refused(items):
+        with pytest.raises(DomainError) as error:
+            allocation.plan(client.id, items, company, locale="de_DE")
+        return error.value.message
+    with i18n.using("de"):
+        assert refused([]) == "Wählen Sie mindestens eine Rechnung zum Bezahlen aus."
+        assert refused([(paid.public_id, allocation.FULL)]) == (
+            f"Die Rechnung {paid.number} ist bereits bezahlt.")
+        assert refused([(open_invoice.public_id, "0,00")]) == (
+            f"Rechnung {open_invoice.number}: Der Betrag muss größer als null sein.")
+        too_much = refused([(open_invoice.public_id, "99999,00")])
+        assert too_much.startswith(f"Der offene Betrag der Rechnung {open_invoice.number} ist ")
+        assert too_much.endswith("; Sie können nicht mehr bezahlen.")
+    assert refused([]) == "Select at least one invoice to pay."
+
+
 def test_subscriptions_speak_german_to_a_german_contact(app, client, auth, euro):
     from billing import subscriptions as service
     from tests.factories import PLAN_FORM as GOOD
