@@ -267,7 +267,7 @@ def decline(contact, quote, reason="", ip="", *, config=None, staff=None):
         claimed = Q.update(status="declined", declined_reason=reason).where(
             (Q.id == quote.id) & (Q.status == "sent")).execute()
         if claimed != 1:
-            raise DomainError(f"Quote {quote.number} was already answered.")
+            raise DomainError(_("Quote %(number)s was already answered.", number=quote.number))
         quote = Q.get_by_id(quote.id)
         actor = None if staff else contact
         models.Activity.log("quote.declined", quote, client=quote.client_id, contact=actor,
