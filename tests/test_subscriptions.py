@@ -182,3 +182,42 @@ def test_portal_init_adds_the_new_columns_to_an_existing_database(db):
     assert (subscription.quantity, subscription.amount, subscription.display_status()) == (
         1, 100, "active")
     assert models.Invoice.get().subscription is None
+
+
+def test_a_clients_subscriptions_list_live_ones_first_then_newest_with_their_plans(db):
+    from tests.core_support import QueryCounter
+    client, other = factories.client(), factories.client()
+    plan = service.create_plan({**GOOD, "trial_days": "0"}, "en_US")
+    started = {"ended": dt.date(2026, 1, 1), "active": dt.date(2026, 3, 1),
+               "past_due": dt.date(2026, 2, 1), "suspended": dt.date(2026, 1, 15),
+               "cancelled": dt.date(2026, 4, 1), "twin": dt.date(2026, 3, 1)}
+    subs = {}
+    for name, start in started.items():
+        subs[name] = service.subscribe(client, plan, start=start)
+        status = "active" if name == "twin" else name
+        models.Subscription.update(status=status).where(
+            models.Subscription.id == subs[name].id).execute()
+    service.subscribe(other, plan, start=dt.date(2026, 5, 1))
+    with QueryCounter() as counter:
+        listed = list(service.for_client(client))
+        names = [sub.plan.name for sub in listed]
+    assert [sub.id for sub in listed] == [subs[n].id for n in (
+        "twin", "active", "past_due", "suspended", "cancelled", "ended")]
+    assert names == ["Pro"] * 6 and counter.count == 1  # the plans come with the list
+
+
+def test_a_subscriptions_invoices_are_its_own_the_client_may_see_newest_first(db):
+    client = factories.client()
+    plan = service.create_plan({**GOOD, "trial_days": "0"}, "en_US")
+    sub = service.subscribe(client, plan)
+    elsewhere = service.subscribe(client, plan)
+    day = dt.date(2026, 3, 1)
+    older = factories.invoice(client, status="sent", date=day - dt.timedelta(days=30))
+    first, second = (factories.invoice(client, status="paid", date=day) for _ in range(2))
+    draft = factories.invoice(client, status="draft", date=day)
+    unrelated = factories.invoice(client, status="sent", date=day)
+    for invoice in (older, first, second, draft):
+        service.link_invoice(sub, invoice)
+    service.link_invoice(elsewhere, unrelated)
+    assert [i.id for i in service.invoices_of(sub, client)] == [second.id, first.id, older.id]
+    assert list(service.invoices_of(sub, factories.client())) == []
