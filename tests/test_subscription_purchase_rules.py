@@ -344,3 +344,106 @@ def test_unapplied_money_pays_what_it_covers_and_the_card_the_rest(shop, unappli
     assert models.Invoice.get(models.Invoice.subscription == sub.id).status == "paid"
     assert [c.amount for c in models.DemoCharge.select()] == ([charged] if charged else [])
     assert result.status == ("completed" if charged else "started")
+
+
+# ------------------------------------------------------------------ buy's own refusals
+
+def test_a_plan_withdrawn_since_the_page_opened_is_refused_at_the_plan(shop):
+    opened_page = models.Plan.get_by_id(shop["plan"].id)
+    subscriptions.set_archived(shop["plan"], True)
+    refused = refusal(lambda: purchase.buy(
+        opened_page, 1, models.Company.current(), key="withdrawn-" + "k" * 20,
+        contact=shop["a1"], gateway=shop["gateway"], new_method=card(shop)))
+    assert (refused.message, refused.field) == ("That plan is no longer offered.", "plan")
+
+
+def test_something_due_now_needs_a_way_to_pay(shop):
+    refused = refusal(lambda: buy(shop, "no-method", contact=shop["a1"]))
+    assert (refused.message, refused.field) == ("Choose how you would like to pay.", "method")
+
+
+def test_a_card_that_is_not_the_buyers_to_use_is_refused_at_the_method(shop):
+    from billing import payment_methods
+    theirs = saved_card(shop, "b1")
+    removed = saved_card(shop, "a1")
+    payment_methods.forget(removed)
+    removed = models.GatewayToken.get_by_id(removed.id)
+    for contact, token in ((shop["a1"], theirs), (shop["a1"], removed), (None, theirs)):
+        extra = {"contact": contact} if contact else {
+            "details": DETAILS, "password_hash": "x", "gateway": shop["gateway"]}
+        refused = refusal(lambda t=token, e=extra: buy(shop, "not-mine", token=t, **e))
+        assert (refused.message, refused.field) == (
+            "That payment method is no longer available.", "method")
+
+
+def test_a_key_another_client_bought_with_is_refused_as_expired(shop):
+    first = buy(shop, "shared", contact=shop["a1"], gateway=shop["gateway"],
+                new_method=card(shop))
+    again = buy(shop, "shared", contact=shop["a2"], gateway=shop["gateway"],
+                new_method=card(shop))
+    assert (again.status, again.subscription.id, again.contact.id, again.new_customer) == (
+        "duplicate", first.subscription.id, shop["a1"].id, False)
+    refused = refusal(lambda: buy(shop, "shared", contact=shop["b1"], gateway=shop["gateway"],
+                                  new_method=card(shop)))
+    assert (refused.message, refused.field) == (
+        "This purchase form has expired. Please start again.", "key")
+
+
+def test_a_new_customers_repeat_is_the_same_purchase_and_one_confirmation_e_mail(shop):
+    first = buy_new(shop, "new-twice")
+    again = buy_new(shop, "new-twice")
+    assert (again.status, again.subscription.id, again.new_customer) == (
+        "duplicate", first.subscription.id, True)
+    wait_for_queued_resets()
+    sent = [m.body_text for m in models.EmailMessage.select().where(
+        models.EmailMessage.to == "gil@gamma.example")]
+    assert len([text for text in sent if "/client/register/verify/" in text]) == 1
+    assert len(sent) == 2  # and the receipt
+
+
+# ------------------------------------------------------------------ the form's small rules
+
+@pytest.mark.parametrize("public_id, found", [
+    ("abcdefgh", True), ("a" * 24, True), ("abcdefg", False), (None, False), (12345678, False),
+])
+def test_a_plan_is_found_only_by_a_public_id_of_its_shape(shop, public_id, found):
+    if found:
+        models.Plan.update(public_id=public_id).where(
+            models.Plan.id == shop["plan"].id).execute()
+    else:
+        factories.plan("Short", 100, public_id="abcdefg")
+    plan = purchase.find_plan(public_id)
+    assert (plan.id if plan else None) == (shop["plan"].id if found else None)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "Enter the quantity."), (None, "Enter the quantity."), ("  ", "Enter the quantity."),
+    ("1.5", "The quantity must be a whole number."), ("-1", "The quantity must be a whole number."),
+    ("٣", "The quantity must be a whole number."),
+    ("1234567890", "The quantity must be a whole number."),
+    ("999999999", "The quantity can be at most 10."), ("0", "The quantity must be at least 1."),
+])
+def test_the_quantity_typed_is_read_strictly(shop, text, message):
+    refused = refusal(lambda: purchase.parse_quantity(shop["plan"], text))
+    assert (refused.message, refused.field) == (message, "quantity")
+
+
+def test_a_quantity_is_read_as_typed(shop):
+    assert purchase.parse_quantity(shop["plan"], " 7 ") == 7
+    assert purchase.parse_quantity(shop["plan"], 10) == 10
+
+
+def test_the_price_of_a_trial_and_of_a_plan_bought_outright(shop):
+    from billing.schedule import next_date
+    outright = purchase.Price(shop["plan"], 3, TODAY)
+    assert (outright.trial_ends_on, outright.period_amount, outright.setup_fee,
+            outright.due_now, outright.keeps_card) == (None, 8700, 1000, 9700, False)
+    assert outright.first_period_end == next_date(TODAY, "monthly")
+    trial = purchase.Price(factories.plan("Trial", 2900, trial_days=14), 2, TODAY)
+    ends = TODAY + dt.timedelta(days=14)
+    assert (trial.trial_ends_on, trial.due_now, trial.keeps_card) == (ends, 0, True)
+    assert trial.first_period_end == next_date(ends, "monthly")
+    free = purchase.Price(factories.plan("Free", 0, trial_days=7), 1, TODAY)
+    assert (free.setup_fee, free.due_now, free.keeps_card) == (0, 0, False)
+    fee_only = purchase.Price(factories.plan("Fee", 0, trial_days=7, setup_fee=500), 1, TODAY)
+    assert fee_only.keeps_card
