@@ -27,6 +27,7 @@ pytest_plugins = (
     "tests.document_editor_support",  # editor_staff (client, as staff, with .acme, .token)
     "tests.clients_support",  # office_staff (a StaffUser, logged in on client)
     "tests.plan_changes_support",  # pworld (plans of every kind; client A on Basic)
+    "tests.subscription_purchase_support",  # shop (two clients, the demo gateway, a plan)
 )
 
 TEST_DB = os.environ.get("PORTAL_TEST_DATABASE_URL", "")

@@ -1,10 +1,19 @@
 """Helpers for the plan purchase page's tests (tests/test_subscription_purchase.py, _once.py
 and _unpaid.py): a plan to buy, the page's forms as a browser posts them, and counts of
-what a purchase makes."""
+what a purchase makes; and for the service's own tests (_rules.py, _made.py) the `shop`
+fixture (registered for every test module through conftest's pytest_plugins) and calls of
+billing.subscription_purchase.buy as the page makes them."""
+import datetime as dt
 import re
 
+import pytest
+from flask import current_app
+
+import gateways
 import models
+from billing import subscription_purchase as purchase
 from billing import subscriptions
+from tests import factories
 from tests.conftest import CSRF_RE
 from tests.core_support import opened, snapshot
 from tests.factories import PLAN_FORM as GOOD
@@ -72,3 +81,42 @@ def the_new_contact():
 def logged_in_as(client):
     with client.session_transaction() as session:
         return session.get("_user_id", "").partition(":")[0]
+
+
+# ------------------------------------------------------------------ the service, called directly
+# (tests/test_subscription_purchase_rules.py and _made.py)
+
+TODAY = dt.date(2026, 11, 16)
+DETAILS = {"client_name": "Gamma LLC", "first_name": "Gil", "last_name": "Gamma",
+           "phone": "+1 555 0100", "address": "1 Main St", "vat_number": "US123",
+           "email": "gil@gamma.example"}
+
+
+@pytest.fixture
+def shop(db, demo_gateway):
+    """Two clients, the demo gateway and a $29.00 monthly plan with a $10.00 set-up fee."""
+    people = factories.two_clients()
+    gateway = gateways.for_config(models.GatewayConfig.get_by_id(demo_gateway.id))
+    plan = factories.plan("Pro", 2900, setup_fee=1000)
+    return {**people, "plan": plan, "gateway": gateway}
+
+
+def card(shop, number="4242424242424242"):
+    return shop["gateway"].tokenize(number, "12", "2035", "123")
+
+
+def bought(shop, key, **kw):
+    kw.setdefault("config", dict(current_app.config))
+    return purchase.buy(shop["plan"], kw.pop("quantity", 1), models.Company.current(),
+                        key=f"{key}-" + "k" * 24, today=TODAY, **kw)
+
+
+def bought_new(shop, key, details=None, **kw):
+    return bought(shop, key, details={**DETAILS, **(details or {})}, password_hash="x",
+               gateway=shop["gateway"], new_method=card(shop), **kw)
+
+
+def saved_card(shop, contact="a1"):
+    from billing import payment_methods
+    return payment_methods.store(shop[contact].client_id, shop["gateway"].config.id,
+                                 card(shop), contact=shop[contact])

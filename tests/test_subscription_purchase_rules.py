@@ -1,49 +1,23 @@
-"""The purchase service's own rules (billing.subscription_purchase), called as the page calls
-them: each refusal word for word at its field, the account a new customer gets, which
-subscriptions a paid invoice starts, the lapse of unpaid purchases and the link staff copy.
-
-The page's flows are in tests/test_subscription_purchase.py, _once.py and _unpaid.py."""
+"""The purchase service's rules (billing.subscription_purchase), called as the page calls them:
+each refusal word for word at its field, the account a new customer gets, the form's small
+rules (plan id, quantity, price) and the link staff copy. What a purchase makes, which paid
+invoices start a subscription and the lapse of unpaid purchases are in
+tests/test_subscription_purchase_made.py; the page's flows in tests/test_subscription_purchase.py,
+_once.py and _unpaid.py."""
 import datetime as dt
 
 import pytest
 from flask import current_app
 
-import gateways
 import models
 from billing import subscription_purchase as purchase
 from billing import subscriptions
 from billing.accounts import wait_for_queued_resets
 from tests import factories
 from tests.core_support import activities, refusal
+from tests.subscription_purchase_support import DETAILS, TODAY, bought, bought_new, card, saved_card
 
-TODAY = dt.date(2026, 11, 16)
-DETAILS = {"client_name": "Gamma LLC", "first_name": "Gil", "last_name": "Gamma",
-           "phone": "+1 555 0100", "address": "1 Main St", "vat_number": "US123",
-           "email": "gil@gamma.example"}
 CLOSED = "This account is closed. Please contact us."
-
-
-@pytest.fixture
-def shop(db, demo_gateway):
-    people = factories.two_clients()
-    gateway = gateways.for_config(models.GatewayConfig.get_by_id(demo_gateway.id))
-    plan = factories.plan("Pro", 2900, setup_fee=1000)
-    return {**people, "plan": plan, "gateway": gateway}
-
-
-def card(shop, number="4242424242424242"):
-    return shop["gateway"].tokenize(number, "12", "2035", "123")
-
-
-def buy(shop, key, **kw):
-    kw.setdefault("config", dict(current_app.config))
-    return purchase.buy(shop["plan"], kw.pop("quantity", 1), models.Company.current(),
-                        key=f"{key}-" + "k" * 24, today=TODAY, **kw)
-
-
-def buy_new(shop, key, details=None, **kw):
-    return buy(shop, key, details={**DETAILS, **(details or {})}, password_hash="x",
-               gateway=shop["gateway"], new_method=card(shop), **kw)
 
 
 # ------------------------------------------------------------------ refusals
@@ -63,7 +37,7 @@ def test_a_closed_account_cannot_buy(shop):
     closed = models.Contact.get_by_id(shop["a1"].id)
     refused = refusal(lambda: purchase.check_returning(closed, shop["plan"], {"quantity": "1"}))
     assert (refused.message, refused.field) == (CLOSED, None)
-    refused = refusal(lambda: buy(shop, "closed", contact=closed, gateway=shop["gateway"],
+    refused = refusal(lambda: bought(shop, "closed", contact=closed, gateway=shop["gateway"],
                                   new_method=card(shop)))
     assert (refused.message, refused.field) == (CLOSED, None)
     assert purchase.check_returning(shop["a2"], shop["plan"], {"quantity": " 3 "}) == 3
@@ -75,7 +49,7 @@ def test_with_logins_off_a_new_customer_is_refused_at_the_address(shop):
             "quantity": "1"}
     for call in (lambda: purchase.check_new_customer(models.Company.current(), shop["plan"],
                                                      form),
-                 lambda: buy_new(shop, "logins-off")):
+                 lambda: bought_new(shop, "logins-off")):
         refused = refusal(call)
         assert (refused.message, refused.field) == (
             "New accounts cannot be opened here. If you are a client already, open the portal "
@@ -87,7 +61,7 @@ def test_with_logins_off_a_new_customer_is_refused_at_the_address(shop):
 def test_a_new_customer_gets_a_whole_account_billed_in_the_plans_currency(shop):
     shop["plan"].currency = "EUR"
     shop["plan"].save()
-    result = buy_new(shop, "whole", client_public_id="cl_gamma_0001")
+    result = bought_new(shop, "whole", client_public_id="cl_gamma_0001")
     assert result.status == "completed" and result.new_customer
     client = models.Client.get(models.Client.email == "gil@gamma.example")
     assert (client.name, client.address, client.vat_number, client.currency,
@@ -107,18 +81,18 @@ def test_a_new_customer_gets_a_whole_account_billed_in_the_plans_currency(shop):
 ])
 def test_a_new_customers_client_is_named_by_company_else_person_else_address(shop, details,
                                                                               name):
-    buy_new(shop, "named", details)
+    bought_new(shop, "named", details)
     assert models.Client.get(models.Client.email == "gil@gamma.example").name == name
 
 
 def test_without_a_public_id_the_client_gets_its_own(shop):
-    buy_new(shop, "own-id")
+    bought_new(shop, "own-id")
     assert models.Client.get(models.Client.email == "gil@gamma.example").public_id
 
 
 def test_an_address_with_an_account_tells_only_its_owner_with_the_portals_links(shop):
     config = {**current_app.config, "BASE_URL": "https://billing.example"}
-    result = buy_new(shop, "exists", {"email": "a2@alpha.example"},
+    result = bought_new(shop, "exists", {"email": "a2@alpha.example"},
                      app=current_app._get_current_object(),
                      config=config)
     assert result.status == "exists" and result.subscription is None
@@ -127,223 +101,6 @@ def test_an_address_with_an_account_tells_only_its_owner_with_the_portals_links(
     assert [m.to for m in notices] == ["a2@alpha.example"]
     assert "https://billing.example/client/login" in notices[0].body_text
     assert activities("contact.registration_repeated")[0][2] == shop["a2"].id
-
-
-# ------------------------------------------------------------------ a paid first invoice
-
-def incomplete(shop, client="a", contact="a1", key="first"):
-    """A purchase whose card was declined: an incomplete subscription, its invoice open."""
-    result = buy(shop, f"{key}-{client}", contact=shop[contact], gateway=shop["gateway"],
-                 new_method=card(shop, "4000000000000341"))
-    assert result.status == "declined"
-    sub = models.Subscription.get_by_id(result.subscription.id)
-    invoice = models.Invoice.get(models.Invoice.subscription == sub.id)
-    return sub, invoice
-
-
-def paid(invoice):
-    models.Invoice.update(status="paid", balance=0).where(
-        models.Invoice.id == invoice.id).execute()
-
-
-def status(sub):
-    return models.Subscription.get_by_id(sub.id).status
-
-
-def test_nothing_to_activate_is_nothing(shop):
-    assert purchase.activate_paid([]) == 0
-    assert purchase.activate_paid([None, 0]) == 0
-
-
-def test_only_the_subscriptions_of_paid_invoices_given_start(shop):
-    mine, my_invoice = incomplete(shop)
-    theirs, their_invoice = incomplete(shop, "b", "b1")
-    paid(their_invoice)  # paid, but not among the invoices this payment paid
-    assert purchase.activate_paid([my_invoice.id]) == 0  # not paid yet
-    assert (status(mine), status(theirs)) == ("incomplete", "incomplete")
-    paid(my_invoice)
-    assert purchase.activate_paid([my_invoice.id]) == 1
-    assert (status(mine), status(theirs)) == ("active", "incomplete")
-    assert activities("subscription.activated") == [(mine.id, shop["a"].id, None, None, "")]
-    assert purchase.activate_paid([my_invoice.id]) == 0  # once
-
-
-def test_a_paid_invoice_without_a_subscription_starts_nothing(shop):
-    mine, _ = incomplete(shop)
-    plain = factories.invoice(shop["a"], status="paid")
-    assert purchase.activate_paid([plain.id]) == 0
-    assert status(mine) == "incomplete"
-
-
-# ------------------------------------------------------------------ unpaid purchases lapse
-
-def lapse(now):
-    return purchase.expire_incomplete(now)
-
-
-def made_at(sub):
-    return models.Subscription.get_by_id(sub.id).created_at
-
-
-def test_a_purchase_lapses_exactly_a_day_less_an_hour_after_it_was_made(shop):
-    sub, invoice = incomplete(shop)
-    other = factories.invoice(shop["b"], status="sent")
-    active = subscriptions.subscribe(shop["b"], shop["plan"], start=TODAY)
-    deadline = made_at(sub) + purchase.EXPIRE_AFTER
-    assert lapse(deadline - dt.timedelta(microseconds=1)) == 0
-    assert lapse(deadline) == 1
-    assert (status(sub), models.Subscription.get_by_id(sub.id).ends_on) == (
-        "ended", deadline.date())
-    assert models.Invoice.get_by_id(invoice.id).status == "cancelled"
-    assert models.Invoice.get_by_id(other.id).status == "sent"  # another client's bill
-    assert status(active) == "active"
-    assert activities("subscription.purchase_lapsed") == [
-        (sub.id, shop["a"].id, None, None, "")]
-    assert models.Activity.get(models.Activity.action == "subscription.purchase_lapsed"
-                               ).subject_type == "subscription"
-
-
-def test_a_younger_purchase_waits_while_an_older_one_lapses(shop):
-    old, _ = incomplete(shop)
-    young, young_invoice = incomplete(shop, "b", "b1")
-    made = made_at(old)
-    models.Subscription.update(created_at=made + dt.timedelta(hours=2)).where(
-        models.Subscription.id == young.id).execute()
-    assert lapse(made + purchase.EXPIRE_AFTER) == 1
-    assert (status(old), status(young)) == ("ended", "incomplete")
-    assert models.Invoice.get_by_id(young_invoice.id).status == "sent"
-
-
-def test_a_partly_paid_first_invoice_is_cancelled_with_its_purchase(shop):
-    sub, invoice = incomplete(shop)
-    models.Invoice.update(status="partial", balance=invoice.balance - 100).where(
-        models.Invoice.id == invoice.id).execute()
-    assert lapse(made_at(sub) + purchase.EXPIRE_AFTER) == 1
-    assert models.Invoice.get_by_id(invoice.id).status == "cancelled"
-
-
-def test_one_purchase_with_money_in_flight_does_not_hold_up_the_rest(shop):
-    held, held_invoice = incomplete(shop)
-    free, _ = incomplete(shop, "b", "b1")
-    assert held.id < free.id  # the held one comes first
-    models.Payment.create(client=shop["a"].id, status="pending", amount=held_invoice.balance,
-                          currency="USD", date=TODAY, idempotency_key="in-flight-" + "k" * 20,
-                          plan=f'{{"lines": [[{held_invoice.id}, {held_invoice.balance}]], '
-                               '"credit": 0}')
-    later = max(made_at(held), made_at(free)) + purchase.EXPIRE_AFTER
-    assert lapse(later) == 1
-    assert (status(held), status(free)) == ("incomplete", "ended")
-
-
-def test_every_lapse_of_a_run_is_counted(shop):
-    first, _ = incomplete(shop)
-    second, _ = incomplete(shop, "b", "b1")
-    assert lapse(max(made_at(first), made_at(second)) + purchase.EXPIRE_AFTER) == 2
-
-
-# ------------------------------------------------------------------ the link staff copy
-
-@pytest.mark.parametrize("base, prefix", [
-    ("https://billing.example/", "https://billing.example"),
-    ("https://billing.example", "https://billing.example"),
-    ("https://billing.example/TAX/", "https://billing.example/TAX"),
-    ("", ""),
-    (None, ""),
-])
-def test_the_purchase_link_joins_the_base_address_and_the_plans_page(shop, base, prefix):
-    path = f"/client/subscriptions/{shop['plan'].public_id}/purchase"
-    assert purchase.purchase_path(shop["plan"]) == path
-    assert purchase.purchase_link(shop["plan"], base) == prefix + path
-
-
-# ------------------------------------------------------------------ what a purchase makes
-
-def test_a_purchase_starts_on_its_day_with_its_invoice_dated_then(shop):
-    other = subscriptions.subscribe(shop["b"], shop["plan"], start=TODAY, contact=shop["b1"])
-    before = models.Subscription.get_by_id(other.id)
-    result = buy(shop, "dated", contact=shop["a1"], gateway=shop["gateway"],
-                 new_method=card(shop), quantity=2)
-    sub = models.Subscription.get_by_id(result.subscription.id)
-    assert (result.status, sub.status, sub.started_at, sub.quantity) == (
-        "completed", "active", TODAY, 2)
-    invoice = models.Invoice.get(models.Invoice.subscription == sub.id)
-    assert (invoice.date, invoice.status, invoice.total) == (TODAY, "paid", 2 * 2900 + 1000)
-    assert activities("subscription.purchased") == [
-        (sub.id, shop["a"].id, shop["a1"].id, None, "Pro x 2")]
-    assert models.Activity.get(models.Activity.action == "subscription.purchased"
-                               ).subject_type == "subscription"
-    after = models.Subscription.get_by_id(other.id)  # another client's, untouched
-    assert (after.purchase_key, after.status, after.payment_method_id) == (
-        before.purchase_key, before.status, before.payment_method_id)
-
-
-def saved_card(shop, contact="a1"):
-    from billing import payment_methods
-    return payment_methods.store(shop[contact].client_id, shop["gateway"].config.id,
-                                 card(shop), contact=shop[contact])
-
-
-def test_a_saved_card_that_pays_or_waits_for_a_trial_is_the_subscriptions(shop):
-    token = saved_card(shop)
-    paid_with = buy(shop, "token-paid", contact=shop["a1"], token=token)
-    assert paid_with.status == "completed"
-    assert models.Subscription.get_by_id(paid_with.subscription.id).payment_method_id == \
-        token.id
-    trial = factories.plan("Trial", 2900, trial_days=14)
-    waiting = purchase.buy(trial, 1, models.Company.current(), key="token-trial-" + "k" * 20,
-                           contact=shop["a1"], token=token, today=TODAY)
-    sub = models.Subscription.get_by_id(waiting.subscription.id)
-    assert (waiting.status, sub.status, sub.payment_method_id) == ("started", "active",
-                                                                   token.id)
-
-
-def test_staff_buying_for_a_contact_keep_a_card_only_with_consent_and_are_named(shop):
-    staff = factories.staff()
-    trial = factories.plan("Trial", 2900, trial_days=14)
-
-    def start_trial(key, consent):
-        return purchase.buy(trial, 1, models.Company.current(), key=key + "-" + "k" * 20,
-                            contact=shop["a1"], gateway=shop["gateway"],
-                            new_method=card(shop), staff=staff, staff_consent=consent,
-                            today=TODAY)
-    refused = refusal(lambda: start_trial("no-consent", False))
-    assert refused.field == "consent"
-    sub = start_trial("consent", True).subscription
-    token = models.GatewayToken.get_by_id(
-        models.Subscription.get_by_id(sub.id).payment_method_id)
-    assert (token.created_by_staff_id, token.created_by_contact_id) == (staff.id, None)
-    assert activities("subscription.created") == [(sub.id, shop["a"].id, shop["a1"].id,
-                                                   staff.id, "Trial")]
-    assert activities("subscription.purchased") == [(sub.id, shop["a"].id, None, staff.id,
-                                                     "Trial x 1")]
-
-
-def test_staff_paying_for_a_contact_save_the_card_in_their_name_with_consent(shop):
-    staff = factories.staff()
-    refused = refusal(lambda: buy(shop, "pay-no-consent", contact=shop["a1"],
-                                  gateway=shop["gateway"], new_method=card(shop),
-                                  save_method=True, staff=staff))
-    assert refused.field == "consent"
-    result = buy(shop, "pay-consent", contact=shop["a1"], gateway=shop["gateway"],
-                 new_method=card(shop), save_method=True, staff=staff, staff_consent=True)
-    assert result.status == "completed"
-    token = models.GatewayToken.get()
-    assert (token.created_by_staff_id, token.created_by_contact_id) == (staff.id, None)
-    assert models.Subscription.get_by_id(result.subscription.id).payment_method_id == token.id
-
-
-@pytest.mark.parametrize("unapplied, charged", [(3900, None), (3899, 1)])
-def test_unapplied_money_pays_what_it_covers_and_the_card_the_rest(shop, unapplied, charged):
-    from tests.applying_support import unapplied_payment
-    factories.company(auto_apply_prepayments=True)
-    unapplied_payment(shop["a"], unapplied)
-    result = buy(shop, "unapplied", contact=shop["a1"], gateway=shop["gateway"],
-                 new_method=card(shop))
-    sub = models.Subscription.get_by_id(result.subscription.id)
-    assert sub.status == "active"
-    assert models.Invoice.get(models.Invoice.subscription == sub.id).status == "paid"
-    assert [c.amount for c in models.DemoCharge.select()] == ([charged] if charged else [])
-    assert result.status == ("completed" if charged else "started")
 
 
 # ------------------------------------------------------------------ buy's own refusals
@@ -358,7 +115,7 @@ def test_a_plan_withdrawn_since_the_page_opened_is_refused_at_the_plan(shop):
 
 
 def test_something_due_now_needs_a_way_to_pay(shop):
-    refused = refusal(lambda: buy(shop, "no-method", contact=shop["a1"]))
+    refused = refusal(lambda: bought(shop, "no-method", contact=shop["a1"]))
     assert (refused.message, refused.field) == ("Choose how you would like to pay.", "method")
 
 
@@ -371,27 +128,27 @@ def test_a_card_that_is_not_the_buyers_to_use_is_refused_at_the_method(shop):
     for contact, token in ((shop["a1"], theirs), (shop["a1"], removed), (None, theirs)):
         extra = {"contact": contact} if contact else {
             "details": DETAILS, "password_hash": "x", "gateway": shop["gateway"]}
-        refused = refusal(lambda t=token, e=extra: buy(shop, "not-mine", token=t, **e))
+        refused = refusal(lambda t=token, e=extra: bought(shop, "not-mine", token=t, **e))
         assert (refused.message, refused.field) == (
             "That payment method is no longer available.", "method")
 
 
 def test_a_key_another_client_bought_with_is_refused_as_expired(shop):
-    first = buy(shop, "shared", contact=shop["a1"], gateway=shop["gateway"],
+    first = bought(shop, "shared", contact=shop["a1"], gateway=shop["gateway"],
                 new_method=card(shop))
-    again = buy(shop, "shared", contact=shop["a2"], gateway=shop["gateway"],
+    again = bought(shop, "shared", contact=shop["a2"], gateway=shop["gateway"],
                 new_method=card(shop))
     assert (again.status, again.subscription.id, again.contact.id, again.new_customer) == (
         "duplicate", first.subscription.id, shop["a1"].id, False)
-    refused = refusal(lambda: buy(shop, "shared", contact=shop["b1"], gateway=shop["gateway"],
+    refused = refusal(lambda: bought(shop, "shared", contact=shop["b1"], gateway=shop["gateway"],
                                   new_method=card(shop)))
     assert (refused.message, refused.field) == (
         "This purchase form has expired. Please start again.", "key")
 
 
 def test_a_new_customers_repeat_is_the_same_purchase_and_one_confirmation_e_mail(shop):
-    first = buy_new(shop, "new-twice")
-    again = buy_new(shop, "new-twice")
+    first = bought_new(shop, "new-twice")
+    again = bought_new(shop, "new-twice")
     assert (again.status, again.subscription.id, again.new_customer) == (
         "duplicate", first.subscription.id, True)
     wait_for_queued_resets()
@@ -447,3 +204,18 @@ def test_the_price_of_a_trial_and_of_a_plan_bought_outright(shop):
     assert (free.setup_fee, free.due_now, free.keeps_card) == (0, 0, False)
     fee_only = purchase.Price(factories.plan("Fee", 0, trial_days=7, setup_fee=500), 1, TODAY)
     assert fee_only.keeps_card
+
+
+# ------------------------------------------------------------------ the link staff copy
+
+@pytest.mark.parametrize("base, prefix", [
+    ("https://billing.example/", "https://billing.example"),
+    ("https://billing.example", "https://billing.example"),
+    ("https://billing.example/TAX/", "https://billing.example/TAX"),
+    ("", ""),
+    (None, ""),
+])
+def test_the_purchase_link_joins_the_base_address_and_the_plans_page(shop, base, prefix):
+    path = f"/client/subscriptions/{shop['plan'].public_id}/purchase"
+    assert purchase.purchase_path(shop["plan"]) == path
+    assert purchase.purchase_link(shop["plan"], base) == prefix + path
