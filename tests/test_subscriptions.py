@@ -140,15 +140,27 @@ def test_subscribe_without_trial_uses_the_schedule(db):
     assert sub.next_billing_date == dt.date(2026, 4, 30)
 
 
-@pytest.mark.parametrize("quantity,message", [(0, "at least 1"), (11, "at most 10"),
-                                              ("2", "whole number")])
+@pytest.mark.parametrize("quantity,message", [
+    (0, "The quantity must be at least 1."), (11, "The quantity can be at most 10."),
+    ("2", "The quantity must be a whole number."), (True, "The quantity must be a whole number."),
+    (2.0, "The quantity must be a whole number."), (None, "The quantity must be a whole number."),
+])
 def test_subscribe_refuses_quantities_outside_the_limits(db, quantity, message):
     plan = service.create_plan(GOOD, "en_US")
     customer = factories.client()
     before = snapshot()
-    with pytest.raises(DomainError, match=message):
+    with pytest.raises(DomainError) as refused:
         service.subscribe(customer, plan, quantity=quantity)
+    assert (refused.value.message, refused.value.field) == (message, "quantity")
     assert snapshot() == before
+
+
+def test_a_quantity_within_the_limits_is_kept(db):
+    plan = service.create_plan({**GOOD, "min_quantity": "2", "max_quantity": ""}, "en_US")
+    assert service.check_quantity(plan, 2) == 2
+    assert service.check_quantity(plan, 1_000_000) == 1_000_000  # no maximum
+    with pytest.raises(DomainError, match="at least 2"):
+        service.check_quantity(plan, 1)
 
 
 def test_subscribe_refuses_archived_plans_and_other_currencies(db):
