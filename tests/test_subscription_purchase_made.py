@@ -29,6 +29,7 @@ def test_a_purchase_starts_on_its_day_with_its_invoice_dated_then(shop):
         (sub.id, shop["a"].id, shop["a1"].id, None, "Pro x 2")]
     assert models.Activity.get(models.Activity.action == "subscription.purchased"
                                ).subject_type == "subscription"
+    assert models.GatewayToken.select().count() == 0  # the card is kept only when asked
     after = models.Subscription.get_by_id(other.id)  # another client's, untouched
     assert (after.purchase_key, after.status, after.payment_method_id) == (
         before.purchase_key, before.status, before.payment_method_id)

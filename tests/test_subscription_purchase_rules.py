@@ -71,6 +71,7 @@ def test_a_new_customer_gets_a_whole_account_billed_in_the_plans_currency(shop):
             contact.is_primary, contact.email_verified, contact.password_hash) == (
         "Gil", "Gamma", "+1 555 0100", "gil@gamma.example", True, False, "x")
     assert result.contact.id == contact.id
+    assert models.GatewayCustomer.select().count() == 0  # none was made for the card
 
 
 @pytest.mark.parametrize("details, name", [
