@@ -192,3 +192,51 @@ def test_a_method_gone_between_the_steps_is_refused_at_its_field(conn):
             purchase_steps.chosen_method(gone, contact.client_id)
         assert (refused.value.message, refused.value.field) == (
             "That payment method is no longer available.", "method")
+
+
+def test_a_new_customers_account_takes_the_id_and_password_the_steps_chose(db):
+    _, plan, demo = world()
+    details = {"client_name": "Gamma LLC", "first_name": "Gil", "last_name": "Gamma",
+               "phone": "", "address": "", "vat_number": "", "email": "gil@gamma.example"}
+    state = {**state_for(plan, f"new:{demo.id}"), "details": details,
+             "hash": "pbkdf2:sha256:chosen", "client": "cl_chosen_000001"}
+    bought = purchase_steps.advance_purchase(
+        plan, state, Choice(capture=True, card=GOOD), models.Company.current(),
+        customer=lambda gateway: "")
+    assert (bought.purchase.status, bought.purchase.new_customer) == ("completed", True)
+    contact = models.Contact.get(models.Contact.email == "gil@gamma.example")
+    assert (contact.client.public_id, contact.password_hash) == (
+        "cl_chosen_000001", "pbkdf2:sha256:chosen")
+    assert not models.GatewayCustomer.select().exists()  # the demo gateway made none
+
+
+def test_a_new_customer_paying_with_stripe_keeps_the_customer_the_card_was_captured_for(
+        db, localstripe, stripe_gateway):
+    """The page makes the gateway's customer before the client exists (the customer
+    callable); the purchase records it as the new client's."""
+    from gateways.stripe_gateway import StripeGateway
+    from tests.payments_support import confirm_in_browser
+    factories.company()
+    plan = factories.plan("Pro", 2500)
+    gateway = StripeGateway(stripe_gateway)
+    reference = gateway.create_customer("Gil Gamma", "gil@gamma.example", "cl_chosen_000002")
+    _, secret = gateway.start_setup(reference)
+    seti, confirmed = confirm_in_browser(localstripe, secret)
+    assert confirmed.status_code == 200
+    asked_for = []
+
+    def customer(for_gateway):
+        asked_for.append(for_gateway.config.id)
+        return reference
+    details = {"client_name": "", "first_name": "Gil", "last_name": "Gamma", "phone": "",
+               "address": "", "vat_number": "", "email": "gil@gamma.example"}
+    state = {**state_for(plan, f"new:{stripe_gateway.id}"), "details": details, "hash": "h",
+             "client": "cl_chosen_000002", "customer": reference}
+    bought = purchase_steps.advance_purchase(
+        plan, state, Choice(capture=True, card=payment_methods.CardEntry(setup_intent=seti)),
+        models.Company.current(), customer=customer)
+    assert bought.purchase.status == "completed"
+    assert asked_for == [stripe_gateway.id]
+    known = models.GatewayCustomer.get()
+    assert (known.client.public_id, known.gateway_id, known.reference) == (
+        "cl_chosen_000002", stripe_gateway.id, reference)
