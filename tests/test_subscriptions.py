@@ -132,6 +132,27 @@ def test_subscribe_with_trial_bills_when_the_trial_ends(db):
     assert sub.display_status(dt.date(2026, 2, 14)) == "active"
 
 
+def test_a_subscription_keeps_who_and_what_it_was_made_with_and_logs_it(db):
+    from tests.core_support import activities
+    from tests.payments_support import demo_card, make_gateway
+    plan = service.create_plan(GOOD, "en_US")
+    people = factories.two_clients()
+    card = demo_card(people["a"], make_gateway("demo"))
+    staff = factories.staff()
+    start = dt.date(2026, 1, 31)
+    sub = service.subscribe(people["a"], plan, start=start, contact=people["a1"],
+                            payment_method=card.id, staff=staff)
+    sub = models.Subscription.get_by_id(sub.id)
+    assert (sub.client_id, sub.contact_id, sub.payment_method_id, sub.quantity) == (
+        people["a"].id, people["a1"].id, card.id, 1)
+    assert (sub.started_at, sub.current_period_start, sub.current_period_end) == (
+        start, start, dt.date(2026, 2, 14))  # the trial is its first period
+    assert activities("subscription.created") == [
+        (sub.id, people["a"].id, people["a1"].id, staff.id, "Pro")]
+    assert models.Activity.get(models.Activity.action == "subscription.created"
+                               ).subject_type == "subscription"
+
+
 def test_subscribe_without_trial_uses_the_schedule(db):
     plan = service.create_plan({**GOOD, "trial_days": "0", "frequency": "quarterly"}, "en_US")
     sub = service.subscribe(factories.client(), plan, start=dt.date(2026, 1, 31))
@@ -165,11 +186,15 @@ def test_a_quantity_within_the_limits_is_kept(db):
 
 def test_subscribe_refuses_archived_plans_and_other_currencies(db):
     plan = service.create_plan(GOOD, "en_US")
-    with pytest.raises(DomainError, match="priced in USD"):
+    with pytest.raises(DomainError) as refused:
         service.subscribe(factories.client(currency="EUR"), plan)
+    assert (refused.value.message, refused.value.field) == (
+        "The plan is priced in USD, the client is billed in EUR.", "plan")
     service.set_archived(plan, True)
-    with pytest.raises(DomainError, match="no longer offered"):
+    with pytest.raises(DomainError) as refused:
         service.subscribe(factories.client(), models.Plan.get_by_id(plan.id))
+    assert (refused.value.message, refused.value.field) == (
+        "That plan is no longer offered.", "plan")
 
 
 def test_portal_init_adds_the_new_columns_to_an_existing_database(db):
