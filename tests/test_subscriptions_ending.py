@@ -121,3 +121,29 @@ def test_run_due_ends_every_due_subscription_and_logs_each(eworld):
     assert {a.subject_type for a in models.Activity.select().where(
         models.Activity.action == "subscription.ended")} == {"subscription"}
     assert service.end_due(now=end) == 0
+
+
+@pytest.mark.parametrize("reason, comment, message, field", [
+    ("", "", "Choose a reason for cancelling.", "reason"),
+    (None, "", "Choose a reason for cancelling.", "reason"),
+    (" ", "", "Choose a reason for cancelling.", "reason"),
+    ("Something else", "", "Choose a reason from the list.", "reason"),
+    (REASON, "z" * 1001, "Comment can have at most 1000 characters.", "comment"),
+])
+def test_each_bad_reason_or_comment_is_refused_word_for_word(eworld, reason, comment, message,
+                                                            field):
+    refused = refusal(lambda: cancel(eworld["at_period_end"], reason=reason, comment=comment))
+    assert (refused.message, refused.field) == (message, field)
+
+
+def test_a_paused_or_ending_subscription_is_refused_word_for_word(eworld):
+    from billing import plan_changes
+    plan_changes.pause(fresh(eworld["immediately"]), by_business=True, today=NOW.date())
+    refused = refusal(lambda: cancel(eworld["immediately"]))
+    assert (refused.message, refused.field) == (
+        "This subscription is paused. Resume it first to cancel it.", "subscription")
+    cancel(eworld["at_period_end"])
+    refused = refusal(lambda: service.check_cancellation(
+        fresh(eworld["at_period_end"]), REASON, "", [REASON]))
+    assert (refused.message, refused.field) == (
+        "This subscription is already cancelled.", "subscription")
