@@ -220,3 +220,25 @@ def test_the_purchase_link_joins_the_base_address_and_the_plans_page(shop, base,
     path = f"/client/subscriptions/{shop['plan'].public_id}/purchase"
     assert purchase.purchase_path(shop["plan"]) == path
     assert purchase.purchase_link(shop["plan"], base) == prefix + path
+
+
+def test_a_removed_card_cannot_wait_for_a_trial(shop):
+    from billing import payment_methods
+    removed = saved_card(shop, "a1")
+    payment_methods.forget(removed)
+    removed = models.GatewayToken.get_by_id(removed.id)
+    trial = factories.plan("Trial", 2900, trial_days=14)
+    refused = refusal(lambda: purchase.buy(
+        trial, 1, models.Company.current(), key="removed-trial-" + "k" * 20,
+        contact=shop["a1"], token=removed, today=TODAY))
+    assert (refused.message, refused.field) == (
+        "That payment method is no longer available.", "method")
+
+
+def test_a_key_an_earlier_payment_of_the_client_holds_is_refused_word_for_word(shop):
+    models.Payment.create(client=shop["a"].id, status="completed", amount=1, currency="USD",
+                          date=TODAY, idempotency_key="held-" + "k" * 24)
+    refused = refusal(lambda: bought(shop, "held", contact=shop["a1"],
+                                     gateway=shop["gateway"], new_method=card(shop)))
+    assert (refused.message, refused.field) == (
+        "This purchase form has expired. Please start again.", "key")
