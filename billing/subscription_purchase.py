@@ -238,8 +238,8 @@ def _make(plan, price, company, key, contact, charge, *, token, gateway, new_met
                                           contact=None if staff else contact, staff=staff,
                                           staff_consent=staff_consent)
             fields["payment_method"] = saved.id
-    elif token is not None:
-        fields["payment_method"] = token.id
+    # Else the card that pays the first invoice becomes the subscription's (activate_paid),
+    # so a declined one never stays on it to be charged again at renewal.
     attempt = pay_plan = None
     if charge:
         fields["status"] = "incomplete"

@@ -50,6 +50,16 @@ def test_a_saved_card_that_pays_or_waits_for_a_trial_is_the_subscriptions(shop):
                                                                    token.id)
 
 
+def test_a_contacts_own_trial_keeps_their_new_card_in_their_name(shop):
+    trial = factories.plan("Trial", 2900, trial_days=14)
+    result = purchase.buy(trial, 1, models.Company.current(), key="own-trial-" + "k" * 20,
+                          contact=shop["a1"], gateway=shop["gateway"], new_method=card(shop),
+                          today=TODAY)
+    token = models.GatewayToken.get_by_id(
+        models.Subscription.get_by_id(result.subscription.id).payment_method_id)
+    assert (token.created_by_contact_id, token.created_by_staff_id) == (shop["a1"].id, None)
+
+
 def test_staff_buying_for_a_contact_keep_a_card_only_with_consent_and_are_named(shop):
     staff = factories.staff()
     trial = factories.plan("Trial", 2900, trial_days=14)
@@ -123,6 +133,21 @@ def status(sub):
 def test_nothing_to_activate_is_nothing(shop):
     assert purchase.activate_paid([]) == 0
     assert purchase.activate_paid([None, 0]) == 0
+
+
+def test_a_card_that_paid_becomes_the_card_of_each_subscription_it_started_only(shop):
+    mine, my_invoice = incomplete(shop)
+    also_mine, also_my_invoice = incomplete(shop, key="second")
+    theirs, _ = incomplete(shop, "b", "b1")
+    kept = saved_card(shop, "b1")
+    carded = subscriptions.subscribe(shop["b"], shop["plan"], start=TODAY,
+                                     payment_method=kept.id)
+    token = saved_card(shop)
+    paid(my_invoice)
+    paid(also_my_invoice)
+    assert purchase.activate_paid([my_invoice.id, also_my_invoice.id], token.id) == 2
+    assert [models.Subscription.get_by_id(s.id).payment_method_id
+            for s in (mine, also_mine, theirs, carded)] == [token.id, token.id, None, kept.id]
 
 
 def test_only_the_subscriptions_of_paid_invoices_given_start(shop):
@@ -209,3 +234,21 @@ def test_every_lapse_of_a_run_is_counted(shop):
     first, _ = incomplete(shop)
     second, _ = incomplete(shop, "b", "b1")
     assert lapse(max(made_at(first), made_at(second)) + purchase.EXPIRE_AFTER) == 2
+
+
+def test_a_declined_saved_card_is_not_kept_for_the_renewals(shop):
+    """The card that pays the first invoice becomes the subscription's, never one declined."""
+    from billing import checkout
+    from tests.payments_support import demo_card
+    declined = demo_card(shop["a"], shop["gateway"].config, outcome="chargedeclined")
+    result = bought(shop, "declined-saved", contact=shop["a1"], token=declined)
+    sub = models.Subscription.get_by_id(result.subscription.id)
+    assert (result.status, sub.status, sub.payment_method_id) == ("declined", "incomplete",
+                                                                  None)
+    good = demo_card(shop["a"], shop["gateway"].config, last4="1111")
+    invoice = models.Invoice.get(models.Invoice.subscription == sub.id)
+    paid = checkout.pay(shop["a1"], [(invoice.public_id, None)], models.Company.current(),
+                        idempotency_key="later-with-another-" + "k" * 10, token=good)
+    assert paid.status == "completed"
+    sub = models.Subscription.get_by_id(sub.id)
+    assert (sub.status, sub.payment_method_id) == ("active", good.id)

@@ -155,8 +155,10 @@ def test_a_new_customers_repeat_is_the_same_purchase_and_one_confirmation_e_mail
     wait_for_queued_resets()
     sent = [m.body_text for m in models.EmailMessage.select().where(
         models.EmailMessage.to == "gil@gamma.example")]
-    assert len([text for text in sent if "/client/register/verify/" in text]) == 1
+    link = current_app.config["BASE_URL"] + "/client/register/verify/"
+    assert len([text for text in sent if link in text]) == 1
     assert len(sent) == 2  # and the receipt
+    assert [a[2] for a in activities("contact.registered")] == [first.contact.id]
 
 
 # ------------------------------------------------------------------ the form's small rules
