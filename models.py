@@ -489,8 +489,10 @@ class Credit(IssuedDocument):
     class Meta:
         # The portal's list reads one client's rows newest first and stops after a page;
         # (client, archived_at, status) covers its visibility filter, so its COUNT reads
-        # only the index (as Invoice's).
-        indexes = ((("client", "date"), False), (("client", "archived_at", "status"), False))
+        # only the index (as Invoice's), and with currency and balance the tab's "Available"
+        # sums read only the index too.
+        indexes = ((("client", "date"), False),
+                   (("client", "archived_at", "status", "currency", "balance"), False))
 
 
 class Product(BaseModel):

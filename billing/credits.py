@@ -1,7 +1,10 @@
 """Credits: created by staff (a refund, a goodwill adjustment, an over-payment) and shown to
 the client with what is left of each. Spending credit on an invoice belongs to payments."""
+from peewee import fn
+
 import models
 from billing import DomainError, documents, numbering, transaction
+from prepared import prepared, slot
 
 REASONS = ("refund", "adjustment", "overpayment")
 # What a contact can still spend: issued and not used up.
@@ -47,10 +50,10 @@ def mark_sent(credit, staff=None):
 def available_totals(client_id):
     """[(currency, remaining)] of the client's spendable credit, one row per currency."""
     C = models.Credit
-    from peewee import fn
-    rows = (C.for_client(client_id).select(C.currency, fn.SUM(C.balance))
-            .where(C.status.in_(AVAILABLE) & (C.balance > 0))
-            .group_by(C.currency).order_by(C.currency).tuples())
+    rows = prepared("credit-available-totals", lambda: (
+        C.for_client(slot("client")).select(C.currency, fn.SUM(C.balance))
+        .where(C.status.in_(AVAILABLE) & (C.balance > 0))
+        .group_by(C.currency).order_by(C.currency))).tuples(client=client_id)
     return [(currency, int(total or 0)) for currency, total in rows]
 
 

@@ -11,6 +11,7 @@ import gateways
 import models
 from billing import DomainError, FieldErrors, gateway_books, transaction
 from gateways.base import keep_charges_in
+from prepared import prepared
 
 # A gateway with no service of its own (the demo) keeps its charges in our database,
 # through books billing gives it: every gateway made from here on has them.
@@ -20,7 +21,9 @@ keep_charges_in(gateway_books.StoredCharges())
 def enabled():
     """Usable gateways in the business's order."""
     C = models.GatewayConfig
-    configs = C.select().where(C.is_enabled == True).order_by(C.position, C.id)  # noqa: E712
+    configs = prepared("gateways-enabled", lambda: (
+        C.select().where(C.is_enabled == True)  # noqa: E712
+        .order_by(C.position, C.id))).records(C)
     return [g for g in (gateways.for_config(c) for c in configs) if g is not None]
 
 

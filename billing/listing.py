@@ -99,7 +99,10 @@ class Listing:
             self.row, offset=offset, limit=limit, **self.values)
         if not counted:
             return rows, self.total
-        return rows, getattr(rows[0], TOTAL) if rows else 0
+        total = getattr(rows[0], TOTAL) if rows else 0
+        for row in rows:  # a row is its record's columns; the list's total is not one of them
+            del row.__dict__[TOTAL]
+        return rows, total
 
     def all(self):
         """Every row, for a short list that is never paged (payment methods)."""

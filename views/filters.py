@@ -13,7 +13,7 @@ from billing.documents import plain_number
 from billing.schedule import FREQUENCIES
 from money import format_money
 from views.current import company, user_locale
-from views.list_rows import list_rows
+from views.kept_html import kept, list_rows
 from views.paging import list_url
 from views.tabs import tab_enabled, visible_tabs
 from views.urls import brand_url, fixed_url, logo_src, record_url, static_url
@@ -74,6 +74,7 @@ def register_filters(app):
     app.add_template_global(list_url, "list_url")
     app.add_template_global(record_url, "record_url")
     app.add_template_global(list_rows, "list_rows")
+    app.add_template_global(kept, "kept")
     app.add_template_global(FREQUENCIES, "frequencies")
 
     @app.context_processor

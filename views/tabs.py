@@ -89,5 +89,5 @@ def page_title(fragment):
 
 def visible_tabs():
     """(key, label, url) of each tab the business left on."""
-    return [(key, label, fixed_url(endpoint)) for key, label, endpoint in TABS
-            if tab_enabled(key)]
+    return tuple((key, label, fixed_url(endpoint)) for key, label, endpoint in TABS
+                 if tab_enabled(key))

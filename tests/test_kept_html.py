@@ -1,4 +1,4 @@
-"""List rows are kept as HTML between requests (views.list_rows.list_rows): a kept row must
+"""List rows are kept as HTML between requests (views.kept_html.list_rows): a kept row must
 never show a record as it was. Each test lists a record, changes it the way the product does
 or a staff member would, and lists it again."""
 import datetime as dt
@@ -8,7 +8,7 @@ import pytest
 import models
 from tests import factories
 from tests.conftest import hx
-from tests.core_support import opened
+from tests.core_support import login_staff, opened
 from tests.quotes_support import quote
 
 pytestmark = pytest.mark.usefixtures("company_row")
@@ -139,3 +139,72 @@ def test_rows_follow_the_contacts_language(app, client, mine):
     assert record.number in html and "Awaiting approval" not in html
     assert 'data-label="Nummer"' in html
 
+
+
+# The parts of a page kept through kept(): the tab bar, the failure messages on <body>, a
+# list's filters, column heads and pager.
+
+def test_the_tab_bar_marks_the_tab_being_shown(client, mine):
+    for tab, other in (("payments", "invoices"), ("invoices", "payments")):
+        html = client.get(f"/client/{tab}").get_data(as_text=True)
+        assert f'data-tab="{tab}" aria-current="page"' in html
+        assert f'data-tab="{other}" aria-current' not in html
+
+
+def test_the_tab_bar_loses_a_tab_the_business_switches_off(app, client, mine):
+    assert 'data-tab="quotes"' in client.get("/client/invoices").get_data(as_text=True)
+    with opened(app):
+        factories.company(disabled_modules="quotes")
+    html = client.get("/client/invoices").get_data(as_text=True)
+    assert 'data-tab="quotes"' not in html and 'data-tab="credits"' in html
+
+
+def test_the_shell_and_the_heads_follow_the_contacts_language(app, client, mine):
+    with opened(app):
+        factories.invoice(mine["client"])
+    html = client.get("/client/invoices").get_data(as_text=True)
+    assert 'data-msg-gone="That page no longer exists."' in html
+    assert ">Invoices</a>" in html and ">Number" in html
+    change(app, models.Contact, mine["contact"], locale="de")
+    html = client.get("/client/invoices").get_data(as_text=True)
+    assert 'data-msg-gone="Diese Seite gibt es nicht mehr."' in html
+    assert ">Rechnungen</a>" in html and ">Nummer" in html and ">Invoices</a>" not in html
+
+
+def test_the_back_office_keeps_its_english_beside_a_german_portal(app, client, mine):
+    """The back office speaks English whatever the locale, the portal the contact's language:
+    the same kept part (the failure messages on <body>) must not carry one into the other."""
+    change(app, models.Contact, mine["contact"], locale="de_DE")
+    with opened(app):
+        factories.company(timezone="UTC", locale="de_DE")
+        staff = factories.staff("kept@test.example")
+    back_office = app.test_client()
+    assert login_staff(back_office, staff.email).status_code == 302
+    for _ in range(2):
+        staff_page = back_office.get("/admin/clients").get_data(as_text=True)
+        assert 'data-msg-gone="That page no longer exists."' in staff_page
+        portal_page = client.get("/client/invoices").get_data(as_text=True)
+        assert 'data-msg-gone="Diese Seite gibt es nicht mehr."' in portal_page
+
+
+def test_the_pager_follows_the_lists_total(app, client, mine):
+    with opened(app):
+        for _ in range(26):
+            factories.invoice(mine["client"])
+    assert "Page 1 of 2 · 26 in all" in listed(client, "invoices")
+    with opened(app):
+        factories.invoice(mine["client"])
+    html = listed(client, "invoices")
+    assert "Page 1 of 2 · 27 in all" in html and "26 in all" not in html
+    html = listed(client, "invoices?page=2")
+    assert "Page 2 of 2" in html and 'rel="prev"' in html and 'rel="next"' not in html
+
+
+def test_the_filters_keep_what_was_chosen(client, mine):
+    html = listed(client, "invoices?status=paid&sort=total&q=INV")
+    assert '<option value="paid" selected>' in html
+    assert '<option value="total" selected>' in html and 'value="INV"' in html
+    html = listed(client, "invoices")
+    assert '<option value="all" selected>' in html and 'value="INV"' not in html
+    assert listed(client, "quotes?status=declined").count(" selected>") == 1
+    assert '<option value="declined" selected>' in listed(client, "quotes?status=declined")
