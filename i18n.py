@@ -5,6 +5,7 @@ The portal's text is translated into LANGUAGES; any valid locale still formats m
 dates its own way ("it_IT" reads English text with Italian numbers).
 """
 import contextlib
+import functools
 
 from babel import Locale, UnknownLocaleError
 from flask import g, has_app_context, has_request_context, request
@@ -17,8 +18,10 @@ COOKIE = "portal_lang"
 DEFAULT = "en"
 
 
+@functools.lru_cache(maxsize=512)
 def valid(locale):
-    """`locale` as Babel spells it ("de_DE"), or "" when it is not one."""
+    """`locale` as Babel spells it ("de_DE"), or "" when it is not one. Asked for the
+    contact's, client's and company's locales on every request: Babel's parse is kept."""
     if not locale or not isinstance(locale, str) or len(locale) > 10:
         return ""
     try:

@@ -26,13 +26,17 @@ TABS = [
 MODULE_KEYS = [key for key, _, _ in TABS]
 
 
-def tab_enabled(key):
-    # Asked for every tab of the bar: work the company's switches out once per request.
+def enabled_tabs():
+    """The keys of the tabs the business left on, worked out once per request."""
     if "enabled_tabs" not in g:
         c = company()
         g.enabled_tabs = {k for k in MODULE_KEYS if c.module_enabled(k)
                           and (k != "pre_payment" or c.prepayments_enabled)}
-    return key in g.enabled_tabs
+    return g.enabled_tabs
+
+
+def tab_enabled(key):
+    return key in enabled_tabs()
 
 
 def portal_tab(key):
@@ -89,5 +93,6 @@ def page_title(fragment):
 
 def visible_tabs():
     """(key, label, url) of each tab the business left on."""
+    enabled = enabled_tabs()
     return tuple((key, label, fixed_url(endpoint)) for key, label, endpoint in TABS
-                 if tab_enabled(key))
+                 if key in enabled)
