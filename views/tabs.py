@@ -2,7 +2,7 @@
 import functools
 import re
 
-from flask import abort, g, make_response, render_template, request
+from flask import abort, current_app, g, make_response, request
 from flask_babel import gettext
 from flask_login import login_required
 from markupsafe import Markup
@@ -63,13 +63,16 @@ def render_tab(template, status_code=200, *, shell="page.html", **context):
 
     `shell` is the page around the fragment: the portal's, or "admin/page.html".
     Every page has its own <title> (see page_title); htmx takes it from the fragment."""
-    fragment = render_template(template, **context)
+    # The context processors run once: the shell is drawn from what the fragment saw.
+    current_app.update_template_context(context)
+    templates = current_app.jinja_env
+    fragment = templates.get_template(template).render(context)
     title, fragment = page_title(fragment)
     if wants_fragment():
         body = f"<title>{title}</title>\n{fragment}" if title else fragment
     else:
-        body = render_template(shell, fragment=template, fragment_html=Markup(fragment),
-                               page_title=title, **context)
+        body = templates.get_template(shell).render(
+            context, fragment=template, fragment_html=Markup(fragment), page_title=title)
     response = make_response(body, status_code)
     response.headers["Vary"] = "HX-Request"
     return response
