@@ -15,7 +15,7 @@ from money import format_money
 from views.current import company, user_locale
 from views.kept_html import kept, list_rows
 from views.paging import list_url
-from views.tabs import tab_enabled, visible_tabs
+from views.tabs import TABS, enabled_tabs, tab_enabled
 from views.urls import brand_url, fixed_url, logo_src, record_url, static_url
 
 
@@ -75,12 +75,17 @@ def register_filters(app):
     app.add_template_global(record_url, "record_url")
     app.add_template_global(list_rows, "list_rows")
     app.add_template_global(kept, "kept")
+    # Functions and constants are globals, so kept parts (views/kept_html) may call them too;
+    # the context processor below adds only what this request decides.
+    for name, value in (("fixed_url", fixed_url), ("static_url", static_url),
+                        ("brand_url", brand_url), ("logo_src", logo_src),
+                        ("portal_tabs", TABS), ("enabled_tabs", enabled_tabs),
+                        ("tab_enabled", tab_enabled),
+                        ("language_names", i18n.LANGUAGE_NAMES),
+                        ("language_url", language_url)):
+        app.add_template_global(value, name)
     app.add_template_global(FREQUENCIES, "frequencies")
 
     @app.context_processor
     def portal_context():
-        return {"company": company(), "tabs": visible_tabs, "tab_enabled": tab_enabled,
-                "static_url": static_url, "brand_url": brand_url, "logo_src": logo_src,
-                "locale": user_locale(), "fixed_url": fixed_url,
-                "html_lang": text_language(),
-                "language_names": i18n.LANGUAGE_NAMES, "language_url": language_url}
+        return {"company": company(), "locale": user_locale(), "html_lang": text_language()}

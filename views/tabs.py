@@ -8,7 +8,6 @@ from flask_login import login_required
 from markupsafe import Markup
 
 from views.current import company
-from views.urls import fixed_url
 
 # (module key, label, endpoint). The key is what Company.disabled_modules switches off.
 TABS = [
@@ -30,8 +29,8 @@ def enabled_tabs():
     """The keys of the tabs the business left on, worked out once per request."""
     if "enabled_tabs" not in g:
         c = company()
-        g.enabled_tabs = {k for k in MODULE_KEYS if c.module_enabled(k)
-                          and (k != "pre_payment" or c.prepayments_enabled)}
+        g.enabled_tabs = frozenset(k for k in MODULE_KEYS if c.module_enabled(k)
+                                   and (k != "pre_payment" or c.prepayments_enabled))
     return g.enabled_tabs
 
 
@@ -92,10 +91,3 @@ def page_title(fragment):
     if label and "<h1" in fragment:
         return Markup(f"{gettext(label)} · ") + company().name, fragment
     return None, fragment
-
-
-def visible_tabs():
-    """(key, label, url) of each tab the business left on."""
-    enabled = enabled_tabs()
-    return tuple((key, label, fixed_url(endpoint)) for key, label, endpoint in TABS
-                 if key in enabled)
