@@ -5,7 +5,7 @@ and rows repeat from view to view (the first page above all); every list renders
 this way (DESIGN.md §2: the speed-up lives in the list mechanism, not in one tab)."""
 import functools
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_babel import get_locale
 from markupsafe import Markup
 
@@ -41,8 +41,14 @@ def kept(template, macro, *args):
 def _setting():
     """What every kept row also depends on: the locale (number and date formats), the
     language of its words (English in the back office, whatever the locale), the time zone
-    (timestamps shown as dates) and the URL root (links)."""
-    return user_locale(), str(get_locale()), company().timezone, request.script_root
+    (timestamps shown as dates) and the URL root (links). Worked out once per request and
+    again whenever i18n.using() switches the locale (Flask-Babel then gives another Locale)."""
+    text_locale = get_locale()
+    known = g.get("kept_setting")
+    if known is None or known[0] is not text_locale:
+        known = g.kept_setting = (text_locale, (user_locale(), str(text_locale),
+                                                company().timezone, request.script_root))
+    return known[1]
 
 
 def row_key(row):
