@@ -246,3 +246,68 @@ def test_a_captured_card_pays_the_pre_payment_and_starts_its_schedule(conn):
     schedule = models.PrepaymentSchedule.get()
     assert (schedule.amount, schedule.frequency, schedule.payment_method_id) == (
         5000, "monthly", models.GatewayToken.get().id)
+
+
+ERROR = typed_card("4000 0000 0000 0119")  # the demo gateway fails when it is charged
+
+
+def test_a_declined_card_shows_the_capture_again_for_the_same_gateway_and_amount(conn):
+    contact, first, _second = world()
+    demo = make_gateway("demo")
+    step = advance(contact, [first], Choice(method=f"new:{demo.id}", key="k" * 20,
+                                            capture=True, card=DECLINED))
+    assert (step.step, step.gateway.config.id, step.plan.charge) == (
+        "capture", demo.id, first.balance)
+    # A definite no starts a new attempt: a fresh key, as new_key() makes them.
+    assert len(step.key) == len(checkout_steps.new_key()) and step.key != "k" * 20
+    assert not step.error.retryable
+
+
+def test_a_gateway_that_failed_is_tried_again_under_the_same_key(conn):
+    """A retryable failure may have reached the gateway: the retry must be the same attempt,
+    so the gateway answers it with the charge it made, never a second one."""
+    contact, first, _second = world()
+    demo = make_gateway("demo")
+    step = advance(contact, [first], Choice(method=f"new:{demo.id}", key="k" * 20,
+                                            capture=True, card=ERROR))
+    assert (step.step, step.error.retryable, step.key) == ("capture", True, "k" * 20)
+    assert (step.gateway.config.id, step.plan.charge) == (demo.id, first.balance)
+    assert reload(first).balance == first.balance
+
+
+def test_key_after_keeps_the_key_only_for_a_retryable_failure():
+    from billing.checkout import PaymentFailed
+    assert checkout_steps.key_after(PaymentFailed("busy", retryable=True), "k" * 20) == "k" * 20
+    fresh = checkout_steps.key_after(PaymentFailed("no", retryable=False), "k" * 20)
+    assert fresh != "k" * 20 and len(fresh) == len(checkout_steps.new_key())
+    # A retryable failure of an attempt that had no key yet starts one.
+    assert len(checkout_steps.key_after(PaymentFailed("busy", retryable=True), "")) == len(
+        checkout_steps.new_key())
+
+
+def test_a_pre_payment_with_a_removed_saved_method_is_refused_at_the_method(conn):
+    contact, _first, _second = world()
+    demo = make_gateway("demo")
+    gone = models.GatewayToken.create(client=contact.client, gateway=demo, token="demo_ok_1",
+                                      brand="visa", last4="4242", deleted_at=models.utcnow())
+    before = snapshot()
+    with pytest.raises(DomainError) as refused:
+        prepay(contact, {"amount": "50.00"}, Choice(method=f"token:{gone.public_id}",
+                                                    key="k" * 20))
+    assert (refused.value.message, refused.value.field) == (
+        "That payment method is no longer available.", "method")
+    assert snapshot() == before
+
+
+def test_a_pre_payment_staff_take_with_a_saved_method_is_theirs(conn):
+    contact, _first, _second = world()
+    demo = make_gateway("demo")
+    saved = models.GatewayToken.create(client=contact.client, gateway=demo, token="demo_ok_1",
+                                       brand="visa", last4="4242")
+    staff = factories.staff()
+    step = prepay(contact, {"amount": "50.00"}, Choice(method=f"token:{saved.public_id}",
+                                                       key="k" * 20), staff=staff)
+    assert (step.step, step.outcome.status, step.outcome.payment.amount) == (
+        "paid", "completed", 5000)
+    done = models.Activity.get(models.Activity.action == "payment.completed")
+    assert done.staff_id == staff.id
