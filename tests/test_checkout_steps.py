@@ -311,3 +311,12 @@ def test_a_pre_payment_staff_take_with_a_saved_method_is_theirs(conn):
         "paid", "completed", 5000)
     done = models.Activity.get(models.Activity.action == "payment.completed")
     assert done.staff_id == staff.id
+
+
+def test_a_saved_methods_id_is_read_whole_after_the_first_colon(conn):
+    """"token:<id>": whatever follows the first colon is the id looked up, so a value with
+    another colon is a method that does not exist, not another kind of method."""
+    contact, _first, _second = world()
+    with pytest.raises(DomainError) as refused:
+        prepay(contact, {"amount": "50.00"}, Choice(method="token:x:y", key="k" * 20))
+    assert refused.value.message == "That payment method is no longer available."
