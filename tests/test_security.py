@@ -232,6 +232,24 @@ def test_every_post_needs_a_csrf_token(app, two_clients, rule, token):
         assert snapshot() == before
 
 
+def test_a_sessions_pages_carry_one_csrf_token_that_dies_with_the_session(app, two_clients):
+    """Tokens do not expire by age (WTF_CSRF_TIME_LIMIT=None), so each session's is signed
+    once and every page carries it; a new login brings a new one, and the old is refused."""
+    client, token = logged_in(app, "a1@alpha.example")
+    assert csrf_token(client, "/client/invoices") == token
+    assert f'"X-CSRFToken": "{token}"' in client.get("/client/payments").get_data(as_text=True)
+    assert client.post("/client/logout", data={"csrf_token": token}).status_code == 302
+    again = csrf_token(client)
+    assert client.post("/client/login", data={"email": "a1@alpha.example",
+                                              "password": factories.PASSWORD,
+                                              "csrf_token": again}).status_code == 302
+    fresh = csrf_token(client, "/client/profile")
+    assert fresh != token
+    response = client.post("/client/logout", data={"csrf_token": token})
+    assert response.status_code == 400
+    assert client.post("/client/logout", data={"csrf_token": fresh}).status_code == 302
+
+
 def test_security_headers(client, auth, world):
     auth.login("a1@alpha.example")
     for path in ("/client/login", "/client/invoices", "/client/invoices/nope", "/admin/login",

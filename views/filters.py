@@ -11,6 +11,7 @@ from jinja2 import pass_context
 import i18n
 from billing.documents import plain_number
 from billing.schedule import FREQUENCIES
+from extensions import csrf_token
 from money import format_money
 from views.current import company, user_locale
 from views.kept_html import kept, list_rows
@@ -88,4 +89,6 @@ def register_filters(app):
 
     @app.context_processor
     def portal_context():
-        return {"company": company(), "locale": user_locale(), "html_lang": text_language()}
+        # csrf_token replaces Flask-WTF's own (its context processor ran first).
+        return {"company": company(), "locale": user_locale(), "html_lang": text_language(),
+                "csrf_token": csrf_token}
