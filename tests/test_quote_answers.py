@@ -138,3 +138,20 @@ def test_viewing_one_quote_marks_only_that_one_viewed(buyer):
     quote_service.mark_viewed(seen, buyer)
     assert models.Quote.get_by_id(seen.id).viewed_at is not None
     assert models.Quote.get_by_id(unseen.id).viewed_at is None
+
+
+def test_a_quote_valid_until_today_can_still_be_approved(buyer):
+    q = quote(buyer.client, valid_until=models.utcnow().date())
+    invoice = quote_service.approve(buyer, q)
+    assert models.Quote.get_by_id(q.id).invoice_id == invoice.id
+
+
+def test_an_approval_keeps_what_it_can_of_the_address_and_none_when_there_is_none(buyer):
+    first, second = quote(buyer.client), quote(buyer.client)
+    quote_service.approve(buyer, first, "b" * 50)
+    quote_service.approve(buyer, second, None)
+    assert [models.Quote.get_by_id(q.id).approved_ip for q in (first, second)] == [
+        "b" * 45, ""]
+    logged = models.Activity.select().where(models.Activity.action == "quote.approved")
+    assert sorted(a.ip for a in logged) == ["", "b" * 45]
+    assert [a.detail for a in logged] == ["", ""]  # no terms were accepted
