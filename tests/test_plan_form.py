@@ -52,7 +52,7 @@ def test_amounts_name_their_field():
 def test_an_unknown_currency_is_the_only_complaint_about_the_money():
     assert errors_of(currency="XYZ") == {
         "currency": "Currency must be an ISO 4217 code such as USD."}
-    assert errors_of(currency=None) == {
+    assert errors_of(currency=None, price="abc", setup_fee="1.005") == {
         "currency": "Currency must be an ISO 4217 code such as USD."}
 
 
