@@ -86,3 +86,8 @@ def test_a_maximum_below_the_minimum_is_refused():
 def test_the_yes_no_boxes_read_what_a_form_sends(typed, meant):
     plan = cleaned(allow_pause=typed, allow_plan_changes=typed)
     assert (plan["allow_pause"], plan["allow_plan_changes"]) == (meant, meant)
+
+
+def test_a_plans_own_limits_are_quantities_it_sells(db):
+    plan = service.create_plan({**GOOD, "min_quantity": "2", "max_quantity": "5"}, "en_US")
+    assert [service.check_quantity(plan, n) for n in (2, 5)] == [2, 5]
