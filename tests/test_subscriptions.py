@@ -258,3 +258,21 @@ def test_a_subscriptions_invoices_are_its_own_the_client_may_see_newest_first(db
     service.link_invoice(elsewhere, unrelated)
     assert [i.id for i in service.invoices_of(sub, client)] == [second.id, first.id, older.id]
     assert list(service.invoices_of(sub, factories.client())) == []
+
+
+def test_an_older_invoice_entered_later_lists_by_its_date(db):
+    client = factories.client()
+    sub = service.subscribe(client, service.create_plan({**GOOD, "trial_days": "0"}, "en_US"))
+    newer = factories.invoice(client, status="sent", date=dt.date(2026, 3, 1))
+    older = factories.invoice(client, status="sent", date=dt.date(2026, 1, 1))  # entered later
+    for invoice in (newer, older):
+        service.link_invoice(sub, invoice)
+    assert [i.id for i in service.invoices_of(sub, client)] == [newer.id, older.id]
+
+
+def test_creating_a_plan_logs_who_created_it(db):
+    from tests.core_support import activities
+    staff = factories.staff()
+    plan = service.create_plan(GOOD, "en_US", staff=staff)
+    assert activities("plan.created") == [(plan.id, None, None, staff.id, "")]
+    assert models.Activity.get(models.Activity.action == "plan.created").subject_type == "plan"
