@@ -1,5 +1,5 @@
 """HTML kept across requests: every list's rows, and the parts of a page that repeat from
-request to request (a list's filters and column heads, the shell's tab bar), each distinct
+request to request (a list's filters, column heads and pager, the shell's top bar), each distinct
 call rendered once. Rendering a page of rows through the template was most of a tab's time,
 and rows repeat from view to view (the first page above all); every list renders its rows
 this way (DESIGN.md §2: the speed-up lives in the list mechanism, not in one tab)."""
@@ -30,7 +30,7 @@ def list_rows(template, rows, *args, related=None):
 
 def kept(template, macro, *args):
     """A page's other parts that repeat from view to view (a list's filters, column heads and
-    pager, the shell's tab bar): the `macro` of `template` called with `args`, kept as
+    pager, the shell's top bar): the `macro` of `template` called with `args`, kept as
     list_rows keeps rows. The HTML must be a function of `args` (hashable, or dicts and lists
     of hashable values) and the locale, time zone and URL root."""
     return _render(template, macro, _setting(),
