@@ -128,7 +128,8 @@ def test_keyboard_menu_htmx_swaps_titles_focus_and_errors(open_page, demo_server
     page.keyboard.press("Tab")
     assert focused(page) == "A Skip to content"
     page.keyboard.press("Enter")
-    assert page.url.endswith("#main")
+    # The jump is the browser's own and can land a moment after the key is pressed.
+    expect(page).to_have_url(re.compile(r".*#main$"))
 
     # The phone menu, opened.
     nav = support.open_menu(page, viewport)

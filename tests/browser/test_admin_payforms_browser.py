@@ -78,7 +78,7 @@ def test_staff_record_a_payment_through_the_menu(open_page, demo_server, viewpor
     amount_inputs = page.locator("#payment-step input[name^=amount_]")
     expect(amount_inputs.first).to_be_visible()
     assert page.evaluate("window.__marker") == "kept"
-    assert re.search(r"client=\d+", page.url)
+    expect(page).to_have_url(re.compile(r".*client=\d+"))
     shots(page, "step two")
     assert_no_sideways_scroll(page, viewport)
 

@@ -57,7 +57,7 @@ def test_login_list_invoice_tabs_history_pdf_logout(open_page, demo_server, shot
     assert request.resource_type in ("xhr", "fetch")
     assert not [r for r in recorder.requests if r.resource_type == "document"]
     assert "<html" not in request.response().text()
-    assert page.url == base + "/client/payments"
+    expect(page).to_have_url(base + "/client/payments")
     assert page.evaluate("window.__marker") == "kept"
     expect(page.locator("nav.tabs a[data-tab=payments]")).to_have_attribute(
         "aria-current", "page")
@@ -65,7 +65,7 @@ def test_login_list_invoice_tabs_history_pdf_logout(open_page, demo_server, shot
         expect(page.locator("nav.tabs")).to_be_hidden()  # the menu closes after a choice
 
     switch_tab(page, viewport, "Quotes")
-    assert page.url == base + "/client/quotes"
+    expect(page).to_have_url(base + "/client/quotes")
     shots(page, "quotes tab")
 
     page.go_back()
