@@ -1,8 +1,11 @@
 """A quote declined, re-sent, viewed, and whether its terms were accepted: each refusal word
 for word, what each answer records and who it names (billing.quotes)."""
+import datetime as dt
+
 import pytest
 
 import models
+from billing import DomainError
 from billing import quotes as quote_service
 from tests import factories
 from tests.core_support import activities, refusal
@@ -151,3 +154,31 @@ def test_an_approval_keeps_what_it_can_of_the_address_and_none_when_there_is_non
     logged = models.Activity.select().where(models.Activity.action == "quote.approved")
     assert sorted(a.ip for a in logged) == ["", "b" * 45]
     assert [a.detail for a in logged] == ["", ""]  # no terms were accepted
+
+
+@pytest.mark.parametrize("status, message", [
+    ("approved", "Quote {number} was already approved."),
+    ("converted", "Quote {number} was already approved."),
+    ("declined", "Quote {number} was declined; ask us to send it again."),
+    ("draft", "Quote {number} has not been sent yet."),
+    ("expired", "Quote {number} expired on {date}; ask us for a new one."),
+    ("on_hold", "Quote {number} cannot be approved."),  # a status another program wrote
+])
+def test_why_a_quote_cannot_be_approved_word_for_word(buyer, status, message):
+    q = quote(buyer.client)
+    models.Quote.update(status=status).where(models.Quote.id == q.id).execute()
+    q = models.Quote.get_by_id(q.id)
+    with pytest.raises(DomainError) as refused_with:
+        quote_service.check_approvable(q)
+    assert (refused_with.value.message, refused_with.value.field) == (
+        message.format(number=q.number, date=q.valid_until.isoformat()), None)
+
+
+def test_a_sent_quote_is_approvable_until_the_day_given_passes_its_date(buyer):
+    q = quote(buyer.client)
+    assert quote_service.check_approvable(q, today=q.valid_until) is None
+    later = q.valid_until + dt.timedelta(days=1)
+    with pytest.raises(DomainError) as refused_with:
+        quote_service.check_approvable(q, today=later)
+    assert refused_with.value.message == (
+        f"Quote {q.number} expired on {q.valid_until.isoformat()}; ask us for a new one.")
