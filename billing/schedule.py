@@ -34,7 +34,7 @@ def nth_date(start, frequency, n):
     if frequency in _DAYS:
         return start + dt.timedelta(days=_DAYS[frequency] * n)
     if frequency in _MONTHS:
-        return add_months(start, _MONTHS[frequency] * n, start.day)
+        return add_months(start, _MONTHS[frequency] * n)
     raise ValueError(f"unknown frequency {frequency!r}")
 
 

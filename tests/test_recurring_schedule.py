@@ -64,9 +64,11 @@ def test_day_based_frequencies_cross_month_and_year_ends():
     assert schedule.next_date(dt.date(2026, 2, 20), "fortnightly") == dt.date(2026, 3, 6)
 
 
-def test_unknown_frequency_is_refused():
-    with pytest.raises(ValueError):
+def test_unknown_frequency_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"^unknown frequency 'hourly'$"):
         schedule.next_date(dt.date(2026, 1, 1), "hourly")
+    with pytest.raises(ValueError, match=r"^unknown frequency 'hourly'$"):
+        schedule.nth_date(dt.date(2026, 1, 1), "hourly", 2)
 
 
 # -- properties ----------------------------------------------------------------------
@@ -124,6 +126,23 @@ INSTANTS = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime
 def test_today_is_the_company_date(db, zone, now, expected):
     factories.company(timezone=zone)
     assert schedule.today(now) == expected
+
+
+@pytest.mark.parametrize("timezone", ["", "Mars/Olympus_Mons", None])
+def test_without_a_zone_it_knows_today_is_the_utc_date_wherever_the_machine_is(
+        db, monkeypatch, timezone):
+    if timezone is None:  # no company set up yet
+        models.Company.delete().execute()
+    else:
+        factories.company(timezone=timezone)
+    assert (models.Company.current() is None) == (timezone is None)
+    now = dt.datetime(2026, 11, 26, 23, 0)
+    for machine in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
+        monkeypatch.setenv("TZ", machine)
+        time.tzset()
+        assert schedule.today(now) == dt.date(2026, 11, 26)
+    monkeypatch.undo()
+    time.tzset()
 
 
 @settings(max_examples=60, deadline=None,
