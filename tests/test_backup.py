@@ -120,9 +120,10 @@ def archive_of(tmp_path, entries, name="crafted.tar.gz"):
     path = tmp_path / name
     with tarfile.open(path, "w:gz") as tar:
         for fields, data in entries:
-            info = tarfile.TarInfo(fields.pop("name"))
-            for key, value in fields.items():
-                setattr(info, key, value)
+            info = tarfile.TarInfo(fields["name"])
+            for key, value in fields.items():  # never popped: a parameter serves each run
+                if key != "name":
+                    setattr(info, key, value)
             info.size = len(data) if info.isfile() else 0
             tar.addfile(info, io.BytesIO(data) if info.isfile() else None)
     return path
