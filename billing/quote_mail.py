@@ -23,8 +23,7 @@ def staff_approved_email(company, contact, invoices, config):
         return []
     quotes = [models.Quote.get(models.Quote.invoice == invoice) for invoice in invoices]
     client = invoices[0].client
-    numbers = ", ".join(q.number for q in quotes)
-    subject = (f"Quote {numbers} approved by {client.name}" if len(quotes) == 1
+    subject = (f"Quote {quotes[0].number} approved by {client.name}" if len(quotes) == 1
                else f"{len(quotes)} quotes approved by {client.name}")
     context = {"company": company, "who": _who(contact), "client": client,
                "pairs": list(zip(quotes, invoices, strict=True)),
