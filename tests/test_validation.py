@@ -3,6 +3,7 @@ the services' tests show where they run, these what each refuses and says."""
 import pytest
 from email_validator import EmailNotValidError, validate_email
 
+import i18n
 from billing import DomainError, validation
 
 LONG_ADDRESS_DOMAIN = "b" * 63 + "." + "c" * 63 + "." + "d" * 53 + ".example"
@@ -79,3 +80,11 @@ def test_an_invalid_address_says_why_in_the_validators_words(db):
         f"pat@ is not a valid e-mail address: {why.value}", "reply_to")
     assert refusal(validation.email_address, "pat\n@alpha.example", "reply_to") == (
         "E-mail address cannot contain line breaks or control characters.", "reply_to")
+
+
+def test_a_missing_address_is_asked_for_in_the_persons_language(db):
+    with i18n.using("de"):
+        assert refusal(validation.email_address, "") == (
+            "Geben Sie eine E-Mail-Adresse ein.", "email")
+        assert refusal(validation.single_line, "A\nB", "Name") == (
+            "Name darf keine Zeilenumbrüche oder Steuerzeichen enthalten.", None)
