@@ -25,7 +25,7 @@ def staff_approved_email(company, contact, invoices, config):
     client = invoices[0].client
     subject = (f"Quote {quotes[0].number} approved by {client.name}" if len(quotes) == 1
                else f"{len(quotes)} quotes approved by {client.name}")
-    context = {"company": company, "who": _who(contact), "client": client,
+    context = {"who": _who(contact), "client": client,
                "pairs": list(zip(quotes, invoices, strict=True)),
                "base_url": config.get("BASE_URL", "")}
     return [mail.queue(company.email, subject,
@@ -35,7 +35,7 @@ def staff_approved_email(company, contact, invoices, config):
 def staff_declined_email(company, contact, quote, config):
     if not company.email:
         return []
-    context = {"company": company, "who": _who(contact), "client": quote.client, "quote": quote,
+    context = {"who": _who(contact), "client": quote.client, "quote": quote,
                "base_url": config.get("BASE_URL", "")}
     return [mail.queue(company.email, f"Quote {quote.number} declined by {quote.client.name}",
                        render_template("email/quote_declined_staff.txt", **context))]
