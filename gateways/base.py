@@ -60,17 +60,20 @@ class SettingField:
 
     def check(self, value):
         """A human message about `value` (already stripped), or None when it is fine."""
+        # Inside a sentence the label is lower case, but an acronym ("API") stays one.
+        label = " ".join(word if len(word) > 1 and word.isupper() else word.lower()
+                         for word in self.label.split(" "))
         if not value:
-            return f"Enter the {self.label.lower()}." if self.required else None
+            return f"Enter the {label}." if self.required else None
         if len(value) > self.max_length:
-            return f"The {self.label.lower()} is at most {self.max_length} characters."
+            return f"The {label} is at most {self.max_length} characters."
         if self.prefixes and not value.startswith(self.prefixes):
             starts = " or ".join(f"“{p}”" for p in self.prefixes)
-            return f"The {self.label.lower()} starts with {starts}."
+            return f"The {label} starts with {starts}."
         if self.url and not value.startswith(("https://", "http://")):
-            return f"The {self.label.lower()} is an address starting with https://."
+            return f"The {label} is an address starting with https://."
         if not self.multiline and any(ch.isspace() for ch in value):
-            return f"The {self.label.lower()} has no spaces."
+            return f"The {label} has no spaces."
         return None
 
     def masked(self, value):

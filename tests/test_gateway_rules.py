@@ -22,13 +22,14 @@ from tests.payments_support import make_gateway
 
 @pytest.mark.parametrize("field, value, message", [
     (SettingField("k", "Secret Key", required=True), "", "Enter the secret key."),
+    (SettingField("k", "A Secret", required=True), "", "Enter the a secret."),
     (SettingField("k", "Note"), "", None),
     (SettingField("k", "Note", max_length=5), "abcde", None),
     (SettingField("k", "Note", max_length=5), "abcdef", "The note is at most 5 characters."),
     (SettingField("k", "Key", prefixes=("sk_test_", "sk_live_")), "pk_test_1",
      "The key starts with “sk_test_” or “sk_live_”."),
     (SettingField("k", "Key", prefixes=("sk_test_",)), "sk_test_1", None),
-    (SettingField("k", "API Address", url=True), "ftp://x", "The api address is an address "
+    (SettingField("k", "API Address", url=True), "ftp://x", "The API address is an address "
      "starting with https://."),
     (SettingField("k", "Address", url=True), "http://127.0.0.1:1", None),
     (SettingField("k", "Address", url=True), "https://stripe.example", None),
