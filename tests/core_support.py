@@ -47,6 +47,15 @@ def refusal(call, error=None):
     return refused.value
 
 
+def refused(call, *args, **kwargs):
+    """(message, field) of the DomainError that call(*args, **kwargs) raises: a refusal
+    checked word for word, with the field it names."""
+    from billing import DomainError
+    with pytest.raises(DomainError) as refusal_raised:
+        call(*args, **kwargs)
+    return refusal_raised.value.message, refusal_raised.value.field
+
+
 def activities(action):
     """(subject id, client, contact, staff, detail) of each `action` logged, oldest first."""
     A = models.Activity

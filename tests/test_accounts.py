@@ -7,9 +7,9 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 import models
-from billing import DomainError, accounts
+from billing import accounts
 from tests import factories
-from tests.core_support import activities
+from tests.core_support import activities, refused
 
 CONFIG = {"BASE_URL": "http://portal.test", "SMTP_URL": ""}
 BAD_LOGIN = "That e-mail address and password don't match an account."
@@ -22,11 +22,6 @@ def dana(db, tmp_path):
     client = factories.client(name="Gamma Co")
     return factories.contact(client, first_name="Dana", email="dana@gamma.example")
 
-
-def refusal(call, *args, **kwargs):
-    with pytest.raises(DomainError) as refused:
-        call(*args, **kwargs)
-    return refused.value.message, refused.value.field
 
 
 def fresh(contact):
@@ -57,15 +52,15 @@ def test_every_failed_login_says_the_same(dana, close):
         models.Contact.update(password_hash="").execute()
     else:
         email = password = None
-    assert refusal(accounts.authenticate, email, password) == (BAD_LOGIN, None)
+    assert refused(accounts.authenticate, email, password) == (BAD_LOGIN, None)
     assert fresh(dana).last_login_at is None
 
 
 def test_only_someone_with_the_password_learns_the_address_waits_for_confirmation(dana):
     models.Contact.update(email_verified=False).execute()
-    assert refusal(accounts.authenticate, "dana@gamma.example", "wrong password") == (
+    assert refused(accounts.authenticate, "dana@gamma.example", "wrong password") == (
         BAD_LOGIN, None)
-    assert refusal(accounts.authenticate, "dana@gamma.example", factories.PASSWORD) == (
+    assert refused(accounts.authenticate, "dana@gamma.example", factories.PASSWORD) == (
         "Confirm your e-mail address first: follow the link in the e-mail we sent when you "
         "registered, or ask for a new one below.", "unverified")
     assert fresh(dana).last_login_at is None
@@ -81,7 +76,7 @@ def test_only_someone_with_the_password_learns_the_address_waits_for_confirmatio
     ("x" * 8, "x" * 9, ("The two passwords are not the same.", "confirm")),
 ])
 def test_a_password_is_eight_to_two_hundred_characters_typed_twice(password, confirm, expected):
-    assert refusal(accounts.validate_password, password, confirm) == expected
+    assert refused(accounts.validate_password, password, confirm) == expected
 
 
 @pytest.mark.parametrize("length", [8, 200])
@@ -146,13 +141,13 @@ def test_a_reset_sets_the_password_kills_every_other_link_and_confirms_the_addre
     assert accounts.find_reset(others).contact_id == other.id
     assert activities("contact.password_reset") == [(dana.id, dana.client_id, dana.id, None,
                                                      "")]
-    assert refusal(accounts.reset_password, first, "another one", "another one") == (
+    assert refused(accounts.reset_password, first, "another one", "another one") == (
         "This reset link has expired or was already used. Ask for a new one.", None)
 
 
 def test_a_bad_password_is_refused_before_the_link_is_spent(dana):
     key = key_of(accounts.request_password_reset("dana@gamma.example", CONFIG))
-    assert refusal(accounts.reset_password, key, "short", "short") == (
+    assert refused(accounts.reset_password, key, "short", "short") == (
         "Choose a password of at least 8 characters.", "password")
     assert accounts.find_reset(key) is not None
 
@@ -192,7 +187,7 @@ def test_the_profile_keeps_trimmed_names_and_the_language_chosen(dana):
 ])
 def test_a_profile_that_cannot_be_saved_changes_nothing(dana, fields, expected):
     before = fresh(dana)
-    assert refusal(profile, dana, **{"last_name": "Changed", **fields}) == expected
+    assert refused(profile, dana, **{"last_name": "Changed", **fields}) == expected
     after = fresh(dana)
     assert (after.last_name, after.password_hash) == (before.last_name, before.password_hash)
 
@@ -228,11 +223,11 @@ def test_billing_details_are_saved_when_the_business_allows_it(dana):
         "1 Road\nTown", "2 Lane", "GB123")
     assert activities("client.details_changed") == [(dana.client_id, dana.client_id, dana.id,
                                                      None, "")]
-    assert refusal(profile, dana, billing={"address": "x" * 1001}) == (
+    assert refused(profile, dana, billing={"address": "x" * 1001}) == (
         "Billing address can have at most 1000 characters.", "address")
-    assert refusal(profile, dana, billing={"shipping_address": "x" * 1001}) == (
+    assert refused(profile, dana, billing={"shipping_address": "x" * 1001}) == (
         "Shipping address can have at most 1000 characters.", "shipping_address")
-    assert refusal(profile, dana, billing={"vat_number": "x" * 51}) == (
+    assert refused(profile, dana, billing={"vat_number": "x" * 51}) == (
         "VAT number can have at most 50 characters.", "vat_number")
     profile(dana, billing={})
     assert models.Client.get_by_id(dana.client_id).address == ""
@@ -281,10 +276,10 @@ def test_an_invitation_lives_as_long_as_the_companys_links(dana, ttl_days, lives
 
 def test_a_closed_account_is_not_invited(dana):
     models.Contact.update(is_active=False).execute()
-    assert refusal(accounts.invite_contact, fresh(dana), CONFIG) == (
+    assert refused(accounts.invite_contact, fresh(dana), CONFIG) == (
         "Reactivate this contact before inviting them.", None)
     models.Contact.update(is_active=True).execute()
     models.Client.update(archived_at=models.utcnow()).execute()
-    assert refusal(accounts.invite_contact, fresh(dana), CONFIG) == (
+    assert refused(accounts.invite_contact, fresh(dana), CONFIG) == (
         "This client is archived: unarchive it before inviting a contact.", None)
     assert models.PasswordReset.select().count() == 0

@@ -8,10 +8,9 @@ import os
 import pytest
 
 import models
-from billing import DomainError
 from billing import company_settings as settings
 from tests import factories
-from tests.core_support import activities
+from tests.core_support import activities, refused
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 40
@@ -21,11 +20,6 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 40
 def company(db):
     return factories.company(name="Shop Ltd", currency="USD", locale="en_US")
 
-
-def refusal(call, *args, **kwargs):
-    with pytest.raises(DomainError) as refused:
-        call(*args, **kwargs)
-    return refused.value.message, refused.value.field
 
 
 def stored(company):
@@ -70,7 +64,7 @@ def test_the_profile_is_kept_trimmed_and_logged_with_its_fields(company):
                                 "vat_number")),
 ])
 def test_a_profile_that_cannot_work_changes_nothing(company, fields, expected):
-    message, field = refusal(profile, company, **fields)
+    message, field = refused(profile, company, **fields)
     if expected is None:
         assert field == "email" and message.startswith("nope is not a valid e-mail address")
     else:
@@ -87,7 +81,7 @@ def test_a_colour_is_six_hex_digits_kept_in_lower_case(typed, kept):
 
 @pytest.mark.parametrize("typed", ["1f5fbf", "#1f5fb", "#1f5fbfa", "#gggggg", "", None, "red"])
 def test_any_other_colour_is_refused(typed):
-    assert refusal(settings.clean_color, typed) == (
+    assert refused(settings.clean_color, typed) == (
         "Enter the colour as # and six hex digits, for example #1f5fbf.", "brand_color")
 
 
@@ -96,10 +90,10 @@ def test_a_logo_is_judged_by_its_bytes_and_size():
     assert settings.read_logo(io.BytesIO(JPEG)) == (JPEG, "jpeg")
     largest = PNG + b"\x00" * (settings.LOGO_MAX_BYTES - len(PNG))
     assert settings.read_logo(io.BytesIO(largest))[1] == "png"
-    assert refusal(settings.read_logo, io.BytesIO(largest + b"\x00")) == (
+    assert refused(settings.read_logo, io.BytesIO(largest + b"\x00")) == (
         "The logo can be at most 512 KB.", "logo")
-    assert refusal(settings.read_logo, io.BytesIO(b"")) == ("That file is empty.", "logo")
-    assert refusal(settings.read_logo, io.BytesIO(b"<svg></svg>")) == (
+    assert refused(settings.read_logo, io.BytesIO(b"")) == ("That file is empty.", "logo")
+    assert refused(settings.read_logo, io.BytesIO(b"<svg></svg>")) == (
         "The logo must be a PNG or JPEG image.", "logo")
 
 
@@ -155,19 +149,19 @@ def test_regional_settings_are_checked_and_normalised(company):
 
 @pytest.mark.parametrize("currency", ["", "US", "USDX", "XYZ", "U$D", None])
 def test_an_unknown_currency_is_refused(currency):
-    assert refusal(settings.clean_currency, currency) == (
+    assert refused(settings.clean_currency, currency) == (
         "Choose a currency by its ISO code, for example USD or EUR.", "currency")
 
 
 @pytest.mark.parametrize("locale", ["", "english", "zz_QQ", "d", "de_DE_x", None, "12"])
 def test_an_unknown_locale_is_refused(locale):
-    assert refusal(settings.clean_locale, locale) == (
+    assert refused(settings.clean_locale, locale) == (
         "Choose a known language and region, for example en_US or de_DE.", "locale")
 
 
 @pytest.mark.parametrize("zone", ["", "Mars/Olympus_Mons", "europe/berlin", None])
 def test_an_unknown_time_zone_is_refused(zone):
-    assert refusal(settings.clean_timezone, zone) == (
+    assert refused(settings.clean_timezone, zone) == (
         "Choose a time zone by its name, for example Europe/Berlin.", "timezone")
 
 
@@ -179,7 +173,7 @@ def test_modules_left_off_are_stored_in_the_registrys_order(company):
     assert stored(company).disabled_modules == "quotes,credits"
     settings.save_modules(company, enabled=None, known=known)
     assert stored(company).disabled_modules == "invoices,quotes,credits,documents"
-    assert refusal(settings.save_modules, company, enabled=["invoices", "casino"],
+    assert refused(settings.save_modules, company, enabled=["invoices", "casino"],
                    known=known) == ("Choose modules from the list.", "modules")
 
 
@@ -212,12 +206,12 @@ def test_portal_access_and_registration_rules_are_stored(company):
 
 
 def test_portal_access_refusals_name_their_field(company):
-    assert refusal(access, company, login_enabled=False, require_invitation_password=True) == (
+    assert refused(access, company, login_enabled=False, require_invitation_password=True) == (
         "E-mailed links can ask for the password only while portal login is on.",
         "require_invitation_password")
-    assert refusal(access, company, rules={"phone": "sometimes"}) == (
+    assert refused(access, company, rules={"phone": "sometimes"}) == (
         "Choose whether Phone is required, optional or hidden.", "reg_phone")
-    assert refusal(settings.save_portal_access, company, login_enabled=True,
+    assert refused(settings.save_portal_access, company, login_enabled=True,
                    registration_enabled=False, require_invitation_password=False,
                    rules=None) == (
         "Choose whether Company or your name is required, optional or hidden.",
@@ -253,11 +247,11 @@ def test_payment_minimums_are_read_in_the_companys_currency_and_locale(company):
 
 
 def test_a_minimum_that_is_not_an_amount_is_refused_under_its_field(company):
-    assert refusal(payments, company, minimum_prepayment="-1") == (
+    assert refused(payments, company, minimum_prepayment="-1") == (
         "Minimum pre-payment: The amount cannot be negative.", "minimum_prepayment")
-    assert refusal(payments, company, minimum_partial_payment="abc")[1] == (
+    assert refused(payments, company, minimum_partial_payment="abc")[1] == (
         "minimum_partial_payment")
-    assert refusal(payments, company, minimum_partial_payment="abc")[0].startswith(
+    assert refused(payments, company, minimum_partial_payment="abc")[0].startswith(
         "Minimum partial payment: ")
 
 
@@ -284,7 +278,7 @@ def test_links_live_from_a_day_to_ten_years(company, days, kept):
 
 @pytest.mark.parametrize("days", ["0", "3651", "-1", "1.5", "ten", "", None, "٣"])
 def test_any_other_lifetime_is_refused(company, days):
-    assert refusal(settings.save_invitations, company, ttl_days=days) == (
+    assert refused(settings.save_invitations, company, ttl_days=days) == (
         "Enter a whole number of days from 1 to 3650.", "invitation_ttl_days")
 
 
@@ -303,16 +297,16 @@ def test_cancellation_reasons_default_until_saved_and_keep_their_order(company):
 
 
 def test_cancellation_reasons_refused_word_for_word(company):
-    assert refusal(settings.save_subscriptions, company, cancellation_reasons=" \n ") == (
+    assert refused(settings.save_subscriptions, company, cancellation_reasons=" \n ") == (
         "Enter at least one reason, one a line.", "cancellation_reasons")
-    assert refusal(settings.save_subscriptions, company,
+    assert refused(settings.save_subscriptions, company,
                    cancellation_reasons="\n".join(f"R{i}" for i in range(21))) == (
         "Enter at most 20 reasons.", "cancellation_reasons")
     settings.save_subscriptions(company, cancellation_reasons="\n".join(
         f"R{i}" for i in range(20)))
-    assert refusal(settings.save_subscriptions, company,
+    assert refused(settings.save_subscriptions, company,
                    cancellation_reasons="x" * 101) == (
         "Each reason can have at most 100 characters.", "cancellation_reasons")
-    assert refusal(settings.save_subscriptions, company, cancellation_reasons="Other",
+    assert refused(settings.save_subscriptions, company, cancellation_reasons="Other",
                    failed_renewal_status="cancelled") == (
         "Choose what happens when a renewal cannot be charged.", "failed_renewal_status")

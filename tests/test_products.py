@@ -5,17 +5,10 @@ from decimal import Decimal
 import pytest
 
 import models
-from billing import DomainError
 from billing import products as product_service
 from money import MAX_MINOR
 from tests import factories
-from tests.core_support import activities
-
-
-def refusal(call, *args, **kwargs):
-    with pytest.raises(DomainError) as refused:
-        call(*args, **kwargs)
-    return refused.value.message, refused.value.field
+from tests.core_support import activities, refused
 
 
 @pytest.fixture
@@ -44,7 +37,7 @@ def staff(db):
 def test_what_a_product_may_not_hold_is_refused_word_for_word(staff, fields, expected):
     good = {"name": "Hosting", "description": "", "price": 2500, "tax_name": "VAT",
             "tax_rate": "20"}
-    assert refusal(product_service.create_product, **{**good, **fields}) == expected
+    assert refused(product_service.create_product, **{**good, **fields}) == expected
     assert models.Product.select().count() == 0
 
 
@@ -62,10 +55,10 @@ def test_a_product_at_every_limit_is_kept_as_typed_and_logged(staff):
 
 def test_only_one_active_product_may_have_a_name(staff):
     hosting = product_service.create_product("Hosting", price=2500)
-    assert refusal(product_service.create_product, "Hosting") == (
+    assert refused(product_service.create_product, "Hosting") == (
         "There is already a product called Hosting.", "name")
     other = product_service.create_product("Support", price=100)
-    assert refusal(product_service.update_product, other, "Hosting") == (
+    assert refused(product_service.update_product, other, "Hosting") == (
         "There is already a product called Hosting.", "name")
     renamed = product_service.update_product(hosting, "Hosting", "Monthly", 3000, "VAT", "20",
                                              staff=staff)
@@ -75,7 +68,7 @@ def test_only_one_active_product_may_have_a_name(staff):
     archived = product_service.set_archived(hosting, True, staff=staff)
     assert archived.archived_at is not None
     again = product_service.create_product("Hosting", price=999)
-    assert refusal(product_service.set_archived, archived, False) == (
+    assert refused(product_service.set_archived, archived, False) == (
         "There is already a product called Hosting.", "name")
     assert models.Product.get_by_id(hosting.id).archived_at is not None
     product_service.set_archived(again, True)
