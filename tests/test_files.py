@@ -39,6 +39,7 @@ class Chunks(io.BytesIO):
     ('"<>.', "."),
     ("/folder/", "document"),
     ("x" * 250 + ".pdf", "x" * 200),
+    ("XMAS plan.pdf", "XMAS plan.pdf"),
 ])
 def test_a_file_keeps_only_its_own_printable_name(given, kept):
     assert files.clean_filename(given) == kept
@@ -75,8 +76,14 @@ def test_a_document_may_belong_to_an_invoice_or_a_quote_and_is_private_by_defaul
     document = files.store(str(tmp_path), client, "photo.JPG", io.BytesIO(b"\xff\xd8"),
                            invoice=invoice)
     stored = models.Document.get_by_id(document.id)
-    assert (stored.invoice_id, stored.content_type, stored.is_public) == (
-        invoice.id, "image/jpeg", False)
+    assert (stored.invoice_id, stored.quote_id, stored.content_type, stored.is_public) == (
+        invoice.id, None, "image/jpeg", False)
+    quote = models.Quote.create(client=client, number="Q-1", date=invoice.date, total=0,
+                                currency="USD")
+    document = files.store(str(tmp_path), client, "plan.pdf", io.BytesIO(b"%PDF"),
+                           quote=quote)
+    stored = models.Document.get_by_id(document.id)
+    assert (stored.invoice_id, stored.quote_id) == (None, quote.id)
 
 
 @pytest.mark.parametrize("name", ["run.exe", "page.html", "script.js", "noextension"])
