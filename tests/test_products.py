@@ -47,7 +47,7 @@ def test_a_product_at_every_limit_is_kept_as_typed_and_logged(staff):
     kept = models.Product.get_by_id(product.id)
     assert (kept.name, kept.description, kept.price, kept.tax_name, kept.tax_rate) == (
         "n" * 100, "d" * 2000, MAX_MINOR, "t" * 50, Decimal("100"))
-    free = product_service.create_product("Free", price=0, tax_rate=0)
+    free = product_service.create_product("Free")
     assert (free.price, free.tax_rate, free.description, free.tax_name) == (0, 0, "", "")
     assert activities("product.created") == [(product.id, None, None, staff.id, ""),
                                              (free.id, None, None, None, "")]
@@ -62,11 +62,16 @@ def test_only_one_active_product_may_have_a_name(staff):
         "There is already a product called Hosting.", "name")
     renamed = product_service.update_product(hosting, "Hosting", "Monthly", 3000, "VAT", "20",
                                              staff=staff)
-    assert (renamed.description, renamed.price, renamed.tax_rate) == ("Monthly", 3000, 20)
-    assert activities("product.updated") == [(hosting.id, None, None, staff.id, "")]
+    assert (renamed.description, renamed.price, renamed.tax_name, renamed.tax_rate) == (
+        "Monthly", 3000, "VAT", 20)
+    bare = product_service.update_product(other, "Support")
+    assert (bare.description, bare.price, bare.tax_name, bare.tax_rate) == ("", 0, "", 0)
+    assert activities("product.updated") == [(hosting.id, None, None, staff.id, ""),
+                                             (other.id, None, None, None, "")]
 
     archived = product_service.set_archived(hosting, True, staff=staff)
     assert archived.archived_at is not None
+    assert models.Product.get_by_id(other.id).archived_at is None
     again = product_service.create_product("Hosting", price=999)
     assert refused(product_service.set_archived, archived, False) == (
         "There is already a product called Hosting.", "name")
