@@ -16,9 +16,9 @@ BAD_LOGIN = "That e-mail address and password don't match an account."
 
 
 @pytest.fixture
-def dana(db, tmp_path):
+def dana(db, tmp_path, monkeypatch):
     factories.company(name="Shop Ltd")
-    CONFIG["OUTBOX_PATH"] = str(tmp_path / "outbox")
+    monkeypatch.setitem(CONFIG, "OUTBOX_PATH", str(tmp_path / "outbox"))
     client = factories.client(name="Gamma Co")
     return factories.contact(client, first_name="Dana", email="dana@gamma.example")
 
