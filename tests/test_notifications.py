@@ -166,3 +166,26 @@ def test_no_cancellation_notice_without_a_business_address(people):
     models.Company.update(email="").execute()
     assert notifications.subscription_cancellation_email(subscription(client)) is None
     assert models.EmailMessage.select().count() == 0
+
+
+def test_without_a_base_url_the_links_are_paths_on_the_portal(people):
+    _, client, dana = people
+    models.Company.update(logo_file="logo-1.png").execute()
+    message = notifications.invoice_email(factories.invoice(client, status="sent"), dana, {})
+    assert "\n/client/invoice/" in message.body_text
+    assert 'src="/client/logo?v=logo-1.png"' in message.body_html
+
+
+def test_a_failed_pre_payment_is_written_to_the_contact_in_their_language(people):
+    _, client, dana = people
+    models.Contact.update(locale="de").where(models.Contact.id == dana.id).execute()
+    sent = notifications.prepayment_failed_emails(
+        schedule(client, models.Contact.get_by_id(dana.id)), "x", paused=False)
+    assert [m.subject for m in sent] == ["Ihre Vorauszahlung an Shop Ltd ist fehlgeschlagen",
+                                         "Pre-payment failed: Gamma Co"]
+
+
+def test_a_cancellation_without_a_reason_or_comment_says_so_plainly(people):
+    _, client, _ = people
+    body = notifications.subscription_cancellation_email(subscription(client)).body_text
+    assert "Reason: \n" in body and "Comment:" not in body
