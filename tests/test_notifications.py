@@ -189,3 +189,16 @@ def test_a_cancellation_without_a_reason_or_comment_says_so_plainly(people):
     _, client, _ = people
     body = notifications.subscription_cancellation_email(subscription(client)).body_text
     assert "Reason: \n" in body and "Comment:" not in body
+
+
+def test_a_contact_without_a_language_reads_the_businesss(people):
+    _, client, dana = people
+    models.Company.update(locale="de_DE").execute()
+    assert notifications.invoice_email(factories.invoice(client, status="sent"), dana,
+                                       CONFIG).subject.startswith("Rechnung ")
+    assert notifications.password_reset_email(dana, "K", CONFIG, 60).subject == (
+        "Setzen Sie Ihr Passwort für das Portal von Shop Ltd zurück")
+    assert notifications.contact_invitation_email(dana, "K", CONFIG, 7).subject == (
+        "Ihr Zugang zum Kundenportal von Shop Ltd")
+    sent = notifications.prepayment_failed_emails(schedule(client, dana), "x", paused=False)
+    assert sent[0].subject == "Ihre Vorauszahlung an Shop Ltd ist fehlgeschlagen"
