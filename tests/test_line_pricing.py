@@ -37,6 +37,9 @@ def priced(**line):
     ({"unit_cost": True}, "Line 1: The price must be a whole number of minor units."),
     ({"unit_cost": "1" * 30 + "x"}, "Line 1: The price must be a whole number of minor units."),
     ({"unit_cost": "9" * 31}, "Line 1: That price is too large."),
+    ({"unit_cost": "0" * 30 + "5"}, "Line 1: That price is too large."),  # 31 characters
+    ({"unit_cost": "9" * 5000}, "Line 1: That price is too large."),
+    ({"unit_cost": "X" + "1" * 30}, "Line 1: The price must be a whole number of minor units."),
     ({"unit_cost": "-" + "9" * 31}, "Line 1: That price is too large."),
     ({"unit_cost": MAX_MINOR + 1}, "Line 1: That price is too large."),
     ({"unit_cost": -MAX_MINOR - 1}, "Line 1: That price is too large."),
@@ -114,6 +117,7 @@ def test_a_documents_total_past_the_largest_amount_is_refused():
         "That total is too large for one document: lower the quantity or the price.", "lines")
     _, subtotal, _, total = documents.preview([{"unit_cost": MAX_MINOR - 1}, {"unit_cost": 1}])
     assert subtotal == total == MAX_MINOR
+    assert documents.preview([{"unit_cost": MAX_MINOR}])[1] == MAX_MINOR
 
 
 def test_the_document_discount_runs_from_zero_to_the_subtotal():
@@ -130,6 +134,13 @@ def test_a_discount_share_is_taken_off_before_each_lines_tax():
     # 10.00 shared 3:1: the taxed line pays tax on 30.00 - 7.50 = 22.50 -> 2.25
     assert [line.tax_amount for line in lines] == [225, 0]
     assert (subtotal, tax, total) == (4000, 225, 3225)
+
+
+def test_lines_that_cancel_out_are_each_taxed_on_their_own_amount():
+    lines, subtotal, tax, total = documents.preview(
+        [{"unit_cost": 5, "tax_rate": "10"}, {"unit_cost": -5}])
+    assert [line.tax_amount for line in lines] == [1, 0]  # 0.5 rounds up; no share of 0
+    assert (subtotal, tax, total) == (0, 1, 1)
 
 
 def test_the_tax_summary_adds_each_named_rate_and_leaves_out_untaxed_lines():
