@@ -191,7 +191,7 @@ def _check_one(contact, quote):
     return quote
 
 
-def _claim_and_convert(contact, quote, ip, signature, accepted_terms, staff, po_number=""):
+def _claim_and_convert(contact, quote, ip, signature, accepted_terms, staff, po_number):
     today, now = models.utcnow().date(), models.utcnow()
     Q = models.Quote
     # The claim: only the request that moves the row out of "sent" goes on to convert it.

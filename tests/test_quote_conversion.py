@@ -86,6 +86,13 @@ def test_staff_approving_for_the_client_keep_its_signature_and_po_number(buyer):
     assert activities("quote.approved") == [(q.id, buyer.client_id, None, staff.id, "")]
 
 
+def test_an_approval_without_an_address_or_purchase_order_records_none(buyer):
+    q = quote(buyer.client)
+    invoices, _ = quote_service.approve_many(None, [q])
+    assert (models.Quote.get_by_id(q.id).approved_ip, invoices[0].po_number) == ("", "")
+    assert models.Activity.get(models.Activity.action == "quote.approved").ip == ""
+
+
 def test_approving_nothing_is_refused_word_for_word(buyer):
     assert refusal(lambda: quote_service.approve_many(buyer, [])).message == (
         "Select at least one quote to approve.")
@@ -112,7 +119,8 @@ def test_staff_convert_a_sent_approved_or_expired_quote(buyer, status):
     models.Quote.update(status=status).where(models.Quote.id == q.id).execute()
     invoice = quote_service.convert(models.Quote.get_by_id(q.id), staff=staff)
     kept = models.Quote.get_by_id(q.id)
-    assert (kept.status, kept.invoice_id, invoice.status) == ("converted", invoice.id, "sent")
+    assert (kept.status, kept.invoice_id, invoice.status, invoice.po_number) == (
+        "converted", invoice.id, "sent", "")
     assert activities("quote.converted") == [(q.id, buyer.client_id, None, staff.id,
                                               invoice.number)]
 
