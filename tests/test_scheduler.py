@@ -96,3 +96,13 @@ def test_on_postgresql_every_tick_runs(app):
     with opened(app), scheduler.single_run(app, wait=0) as first, \
             scheduler.single_run(app, wait=0) as second:
         assert first is second is True
+
+
+@pytest.mark.parametrize("database", [":memory:", "file:portal?mode=memory", ""])
+def test_a_database_with_no_file_keeps_its_lock_in_the_instance_folder(app, monkeypatch,
+                                                                        tmp_path, database):
+    monkeypatch.setattr(models.db.obj, "database", database)
+    monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
+    for _ in range(2):  # the folder is made once and found the second time
+        assert scheduler.lock_path(app) == str(tmp_path / "instance" / "run-due.lock")
+    assert (tmp_path / "instance").is_dir()
