@@ -153,12 +153,14 @@ def test_the_api_switches_a_contact_off_and_on_as_the_back_office_does(db):
                                         "is_active": False}])
     assert len(activities("contact.deactivated")) == 1  # already off: nothing to do
     clients.update_client(client, {}, [{"id": ann.public_id, "email": "ann@acme.example",
-                                        "is_active": 1}])
+                                        "is_active": 1}], staff=staff)
     assert models.Contact.get_by_id(ann.id).is_active is True
-    assert len(activities("contact.reactivated")) == 1
+    assert activities("contact.reactivated") == [(ann.id, client.id, None, staff.id, "")]
     added = clients.create_client({"name": "New"}, [{"email": "off@new.example",
-                                                     "is_active": False}])
-    assert added.contacts[0].is_active is False
+                                                     "is_active": False}], staff=staff)
+    off = added.contacts[0]
+    assert off.is_active is False
+    assert activities("contact.deactivated")[-1] == (off.id, added.id, None, staff.id, "")
 
 
 def test_an_update_is_logged_and_keeps_the_currency_it_already_has(db):
