@@ -325,3 +325,23 @@ def test_the_reminder_after_a_fee_names_the_fee(company, late, tmp_path):
 def test_without_a_company_nothing_runs(db, tmp_path):
     models.Company.delete().execute()
     assert reminders.run_due(config(tmp_path), TODAY) == {"reminded": 0, "fees": 0}
+
+
+def test_a_reminder_is_written_in_the_contacts_language_else_the_businesss(company, late,
+                                                                           tmp_path):
+    invoice = due(late, -2)
+    contact = late.contacts[0]
+    message = reminders.reminder_email(invoice, contact, config(tmp_path), TODAY)
+    assert message.subject == f"Reminder: invoice {invoice.number} from Shop Ltd"
+    models.Company.update(locale="de_DE").execute()
+    message = reminders.reminder_email(invoice, contact, config(tmp_path), TODAY)
+    assert message.subject == f"Erinnerung: Rechnung {invoice.number} von Shop Ltd"
+    models.Company.update(locale="en_US").execute()
+    models.Contact.update(locale="de").where(models.Contact.id == contact.id).execute()
+    message = reminders.reminder_email(invoice, models.Contact.get_by_id(contact.id),
+                                       config(tmp_path), TODAY + dt.timedelta(days=3))
+    assert message.subject == f"Überfällig: Rechnung {invoice.number} von Shop Ltd"
+    assert "Mahngebühr" not in message.body_text  # no fee unless one was added
+    with_fee = reminders.reminder_email(invoice, models.Contact.get_by_id(contact.id),
+                                        config(tmp_path), TODAY, late_fee=700)
+    assert "Eine Mahngebühr von 7,00\xa0$ wurde hinzugefügt." in with_fee.body_text
