@@ -21,12 +21,11 @@ def buyer(db):
 
 
 def detailed_quote(client):
-    q = quote(client, lines=[{"product": "Design", "description": "Two concepts",
-                              "quantity": "1.5", "unit_cost": 40000,
-                              "discount_percent": "10", "tax_name": "VAT", "tax_rate": "20"}],
-              discount=1000, notes="Our notes", terms="Net 30", footer="Thanks",
-              currency="EUR")
-    return q
+    return quote(client, lines=[{"product": "Design", "description": "Two concepts",
+                                 "quantity": "1.5", "unit_cost": 40000,
+                                 "discount_percent": "10", "tax_name": "VAT", "tax_rate": "20"}],
+                 discount=1000, notes="Our notes", terms="Net 30", footer="Thanks",
+                 currency="EUR")
 
 
 def test_an_approved_quote_becomes_a_sent_invoice_that_copies_it(buyer):
