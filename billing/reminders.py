@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import logging
 import re
-import zoneinfo
 from decimal import ROUND_HALF_UP, Decimal
 
 from babel.numbers import format_decimal
@@ -23,7 +22,7 @@ import i18n
 import mail
 import models
 import money
-from billing import DomainError, allocation, notifications, transaction
+from billing import DomainError, allocation, notifications, schedule, transaction
 from i18n import gettext as _
 
 log = logging.getLogger("portal.reminders")
@@ -70,11 +69,11 @@ def rules(company):
 
 def fee_text(company):
     """The stored late fee as a person types it back into the form."""
-    locale = company.locale or "en_US"
     if company.late_fee_kind == "fixed":
-        return money.input_string(company.late_fee_value, company.currency or "USD", locale)
+        return money.input_string(company.late_fee_value, company.currency, company.locale)
     if company.late_fee_kind == "percent":
-        return format_decimal(Decimal(company.late_fee_value).scaleb(-2), "0.##", locale=locale)
+        return format_decimal(Decimal(company.late_fee_value).scaleb(-2), "0.##",
+                              locale=company.locale)
     return ""
 
 
@@ -100,10 +99,10 @@ def _fee(kind, text, company):
         return "", 0
     if not text:
         raise DomainError("Enter the late fee, or choose no late fee.", "late_fee_value")
-    locale = company.locale or "en_US"
+    locale = company.locale
     if kind == "fixed":
         try:
-            return kind, money.parse(text, company.currency or "USD", locale)
+            return kind, money.parse(text, company.currency, locale)
         except money.MoneyError as exc:
             raise DomainError(f"Late fee: {exc}", "late_fee_value") from None
     value = money.parse_number(text.rstrip("%").strip(), locale)
@@ -143,20 +142,12 @@ def save(company, *, rule_inputs, fee_kind, fee_value, staff=None):
 
 # ---------------------------------------------------------------- run-due
 
-def company_today(company):
-    try:
-        zone = zoneinfo.ZoneInfo(company.timezone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = dt.UTC
-    return dt.datetime.now(zone).date()
-
-
 def late_fee_for(company, invoice):
     """The fee this invoice would take now, in its currency; 0 when none applies."""
     if company.late_fee_kind == "percent":
         fee = Decimal(invoice.balance) * company.late_fee_value / Decimal(10000)
         return int(fee.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    if company.late_fee_kind == "fixed" and invoice.currency == (company.currency or "USD"):
+    if company.late_fee_kind == "fixed" and invoice.currency == company.currency:
         # A fixed fee is in the company's currency; it is never converted at a guessed rate.
         return company.late_fee_value
     return 0
@@ -173,9 +164,9 @@ def _open_invoices():
 def _claimed(invoice_ids):
     R = models.InvoiceReminder
     found = {}
-    for invoice_id, step, amount in (R.select(R.invoice, R.step, R.amount)
-                                     .where(R.invoice.in_(invoice_ids)).tuples()):
-        found.setdefault(invoice_id, {})[step] = amount
+    for invoice_id, step in (R.select(R.invoice, R.step)
+                             .where(R.invoice.in_(invoice_ids)).tuples()):
+        found.setdefault(invoice_id, set()).add(step)
     return found
 
 
@@ -185,7 +176,7 @@ def run_due(config, today=None):
     company = models.Company.current()
     if company is None:
         return done
-    today = today or company_today(company)
+    today = today or schedule.today()
     active = [r for r in rules(company) if r.active]
     charges_fee = company.late_fee_kind in ("percent", "fixed") and company.late_fee_value > 0
     if not active and not charges_fee:
@@ -205,12 +196,12 @@ def run_due(config, today=None):
         last_id = batch[-1].id
         claimed = _claimed([inv.id for inv in batch])
         for invoice in batch:
-            steps = claimed.get(invoice.id, {})
+            steps = claimed.get(invoice.id, set())
             if charges_fee and LATE_FEE not in steps and invoice.due_date < today:
                 done["fees"] += _add_late_fee(company, invoice.id, today)
             rule = _due_rule(active, invoice.due_date, today)
             if rule is not None and rule.step not in steps:
-                done["reminded"] += _remind(company, invoice.id, rule, active, today, config)
+                done["reminded"] += _remind(invoice.id, rule, active, today, config)
     return done
 
 
@@ -248,7 +239,7 @@ def _add_late_fee(company, invoice_id, today):
     return 1
 
 
-def _remind(company, invoice_id, rule, active, today, config):
+def _remind(invoice_id, rule, active, today, config):
     R = models.InvoiceReminder
     try:
         with transaction():

@@ -1,6 +1,7 @@
 """Calendar arithmetic for anything that repeats: recurring invoices, pre-payments, plans."""
 import calendar
 import datetime as dt
+import zoneinfo
 
 FREQUENCIES = {
     "daily": "Daily", "weekly": "Weekly", "fortnightly": "Every two weeks",
@@ -38,16 +39,18 @@ def nth_date(start, frequency, n):
     raise ValueError(f"unknown frequency {frequency!r}")
 
 
+def zone(company):
+    """The company's time zone: UTC when it has none, or one this machine's tz database lacks
+    (UTC rather than a crash)."""
+    try:
+        return zoneinfo.ZoneInfo(company.timezone) if company and company.timezone else dt.UTC
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
 def today(now=None):
     """The company's date now: what "due today" means to the business, wherever the server
     runs (a UTC+14 business is a day ahead of UTC for fourteen hours of every day)."""
-    import zoneinfo
-
     import models
     now = now or models.utcnow()  # naive UTC, like every timestamp we keep
-    company = models.Company.current()
-    try:
-        zone = zoneinfo.ZoneInfo(company.timezone if company and company.timezone else "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = dt.UTC  # a zone this machine's tz database lacks: UTC rather than a crash
-    return now.replace(tzinfo=dt.UTC).astimezone(zone).date()
+    return now.replace(tzinfo=dt.UTC).astimezone(zone(models.Company.current())).date()

@@ -8,7 +8,7 @@ import json
 import pytest
 
 import models
-from billing import DomainError, reminders
+from billing import DomainError, reminders, schedule
 from tests import factories
 from tests.core_support import activities
 
@@ -70,10 +70,9 @@ def test_the_fee_reads_back_as_a_person_types_it(company, kind, value, locale, t
     assert reminders.fee_text(company) == text
 
 
-def test_the_fee_reads_back_in_us_english_when_no_locale_or_currency_is_set(company):
-    company.late_fee_kind, company.late_fee_value = "fixed", 123456
-    company.locale, company.currency = "", ""
-    assert reminders.fee_text(company) == "1234.56"
+def test_a_fixed_fee_reads_back_in_the_companys_currency(company):
+    company.late_fee_kind, company.late_fee_value, company.currency = "fixed", 1500, "JPY"
+    assert reminders.fee_text(company) == "1500"
 
 
 # ---------------------------------------------------------------- the settings
@@ -120,6 +119,8 @@ def test_a_rule_switched_on_needs_its_days_and_a_day_of_its_own(company):
     ("fixed", "-5", ("Late fee: The amount cannot be negative.", "late_fee_value")),
     ("percent", "x", ("Enter the late fee percentage as a number, for example 1.5.",
                       "late_fee_value")),
+    ("percent", "2X", ("Enter the late fee percentage as a number, for example 1.5.",
+                       "late_fee_value")),
     ("percent", "-0.5", ("The late fee cannot be negative.", "late_fee_value")),
     ("percent", "100.01", ("Enter a percentage from 0 to 100, with at most two decimal places.",
                            "late_fee_value")),
@@ -145,6 +146,8 @@ def test_a_fixed_fee_is_read_in_the_companys_locale_and_currency(company):
     company.locale, company.currency = "de_DE", "JPY"
     save(company, kind="fixed", value="1.500")
     assert company.late_fee_value == 1500
+    save(company, kind="percent", value="1,5 %")
+    assert (company.late_fee_kind, company.late_fee_value) == ("percent", 150)
 
 
 # ---------------------------------------------------------------- what the fee comes to
@@ -163,11 +166,6 @@ def test_the_fee_an_invoice_would_take(company, kind, value, balance, currency, 
     company.late_fee_kind, company.late_fee_value = kind, value
     invoice = models.Invoice(balance=balance, currency=currency)
     assert reminders.late_fee_for(company, invoice) == fee
-
-
-def test_a_fixed_fee_of_a_company_without_a_currency_is_in_dollars(company):
-    company.late_fee_kind, company.late_fee_value, company.currency = "fixed", 500, ""
-    assert reminders.late_fee_for(company, models.Invoice(balance=1, currency="USD")) == 500
 
 
 # ---------------------------------------------------------------- which reminder is due
@@ -196,15 +194,6 @@ def test_a_before_reminder_is_no_use_once_the_invoice_is_due():
     assert reminders._due_rule(before_only, TODAY, TODAY) is None
     on_the_day = [reminders.Rule(1, 0, True)]
     assert reminders._due_rule(on_the_day, TODAY - dt.timedelta(days=5), TODAY).slot == 1
-
-
-def test_the_companys_today_is_in_its_zone(company):
-    company.timezone = "Pacific/Kiritimati"
-    assert reminders.company_today(company) in (
-        dt.datetime.now(dt.UTC).date(), dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1))
-    for zone in ("", "Mars/Olympus_Mons"):
-        company.timezone = zone
-        assert reminders.company_today(company) == dt.datetime.now(dt.UTC).date()
 
 
 # ---------------------------------------------------------------- what a run writes
@@ -345,3 +334,71 @@ def test_a_reminder_is_written_in_the_contacts_language_else_the_businesss(compa
     with_fee = reminders.reminder_email(invoice, models.Contact.get_by_id(contact.id),
                                         config(tmp_path), TODAY, late_fee=700)
     assert "Eine Mahngebühr von 7,00\xa0$ wurde hinzugefügt." in with_fee.body_text
+
+
+def test_a_run_told_no_date_works_to_the_companys_date(company, late, tmp_path):
+    models.Company.update(timezone="Pacific/Kiritimati").execute()
+    save(company, rules=[("1", True), ("", False), ("", False)])
+    yesterday = schedule.today() - dt.timedelta(days=1)
+    invoice = factories.invoice(late, status="sent", date=yesterday - dt.timedelta(days=30),
+                                due_date=yesterday)
+    assert reminders.run_due(config(tmp_path)) == {"reminded": 1, "fees": 0}
+    assert models.InvoiceReminder.get().invoice_id == invoice.id
+
+
+def test_a_balance_of_one_cent_is_reminded_and_a_fee_of_one_cent_is_added(company, late,
+                                                                         tmp_path):
+    save(company, rules=[("2", True), ("", False), ("", False)], kind="fixed", value="0.01")
+    invoice = due(late, 2, lines=[{"product": "Pin", "quantity": 1, "unit_cost": 1}])
+    assert invoice.balance == 1
+    assert reminders.run_due(config(tmp_path), TODAY) == {"reminded": 1, "fees": 1}
+    assert models.Invoice.get_by_id(invoice.id).balance == 2
+
+
+def test_the_fee_line_comes_after_every_line_and_only_its_client_owes_more(company, late,
+                                                                          tmp_path):
+    save(company, kind="fixed", value="5.00")
+    invoice = due(late, 1, lines=[{"product": name, "quantity": 1, "unit_cost": 100}
+                                  for name in ("A", "B", "C")])
+    other = factories.client(name="Other Co")
+    factories.invoice(other, status="sent")  # owes, but is not late
+    owed = {c.id: c.balance for c in models.Client.select()}
+    assert reminders.run_due(config(tmp_path), TODAY) == {"reminded": 0, "fees": 1}
+    lines = models.Invoice.get_by_id(invoice.id).ordered_lines()
+    assert [(line.product, line.position) for line in lines] == [
+        ("A", 0), ("B", 1), ("C", 2), ("Late fee", 3)]
+    assert {c.id: c.balance for c in models.Client.select()} == {
+        **owed, late.id: owed[late.id] + 500}
+
+
+def test_an_invoice_settled_after_its_batch_was_read_gets_no_reminder_nor_fee(
+        company, late, tmp_path):
+    """The run reads a batch, then takes each invoice's lock: one paid in between is
+    checked again under the lock."""
+    save(company, rules=[("1", True), ("", False), ("", False)], kind="fixed", value="5.00")
+    paid = due(late, 1)
+    models.Invoice.update(status="paid", balance=0).where(
+        models.Invoice.id == paid.id).execute()
+    rule = reminders.rules(company)[0]
+    assert reminders._add_late_fee(company, paid.id, TODAY) == 0
+    assert reminders._remind(paid.id, rule, [rule], TODAY, config(tmp_path)) == 0
+    assert models.Invoice.get_by_id(paid.id).total == paid.total
+    assert models.InvoiceReminder.select().count() == 0
+    assert models.EmailMessage.select().count() == 0
+
+
+def test_a_reminder_names_only_its_own_invoices_fee_and_every_recipient(company, late,
+                                                                        tmp_path):
+    factories.contact(late, email="books@late.example")
+    save(company, rules=[("-2", True), ("", False), ("", False)], kind="fixed", value="7.00")
+    charged = due(late, 1)
+    assert reminders.run_due(config(tmp_path), TODAY) == {"reminded": 0, "fees": 1}
+    soon = due(late, -2)
+    assert reminders.run_due(config(tmp_path), TODAY) == {"reminded": 1, "fees": 0}
+    bodies = [m.body_text for m in models.EmailMessage.select()]
+    assert len(bodies) == 2 and all(soon.number in body for body in bodies)
+    assert not any("late fee" in body.lower() for body in bodies)
+    assert activities("invoice.reminded") == [
+        (soon.id, late.id, None, None,
+         "reminder 1 (-2 days): late@late.example, books@late.example")]
+    assert charged.id != soon.id

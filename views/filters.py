@@ -1,7 +1,6 @@
 """Template filters (money, dates) and the globals every page's template sees."""
 import datetime as dt
 import functools
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from flask import request, url_for
@@ -9,6 +8,7 @@ from flask_babel import get_locale
 from jinja2 import pass_context
 
 import i18n
+from billing import schedule
 from billing.documents import plain_number
 from billing.schedule import FREQUENCIES
 from extensions import csrf_token
@@ -23,8 +23,7 @@ from views.urls import brand_url, fixed_url, logo_src, record_url, static_url
 def localize(value):
     """A UTC timestamp in the company's time zone."""
     if isinstance(value, dt.datetime):
-        tz = ZoneInfo(company().timezone or "UTC")
-        return value.replace(tzinfo=dt.UTC).astimezone(tz)
+        return value.replace(tzinfo=dt.UTC).astimezone(schedule.zone(company()))
     return value
 
 
