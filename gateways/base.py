@@ -156,8 +156,8 @@ class Gateway:
         if charge_book is not None:
             self.charge_book = charge_book
         try:
-            self.settings = json.loads(config.settings or "{}")
-        except ValueError:
+            self.settings = json.loads(config.settings)
+        except (TypeError, ValueError):  # none stored, or not JSON
             self.settings = {}
 
     @property

@@ -23,6 +23,7 @@ from tests.payments_support import make_gateway
 @pytest.mark.parametrize("field, value, message", [
     (SettingField("k", "Secret Key", required=True), "", "Enter the secret key."),
     (SettingField("k", "A Secret", required=True), "", "Enter the a secret."),
+    (SettingField("k", "Account ID", required=True), "", "Enter the account ID."),
     (SettingField("k", "Note"), "", None),
     (SettingField("k", "Note", max_length=5), "abcde", None),
     (SettingField("k", "Note", max_length=5), "abcdef", "The note is at most 5 characters."),
