@@ -85,14 +85,10 @@ def register(app, company, form, config):
 def finish(details, password_hash, config):
     """The worker's half: a new unconfirmed account and its confirmation link, or a notice
     to the owner of an address that already has one."""
-    existing = models.Contact.get_or_none(models.Contact.email == details["email"])
-    if existing is None:
-        try:
-            return _create(details, password_hash, config)
-        except IntegrityError:  # another process registered the address in between
-            existing = models.Contact.get_or_none(models.Contact.email == details["email"])
-            if existing is None:
-                raise
+    try:
+        return _create(details, password_hash, config)
+    except IntegrityError:  # the address has an account (maybe made a moment ago elsewhere)
+        existing = models.Contact.get(models.Contact.email == details["email"])
     return _notify_owner(existing, config)
 
 

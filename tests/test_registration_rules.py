@@ -7,7 +7,7 @@ import json
 import pytest
 
 import models
-from billing import DomainError, FieldErrors, registration
+from billing import DomainError, FieldErrors, accounts, registration
 from tests import factories
 from tests.core_support import activities
 
@@ -195,3 +195,86 @@ def test_an_unknown_key_confirms_nothing(company, config):
     with pytest.raises(DomainError):
         registration.verify("no-such-key", config)
     assert registration.find_link("") is None
+
+
+def test_the_account_keeps_every_detail_typed(company, config):
+    details = {"client_name": "Acme", "first_name": "Ann", "last_name": "Lee",
+               "phone": "+44 20 1234", "address": "1 Road\nTown", "vat_number": "GB123",
+               "email": "ann@acme.example"}
+    contact = registration.finish(details, "h", config)
+    client = models.Client.get_by_id(contact.client_id)
+    assert (client.name, client.address, client.vat_number) == ("Acme", "1 Road\nTown", "GB123")
+    assert models.Contact.get_by_id(contact.id).phone == "+44 20 1234"
+
+
+def delivered(to):
+    return [(m.status, m.subject, m.body_text) for m in
+            models.EmailMessage.select().where(models.EmailMessage.to == to)
+            .order_by(models.EmailMessage.id)]
+
+
+def test_each_e_mail_is_sent_and_names_the_business_and_the_links_lifetime(company, config):
+    contact = registered(config)  # the confirmation link
+    registered(config)  # again, still unconfirmed: a link to choose the password
+    (status, _, verify), (pending_status, _, pending) = delivered("ann@acme.example")
+    assert (status, pending_status) == ("sent", "sent")
+    assert ("Thank you for registering with the Shop Ltd client portal. Confirm your e-mail "
+            "address here to finish (the link works once, for 24 hours):") in verify
+    assert ("If it was you, choose your password here to confirm the address and log in (the "
+            "link works once, for 24 hours):") in pending
+    assert ("Someone asked to register for the Shop Ltd client portal with your e-mail "
+            "address, which already has an account waiting for confirmation.") in pending
+    assert verify.rstrip().endswith("Shop Ltd") and pending.rstrip().endswith("Shop Ltd")
+    registration.verify(keys(contact)[0], config)
+    [(notice_status, _, notice)] = delivered("billing@shop.example")
+    assert notice_status == "sent"
+    assert notice.startswith("A new client registered on the Shop Ltd client portal")
+    models.Contact.update(email_verified=True).execute()
+    registered(config)  # a confirmed address: its owner is told
+    status, subject, exists = delivered("ann@acme.example")[-1]
+    assert (status, subject) == ("sent", "Someone tried to register with your address at "
+                                         "Shop Ltd")
+    assert ("Someone tried to register for the Shop Ltd client portal with your e-mail "
+            "address, which already has an account.") in exists
+
+
+def test_registration_e_mails_are_in_the_contacts_language_else_the_businesss(company,
+                                                                               config):
+    models.Company.update(locale="de_DE").execute()
+    registered(config)
+    assert delivered("ann@acme.example")[0][1] == (
+        "Bestätigen Sie Ihre E-Mail-Adresse für das Portal von Shop Ltd")
+    models.Company.update(locale="en_US").execute()
+    factories.contact(factories.client(name="Mine"), email="bo@acme.example", locale="de")
+    registered(config, email="bo@acme.example")
+    assert delivered("bo@acme.example")[0][1] == "Registrierungsversuch mit Ihrer Adresse bei " \
+        "Shop Ltd"
+
+
+def test_an_unknown_key_is_refused_word_for_word(company, config):
+    with pytest.raises(DomainError) as refused:
+        registration.verify("no-such-key", config)
+    assert refused.value.message == (
+        "This confirmation link has expired or was already used. Ask for a new one.")
+
+
+def test_confirming_kills_only_this_contacts_confirmation_links(company, config):
+    ann, bo = registered(config), registered(config, email="bo@acme.example")
+    reset_key = "ann-reset-key"
+    models.PasswordReset.create(contact=ann, token_hash=models.hash_token(reset_key),
+                                expires_at=models.utcnow() + dt.timedelta(hours=1))
+    confirmed = registration.verify(keys(ann)[0], config)
+    assert confirmed.email_verified is True
+    assert registration.find_link(keys(bo)[0]) is not None
+    assert models.Contact.get_by_id(bo.id).email_verified is False
+    assert accounts.find_reset(reset_key) is not None  # a password reset is another matter
+
+
+def test_a_link_followed_after_the_address_was_confirmed_tells_the_business_nothing_new(
+        company, config):
+    contact = registered(config)
+    registration.mark_verified(contact)
+    notices = len(delivered("billing@shop.example"))
+    assert registration.verify(keys(contact)[0], config).id == contact.id
+    assert len(delivered("billing@shop.example")) == notices
+    assert len(activities("client.registered")) == 1
