@@ -57,7 +57,7 @@ def check(company, form):
         try:
             given[field] = (read(form.get(field, "")) or "").strip()
         except DomainError as exc:
-            errors[exc.field or field] = exc.message
+            errors[exc.field] = exc.message
             continue
         if rules.get(field) == "required" and not given[field]:
             errors[field] = _(MISSING[field])

@@ -80,6 +80,17 @@ def test_each_field_past_its_limit_is_refused_under_its_name(company, field, val
     assert errors(company, {**GOOD, field: value}) == {field: message}
 
 
+def test_every_bad_field_is_named_at_once(company):
+    with_rules(company, phone="optional")
+    assert errors(company, {**GOOD, "first_name": "x" * 101, "phone": "5" * 51,
+                            "email": "not an address", "confirm": "other"}) == {
+        "first_name": "First name can have at most 100 characters.",
+        "phone": "Phone can have at most 50 characters.",
+        "email": "not an address is not a valid e-mail address: An email address must have "
+                 "an @-sign.",
+        "confirm": "The two passwords are not the same."}
+
+
 def test_a_new_account_waits_for_its_address_to_be_confirmed(company, config):
     details = registration.check(company, GOOD)
     details.pop("password")
