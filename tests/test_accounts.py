@@ -2,6 +2,10 @@
 failed login says, password rules at their edges, single-use links and their lifetimes, the
 profile a contact edits, and closing, reopening and inviting an account."""
 import datetime as dt
+import functools
+import logging
+import threading
+import time
 
 import pytest
 from werkzeug.security import generate_password_hash
@@ -209,6 +213,9 @@ def test_a_new_password_needs_the_current_one_and_ends_other_sessions(dana):
 def test_a_current_password_of_two_hundred_characters_is_checked_whole(dana):
     longest = "p" * 200
     models.Contact.update(password_hash=generate_password_hash(longest)).execute()
+    assert refused(profile, fresh(dana), current_password=longest + "p",
+                   new_password="brand new pw", confirm="brand new pw") == (
+        "Your current password is not right.", "current_password")
     profile(fresh(dana), current_password=longest, new_password="brand new pw",
             confirm="brand new pw")
     assert fresh(dana).check_password("brand new pw")
@@ -229,8 +236,9 @@ def test_billing_details_are_saved_when_the_business_allows_it(dana):
         "Shipping address can have at most 1000 characters.", "shipping_address")
     assert refused(profile, dana, billing={"vat_number": "x" * 51}) == (
         "VAT number can have at most 50 characters.", "vat_number")
-    profile(dana, billing={})
-    assert models.Client.get_by_id(dana.client_id).address == ""
+    profile(dana, billing={})  # what is not given is blank
+    client = models.Client.get_by_id(dana.client_id)
+    assert (client.address, client.shipping_address, client.vat_number) == ("", "", "")
 
 
 # ---------------------------------------------------------------- closing and inviting
@@ -252,12 +260,14 @@ def test_revoking_kills_links_and_sessions_and_says_how_many(dana):
 def test_deactivating_closes_the_account_and_reactivating_reopens_it_without_old_links(dana):
     staff = factories.staff()
     key = key_of(accounts.request_password_reset("dana@gamma.example", CONFIG))
-    accounts.deactivate_contact(dana, staff)
+    closed = factories.contact(dana.client, email="closed@gamma.example", is_active=False)
+    assert accounts.deactivate_contact(dana, staff).is_active is False
     assert fresh(dana).is_active is False and accounts.find_reset(key) is None
     assert activities("contact.deactivated") == [(dana.id, dana.client_id, None, staff.id, "")]
     assert activities("contact.links_revoked") == []
-    accounts.reactivate_contact(dana, staff)
+    assert accounts.reactivate_contact(dana, staff).is_active is True
     assert fresh(dana).is_active is True and accounts.find_reset(key) is None
+    assert fresh(closed).is_active is False  # only the one reopened
     assert activities("contact.reactivated") == [(dana.id, dana.client_id, None, staff.id, "")]
 
 
@@ -268,6 +278,7 @@ def test_an_invitation_lives_as_long_as_the_companys_links(dana, ttl_days, lives
     before = models.utcnow()
     message = accounts.invite_contact(dana, CONFIG, staff)
     assert f"for {lives} days" in message.body_text
+    assert models.EmailMessage.get_by_id(message.id).status == "sent"
     reset = accounts.find_reset(key_of(message))
     assert dt.timedelta(days=lives) <= reset.expires_at - before < dt.timedelta(days=lives,
                                                                                minutes=1)
@@ -283,3 +294,40 @@ def test_a_closed_account_is_not_invited(dana):
     assert refused(accounts.invite_contact, fresh(dana), CONFIG) == (
         "This client is archived: unarchive it before inviting a contact.", None)
     assert models.PasswordReset.select().count() == 0
+
+
+# ---------------------------------------------------------------- the account worker
+
+def account_workers():
+    return [t for t in threading.enumerate() if t.name == "account-mail"]
+
+
+def test_one_background_worker_runs_account_jobs_as_soon_as_they_are_due(app, monkeypatch):
+    monkeypatch.setattr(accounts, "WORKER_DELAY", 0.0)
+    ran = []
+    started = time.monotonic()
+    for n in range(3):
+        accounts.queue_account_work(app, ran.append, n)
+    accounts.wait_for_queued_resets()
+    assert ran == [0, 1, 2]
+    # Each job waits only until it is due (here: at once), not a second more.
+    assert time.monotonic() - started < 0.9
+    assert [t.daemon for t in account_workers()] == [True]
+
+
+def test_a_failed_account_job_is_logged_by_name_and_the_worker_goes_on(app, caplog):
+    def broken_job():
+        raise RuntimeError("boom")
+
+    ran = []
+    with caplog.at_level(logging.ERROR, logger="billing.accounts"):
+        accounts.queue_account_work(app, broken_job)
+        accounts.queue_account_work(app, functools.partial(ran.append, "after"))
+        accounts.queue_account_work(app, functools.partial(int, "x"))
+        accounts.wait_for_queued_resets()
+    assert ran == ["after"]
+    failed = [r for r in caplog.records if r.name == "billing.accounts"]
+    assert [r.getMessage() for r in failed] == [
+        "An account job (broken_job) failed.",
+        "An account job (functools.partial(<class 'int'>, 'x')) failed."]
+    assert [r.exc_info[0] for r in failed] == [RuntimeError, ValueError]
