@@ -10,7 +10,7 @@ import json
 import gateways
 import models
 from billing import DomainError, FieldErrors, gateway_books, transaction
-from gateways.base import keep_charges_in
+from gateways.base import keep_charges_in, read_settings
 from prepared import prepared
 
 # A gateway with no service of its own (the demo) keeps its charges in our database,
@@ -45,11 +45,7 @@ def field_name(setting):
 
 
 def stored(config):
-    try:
-        settings = json.loads(config.settings or "{}") if config else {}
-    except ValueError:
-        settings = {}
-    return settings if isinstance(settings, dict) else {}
+    return read_settings(config.settings) if config else {}
 
 
 def masked(config):
@@ -96,8 +92,7 @@ def save(config, *, kind, label, settings=None, settings_text=None, token_mode, 
     if is_enabled:
         if cls.refused_in_production and production:
             raise DomainError(f"The {kind} gateway cannot be enabled in production.", "kind")
-        problems = cls(models.GatewayConfig(kind=kind, settings=json.dumps(values))) \
-            .validate_settings(values, production=production)
+        problems = cls.validate_settings(values, production=production)
         if problems:
             raise DomainError(" ".join(problems), "settings")
     with transaction():

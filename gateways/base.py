@@ -30,6 +30,16 @@ class PaymentDeclined(GatewayError):
     retryable = False
 
 
+def read_settings(text):
+    """A gateway's stored settings as a dict: none stored, or text that is not a JSON
+    object, reads as no settings."""
+    try:
+        settings = json.loads(text)
+    except (TypeError, ValueError):
+        return {}
+    return settings if isinstance(settings, dict) else {}
+
+
 @dataclasses.dataclass(frozen=True)
 class Capabilities:
     token_billing: bool = False        # can save a card/account and charge it later
@@ -155,17 +165,15 @@ class Gateway:
         self.config = config
         if charge_book is not None:
             self.charge_book = charge_book
-        try:
-            self.settings = json.loads(config.settings)
-        except (TypeError, ValueError):  # none stored, or not JSON
-            self.settings = {}
+        self.settings = read_settings(config.settings)
 
     @property
     def label(self):
         return self.config.label or self.title
 
     # -- what subclasses implement (only what their capabilities promise) -------------
-    def validate_settings(self, settings, production=False):
+    @classmethod
+    def validate_settings(cls, settings, production=False):
         """Return a list of human messages about settings that cannot work together (each
         field's own checks come from settings_fields)."""
         return []

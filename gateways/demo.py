@@ -36,7 +36,8 @@ class DemoGateway(Gateway):
                                 client_side_capture=False, methods=("card",))
     refused_in_production = True
 
-    def validate_settings(self, settings, production=False):
+    @classmethod
+    def validate_settings(cls, settings, production=False):
         if production:
             return ["The demo gateway cannot be used when PORTAL_ENV=production."]
         return []

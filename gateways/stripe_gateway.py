@@ -44,7 +44,8 @@ class StripeGateway(Gateway):
                      help="Leave blank for Stripe itself."),
     )
 
-    def validate_settings(self, settings, production=False):
+    @classmethod
+    def validate_settings(cls, settings, production=False):
         errors = []
         if production and str(settings.get("secret_key", "")).startswith(("sk_test", "rk_test")):
             errors.append("Use live Stripe keys in production.")

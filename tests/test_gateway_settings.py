@@ -8,6 +8,7 @@ import pytest
 
 import models
 from billing import DomainError, FieldErrors, gateway_settings
+from tests import factories
 from tests.core_support import activities
 
 SECRET = "sk_test_" + "s" * 24
@@ -76,6 +77,13 @@ def test_a_saved_gateway_keeps_what_was_typed_and_is_logged(db):
             kept.is_enabled, kept.position) == (
         "manual", ("  " + "L" * 120)[:100], {"instructions": "Pay to IBAN X"}, "off", True, 3)
     assert activities("gateway.saved") == [(saved.id, None, None, None, "manual")]
+
+
+def test_a_gateway_saved_by_staff_names_them_and_comes_first_unless_placed(db):
+    staff = factories.staff()
+    saved = save(staff=staff)
+    assert models.GatewayConfig.get_by_id(saved.id).position == 0
+    assert activities("gateway.saved") == [(saved.id, None, None, staff.id, "manual")]
 
 
 def test_an_edit_keeps_a_secret_left_blank_and_settings_the_form_does_not_show(db):
