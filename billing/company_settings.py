@@ -66,11 +66,10 @@ def _store(company, action, staff, **fields):
 # ---------------------------------------------------------------- company profile
 
 def save_profile(company, *, name, email, address, phone, vat_number, staff=None):
-    name = validation.single_line(name, "Business name", "name", 200)
+    name = validation.single_line(name, "Business name", "name")
     if not name:
         raise DomainError("Enter the business name.", "name")
-    email = (validation.email_address(email, "email", "E-mail address")
-             if (email or "").strip() else "")
+    email = validation.email_address(email) if (email or "").strip() else ""
     address = validation.multi_line(address, "Address", "address", 1000)
     phone = validation.single_line(phone, "Phone", "phone", 50)
     vat_number = validation.single_line(vat_number, "VAT or tax number", "vat_number", 50)

@@ -58,6 +58,8 @@ def test_the_profile_is_kept_trimmed_and_logged_with_its_fields(company):
     ({"name": " "}, ("Enter the business name.", "name")),
     ({"name": "x" * 201}, ("Business name can have at most 200 characters.", "name")),
     ({"email": "nope"}, None),
+    ({"email": "a" * 243 + "@shop.example"}, ("E-mail address can have at most 254 characters.",
+                                              "email")),
     ({"address": "x" * 1001}, ("Address can have at most 1000 characters.", "address")),
     ({"phone": "5" * 51}, ("Phone can have at most 50 characters.", "phone")),
     ({"vat_number": "x" * 51}, ("VAT or tax number can have at most 50 characters.",
@@ -256,6 +258,9 @@ def test_a_minimum_that_is_not_an_amount_is_refused_under_its_field(company):
 
 
 def test_switches_are_stored_as_switches(company):
+    settings.save_mail(company, send_receipts="", attach_pdf="on")
+    assert (stored(company).send_receipts, stored(company).attach_pdf_to_emails) == (
+        False, True)
     settings.save_mail(company, send_receipts="on", attach_pdf="")
     settings.save_security(company, require_two_factor=1)
     settings.save_quote_approval(company, requires_terms=1, requires_signature=0,
@@ -265,7 +270,7 @@ def test_switches_are_stored_as_switches(company):
             kept.quote_requires_terms, kept.quote_requires_signature,
             kept.quote_requires_po_number) == (True, False, True, True, False, True)
     assert [a[4] for a in activities("settings.mail_saved")] == [
-        "attach_pdf_to_emails, send_receipts"]
+        "attach_pdf_to_emails, send_receipts"] * 2
     assert len(activities("settings.security_saved")) == 1
     assert len(activities("settings.quotes_saved")) == 1
 
@@ -294,6 +299,33 @@ def test_cancellation_reasons_default_until_saved_and_keep_their_order(company):
     assert kept.failed_renewal_status == "suspended"
     settings.save_subscriptions(company, cancellation_reasons="Other")
     assert stored(company).failed_renewal_status == "suspended"  # None leaves it
+
+
+def test_cancellation_reasons_must_be_given(company):
+    assert refused(settings.save_subscriptions, company, cancellation_reasons=None) == (
+        "Enter at least one reason, one a line.", "cancellation_reasons")
+
+
+SAVES = {
+    "settings.mail_saved": lambda c, staff: settings.save_mail(
+        c, send_receipts=1, attach_pdf=1, staff=staff),
+    "settings.security_saved": lambda c, staff: settings.save_security(
+        c, require_two_factor=1, staff=staff),
+    "settings.quotes_saved": lambda c, staff: settings.save_quote_approval(
+        c, requires_terms=1, requires_signature=1, requires_po_number=1, staff=staff),
+    "settings.invitations_saved": lambda c, staff: settings.save_invitations(
+        c, ttl_days=30, staff=staff),
+    "settings.subscriptions_saved": lambda c, staff: settings.save_subscriptions(
+        c, cancellation_reasons="Other", staff=staff),
+}
+
+
+@pytest.mark.parametrize("action", sorted(SAVES))
+def test_each_settings_section_logs_who_saved_it_under_its_own_name(company, action):
+    staff = factories.staff()
+    SAVES[action](company, staff)
+    assert [a[3] for a in activities(action)] == [staff.id]
+    assert len(models.Activity.select()) == 1
 
 
 def test_cancellation_reasons_refused_word_for_word(company):
