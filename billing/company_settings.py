@@ -147,7 +147,7 @@ def logo_content_type(name):
 
 def logo_data_url(company, upload_path):
     """The logo as a data: URL, for PDFs (WeasyPrint fetches nothing from the network)."""
-    path = logo_path(upload_path, getattr(company, "logo_file", ""))
+    path = logo_path(upload_path, company.logo_file)
     if path is None:
         return ""
     with open(path, "rb") as f:
@@ -248,7 +248,7 @@ def save_portal_access(company, *, login_enabled, registration_enabled,
                   portal_login_enabled=bool(login_enabled),
                   registration_enabled=bool(registration_enabled),
                   require_invitation_password=bool(require_invitation_password),
-                  registration_fields=json.dumps(cleaned, sort_keys=True),
+                  registration_fields=json.dumps(cleaned),
                   contacts_edit_billing_details=bool(contacts_edit_billing_details))
 
 
@@ -268,11 +268,10 @@ def save_payments(company, *, prepayments_enabled, minimum_prepayment, allow_par
                   staff=None):
     """Amounts are typed in the company's currency and locale; blank means no minimum.
     auto_apply_prepayments None leaves that setting as it is."""
-    currency, locale = company.currency or "USD", company.locale or "en_US"
     prepay_min = _minimum(minimum_prepayment, "minimum_prepayment", "Minimum pre-payment",
-                          currency, locale)
+                          company.currency, company.locale)
     partial_min = _minimum(minimum_partial_payment, "minimum_partial_payment",
-                           "Minimum partial payment", currency, locale)
+                           "Minimum partial payment", company.currency, company.locale)
     extra = {} if auto_apply_prepayments is None else {
         "auto_apply_prepayments": bool(auto_apply_prepayments)}
     return _store(company, "settings.payments_saved", staff,

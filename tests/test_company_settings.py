@@ -102,9 +102,11 @@ def test_a_logo_is_judged_by_its_bytes_and_size():
 def test_a_logo_is_stored_by_its_content_and_removed_on_request(company, tmp_path):
     folder = str(tmp_path / "uploads")
     staff = factories.staff()
-    saved = settings.save_branding(company, folder, brand_color="#ABCDEF",
+    models.Company.update(logo_url="https://old.example/logo.png").execute()
+    saved = settings.save_branding(stored(company), folder, brand_color="#ABCDEF",
                                    logo=io.BytesIO(PNG), staff=staff)
     name = saved.logo_file
+    assert stored(company).logo_url == ""  # the uploaded logo replaces a linked one
     assert settings.LOGO_NAME_RE.fullmatch(name) and name.endswith("-png")
     assert (stored(company).logo_file, stored(company).brand_color) == (name, "#abcdef")
     path = settings.logo_path(folder, name)
@@ -120,7 +122,9 @@ def test_a_logo_is_stored_by_its_content_and_removed_on_request(company, tmp_pat
         "data:image/png;base64,iVBORw0KGgo")
     settings.save_branding(company, folder, brand_color="#abcdef")  # keeps the logo
     assert stored(company).logo_file == name
+    models.Company.update(logo_url="https://old.example/logo.png").execute()
     settings.save_branding(company, folder, brand_color="#abcdef", remove_logo=True)
+    assert stored(company).logo_url == ""
     assert stored(company).logo_file == "" and settings.logo_data_url(stored(company),
                                                                       folder) == ""
     assert activities("settings.branding_saved")[0] == (
@@ -203,6 +207,9 @@ def test_portal_access_and_registration_rules_are_stored(company):
         "phone": "required", "address": "hidden", "vat_number": "hidden"}
     assert settings.registration_rules(kept)["phone"] == "required"
     assert settings.registration_open(kept) is True
+    settings.save_portal_access(company, login_enabled=True, registration_enabled=True,
+                                require_invitation_password=False, rules=DEFAULT_RULES)
+    assert stored(company).contacts_edit_billing_details is False  # unless said
     access(company, login_enabled=False, registration_enabled=True)
     assert settings.registration_open(stored(company)) is False
 
@@ -307,6 +314,11 @@ def test_cancellation_reasons_must_be_given(company):
 
 
 SAVES = {
+    "settings.modules_saved": lambda c, staff: settings.save_modules(
+        c, enabled=["invoices"], known=["invoices", "quotes"], staff=staff),
+    "settings.portal_saved": lambda c, staff: settings.save_portal_access(
+        c, login_enabled=True, registration_enabled=False, require_invitation_password=False,
+        rules=DEFAULT_RULES, staff=staff),
     "settings.mail_saved": lambda c, staff: settings.save_mail(
         c, send_receipts=1, attach_pdf=1, staff=staff),
     "settings.security_saved": lambda c, staff: settings.save_security(
