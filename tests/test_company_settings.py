@@ -253,6 +253,9 @@ def test_payment_minimums_are_read_in_the_companys_currency_and_locale(company):
             kept.auto_apply_prepayments) == (True, 125050, True, 0, True, True)
     payments(company, auto_apply_prepayments=False)
     assert stored(company).auto_apply_prepayments is False
+    payments(company, auto_apply_prepayments="on", minimum_partial_payment="2.000,25")
+    assert (stored(company).auto_apply_prepayments,
+            stored(company).minimum_partial_payment) == (True, 200025)
 
 
 def test_a_minimum_that_is_not_an_amount_is_refused_under_its_field(company):
@@ -308,6 +311,10 @@ def test_cancellation_reasons_default_until_saved_and_keep_their_order(company):
     assert stored(company).failed_renewal_status == "suspended"  # None leaves it
 
 
+def test_an_instance_without_a_company_offers_the_default_reasons(db):
+    assert settings.cancellation_reasons(None) == list(settings.DEFAULT_CANCELLATION_REASONS)
+
+
 def test_cancellation_reasons_must_be_given(company):
     assert refused(settings.save_subscriptions, company, cancellation_reasons=None) == (
         "Enter at least one reason, one a line.", "cancellation_reasons")
@@ -319,6 +326,7 @@ SAVES = {
     "settings.portal_saved": lambda c, staff: settings.save_portal_access(
         c, login_enabled=True, registration_enabled=False, require_invitation_password=False,
         rules=DEFAULT_RULES, staff=staff),
+    "settings.payments_saved": lambda c, staff: payments(c, staff=staff),
     "settings.mail_saved": lambda c, staff: settings.save_mail(
         c, send_receipts=1, attach_pdf=1, staff=staff),
     "settings.security_saved": lambda c, staff: settings.save_security(
