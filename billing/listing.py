@@ -182,10 +182,6 @@ def _by_client(model):
     return model.client == slot("client")
 
 
-class RecurringRow(Row):
-    pass
-
-
 def recurring(client_id):
     """The client's schedules: active ones first, soonest next invoice first."""
     R = models.RecurringInvoice
@@ -195,7 +191,7 @@ def recurring(client_id):
                          R.next_send_date, R.remaining_cycles, R.total, R.currency, R.status)
                 .where(_by_client(R) & (R.status != "draft"))
                 .order_by(R.status != "active", R.next_send_date.asc(nulls="LAST"), R.id.desc()))
-    return Listing("recurring", build, {"client": client_id}, row=RecurringRow)
+    return Listing("recurring", build, {"client": client_id})
 
 
 PAYMENTS_SHOWN = ("pending", "completed", "refunded", "partially_refunded")

@@ -243,3 +243,82 @@ def test_schedules_list_active_ones_first_soonest_next(client):
     schedule("DRAFT", "draft", 1)
     assert numbers(listing.recurring(client.id))[0] == ["SOON", "LATER", "OPEN-ENDED",
                                                         "PAUSED"]
+
+
+# ---------------------------------------------------------------- what a row holds
+
+def holds_its_records_columns(row, model, columns):
+    """A row has exactly the columns its list selects, each as its record has it."""
+    record = model.get_by_id(row.id)
+    assert set(vars(row)) == columns
+    assert vars(row) == {column: getattr(record, column) for column in columns}
+
+
+def test_a_schedules_row_holds_what_the_tab_shows_and_ties_go_newest_first(client):
+    def schedule(number):
+        return models.RecurringInvoice.create(
+            client=client, number=number, status="active", frequency="quarterly",
+            start_date=TODAY, total=12345, currency="EUR", remaining_cycles=4,
+            next_send_date=TODAY + dt.timedelta(days=3))
+    older, newer = schedule("R-1"), schedule("R-2")
+    rows = listing.recurring(client.id).fetch(0, 25)[0]
+    assert [row.id for row in rows] == [newer.id, older.id]
+    holds_its_records_columns(rows[0], models.RecurringInvoice, {
+        "id", "public_id", "number", "frequency", "start_date", "next_send_date",
+        "remaining_cycles", "total", "currency", "status"})
+
+
+def test_a_credits_row_holds_what_the_tab_shows(client):
+    models.Credit.create(client=client, number="CR-1", status="partial", total=500,
+                         balance=200, currency="EUR", date=TODAY, reason="Returned goods")
+    [row] = listing.credits(client.id, "all").fetch(0, 25)[0]
+    holds_its_records_columns(row, models.Credit, {
+        "id", "public_id", "number", "date", "reason", "total", "balance", "currency",
+        "status"})
+
+
+def test_a_documents_row_holds_what_the_tab_shows(client):
+    inv = invoice(client, "INV-7")
+    models.Document.create(client=client, filename="terms.pdf", storage_name="s1", size=2048,
+                           is_public=True, invoice=inv)
+    [row] = listing.documents(client.id).fetch(0, 25)[0]
+    assert set(vars(row)) == {"id", "public_id", "filename", "size", "created_at", "invoice_id",
+                              "quote_id", "invoice_number", "quote_number"}
+    record = models.Document.get_by_id(row.id)
+    assert (row.public_id, row.filename, row.size, row.created_at, row.invoice_id,
+            row.quote_id, row.invoice_number, row.quote_number) == (
+        record.public_id, "terms.pdf", 2048, record.created_at, inv.id, None, "INV-7", None)
+
+
+def test_a_saved_methods_row_holds_what_the_tab_shows(client):
+    gateway = models.GatewayConfig.create(kind="demo", label="Demo")
+    staff = factories.staff()
+    models.GatewayToken.create(client=client, gateway=gateway, token="tok", brand="mastercard",
+                               method_type="card", last4="5454", exp_month=7, exp_year=2031,
+                               is_default=True, created_by_staff=staff)
+    [row] = listing.payment_methods(client.id).all()
+    assert vars(row) == {
+        "id": row.id, "public_id": models.GatewayToken.get_by_id(row.id).public_id,
+        "brand": "mastercard", "method_type": "card", "last4": "5454", "exp_month": 7,
+        "exp_year": 2031, "is_default": True, "created_by_staff_id": staff.id}
+    assert listing.payment_methods(client.id).count() == 1
+
+
+def test_a_subscriptions_row_holds_what_the_tab_shows_with_its_plan(client):
+    plan = factories.plan("Pro", 2900, currency="EUR", frequency="yearly")
+    models.Subscription.create(
+        client=client, plan=plan, status="active", quantity=3, unit_price=2500,
+        started_at=models.utcnow(), current_period_end=TODAY + dt.timedelta(days=30),
+        next_billing_date=TODAY + dt.timedelta(days=30), trial_ends_on=TODAY,
+        cancel_at_period_end=True, ends_on=TODAY + dt.timedelta(days=30))
+    [row] = listing.subscriptions(client.id).fetch(0, 25)[0]
+    record = models.Subscription.get_by_id(row.id)
+    assert vars(row) == {
+        "id": record.id, "public_id": record.public_id, "status": "active", "quantity": 3,
+        "unit_price": 2500, "trial_ends_on": TODAY,
+        "current_period_end": TODAY + dt.timedelta(days=30),
+        "next_billing_date": TODAY + dt.timedelta(days=30), "cancel_at_period_end": True,
+        "ends_on": TODAY + dt.timedelta(days=30), "plan_name": "Pro", "plan_currency": "EUR",
+        "plan_frequency": "yearly", "plan_price": 2900}
+    assert (row.plan.name, row.plan.currency, row.plan.frequency, row.plan.price) == (
+        "Pro", "EUR", "yearly", 2900)
