@@ -322,3 +322,27 @@ def test_a_subscriptions_row_holds_what_the_tab_shows_with_its_plan(client):
         "plan_frequency": "yearly", "plan_price": 2900}
     assert (row.plan.name, row.plan.currency, row.plan.frequency, row.plan.price) == (
         "Pro", "EUR", "yearly", 2900)
+
+
+def test_a_payments_row_holds_what_the_tab_shows_and_reads_its_method(client):
+    models.Payment.create(client=client, number="P-9", status="partially_refunded",
+                          amount=5000, applied=3000, refunded=1000, currency="EUR",
+                          method="bank_transfer", method_label="SEPA", reference="Ref 7",
+                          gateway_reference="ch_9", date=TODAY, is_prepayment=True)
+    [row] = listing.payments(client.id).fetch(0, 25)[0]
+    holds_its_records_columns(row, models.Payment, {
+        "id", "public_id", "number", "date", "amount", "applied", "refunded", "currency",
+        "method", "method_label", "reference", "gateway_reference", "status",
+        "is_prepayment"})
+    record = models.Payment.get_by_id(row.id)
+    assert (row.method_name, row.unapplied, row.has_unapplied) == (
+        record.method_name, record.unapplied, record.has_unapplied)
+
+
+def test_a_quotes_row_holds_what_the_tab_shows(client):
+    made = quote(client, "Q-9", valid_until=TODAY + dt.timedelta(days=5))
+    models.Quote.update(total=4200, currency="EUR").where(models.Quote.id == made.id).execute()
+    [row] = listing.quotes(client.id, "sent", TODAY).fetch(0, 25)[0]
+    holds_its_records_columns(row, models.Quote, {
+        "id", "public_id", "number", "date", "valid_until", "total", "currency", "status"})
+    assert row.display_status(TODAY) == models.Quote.get_by_id(row.id).display_status(TODAY)
