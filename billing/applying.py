@@ -136,9 +136,9 @@ def _checked(payment, invoice, amount, locale, taken):
                           f"is in {payment.currency}.")
     if part <= 0:
         raise DomainError(f"Invoice {invoice.number}: the amount must be above zero.")
-    room = invoice.balance - taken.get(invoice.id, 0)
+    held = taken.get(invoice.id, 0)
+    room = invoice.balance - held
     if part > room:
-        held = taken.get(invoice.id, 0)
         why = (f" ({allocation.fmt(held, invoice.currency)} of it is held by a payment being "
                "processed)") if held else ""
         left = allocation.fmt(max(room, 0), invoice.currency)
