@@ -173,7 +173,9 @@ def buy(plan, quantity, company, *, key, contact=None, details=None, password_ha
         if not company.portal_login_enabled:
             raise DomainError(_(LOGIN_OFF), "email")
         if models.Contact.select().where(models.Contact.email == details["email"]).exists():
-            return _exists(details["email"], config, app)
+            # A racing submit of this form may have made the account since the key was
+            # looked up: its purchase came in the same commit, so it is found now.
+            return repeat_of(key, None) or _exists(details["email"], config, app)
     else:
         if not contact.may_sign_in:
             raise DomainError(_("This account is closed. Please contact us."))
