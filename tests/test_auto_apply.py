@@ -69,3 +69,23 @@ def test_applying_for_a_contact_names_them_in_the_log(client):
                            locale="en_US")
     entry = models.Activity.get(models.Activity.action == "payment.applied")
     assert (entry.subject_id, entry.contact_id, entry.staff_id) == (money.id, contact.id, None)
+
+
+def test_a_refused_application_is_logged_and_the_next_payment_still_tried(client, caplog):
+    models.Company.update(auto_apply_prepayments=False).execute()
+    unapplied_payment(factories.client(), 100)  # so no payment shares the invoice's row id
+    big, small = unapplied_payment(client, 9000), unapplied_payment(client, 1000)
+    invoice = invoice_for(client, 5000)
+    models.Company.update(auto_apply_prepayments=True).execute()
+    # The issuing request's copy says 10,000 is owed, but another request took half since:
+    # the whole of the first payment is more than the invoice owes now, so it is refused.
+    stale = reload(invoice)
+    stale.balance = 10000
+    caplog.set_level("WARNING", logger="portal.billing")
+    done = applying.auto_apply(stale)
+    assert [a.payment.id for a in done] == [small.id]
+    assert (reload(big).unapplied, reload(small).unapplied) == (9000, 0)
+    assert reload(invoice).balance == 4000
+    assert [r.getMessage() for r in caplog.records] == [
+        f"payment {big.id} not applied to invoice {invoice.id}: Invoice {invoice.number} has "
+        "$50.00 left to pay; apply no more than that."]
