@@ -1,0 +1,118 @@
+"""billing.email_change, driven directly: the two e-mails a request writes (their words,
+language and link), which links a new request or a confirmation retires, and what confirming
+writes (the portal's side is in tests/test_profile_details.py)."""
+import re
+
+import pytest
+from flask import current_app
+
+import models
+from billing import DomainError, accounts, email_change
+from tests import factories
+
+OLD, NEW = "ann@alpha.example", "ann.new@alpha.example"
+
+
+@pytest.fixture
+def ann(db):
+    current_app.config["BASE_URL"] = "https://portal.studio.example"
+    factories.company(name="Studio Nord")
+    alpha = factories.client(name="Alpha")
+    return factories.contact(alpha, email=OLD, first_name="Ann", email_verified=False)
+
+
+def config():
+    return current_app.config
+
+
+def key_in(message):
+    return re.search(r"/client/profile/email/(\S+)", message.body_text).group(1)
+
+
+def links(contact):
+    PR = models.PasswordReset
+    return list(PR.select().where(PR.contact == contact.id).order_by(PR.id))
+
+
+def dead_link_refused(key):
+    with pytest.raises(DomainError) as caught:
+        email_change.confirm(key, config())
+    assert caught.value.message == email_change.LINK_DEAD
+    return caught.value
+
+
+def test_a_request_mails_a_notice_to_the_old_address_and_a_link_to_the_new(ann):
+    notice, link = email_change.request_change(ann, NEW, factories.PASSWORD, config())
+    assert (notice.to, notice.subject) == (
+        OLD, "Your Studio Nord portal e-mail address is being changed")
+    assert NEW in notice.body_text and "/client/" not in notice.body_text
+    assert (link.to, link.subject) == (NEW, "Confirm your new e-mail address for Studio Nord "
+                                            "portal")
+    assert link.body_text.startswith("Hello Ann,")
+    assert f"https://portal.studio.example/client/profile/email/{key_in(link)}" in \
+        link.body_text
+    assert "for 24 hours" in link.body_text and "Studio Nord client portal" in link.body_text
+
+
+def test_the_mails_are_in_the_persons_language(ann):
+    models.Contact.update(locale="de").where(models.Contact.id == ann.id).execute()
+    ann = models.Contact.get_by_id(ann.id)
+    notice, link = email_change.request_change(ann, NEW, factories.PASSWORD, config())
+    assert notice.subject == "Ihre E-Mail-Adresse im Portal von Studio Nord wird geändert"
+    assert link.subject == "Bestätigen Sie Ihre neue E-Mail-Adresse für das Portal von " \
+                           "Studio Nord"
+    email_change.confirm(key_in(link), config())
+    done = models.EmailMessage.select().where(models.EmailMessage.to == OLD).order_by(
+        models.EmailMessage.id.desc()).first()
+    assert done.subject == "Ihre E-Mail-Adresse im Portal von Studio Nord wurde geändert"
+
+
+def test_a_new_request_retires_only_this_persons_earlier_address_links(ann):
+    bob = factories.contact(ann.client, email="bob@alpha.example")
+    _, bobs = email_change.request_change(bob, "bob.new@alpha.example", factories.PASSWORD,
+                                          config())
+    _, first = email_change.request_change(ann, NEW, factories.PASSWORD, config())
+    accounts.request_password_reset(OLD, config())
+    _, second = email_change.request_change(ann, "ann.2@alpha.example", factories.PASSWORD,
+                                            config())
+    dead_link_refused(key_in(first))
+    # Ann's password link and Bob's own request are somebody else's business.
+    assert [link.used_at is None for link in links(bob)] == [True]
+    assert [(link.purpose, link.used_at is None) for link in links(ann)] == [
+        ("email", False), ("password", True), ("email", True)]
+    assert email_change.confirm(key_in(second), config()).email == "ann.2@alpha.example"
+    assert email_change.confirm(key_in(bobs), config()).email == "bob.new@alpha.example"
+
+
+def test_confirming_makes_the_new_address_the_verified_login_and_tells_the_old_one(ann):
+    other = factories.contact(factories.client(), email="zed@zeta.example")
+    _, others = email_change.request_change(other, "zed.new@zeta.example",
+                                            factories.PASSWORD, config())
+    _, link = email_change.request_change(ann, NEW, factories.PASSWORD, config())
+    changed = email_change.confirm(key_in(link), config())
+    stored = models.Contact.get_by_id(ann.id)
+    assert (changed.email, stored.email, stored.pending_email, stored.email_verified) == (
+        NEW, NEW, "", True)
+    # The link is used now, and only it: the other person's link still works.
+    used, = links(ann)
+    assert used.used_at is not None
+    assert [link.used_at for link in links(other)] == [None]
+    done = models.EmailMessage.select().where(models.EmailMessage.to == OLD).order_by(
+        models.EmailMessage.id.desc()).first()
+    assert done.subject == "Your Studio Nord portal e-mail address was changed"
+    assert done.body_text.startswith("Hello Ann,")
+    assert f"now logs in with {NEW} instead of this address" in done.body_text
+    entry = models.Activity.get(models.Activity.action == "contact.email_changed")
+    assert (entry.subject_type, entry.subject_id, entry.client_id, entry.contact_id,
+            entry.detail) == ("contact", ann.id, ann.client_id, ann.id, f"{OLD} -> {NEW}")
+    dead_link_refused(key_in(link))
+    assert email_change.confirm(key_in(others), config()).email == "zed.new@zeta.example"
+
+
+def test_a_link_whose_request_was_withdrawn_changes_nothing(ann):
+    _, link = email_change.request_change(ann, NEW, factories.PASSWORD, config())
+    models.Contact.update(pending_email="").where(models.Contact.id == ann.id).execute()
+    dead_link_refused(key_in(link))
+    assert models.Contact.get_by_id(ann.id).email == OLD
+    assert not models.Activity.select().where(
+        models.Activity.action == "contact.email_changed").exists()
