@@ -116,3 +116,32 @@ def test_a_link_whose_request_was_withdrawn_changes_nothing(ann):
     assert models.Contact.get_by_id(ann.id).email == OLD
     assert not models.Activity.select().where(
         models.Activity.action == "contact.email_changed").exists()
+
+
+@pytest.mark.parametrize("new, password, message, field", [
+    ("nope", factories.PASSWORD, "nope is not a valid e-mail address: An email address must "
+                                 "have an @-sign.", "new_email"),
+    (NEW, "wrong", "Your current password is not right.", "email_password"),
+    (OLD.upper(), factories.PASSWORD, "That is already your e-mail address.", "new_email"),
+])
+def test_a_refused_request_names_its_field_and_writes_nothing(ann, new, password, message,
+                                                              field):
+    with pytest.raises(DomainError) as caught:
+        email_change.request_change(ann, new, password, config())
+    assert (caught.value.message, caught.value.field) == (message, field)
+    assert links(ann) == [] and not models.EmailMessage.select().exists()
+
+
+def test_a_request_is_logged_and_a_taken_address_is_never_kept_as_pending(ann):
+    factories.contact(factories.client(), email="taken@zeta.example")
+    sent = email_change.request_change(ann, "taken@zeta.example", factories.PASSWORD, config())
+    assert [m.to for m in sent] == [OLD]
+    assert models.Contact.get_by_id(ann.id).pending_email == ""
+    email_change.request_change(ann, NEW, factories.PASSWORD, config())
+    assert models.Contact.get_by_id(ann.id).pending_email == NEW
+    logged = models.Activity.select().where(
+        models.Activity.action == "contact.email_change_requested").order_by(models.Activity.id)
+    assert [(e.subject_type, e.subject_id, e.client_id, e.contact_id, e.detail, e.actor)
+            for e in logged] == [
+        ("contact", ann.id, ann.client_id, ann.id, "taken@zeta.example", "contact"),
+        ("contact", ann.id, ann.client_id, ann.id, NEW, "contact")]
