@@ -29,6 +29,11 @@ def key_in(message):
     return re.search(r"/client/profile/email/(\S+)", message.body_text).group(1)
 
 
+def last_mail_to(address):
+    return models.EmailMessage.select().where(models.EmailMessage.to == address).order_by(
+        models.EmailMessage.id.desc()).first()
+
+
 def links(contact):
     PR = models.PasswordReset
     return list(PR.select().where(PR.contact == contact.id).order_by(PR.id))
@@ -62,8 +67,7 @@ def test_the_mails_are_in_the_persons_language(ann):
     assert link.subject == "Bestätigen Sie Ihre neue E-Mail-Adresse für das Portal von " \
                            "Studio Nord"
     email_change.confirm(key_in(link), config())
-    done = models.EmailMessage.select().where(models.EmailMessage.to == OLD).order_by(
-        models.EmailMessage.id.desc()).first()
+    done = last_mail_to(OLD)
     assert done.subject == "Ihre E-Mail-Adresse im Portal von Studio Nord wurde geändert"
 
 
@@ -97,8 +101,7 @@ def test_confirming_makes_the_new_address_the_verified_login_and_tells_the_old_o
     used, = links(ann)
     assert used.used_at is not None
     assert [link.used_at for link in links(other)] == [None]
-    done = models.EmailMessage.select().where(models.EmailMessage.to == OLD).order_by(
-        models.EmailMessage.id.desc()).first()
+    done = last_mail_to(OLD)
     assert done.subject == "Your Studio Nord portal e-mail address was changed"
     assert done.body_text.startswith("Hello Ann,")
     assert f"now logs in with {NEW} instead of this address" in done.body_text
