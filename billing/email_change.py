@@ -24,7 +24,8 @@ def request_change(contact, new_email, current_password, config):
 
     Returns the messages sent. An address that already has an account gets no link, and the
     answer is the same (an account's existence is never confirmed to whoever asks)."""
-    new_email = validation.email_address(new_email, "new_email", N_("New e-mail address"))
+    new_email = validation.email_address(new_email, "new_email", N_("New e-mail address"),
+                                         N_("Enter your new e-mail address."))
     if not contact.check_password((current_password or "")[:200]):
         raise DomainError(_("Your current password is not right."), "email_password")
     if new_email == contact.email:

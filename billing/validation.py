@@ -9,6 +9,7 @@ import unicodedata
 from email_validator import EmailNotValidError, validate_email
 
 from billing import DomainError
+from i18n import N_
 from i18n import gettext as _
 
 # Control characters (Cc), line and paragraph separators (Zl, Zp) and formatting
@@ -46,16 +47,19 @@ def multi_line(value, label, field=None, limit=5000):
     return value.strip()
 
 
-def email_address(value, field="email", label="E-mail address"):
+def email_address(value, field="email", label=N_("E-mail address"),
+                  missing=N_("Enter an e-mail address.")):
     """A deliverable-looking address, normalised (lower case) as our logins store them.
+
+    `missing` is the whole sentence for a blank field: a label cannot be spliced into one,
+    since the article and the case it takes differ by language and by label.
 
     Syntax only (check_deliverability=False): no DNS lookups in a request, and an address
     at a domain that is down today is still the client's address.
     """
     text = single_line(value, label, field, limit=254)
     if not text:
-        raise DomainError(_("Enter an e-mail address.") if label == "E-mail address" else
-                          _("Enter an %(label)s.", label=_(label).lower()), field)
+        raise DomainError(_(missing), field)
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:

@@ -125,6 +125,7 @@ def test_a_link_whose_request_was_withdrawn_changes_nothing(ann):
     ("nope", factories.PASSWORD, "nope is not a valid e-mail address: An email address must "
                                  "have an @-sign.", "new_email"),
     (NEW, "wrong", "Your current password is not right.", "email_password"),
+    (" ", factories.PASSWORD, "Enter your new e-mail address.", "new_email"),
     (OLD.upper(), factories.PASSWORD, "That is already your e-mail address.", "new_email"),
 ])
 def test_a_refused_request_names_its_field_and_writes_nothing(ann, new, password, message,

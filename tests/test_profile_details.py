@@ -105,6 +105,7 @@ def test_changing_the_login_email_needs_the_link_sent_to_the_new_address(client,
     ("not-an-address", factories.PASSWORD, "is not a valid e-mail address"),
     ("ann.new@alpha.example", "wrong-password", "current password is not right"),
     ("a1@alpha.example", factories.PASSWORD, "already your e-mail address"),
+    ("", factories.PASSWORD, "Enter your new e-mail address."),
 ])
 def test_a_refused_email_change_says_why_and_changes_nothing(client, auth, world, email,
                                                              password, message):

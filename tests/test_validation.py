@@ -63,10 +63,15 @@ def test_an_address_may_be_254_characters_and_no_more(db):
         "E-mail address can have at most 254 characters.", "email")
 
 
-def test_a_missing_address_is_asked_for_by_its_own_label(db):
+def test_a_missing_address_is_asked_for_in_the_callers_own_sentence(db):
     assert refused(validation.email_address, "  ") == ("Enter an e-mail address.", "email")
-    assert refused(validation.email_address, None, "billing_email", "Billing e-mail") == (
-        "Enter an billing e-mail.", "billing_email")
+    assert refused(validation.email_address, None, "new_email", "New e-mail address",
+                   "Enter your new e-mail address.") == (
+        "Enter your new e-mail address.", "new_email")
+    with i18n.using("de"):
+        assert refused(validation.email_address, "", "new_email", "New e-mail address",
+                       "Enter your new e-mail address.") == (
+            "Geben Sie Ihre neue E-Mail-Adresse ein.", "new_email")
 
 
 def test_an_invalid_address_says_why_in_the_validators_words(db):
