@@ -426,11 +426,12 @@ class Invoice(InvoiceStatus, IssuedDocument):
         # A contact's list reads one client's rows in date order and stops after a page.
         # (client, archived_at, status) covers the visibility filter, so counting a client's
         # invoices for the pager reads only the index.
-        # The statement's sums read one client's counted invoices whole: with every column
-        # they read in one index, they read the index alone (statements._sums_query).
+        # The statement's sums read one client's counted invoices before and during a period
+        # as two date ranges of one index holding every column they read, so each reads the
+        # index alone and only its own rows (statements._sums_query).
         indexes = ((("client", "date"), False), (("client", "due_date"), False),
                    (("client", "number"), False), (("client", "archived_at", "status"), False),
-                   (("client", "currency", "status", "date", "total"), False))
+                   (("client", "currency", "date", "status", "total"), False))
 
     @property
     def amount_due_now(self):
@@ -491,8 +492,12 @@ class Credit(IssuedDocument):
         # (client, archived_at, status) covers its visibility filter, so its COUNT reads
         # only the index (as Invoice's), and with currency and balance the tab's "Available"
         # sums read only the index too.
+        # The statement reads money in as two date ranges and open credit up to a date:
+        # (client, currency, date, ...) holds every column those sums read.
         indexes = ((("client", "date"), False),
-                   (("client", "archived_at", "status", "currency", "balance"), False))
+                   (("client", "archived_at", "status", "currency", "balance"), False),
+                   (("client", "currency", "date", "status", "reason", "total", "balance",
+                     "archived_at"), False))
 
 
 class Product(BaseModel):
@@ -599,7 +604,7 @@ class Payment(PublicModel):
     class Meta:
         # The Payments list and the statement read one client's payments by date; the
         # list's COUNT of the shown statuses reads only (client, status).
-        # The statement's sums of money in and of unapplied money read this one alone.
+        # The statement's sums of money in read this one alone, as two date ranges.
         indexes = ((("client", "date"), False), (("client", "status"), False),
                    (("client", "currency", "date", "status", "method", "amount", "refunded",
                      "applied"), False))
@@ -630,6 +635,15 @@ class Payment(PublicModel):
         """Money received and kept, matched to no invoice yet (billing.applying)."""
         return (self.status in ("completed", "partially_refunded") and self.method != "credit"
                 and self.unapplied > 0)
+
+
+# The statement's unapplied money reads only the payments that still have some, usually none
+# of an account's: an index of those rows alone (named, since its columns are those of the
+# index above and the generated name would be the same).
+Payment.add_index(Payment.index(
+    Payment.client, Payment.currency, Payment.date, Payment.status, Payment.method,
+    Payment.amount, Payment.refunded, Payment.applied,
+    where=(Payment.amount - Payment.applied - Payment.refunded > 0), name="payment_unapplied"))
 
 
 class AutoBill(BaseModel):
@@ -1026,6 +1040,15 @@ def create_tables():
             (RecurringInvoice.auto_bill == True) & (RecurringInvoice.auto_bill_mode == "off")  # noqa: E712
         ).execute()
         Client.recount_listed_invoices()
+        for name in RETIRED_INDEXES:
+            db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+
+
+# Indexes an older schema made that a newer one replaced: each costs every write its table takes.
+RETIRED_INDEXES = (
+    # (client, currency, date, status, total) serves the statement's sums as date ranges.
+    "invoice_client_id_currency_status_date_total",
+)
 
 
 def _add_column(migrator, model, field):

@@ -2,7 +2,7 @@
 import datetime as dt
 from dataclasses import dataclass, field
 
-from peewee import SQL, Case, Value, fn
+from peewee import SQL, Case, Cast, Value, fn
 
 import models
 from billing import DomainError
@@ -147,6 +147,10 @@ def _money_in(client, currency):
     return payments, credits
 
 
+# What a payment brought in that no invoice has taken (models.Payment's partial index).
+UNAPPLIED = models.Payment.amount - models.Payment.applied - models.Payment.refunded
+
+
 def _sum_if(condition, value):
     return fn.COALESCE(fn.SUM(Case(None, [(condition, value)], 0)), 0)
 
@@ -162,12 +166,14 @@ def _sums(client, currency, start, end):
                 values[f"end_less_{days}"] = end - dt.timedelta(days=days)
     rows = {row[0]: row[1:] for row in prepared(("statement-sums",), _sums_query).tuples(
         **values)}
-    inv, pay, first, cred = rows["invoice"], rows["payment"], rows["first"], rows["credit"]
-    dates = [_as_date(d) for d in (inv[2], first[2]) if d]
-    return {"opening": int(inv[0]) - int(pay[0]) - int(cred[0]),
-            "invoiced": int(inv[1]), "paid": int(pay[1]) + int(cred[1]),
-            "ageing": [int(amount) for amount in rows["ageing"][3:]],
-            "unused": int(rows["unused_credit"][0]) + int(rows["unapplied"][0]),
+    amount = {label: int(row[1]) for label, row in rows.items()}
+    dates = [_as_date(rows[label][0]) for label in ("first_invoice", "first_payment")
+             if rows[label][0]]
+    return {"opening": amount["invoiced_before"] - amount["paid_before"]
+            - amount["credited_before"],
+            "invoiced": amount["invoiced"], "paid": amount["paid"] + amount["credited"],
+            "ageing": [int(value) for value in rows["ageing"][1:]],
+            "unused": amount["unused_credit"] + amount["unapplied"],
             "first_date": min(dates) if dates else None}
 
 
@@ -175,11 +181,25 @@ def _sums_query():
     Inv, P, Cr = models.Invoice, models.Payment, models.Credit
     client, currency = slot("client"), slot("currency")
     start, end = slot("start", Inv.date), slot("end", Inv.date)
-    counted = (Inv.currency == currency) & Inv.status.not_in(("draft", "cancelled", "void"))
-    in_period = (Inv.date >= start) & (Inv.date <= end)
+    # Every row is (label, a date, one amount per ageing bucket); the other rows use the
+    # first amount, and only the first-date rows the date. PostgreSQL types a union's column
+    # by its first rows, so a missing date is a typed NULL.
+    no_date = Cast(Value(None), "DATE")
+
+    def row(label, query, *amounts, date=no_date):
+        padding = [Value(0)] * (len(AGEING) - len(amounts))
+        return query.select(Value(label), date, *amounts, *padding)
+
+    def before_and_during(label, query, date, amount):
+        """Two sums, each over a date range of an index led by (client, currency, date): the
+        opening reads what came before the period, the period only its own rows, and no row
+        is tested twice (a sum of CASEs over the whole account tests each row for both)."""
+        total = fn.COALESCE(fn.SUM(amount), 0)
+        return (row(f"{label}_before", query, total).where(date < start)
+                + row(label, query, total).where((date >= start) & (date <= end)))
+
     # Days late on `end` as due-date bounds, so no date arithmetic differs between databases.
     due = fn.COALESCE(Inv.due_date, Inv.date)
-    owed = counted & (Inv.balance > 0) & (Inv.date <= end)
     buckets = []
     for _, low, high in AGEING:
         if low is None:
@@ -189,36 +209,28 @@ def _sums_query():
             if high is not None:
                 late &= due >= slot(f"end_less_{high}", Inv.date)
         buckets.append(_sum_if(late, Inv.balance))
-    zeros = [Value(0)] * len(AGEING)
-    invoices = Inv.select(Value("invoice"), _sum_if(counted & (Inv.date < start), Inv.total),
-                          _sum_if(counted & in_period, Inv.total), fn.MIN(Inv.date),
-                          *zeros).where(Inv.client == client)
     # The ageing reads only what is owed: the buckets' tests run on those rows alone.
-    ageing = Inv.select(Value("ageing"), Value(0), Value(0), Value(None), *buckets).where(
-        (Inv.client == client) & owed)
+    ageing = row("ageing", _charges(client, currency), *buckets).where(
+        (Inv.balance > 0) & (Inv.date <= end))
     payments, credits = _money_in(client, currency)
-    received = P.amount - P.refunded
-    payments = P.select(Value("payment"), _sum_if(P.date < start, received),
-                        _sum_if((P.date >= start) & (P.date <= end), received),
-                        Value(None), *zeros).where(payments)
-    first_payment = P.select(Value("first"), Value(0), Value(0), fn.MIN(P.date),
-                             *zeros).where(P.client == client)
-    credits = Cr.select(Value("credit"), _sum_if(Cr.date < start, Cr.total),
-                        _sum_if((Cr.date >= start) & (Cr.date <= end), Cr.total),
-                        Value(None), *zeros).where(credits)
+    # The first dates come from the (client, date) indexes, one entry each.
+    first = (row("first_invoice", Inv.select(), date=fn.MIN(Inv.date)).where(
+        Inv.client == client)
+        + row("first_payment", P.select(), date=fn.MIN(P.date)).where(P.client == client))
     # Money no invoice has taken, dated by `end`, at its balance now (as the ageing's invoice
     # balances are): open credit, over-payments' included, and unapplied payments.
-    open_credit = Cr.select(Value("unused_credit"), fn.COALESCE(fn.SUM(Cr.balance), 0),
-                            Value(0), Value(None), *zeros).where(
+    open_credit = row("unused_credit", Cr.select(), fn.COALESCE(fn.SUM(Cr.balance), 0)).where(
         (Cr.client == client) & (Cr.currency == currency) & Cr.status.in_(("sent", "partial"))
         & (Cr.balance > 0) & Cr.archived_at.is_null() & (Cr.date <= end))
-    unapplied = P.select(Value("unapplied"),
-                         fn.COALESCE(fn.SUM(P.amount - P.applied - P.refunded), 0),
-                         Value(0), Value(None), *zeros).where(
+    unapplied = row("unapplied", P.select(), fn.COALESCE(fn.SUM(UNAPPLIED), 0)).where(
         (P.client == client) & (P.currency == currency) & (P.method != "credit")
-        & P.status.in_(("completed", "partially_refunded"))
-        & (P.amount - P.applied - P.refunded > 0) & (P.date <= end))
-    return invoices + ageing + payments + first_payment + credits + open_credit + unapplied
+        & P.status.in_(("completed", "partially_refunded")) & (UNAPPLIED > 0)
+        & (P.date <= end))
+    return (before_and_during("invoiced", _charges(client, currency), Inv.date, Inv.total)
+            + before_and_during("paid", P.select().where(payments), P.date,
+                                P.amount - P.refunded)
+            + before_and_during("credited", Cr.select().where(credits), Cr.date, Cr.total)
+            + ageing + first + open_credit + unapplied)
 
 
 def _events(client, currency, start, end):

@@ -60,3 +60,20 @@ def test_init_adds_missing_columns_and_repairs_the_count(db):
     models.create_tables()
     assert "listed_invoices" in {c.name for c in models.db.get_columns("client")}
     assert listed(client) == (2, 2)
+
+
+def test_init_adds_new_indexes_and_drops_the_ones_they_replaced(db):
+    def indexes(table):
+        return {index.name for index in models.db.get_indexes(table)}
+
+    # As a database made before the statement's sums read date ranges.
+    models.db.execute_sql('DROP INDEX "invoice_client_id_currency_date_status_total"')
+    models.db.execute_sql('DROP INDEX "payment_unapplied"')
+    models.db.execute_sql('CREATE INDEX "invoice_client_id_currency_status_date_total" ON '
+                          '"invoice" ("client_id", "currency", "status", "date", "total")')
+    models.create_tables()
+    assert "invoice_client_id_currency_date_status_total" in indexes("invoice")
+    assert "invoice_client_id_currency_status_date_total" not in indexes("invoice")
+    assert "payment_unapplied" in indexes("payment")
+    models.create_tables()  # idempotent
+    assert "payment_unapplied" in indexes("payment")
