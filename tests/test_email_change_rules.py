@@ -6,6 +6,7 @@ import re
 import pytest
 from flask import current_app
 
+import i18n
 import models
 from billing import DomainError, accounts, email_change
 from tests import factories
@@ -149,3 +150,43 @@ def test_a_request_is_logged_and_a_taken_address_is_never_kept_as_pending(ann):
             for e in logged] == [
         ("contact", ann.id, ann.client_id, ann.id, "taken@zeta.example", "contact"),
         ("contact", ann.id, ann.client_id, ann.id, NEW, "contact")]
+
+
+def test_a_too_long_new_address_is_named_by_its_label(ann):
+    too_long = "a" * 250 + "@alpha.example"
+    with pytest.raises(DomainError) as caught:
+        email_change.request_change(ann, too_long, factories.PASSWORD, config())
+    assert (caught.value.message, caught.value.field) == (
+        "New e-mail address can have at most 254 characters.", "new_email")
+    with i18n.using("de"), pytest.raises(DomainError) as caught:
+        email_change.request_change(ann, too_long, factories.PASSWORD, config())
+    assert caught.value.message == "Neue E-Mail-Adresse darf höchstens 254 Zeichen lang sein."
+
+
+def test_the_password_is_read_to_its_first_200_characters_as_at_login(ann):
+    ann.set_password("p" * 200)
+    ann.save()
+    email_change.request_change(ann, NEW, "p" * 200 + "typed on", config())
+    assert models.Contact.get_by_id(ann.id).pending_email == NEW
+
+
+def test_each_mail_goes_out_at_once_and_the_link_is_logged_for_the_person(ann):
+    notice, link = email_change.request_change(ann, NEW, factories.PASSWORD, config())
+    # The contact handed in shows the pending address too (the page renders it as it is).
+    assert ann.pending_email == NEW
+    sent = models.EmailMessage.select().where(models.EmailMessage.status == "sent")
+    assert sorted(m.id for m in sent) == sorted([notice.id, link.id])
+    logged = models.Activity.get(models.Activity.action == "contact.email_change_link")
+    assert (logged.subject_type, logged.subject_id, logged.client_id, logged.contact_id) == (
+        "contact", ann.id, ann.client_id, ann.id)
+    email_change.confirm(key_in(link), config())
+    done = last_mail_to(OLD)
+    assert done.subject == "Your Studio Nord portal e-mail address was changed"
+    assert done.status == "sent"
+
+
+def test_with_no_choice_of_their_own_the_mails_are_in_the_companys_language(ann):
+    factories.company(locale="fr")
+    notice, link = email_change.request_change(ann, NEW, factories.PASSWORD, config())
+    assert notice.body_text.startswith("Bonjour Ann,")
+    assert link.body_text.startswith("Bonjour Ann,")
