@@ -13,7 +13,7 @@ from werkzeug.security import generate_password_hash
 import models
 from billing import accounts
 from tests import factories
-from tests.core_support import activities, refused
+from tests.core_support import QueryCounter, activities, refused
 
 CONFIG = {"BASE_URL": "http://portal.test", "SMTP_URL": ""}
 BAD_LOGIN = "That e-mail address and password don't match an account."
@@ -331,3 +331,42 @@ def test_a_failed_account_job_is_logged_by_name_and_the_worker_goes_on(app, capl
         "An account job (broken_job) failed.",
         "An account job (functools.partial(<class 'int'>, 'x')) failed."]
     assert [r.exc_info[0] for r in failed] == [RuntimeError, ValueError]
+
+
+def test_a_login_records_only_that_persons_time_and_brings_their_client_along(dana):
+    other = factories.contact(dana.client, email="erin@gamma.example")
+    with QueryCounter() as counter:
+        found = accounts.authenticate("dana@gamma.example", factories.PASSWORD)
+        assert found.client.name == "Gamma Co"
+    # The contact with their client (whether they may sign in asks it) and the login time.
+    assert counter.count == 2, counter.statements
+    assert fresh(other).last_login_at is None
+
+
+def test_a_link_key_is_43_characters_and_a_key_up_to_100_is_looked_up(dana):
+    key = key_of(accounts.request_password_reset("dana@gamma.example", CONFIG))
+    assert len(key) == 43  # 32 random bytes
+    # Keys of another length are only refused unread past 100 characters.
+    for length, found in ((100, True), (101, False)):
+        long_key = "k" * length
+        models.PasswordReset.create(contact=dana, token_hash=models.hash_token(long_key),
+                                    expires_at=models.utcnow() + dt.timedelta(hours=1))
+        assert (accounts.find_reset(long_key) is not None) is found
+
+
+def test_an_account_job_waits_until_the_asking_request_has_answered(app):
+    ran = []
+    queued = time.monotonic()
+    accounts.queue_account_work(app, lambda: ran.append(time.monotonic()))
+    accounts.wait_for_queued_resets()
+    assert ran[0] - queued >= accounts.WORKER_DELAY
+
+
+def test_a_forked_child_starts_with_a_queue_and_worker_of_its_own(app, monkeypatch):
+    for name in ("_resets", "_worker_lock", "_worker"):
+        monkeypatch.setattr(accounts, name, getattr(accounts, name))  # restored afterwards
+    parents = accounts._resets, accounts._worker_lock
+    accounts._forget_parents_worker()
+    assert accounts._worker is None
+    assert accounts._resets is not parents[0] and accounts._resets.unfinished_tasks == 0
+    assert accounts._worker_lock is not parents[1] and not accounts._worker_lock.locked()
