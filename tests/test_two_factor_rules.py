@@ -9,6 +9,7 @@ import time
 
 import pyotp
 import pytest
+import segno
 
 import models
 from billing import DomainError, two_factor
@@ -284,3 +285,70 @@ def test_only_a_contact_without_it_is_held_to_the_businesss_requirement(ann):
     assert not two_factor.required_for(factories.staff(), company)
     switched_on(ann)
     assert not two_factor.required_for(ann, company)
+
+
+# ---------------------------------------------------------------- each login's own row
+
+@pytest.fixture
+def bo(ann):
+    """A second login with two-factor on, set up before Ann's (its row comes first)."""
+    bo = factories.contact(ann.client, email="bo@alpha.example")
+    switched_on(bo)
+    return bo
+
+
+def test_wrong_codes_count_and_lock_only_the_login_they_were_typed_for(ann, bo):
+    row, _ = switched_on(ann)
+    bos = two_factor.enabled_row(bo)
+    models.TwoFactor.update(failed_attempts=2).where(models.TwoFactor.id == bos.id).execute()
+    for _ in range(4):
+        refused(two_factor.verify, ann, "000000", now=MOMENT)
+    assert (stored(row).failed_attempts, stored(bos).failed_attempts) == (4, 2)
+    # The fifth is a replay of an accepted code: it counts as a wrong one.
+    assert two_factor.verify(ann, code_at(row, STEP + 1), now=MOMENT) == "app"
+    models.TwoFactor.update(failed_attempts=4).where(models.TwoFactor.id == row.id).execute()
+    assert refused(two_factor.verify, ann, code_at(row, STEP + 1), now=MOMENT) == (
+        LOCKED, "code")
+    assert two_factor.locked(stored(row)) and not two_factor.locked(stored(bos))
+    assert stored(bos).failed_attempts == 2
+    assert activities("two_factor.locked") == [(ann.id, ann.client_id, ann.id, None, "")]
+
+
+def test_a_recovery_code_clears_only_that_logins_wrong_codes(ann, bo):
+    _, codes = switched_on(ann)
+    models.TwoFactor.update(failed_attempts=3).execute()
+    assert two_factor.verify(ann, codes[0], now=MOMENT) == "recovery"
+    assert two_factor.enabled_row(ann).failed_attempts == 0
+    assert two_factor.enabled_row(bo).failed_attempts == 3
+
+
+def test_turning_it_off_or_a_staff_reset_leaves_everyone_elses_on(ann, bo):
+    switched_on(ann)
+    two_factor.disable(ann, password=factories.PASSWORD)
+    assert two_factor.is_enabled(bo) and not two_factor.is_enabled(ann)
+    switched_on(ann)
+    assert two_factor.reset_by_staff(ann, factories.staff())
+    assert two_factor.is_enabled(bo) and not two_factor.is_enabled(ann)
+
+
+def test_new_recovery_codes_with_a_current_code_or_asked_with_nothing(ann, monkeypatch):
+    row, _ = switched_on(ann)
+    assert refused(two_factor.regenerate_recovery_codes, ann) == (
+        "Enter your password or a code from your authenticator app.", "password")
+    monkeypatch.setattr(two_factor, "_step", lambda now=None: STEP + 1)
+    assert len(two_factor.regenerate_recovery_codes(ann, code=code_at(row, STEP + 1))) == 10
+
+
+def test_the_type_refused_is_named(db):
+    with pytest.raises(TypeError) as caught:
+        two_factor.is_enabled(factories.client())
+    assert str(caught.value) == ("Two-factor sign-in is for contacts and staff, not "
+                                 "<Model: Client>.")
+
+
+def test_the_qr_code_has_a_four_module_quiet_zone_and_no_classes_on_its_path(ann):
+    uri = two_factor.provisioning_uri(two_factor.start_enrolment(ann), ann, "Studio")
+    size = segno.make(uri, error="m").symbol_size(border=4)[0]
+    svg = two_factor.qr_svg(uri, "QR")
+    assert f'viewBox="0 0 {size} {size}"' in svg
+    assert svg.count("class=") == 1  # the svg's own qr-code class
