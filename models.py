@@ -637,13 +637,16 @@ class Payment(PublicModel):
                 and self.unapplied > 0)
 
 
-# The statement's unapplied money reads only the payments that still have some, usually none
-# of an account's: an index of those rows alone (named, since its columns are those of the
-# index above and the generated name would be the same).
+# What a payment brought in that no invoice has taken, as SQL. The statement's unapplied money
+# reads only the payments that still have some, usually none of an account's: an index of
+# those rows alone (named, since its columns are those of the index above and the generated
+# name would be the same). A query uses a partial index only when its condition matches the
+# index's, hence one expression for both.
+PAYMENT_UNAPPLIED = Payment.amount - Payment.applied - Payment.refunded
 Payment.add_index(Payment.index(
     Payment.client, Payment.currency, Payment.date, Payment.status, Payment.method,
     Payment.amount, Payment.refunded, Payment.applied,
-    where=(Payment.amount - Payment.applied - Payment.refunded > 0), name="payment_unapplied"))
+    where=(PAYMENT_UNAPPLIED > 0), name="payment_unapplied"))
 
 
 class AutoBill(BaseModel):

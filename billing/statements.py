@@ -147,10 +147,6 @@ def _money_in(client, currency):
     return payments, credits
 
 
-# What a payment brought in that no invoice has taken (models.Payment's partial index).
-UNAPPLIED = models.Payment.amount - models.Payment.applied - models.Payment.refunded
-
-
 def _sum_if(condition, value):
     return fn.COALESCE(fn.SUM(Case(None, [(condition, value)], 0)), 0)
 
@@ -222,9 +218,10 @@ def _sums_query():
     open_credit = row("unused_credit", Cr.select(), fn.COALESCE(fn.SUM(Cr.balance), 0)).where(
         (Cr.client == client) & (Cr.currency == currency) & Cr.status.in_(("sent", "partial"))
         & (Cr.balance > 0) & Cr.archived_at.is_null() & (Cr.date <= end))
-    unapplied = row("unapplied", P.select(), fn.COALESCE(fn.SUM(UNAPPLIED), 0)).where(
+    left = models.PAYMENT_UNAPPLIED
+    unapplied = row("unapplied", P.select(), fn.COALESCE(fn.SUM(left), 0)).where(
         (P.client == client) & (P.currency == currency) & (P.method != "credit")
-        & P.status.in_(("completed", "partially_refunded")) & (UNAPPLIED > 0)
+        & P.status.in_(("completed", "partially_refunded")) & (left > 0)
         & (P.date <= end))
     return (before_and_during("invoiced", _charges(client, currency), Inv.date, Inv.total)
             + before_and_during("paid", P.select().where(payments), P.date,
