@@ -196,9 +196,13 @@ def demo():
 # 2 threads, ~545 req/s with p99 43 ms on 4 (the full page's p99 reached 51 ms). Two still
 # let one request wait on SMTP or a payment gateway while the other serves.
 @click.option("--threads", default=2, show_default=True, type=int)
-def serve(host, port, threads):
+@click.option("--cpu", default="auto", show_default=True, metavar="auto|any|N",
+              help="The CPU that runs this process's threads: auto picks one by port, so "
+                   "processes on consecutive ports use different CPUs; any lets them move.")
+def serve(host, port, threads, cpu):
     """Serve the portal with waitress."""
     import waitress
+    keep_on_one_cpu(cpu, port)
     app = create_app()
     with app.app_context():
         models.db.connect(reuse_if_open=True)
@@ -214,6 +218,36 @@ def serve(host, port, threads):
     import pdf
     pdf.start_worker(app)
     waitress.serve(app, host=host, port=port, threads=threads, ident="portal")
+
+
+def serving_cpu(choice, port, allowed):
+    """The CPU `portal serve` keeps its threads on, or None to leave them free to move.
+
+    Python runs one thread at a time, so one process gains little from a second CPU, and
+    handing the interpreter lock and every request between threads on two CPUs costs a wake-up
+    of the other CPU each time: measured with wrk at 16 connections on a 2-CPU virtual machine,
+    a bare waitress app served 161 req/s (p99 287 ms) free to move and 4,600 (p99 12 ms) on
+    one CPU. Several processes on one machine spread by port (DESIGN.md §1).
+    """
+    allowed = sorted(allowed)
+    if choice == "any":
+        return None
+    if choice == "auto":
+        return allowed[port % len(allowed)] if len(allowed) > 1 else None
+    if choice.isdigit() and int(choice) in allowed:
+        return int(choice)
+    raise click.BadParameter(
+        f"expected auto, any or one of the CPUs this process may use: "
+        f"{', '.join(map(str, allowed))}", param_hint="--cpu")
+
+
+def keep_on_one_cpu(choice, port):
+    pinnable = hasattr(os, "sched_setaffinity")  # Linux; elsewhere threads stay free to move
+    allowed = os.sched_getaffinity(0) if pinnable else range(os.cpu_count() or 1)
+    cpu = serving_cpu(choice, port, allowed)
+    if pinnable and cpu is not None:
+        # Before any thread starts: threads inherit the CPU of the thread that starts them.
+        os.sched_setaffinity(0, {cpu})
 
 
 @cli.group()

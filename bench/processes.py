@@ -59,7 +59,9 @@ def main(argv=None):
         subprocess.run([sys.executable, "-c", "import portal; portal.cli()", "demo"], cwd=ROOT,
                        env=env, check=True, capture_output=True)
         log = os.path.join(instance, "serve.log")
-        servers = [Server(env, args.threads, log)]
+        # Each process on a CPU of its own, as consecutive ports would give (README).
+        cpus = [str(cpu) for cpu in sorted(os.sched_getaffinity(0))] * 2
+        servers = [Server(env, args.threads, log, cpus[0])]
         try:
             cookie = log_in(servers[0].url, *DEMO_LOGIN)
             headers = {"Cookie": cookie, "User-Agent": USER_AGENT, "HX-Request": "true"}
@@ -68,7 +70,7 @@ def main(argv=None):
             if status != 200 or "INV-" not in body:
                 raise HarnessError(f"{path} answered {status}, not the invoices")
             wrk(servers[0].url + path, headers, 2, args.connections)  # warm-up
-            servers.append(Server(env, args.threads, log))
+            servers.append(Server(env, args.threads, log, cpus[1]))
             if fetch(servers[1].url + path, headers)[0] != 200:
                 raise HarnessError("the second process does not accept the first's session")
             wrk(servers[1].url + path, headers, 2, args.connections)

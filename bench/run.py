@@ -60,13 +60,13 @@ def free_port():
 class Server:
     """`portal serve` in a subprocess, on loopback, against the bench instance."""
 
-    def __init__(self, env, threads, log_path):
+    def __init__(self, env, threads, log_path, cpu="auto"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "import portal; portal.cli()", "serve", "--host",
-             "127.0.0.1", "--port", str(self.port), "--threads", str(threads)],
+             "127.0.0.1", "--port", str(self.port), "--threads", str(threads), "--cpu", cpu],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

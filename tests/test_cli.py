@@ -3,6 +3,7 @@ import re
 import sqlite3
 import tarfile
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -166,3 +167,28 @@ def test_every_top_level_module_is_installed():
     listed = {name.strip() for name in config["options"]["py_modules"].split(",")}
     on_disk = {path.stem for path in root.glob("*.py") if path.stem != "setup"}
     assert on_disk == listed
+
+
+def test_serve_spreads_processes_on_consecutive_ports_over_the_allowed_cpus():
+    assert portal.serving_cpu("auto", 8001, {2, 5}) == 5
+    assert portal.serving_cpu("auto", 8002, {5, 2}) == 2
+    assert {portal.serving_cpu("auto", port, {0, 1, 2}) for port in (8001, 8002, 8003)} \
+        == {0, 1, 2}
+
+
+def test_serve_leaves_threads_free_when_asked_or_when_there_is_one_cpu():
+    assert portal.serving_cpu("any", 8001, {0, 1}) is None
+    assert portal.serving_cpu("auto", 8001, {3}) is None
+    assert portal.serving_cpu("1", 8000, {0, 1}) == 1
+
+
+@pytest.mark.parametrize("choice", ["7", "-1", "one", ""])
+def test_serve_refuses_a_cpu_it_may_not_use(choice):
+    with pytest.raises(click.BadParameter, match="auto, any or one of the CPUs .*: 0, 1$"):
+        portal.serving_cpu(choice, 8001, {1, 0})
+
+
+def test_serve_with_a_bad_cpu_stops_before_serving(app):
+    result = invoke(app, "serve", "--port", "1", "--cpu", "99999")
+    assert result.exit_code == 2
+    assert "Invalid value for --cpu: expected auto, any or one of the CPUs" in result.output

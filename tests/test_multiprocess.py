@@ -12,6 +12,7 @@ import redis
 import requests
 
 import models
+import portal
 from bench.run import HarnessError, Server
 from tests import factories
 from tests.conftest import TEST_DB, make_app
@@ -180,3 +181,31 @@ def test_a_document_uploaded_through_one_downloads_through_the_other(servers):
     assert link, listing.text
     download = contact.get(servers["b"] + link.group(1), timeout=10)
     assert download.status_code == 200 and download.content == content
+
+
+def allowed_cpus(pid):
+    """The CPUs each thread of a process may run on, read from /proc."""
+    found = set()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/status") as status:
+            found.add(next(line.split(":")[1].strip() for line in status
+                           if line.startswith("Cpus_allowed_list")))
+    return found
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="CPU affinity is Linux's")
+def test_every_thread_of_a_served_process_stays_on_its_one_cpu(tmp_path):
+    """`portal serve` keeps its threads (waitress's and the PDF worker) on the CPU its port
+    picks: spread over two they served a sixth as many requests (portal.serving_cpu)."""
+    env = {**os.environ, "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
+           "PORTAL_DATABASE_URL": TEST_DB or f"sqlite:///{tmp_path}/serve.sqlite3"}
+    server = serve(env, tmp_path / "serve.log")
+    try:
+        requests.get(server.url + "/client/login", timeout=10)  # threads busy once
+        cpu = portal.serving_cpu("auto", server.port, os.sched_getaffinity(0))
+        threads = os.listdir(f"/proc/{server.proc.pid}/task")
+        assert len(threads) >= 4  # the main thread, waitress's two, the PDF worker
+        assert allowed_cpus(server.proc.pid) == (
+            {str(cpu)} if cpu is not None else allowed_cpus(os.getpid()))
+    finally:
+        server.stop()
