@@ -23,6 +23,8 @@ def test_plan_refuses_the_selection_naming_the_invoices_field(world, conn):
     assert refusal(world, []) == ("Select at least one invoice to pay.", "invoices")
     many = [(f"x{n}", None) for n in range(allocation.MAX_INVOICES + 1)]
     assert refusal(world, many) == ("Pay at most 100 invoices at once.", "invoices")
+    assert refusal(world, many[:-1]) == (  # exactly the most: counted, then looked up
+        "One of the selected invoices could not be found.", "invoices")
     twice = [(sent.public_id, None), (sent.public_id, "10.00")]
     assert refusal(world, twice) == ("An invoice was selected twice.", "invoices")
     for missing in (world["other"].public_id, world["invoices"]["draft"].public_id,
