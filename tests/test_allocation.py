@@ -1,6 +1,7 @@
 """The payment plan and its application, as services (billing.allocation): what a selection
 of invoices and amounts may pay, credit spent before cash, and what each invoice gets.
 Paying through the portal is tests/test_payments.py."""
+import datetime as dt
 import re
 
 import pytest
@@ -120,6 +121,19 @@ def test_plan_spends_only_usable_credit_and_never_on_the_excess(world, conn):
     assert (made.credit, made.charge) == (0, 3000)
     assert [c.number for c in allocation.available_credit(world["a"].id, "USD")] == [
         "CR-1", "CR-2"]
+
+
+def test_available_credit_is_the_oldest_first_down_to_one_cent(world, conn):
+    """Credit is spent in the order it was dated, not entered: one entered later but dated
+    earlier comes first; a credit with one cent left is still available."""
+    today = models.utcnow().date()
+    for number, days_ago, balance in (("CR-NEW", 1, 5000), ("CR-OLD", 30, 1),
+                                      ("CR-MID", 10, 700)):
+        models.Credit.create(client=world["a"], number=number, status="sent", currency="USD",
+                             date=today - dt.timedelta(days=days_ago), total=5000,
+                             balance=balance)
+    assert [c.number for c in allocation.available_credit(world["a"].id, "USD")] == [
+        "CR-OLD", "CR-MID", "CR-NEW"]
 
 
 def test_apply_plan_spends_credit_first_then_cash_and_keeps_the_rest(world, conn):
