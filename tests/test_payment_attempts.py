@@ -1,9 +1,19 @@
 """An attempt's end when the gateway's word comes late: money that arrives after the attempt
 was marked failed is still applied, once; and a failure keeps the gateway's reason."""
+import datetime as dt
+
 import pytest
 
 import models
-from billing import DomainError, checkout, payment_methods, prepayments, subscription_purchase
+from billing import (
+    DomainError,
+    allocation,
+    checkout,
+    payment_methods,
+    prepayments,
+    subscription_purchase,
+)
+from gateways.base import SavedMethod
 from tests import factories
 from tests.core_support import snapshot
 from tests.payments_support import demo_card, make_gateway, reload, typed_card
@@ -36,6 +46,45 @@ def test_money_that_arrives_after_the_attempt_failed_is_applied_once(conn):
     before = snapshot()
     checkout.finalize(payment.id, reference="demo_late_1")  # the webhook again
     assert snapshot() == before
+
+
+def test_trying_again_under_a_failed_attempts_key_claims_that_row_afresh(conn):
+    """The retry keeps the key (the gateway sees one request), and its row becomes a new
+    claim: pending again (so it holds the invoice against other payments), no old failure,
+    and its own start time (run-due's grace period counts from it)."""
+    client, invoice, payment = failed_attempt()
+    long_ago = models.utcnow() - dt.timedelta(days=2)
+    models.Payment.update(created_at=long_ago).where(models.Payment.id == payment.id).execute()
+    assert reload(payment).failure_message  # the decline's reason
+    company = models.Company.current()
+    plan = allocation.plan(client.id, [(invoice.public_id, None)], company)
+    gateway = checkout.gateway_settings.get(payment.gateway_id)
+    contact = models.Contact.get(models.Contact.client == client)
+    good = payment_methods.captured(client, gateway, typed_card("4242 4242 4242 4242"))
+    attempt = checkout.claim(contact, plan, company, payment.idempotency_key, gateway=gateway,
+                             new_method=good)
+    again = reload(payment)
+    assert attempt.payment.id == payment.id
+    assert (again.status, again.failure_message) == ("pending", "")
+    assert again.created_at > long_ago + dt.timedelta(days=1)
+    # Pending, it holds the balance: a second payment of the same invoice does not fit.
+    with pytest.raises(DomainError):
+        checkout.claim(contact, plan, company, "another-key-000000000000001", gateway=gateway,
+                       new_method=good)
+
+
+def test_a_long_card_label_is_kept_to_the_columns_100_characters(conn):
+    factories.company()
+    contact = factories.contact()
+    invoice = factories.invoice(contact.client)
+    gateway = checkout.gateway_settings.get(make_gateway("demo").id)
+    card = SavedMethod(token="demo_ok_long", customer_reference="demo", brand="b" * 120,
+                       last4="4242", exp_month=12, exp_year=2035)
+    outcome = checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
+                           idempotency_key="long-label-key-0000000001", gateway=gateway,
+                           new_method=card)
+    label = reload(outcome.payment).method_label
+    assert label == ("B" + "b" * 119)[:100]
 
 
 def test_a_failure_keeps_the_first_500_characters_of_the_reason(conn):

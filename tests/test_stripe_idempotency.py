@@ -89,9 +89,11 @@ def test_every_post_carries_a_key_and_money_moves_under_our_own(
     # confirmed now, on the customer's card, named by our payment; and the customer is
     # here (a contact paying), so not off_session.
     charges = proxy.posted_fields("/v1/payment_intents")
-    assert [(f["amount"], f["currency"], f["confirm"], f["metadata[payment]"])
-            for f in charges] == [(str(first.amount), "usd", "true", first.public_id),
-                                  (str(second.amount), "usd", "true", second.public_id)]
+    payer = world["a"].public_id
+    assert [(f["amount"], f["currency"], f["confirm"], f["metadata[payment]"],
+             f["metadata[client]"]) for f in charges] == [
+        (str(first.amount), "usd", "true", first.public_id, payer),
+        (str(second.amount), "usd", "true", second.public_id, payer)]
     assert all(f["customer"].startswith("cus_") and f["payment_method"].startswith("pm_")
                and "off_session" not in f for f in charges)
     ((refund,),) = [proxy.posted_fields("/v1/refunds")]
