@@ -5,6 +5,7 @@ Stripe gateway whose API calls go through it. Registered for every test module t
 conftest's pytest_plugins (tests/test_stripe_idempotency.py, test_prepayments_stripe.py)."""
 import http.client
 import http.server
+import json
 import threading
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,7 +23,8 @@ class RecordingProxy(http.server.ThreadingHTTPServer):
 
     Like Stripe, a POST whose key was seen before is answered with the first answer and not
     forwarded again. lose_answer(path) forwards the next POST to path but drops the
-    connection instead of answering: the charge is made, the caller never hears of it.
+    connection instead of answering: the charge is made, the caller never hears of it;
+    answer_as(path, **fields) changes what its answer says.
     """
 
     daemon_threads = True
@@ -32,6 +34,7 @@ class RecordingProxy(http.server.ThreadingHTTPServer):
         self.requests = []
         self.answers = {}
         self.lose = set()
+        self.rewrite = {}
         self.lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), ProxyHandler)
 
@@ -41,6 +44,11 @@ class RecordingProxy(http.server.ThreadingHTTPServer):
 
     def lose_answer(self, path):
         self.lose.add(path)
+
+    def answer_as(self, path, **fields):
+        """The next POST to path is made, and its JSON answer says `fields` instead (what
+        Stripe answers and localstripe never does, e.g. a bank still "processing")."""
+        self.rewrite[path] = fields
 
     def posts(self, path=None):
         return [(p, key) for method, p, key, _fields in self.requests
@@ -74,8 +82,13 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             upstream.request(self.command, self.path, body=body or None, headers=headers)
             answer = upstream.getresponse()
+            data = answer.read()
+            with proxy.lock:
+                fields = proxy.rewrite.pop(path, None) if self.command == "POST" else None
+            if fields:
+                data = json.dumps({**json.loads(data), **fields}).encode()
             replay = (answer.status, [(k, v) for k, v in answer.getheaders()
-                                      if k.lower() not in HOP_BY_HOP], answer.read())
+                                      if k.lower() not in HOP_BY_HOP], data)
             upstream.close()
             if self.command == "POST" and key and answer.status < 500:
                 with proxy.lock:

@@ -19,6 +19,7 @@ from tests.payments_support import (
     reload,
     stripe_api,
 )
+from tests.subscription_purchase_support import html, make_plan, review, submit
 
 
 @pytest.fixture
@@ -129,3 +130,42 @@ def test_a_payment_whose_answer_was_lost_is_retried_under_the_same_key(
     intents = stripe_api(localstripe).v1.payment_intents.list(params={"limit": 100}).data
     ours = [i for i in intents if i.metadata.to_dict().get("payment") == payment.public_id]
     assert [i.id for i in ours] == [payment.gateway_reference]
+
+
+def test_a_charge_the_bank_is_still_processing_holds_the_invoice_and_applies_nothing(
+        client, auth, world, localstripe, proxy, gateway, conn):
+    """Stripe answers "processing" for money that takes days (bank debits): the payment
+    stays pending under its reference, the person is told, and nothing is applied yet."""
+    auth.login("a1@alpha.example")
+    sent = world["invoices"]["sent"]
+    assert save_card(client, localstripe, gateway).status_code == 303
+    token = models.GatewayToken.get()
+    proxy.answer_as("/v1/payment_intents", status="processing")
+    answer = pay(client, [sent], f"token:{token.public_id}")
+    payment = models.Payment.get()
+    assert answer.status_code == 303
+    assert answer.headers["Location"].endswith(f"/client/payments/{payment.public_id}")
+    assert (payment.status, payment.gateway_reference[:3]) == ("pending", "pi_")
+    assert (reload(sent).balance, reload(sent).status) == (10000, "sent")
+    shown = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "Your payment is being processed." in shown
+
+
+def test_a_subscription_bought_with_the_person_there_is_charged_on_session(
+        app, client, localstripe, proxy, gateway, conn):
+    """Buying through a payment link, the person is at the keyboard: Stripe must not hear
+    off_session (that is for run-due's scheduled charges), and the charge names the payment
+    and the new client, under the purchase form's key."""
+    public_id = make_plan(app)
+    page = review(client, public_id)
+    seti, confirmed = confirm_in_browser(localstripe, SECRET_RE.search(html(page)).group(1))
+    assert confirmed.status_code == 200
+    assert submit(client, public_id, page, setup_intent=seti).status_code == 303
+    payment = models.Payment.get()
+    assert payment.status == "completed"
+    [charge] = proxy.posted_fields("/v1/payment_intents")
+    assert (charge["confirm"], charge["metadata[payment]"], charge["metadata[client]"]) == (
+        "true", payment.public_id, payment.client.public_id)
+    assert "off_session" not in charge
+    assert proxy.posts("/v1/payment_intents") == [
+        ("/v1/payment_intents", payment.idempotency_key)]
