@@ -89,24 +89,34 @@ def test_each_invoice_filter_holds_its_own_invoices(client):
     invoice(client, "LATE", balance=100, due_date=TODAY - dt.timedelta(days=1))
     invoice(client, "DUE-TODAY", balance=100, due_date=TODAY)
     invoice(client, "LATE-PAID-OFF", balance=0, due_date=TODAY - dt.timedelta(days=1))
+    invoice(client, "LATE-CENT", balance=1, due_date=TODAY - dt.timedelta(days=1))
+    # Due after the list's today, though long past by the clock: not overdue on that day.
+    invoice(client, "DUE-NEXT-WEEK", balance=100, due_date=TODAY + dt.timedelta(days=7))
     invoice(client, "GONE", archived_at=models.utcnow())
     invoice(factories.client(), "THEIRS")
 
     def holds(status):
         return sorted(numbers(listing.invoices(client.id, status=status, today=TODAY))[0])
-    assert holds("all") == ["DUE-TODAY", "LATE", "LATE-PAID-OFF", "PAID", "PART", "SENT"]
-    assert holds("unpaid") == ["DUE-TODAY", "LATE", "LATE-PAID-OFF", "PART", "SENT"]
+    assert holds("all") == ["DUE-NEXT-WEEK", "DUE-TODAY", "LATE", "LATE-CENT", "LATE-PAID-OFF",
+                            "PAID", "PART", "SENT"]
+    assert holds("unpaid") == ["DUE-NEXT-WEEK", "DUE-TODAY", "LATE", "LATE-CENT",
+                               "LATE-PAID-OFF", "PART", "SENT"]
     assert holds("paid") == ["PAID"]
-    assert holds("overdue") == ["LATE"]
+    assert holds("overdue") == ["LATE", "LATE-CENT"]
     rows, _ = listing.invoices(client.id, status="overdue", today=TODAY).fetch(0, 5)
-    assert [(row.state, row.label) for row in rows] == [("overdue", "Overdue")]
+    assert [(row.state, row.label) for row in rows] == [("overdue", "Overdue")] * 2
+    rows, _ = listing.invoices(client.id, search="DUE-NEXT", today=TODAY).fetch(0, 5)
+    assert [row.state for row in rows] == ["sent"]
 
 
 def test_a_search_finds_a_number_or_po_number_whatever_the_case(client):
     invoice(client, "INV-100", po_number="PO-77")
     invoice(client, "INV-200", po_number="")
     invoice(client, "50%OFF", po_number="")
+    # The plain list and a searched one are two queries, each prepared once.
+    assert len(numbers(listing.invoices(client.id, today=TODAY))[0]) == 3
     assert numbers(listing.invoices(client.id, search="inv-1", today=TODAY))[0] == ["INV-100"]
+    assert len(numbers(listing.invoices(client.id, today=TODAY))[0]) == 3
     assert numbers(listing.invoices(client.id, search="po-77", today=TODAY))[0] == ["INV-100"]
     assert numbers(listing.invoices(client.id, search="%", today=TODAY))[0] == ["50%OFF"]
     assert numbers(listing.invoices(client.id, search="NV-_00", today=TODAY))[0] == []
@@ -149,13 +159,14 @@ def test_credits_are_available_while_sent_or_partial_with_a_balance(client):
     credit("OPEN", "sent", 500)
     credit("PART", "partial", 200)
     credit("EMPTY", "sent", 0)
+    credit("CENT", "sent", 1)
     credit("USED", "applied", 0)
     credit("GONE", "sent", 500, archived_at=models.utcnow())
 
     def holds(status):
         return sorted(numbers(listing.credits(client.id, status))[0])
-    assert holds("all") == ["EMPTY", "OPEN", "PART", "USED"]
-    assert holds("available") == ["OPEN", "PART"]
+    assert holds("all") == ["CENT", "EMPTY", "OPEN", "PART", "USED"]
+    assert holds("available") == ["CENT", "OPEN", "PART"]
     assert holds("applied") == ["EMPTY", "USED"]
 
 
@@ -190,6 +201,17 @@ def test_allocations_name_what_each_payment_went_to(client):
     found = listing.allocations_of([pay.id, other.id])
     assert list(found) == [pay.id]
     first, second = found[pay.id]
+    assert (vars(first), vars(second)) == (
+        {"id": first.id, "payment_id": pay.id, "invoice_id": inv.id, "credit_id": None,
+         "invoice_public_id": inv.public_id, "invoice_number": "INV-9",
+         "credit_public_id": None, "credit_number": None},
+        {"id": second.id, "payment_id": pay.id, "invoice_id": None, "credit_id": cr.id,
+         "invoice_public_id": None, "invoice_number": None,
+         "credit_public_id": cr.public_id, "credit_number": "CR-3"})
+    assert first.id < second.id
+    # Only the payments asked about: another payment's allocation stays out.
+    models.PaymentAllocation.create(payment=other, invoice=inv, amount=1)
+    assert list(listing.allocations_of([pay.id])) == [pay.id]
     assert (first.invoice.number, first.invoice.public_id) == ("INV-9", inv.public_id)
     assert (second.credit.number, second.credit.public_id) == ("CR-3", cr.public_id)
     assert listing.allocations_of([]) == {}
@@ -216,6 +238,15 @@ def test_documents_show_while_shared_and_their_record_is_visible(client):
         "old.pdf"]
 
 
+def test_documents_shared_at_the_same_moment_list_the_later_one_first(client):
+    moment = models.utcnow() - dt.timedelta(hours=1)
+    for name in ("first.pdf", "second.pdf", "third.pdf"):
+        models.Document.create(client=client, filename=name, storage_name=name, size=1,
+                               created_at=moment, is_public=True)
+    assert [row.filename for row in listing.documents(client.id).fetch(0, 25)[0]] == [
+        "third.pdf", "second.pdf", "first.pdf"]
+
+
 def test_saved_methods_list_the_default_first_then_the_newest(client):
     gateway = models.GatewayConfig.create(kind="demo", label="Demo")
 
@@ -228,6 +259,25 @@ def test_saved_methods_list_the_default_first_then_the_newest(client):
     method("4444", deleted_at=models.utcnow())
     assert [row.last4 for row in listing.payment_methods(client.id).all()] == [
         "2222", "3333", "1111"]
+
+
+def test_subscriptions_list_running_ones_first_then_the_newest(client):
+    plan = factories.plan("Basic", 1000)
+    now = models.utcnow()
+
+    def subscription(status, days_ago):
+        return models.Subscription.create(client=client, plan=plan, status=status,
+                                          started_at=now - dt.timedelta(days=days_ago)).id
+    made = {"old-active": subscription("active", 30), "cancelled": subscription("cancelled", 1),
+            "past-due": subscription("past_due", 10), "new-active": subscription("active", 2),
+            "paused": subscription("paused", 3), "tied-a": subscription("active", 20),
+            "tied-b": subscription("active", 20)}
+    models.Subscription.update(started_at=now - dt.timedelta(days=20)).where(
+        models.Subscription.id.in_([made["tied-a"], made["tied-b"]])).execute()
+    names = {made_id: name for name, made_id in made.items()}
+    listed = [names[row.id] for row in listing.subscriptions(client.id).fetch(0, 25)[0]]
+    assert listed == ["new-active", "past-due", "tied-b", "tied-a", "old-active", "cancelled",
+                      "paused"]
 
 
 def test_schedules_list_active_ones_first_soonest_next(client):
