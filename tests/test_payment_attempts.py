@@ -61,9 +61,15 @@ def test_trying_again_under_a_failed_attempts_key_claims_that_row_afresh(conn):
     gateway = checkout.gateway_settings.get(payment.gateway_id)
     contact = models.Contact.get(models.Contact.client == client)
     good = payment_methods.captured(client, gateway, typed_card("4242 4242 4242 4242"))
+    elsewhere = models.Payment.create(client=factories.client(), status="failed", amount=1,
+                                      currency="USD", method="card", date=long_ago.date(),
+                                      failure_message="Declined", created_at=long_ago)
     attempt = checkout.claim(contact, plan, company, payment.idempotency_key, gateway=gateway,
                              new_method=good)
     again = reload(payment)
+    # Only that row: another failed payment keeps its state.
+    assert (reload(elsewhere).status, reload(elsewhere).failure_message,
+            reload(elsewhere).created_at) == ("failed", "Declined", long_ago)
     assert attempt.payment.id == payment.id
     assert (again.status, again.failure_message) == ("pending", "")
     assert again.created_at > long_ago + dt.timedelta(days=1)
@@ -71,6 +77,44 @@ def test_trying_again_under_a_failed_attempts_key_claims_that_row_afresh(conn):
     with pytest.raises(DomainError):
         checkout.claim(contact, plan, company, "another-key-000000000000001", gateway=gateway,
                        new_method=good)
+
+
+def test_a_claim_decides_on_the_keys_row_as_the_subscription_purchase_calls_it(conn):
+    """claim() is called without begin_attempt's checks (a purchase claims inside its own
+    transaction): it must itself refuse another client's key, answer a taken key with None
+    (never a "does not fit" from the held balance), and leave a failed row alone when told
+    not to retake it."""
+    client, invoice, failed = failed_attempt()
+    company = models.Company.current()
+    contact = models.Contact.get(models.Contact.client == client)
+    gateway = checkout.gateway_settings.get(failed.gateway_id)
+    good = payment_methods.captured(client, gateway, typed_card("4242 4242 4242 4242"))
+    plan = allocation.plan(client.id, [(invoice.public_id, None)], company)
+
+    def claim(key, **kw):
+        return checkout.claim(contact, plan, company, key, gateway=gateway, new_method=good,
+                              **kw)
+    stranger = factories.contact(factories.client())
+    theirs = models.Payment.create(client=stranger.client, status="pending", amount=1,
+                                   currency="USD", method="card", date=invoice.date,
+                                   idempotency_key="their-key-00000000000000001")
+    with pytest.raises(DomainError) as refused:
+        claim(theirs.idempotency_key)
+    assert (refused.value.message, refused.value.field) == (
+        "This payment form has expired. Please start again.", "key")
+    # A failed key not to be retaken (run-due's charges): nothing claimed, still failed.
+    assert claim(failed.idempotency_key, retake_failed=False) is None
+    outcome = checkout.charge_plan(contact, plan, company, failed.idempotency_key,
+                                   gateway=gateway, new_method=good, retake_failed=False)
+    assert (outcome.status, outcome.payment.id, reload(failed).status) == (
+        "duplicate", failed.id, "failed")
+    # A pending claim holds the whole balance; its key again is that claim, not a refusal.
+    held = claim("pending-key-0000000000000001")
+    assert held.payment.status == "pending"
+    assert claim("pending-key-0000000000000001") is None
+    outcome = checkout.charge_plan(contact, plan, company, "pending-key-0000000000000001",
+                                   gateway=gateway, new_method=good)
+    assert (outcome.status, outcome.payment.id) == ("duplicate", held.payment.id)
 
 
 def test_a_long_card_label_is_kept_to_the_columns_100_characters(conn):
