@@ -117,6 +117,61 @@ def test_a_claim_decides_on_the_keys_row_as_the_subscription_purchase_calls_it(c
     assert (outcome.status, outcome.payment.id) == ("duplicate", held.payment.id)
 
 
+def test_pay_reads_amounts_in_the_payers_language_and_spends_credit_only_when_asked(conn):
+    factories.company(allow_partial_payments=True, locale="de_DE")
+    company = models.Company.current()
+    config = make_gateway("demo")
+    german = factories.contact(locale="de_DE")
+    english = factories.contact(factories.client(), locale="en_US")
+    unset = factories.contact(factories.client())  # reads the company's language
+    for n, (contact, typed, paid) in enumerate(((german, "50,00", 5000),
+                                                 (english, "1,000.50", 100050),
+                                                 (unset, "1.000,50", 100050))):
+        invoice = factories.invoice(contact.client, lines=[
+            {"product": "Work", "quantity": 1, "unit_cost": 200000}])
+        models.Credit.create(client=contact.client, number=f"CR-{n}", status="sent",
+                             currency="USD", date=invoice.date, total=2000, balance=2000)
+        outcome = checkout.pay(contact, [(invoice.public_id, typed)], company,
+                               idempotency_key=f"typed-amount-key-00000000{n}",
+                               token=demo_card(contact.client, config))
+        assert (outcome.status, outcome.payment.amount) == ("completed", paid)
+        # Credit is spent only when the payer asks (auto-bill and run-due never ask).
+        credit = models.Credit.get(models.Credit.client == contact.client)
+        assert credit.balance == 2000
+
+
+def test_staff_saving_a_card_while_paying_must_confirm_consent(conn):
+    factories.company()
+    contact = factories.contact()
+    invoice = factories.invoice(contact.client)
+    gateway = checkout.gateway_settings.get(make_gateway("demo").id)
+    staff = factories.staff("consent@test.example")
+    card = payment_methods.captured(contact.client, gateway, typed_card("4242 4242 4242 4242"))
+    before = snapshot()
+    with pytest.raises(DomainError) as refused:
+        checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
+                     idempotency_key="consent-key-00000000000001", gateway=gateway,
+                     new_method=card, save_method=True, staff=staff)
+    assert refused.value.field == "consent"
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("brand, last4, label", [
+    (None, "4242", "Card •••• 4242"), ("", "1111", "Card •••• 1111"),
+    ("visa", "", None)])
+def test_a_payments_label_names_the_card_or_else_the_gateway(conn, brand, last4, label):
+    factories.company()
+    contact = factories.contact()
+    invoice = factories.invoice(contact.client)
+    gateway = checkout.gateway_settings.get(make_gateway("demo").id)
+    card = SavedMethod(token=f"demo_ok_label{last4}", customer_reference="demo", brand=brand,
+                       last4=last4, exp_month=12, exp_year=2035)
+    outcome = checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
+                           idempotency_key=f"label-key-000000000000{last4 or 'none'}",
+                           gateway=gateway, new_method=card)
+    assert reload(outcome.payment).method_label == (label or gateway.label)
+
+
 def test_a_long_card_label_is_kept_to_the_columns_100_characters(conn):
     factories.company()
     contact = factories.contact()
