@@ -323,6 +323,7 @@ def test_an_unknown_filter_shows_all_activity(db):
 def test_the_first_date_is_the_first_invoice_when_no_payment_came_before_it(db):
     client = factories.client()
     factories.invoice(client, date=dt.date(2026, 3, 4))
+    factories.invoice(factories.client(), date=dt.date(2025, 1, 2))  # another client's
     assert statements.build(client, d(1), d(31)).first_date == dt.date(2026, 3, 4)
 
 
