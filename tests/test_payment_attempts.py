@@ -172,6 +172,32 @@ def test_a_payments_label_names_the_card_or_else_the_gateway(conn, brand, last4,
     assert reload(outcome.payment).method_label == (label or gateway.label)
 
 
+def test_pay_refuses_a_closed_account_and_another_clients_form_naming_why(conn):
+    factories.company()
+    contact = factories.contact()
+    invoice = factories.invoice(contact.client)
+    config = make_gateway("demo")
+    card = demo_card(contact.client, config)
+    stranger = factories.contact(factories.client())
+    models.Payment.create(client=stranger.client, status="pending", amount=1, currency="USD",
+                          method="card", date=invoice.date,
+                          idempotency_key="their-form-key-00000000001")
+
+    def refusal(who, key):
+        before = snapshot()
+        with pytest.raises(DomainError) as refused:
+            checkout.pay(who, [(invoice.public_id, None)], models.Company.current(),
+                         idempotency_key=key, token=card)
+        assert snapshot() == before
+        return refused.value.message, refused.value.field
+    assert refusal(contact, "their-form-key-00000000001") == (
+        "This payment form has expired. Please start again.", "key")
+    models.Client.update(archived_at=models.utcnow()).where(
+        models.Client.id == contact.client_id).execute()
+    assert refusal(reload(contact), "closed-account-key-0000001") == (
+        "This account is closed. Please contact us to pay.", None)
+
+
 def test_a_long_card_label_is_kept_to_the_columns_100_characters(conn):
     factories.company()
     contact = factories.contact()
