@@ -198,6 +198,35 @@ def test_pay_refuses_a_closed_account_and_another_clients_form_naming_why(conn):
         "This account is closed. Please contact us to pay.", None)
 
 
+@pytest.mark.parametrize("key, taken", [
+    ("k" * 16, True), ("k" * 80, True), ("a-b_c" + "9" * 11, True), ("k" * 15, False),
+    ("k" * 81, False), ("k" * 19 + "!", False), ("", False), ("  " + "k" * 15 + " ", False)])
+def test_a_forms_key_is_16_to_80_letters_digits_dashes_or_underscores(key, taken):
+    if taken:
+        assert checkout.check_key(key) == key
+    else:
+        with pytest.raises(DomainError) as refused:
+            checkout.check_key(key)
+        assert refused.value.field == "key"
+
+
+def test_paying_again_under_a_completed_payments_key_is_that_payment(conn):
+    factories.company()
+    contact = factories.contact()
+    invoice = factories.invoice(contact.client)
+    card = demo_card(contact.client, make_gateway("demo"))
+
+    def pay():
+        return checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
+                            idempotency_key="paid-once-key-000000000001", token=card)
+    first = pay()
+    before = snapshot()
+    again = pay()
+    assert (first.status, again.status, again.payment.id) == (
+        "completed", "duplicate", first.payment.id)
+    assert snapshot() == before
+
+
 def test_a_long_card_label_is_kept_to_the_columns_100_characters(conn):
     factories.company()
     contact = factories.contact()
