@@ -207,7 +207,8 @@ def test_a_forms_key_is_16_to_80_letters_digits_dashes_or_underscores(key, taken
     else:
         with pytest.raises(DomainError) as refused:
             checkout.check_key(key)
-        assert refused.value.field == "key"
+        assert (refused.value.message, refused.value.field) == (
+            "This payment form has expired. Please start again.", "key")
 
 
 def test_paying_again_under_a_completed_payments_key_is_that_payment(conn):
