@@ -106,12 +106,17 @@ def _keep_verdicts(work, test_files):
         stats.write_text(json.dumps(data))
 
 
-def run(module, test_files, jobs):
+def run(module, test_files, jobs, database_url="", names=()):
     """mutmut keeps a verdict until the mutated function changes, and a test added to a
     mapped file would not reach an old survivor: when the test files changed since the last
-    run, survivors and timeouts are tested again by name."""
+    run, survivors and timeouts are tested again by name. With `names`, only those mutants
+    are tested; with `database_url`, each one's tests run on that database."""
     work = prepare(module, test_files)
     started = time.monotonic()
+    if names:
+        _mutmut(work, "run", "--max-children", str(jobs), *names, log="named.log",
+                database_url=database_url)
+        return time.monotonic() - started
     # Hashed before mutmut copies the tests: an edit made while it runs counts next time.
     stamp, tests_now = work / "tests.sha256", _tests_hash(test_files)
     _mutmut(work, "run", "--max-children", str(jobs), log="run.log")
@@ -126,12 +131,14 @@ def run(module, test_files, jobs):
     return time.monotonic() - started
 
 
-def _mutmut(work, *args, log):
-    # mutmut runs each mutant's tests with -x -p no:randomly; SQLite keeps them independent.
+def _mutmut(work, *args, log, database_url=""):
+    # mutmut runs each mutant's tests with -x -p no:randomly; SQLite keeps them independent
+    # (each test its own file), a shared PostgreSQL database only one mutant at a time.
     with (work / log).open("w") as out:
         code = subprocess.call([*MUTMUT, *args], cwd=work, stdout=out,
                                stderr=subprocess.STDOUT,
-                               env={**os.environ, "PORTAL_TEST_DATABASE_URL": ""})
+                               env={**os.environ, "PORTAL_TEST_DATABASE_URL": database_url,
+                                    **({"TZ": "UTC"} if database_url else {})})
     if code:
         print(f"mutmut {args[0]} exited {code}; see {(work / log).relative_to(ROOT)}",
               file=sys.stderr)
@@ -234,7 +241,15 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once")
     parser.add_argument("--report-only", action="store_true",
                         help="tabulate the results already in .mutation/ without running")
+    parser.add_argument("--mutants", nargs="+", default=[], metavar="NAME",
+                        help="test only these mutants (as `mutmut results` names them), "
+                        "e.g. the survivors only PostgreSQL can kill")
+    parser.add_argument("--database-url", default="", metavar="URL",
+                        help="run the mutants' tests on this PostgreSQL database (its tables "
+                        "are dropped and made again by every test), one mutant at a time")
     args = parser.parse_args(argv)
+    if args.database_url:
+        args.jobs = 1
     modules = load_map()
     chosen = [resolve(name, modules) for name in args.modules] or list(modules)
     equivalent = equivalents()
@@ -242,7 +257,11 @@ def main(argv=None):
     for module in chosen:
         if not args.report_only:
             print(f"== {module}: mutating, tests {' '.join(modules[module])}", flush=True)
-            walls[module] = run(module, modules[module], args.jobs)
+            names = [name for name in args.mutants
+                     if name.startswith(dotted(module) + ".")]
+            if args.mutants and not names:
+                continue
+            walls[module] = run(module, modules[module], args.jobs, args.database_url, names)
         row = tally(results(module), equivalent)
         lines.append(table_line(module, row, walls.get(module)))
         print(lines[-1], flush=True)

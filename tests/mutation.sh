@@ -5,6 +5,9 @@
 #   e.g. bash tests/mutation.sh money.py billing/allocation.py   (no module: all of them)
 # Results stay in .mutation/ (a re-run re-tests only what changed); the table and every
 # survivor's diff go to .mutation/report.md. docs/mutation.md explains the survivors.
+# Mutants only PostgreSQL can kill (an order or a lock SQLite gives anyway), by name:
+#   bash tests/mutation.sh billing/statements.py --database-url postgresql://... \
+#     --mutants billing.statements.x_build__mutmut_83 ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${PORTAL_MUTATION_VENV:-.venv-mutation}

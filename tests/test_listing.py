@@ -196,8 +196,11 @@ def test_allocations_name_what_each_payment_went_to(client):
                                 currency="USD", method="card", date=TODAY)
     other = models.Payment.create(client=client, number="P-2", status="completed", amount=1,
                                   currency="USD", method="card", date=TODAY)
-    models.PaymentAllocation.create(payment=pay, invoice=inv, amount=100)
+    # The first allocation is made on another payment and moved onto this one after the
+    # second: on PostgreSQL it is then stored after it, and only the id keeps it first.
+    to_invoice = models.PaymentAllocation.create(payment=other, invoice=inv, amount=100)
     models.PaymentAllocation.create(payment=pay, credit=cr, amount=50)
+    factories.moved(to_invoice, payment=pay)
     found = listing.allocations_of([pay.id, other.id])
     assert list(found) == [pay.id]
     first, second = found[pay.id]
@@ -240,9 +243,13 @@ def test_documents_show_while_shared_and_their_record_is_visible(client):
 
 def test_documents_shared_at_the_same_moment_list_the_later_one_first(client):
     moment = models.utcnow() - dt.timedelta(hours=1)
-    for name in ("first.pdf", "second.pdf", "third.pdf"):
-        models.Document.create(client=client, filename=name, storage_name=name, size=1,
-                               created_at=moment, is_public=True)
+    made = {name: models.Document.create(client=client, filename=name, storage_name=name,
+                                         size=1, created_at=moment, is_public=True)
+            for name in ("first.pdf", "second.pdf", "third.pdf")}
+    # The second one shared earlier and moved onto the moment after the third was made: on
+    # PostgreSQL it is then stored last, and only the id keeps it in its place.
+    factories.moved(made["second.pdf"], created_at=moment - dt.timedelta(days=1))
+    factories.moved(made["second.pdf"], created_at=moment)
     assert [row.filename for row in listing.documents(client.id).fetch(0, 25)[0]] == [
         "third.pdf", "second.pdf", "first.pdf"]
 

@@ -339,3 +339,29 @@ def test_a_client_with_no_records_has_an_empty_statement(db):
     assert (st.opening, st.invoiced, st.paid, st.closing, st.unused, st.rows) == (
         0, 0, 0, 0, 0, [])
     assert st.first_date is None and [amount for _, amount in st.ageing] == [0] * 5
+
+
+def test_one_days_records_list_in_the_order_they_were_made_even_after_an_edit(db):
+    """Each first record is made on another day and moved onto the second's day afterwards:
+    the rows of a day go invoices, payments, credits, each kind in the order made."""
+    client = factories.client()
+    made = {}
+    for name in ("first", "second"):
+        day = d(4) if name == "first" else d(5)
+        made["INV-" + name] = models.Invoice.create(
+            client=client, number=f"INV-{name}", status="sent", date=day, currency="USD",
+            due_date=d(30), total=1000, balance=1000)
+        made["PAY-" + name] = models.Payment.create(
+            client=client, number=f"PAY-{name}", status="completed", date=day,
+            currency="USD", amount=100, method="card")
+        made["CR-" + name] = models.Credit.create(
+            client=client, number=f"CR-{name}", status="sent", date=day, currency="USD",
+            total=10, balance=10, reason="refund")
+    for number in ("INV-first", "PAY-first", "CR-first"):
+        factories.moved(made[number], date=d(5))
+    rows = [row[1:3] for row in statements.build(client, d(1), d(31)).rows]
+    assert rows == [("Invoice", "INV-first"), ("Invoice", "INV-second"),
+                    ("Payment", "PAY-first"), ("Payment", "PAY-second"),
+                    ("Credit", "CR-first"), ("Credit", "CR-second")]
+    unpaid = statements.build(client, d(1), d(31), "unpaid").rows
+    assert [row[2] for row in unpaid] == ["INV-first", "INV-second"]
