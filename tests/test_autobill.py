@@ -14,6 +14,7 @@ from flask import current_app
 import models
 import portal
 from billing import autobill, payment_methods, recurring, scheduler
+from tests import factories
 from tests.autobill_support import DAY, LINES, NOON, customer, holding_payment, template, tick
 from tests.core_support import opened, race
 from tests.mail_support import mails
@@ -56,6 +57,18 @@ def test_modes_and_the_contacts_choice(db, demo_gateway, mode, choice, charged):
     assert (reload(invoice).status == "paid") is charged
     assert models.AutoBill.select().exists() is charged
     assert models.DemoCharge.select().count() == int(charged)
+
+
+def test_the_payer_is_the_primary_contact_else_the_first_one_made(db):
+    client = factories.client()
+    first, second, third = (factories.contact(client) for _ in range(3))
+    # The first one's address changed and back after the others were made: PostgreSQL
+    # then stores it last, and only the id keeps it first.
+    factories.moved(first, email="moved@test.example")
+    factories.moved(first, email=first.email)
+    assert autobill.payer(client) == first
+    factories.moved(third, is_primary=True)
+    assert autobill.payer(client) == third
 
 
 def test_no_saved_method_leaves_the_invoice_sent_unpaid(db, demo_gateway):

@@ -74,6 +74,17 @@ def test_pay_all_takes_the_soonest_due_first_up_to_what_one_payment_can_hold(con
     assert len(taken) == allocation.MAX_INVOICES and first.public_id not in taken
 
 
+def test_pay_all_takes_invoices_due_the_same_day_in_the_order_they_were_made(conn):
+    contact, first, second = world()
+    third = factories.invoice(contact.client)
+    # The first one re-dated and back after the third was made: PostgreSQL then stores it
+    # last, and only the id keeps the order.
+    factories.moved(first, due_date=first.due_date + dt.timedelta(days=1))
+    factories.moved(first, due_date=second.due_date)
+    assert checkout_review.selected_ids(contact, Selection(pay_all=True)) == [
+        first.public_id, second.public_id, third.public_id]
+
+
 def test_pay_all_takes_an_invoice_with_one_minor_unit_left(conn):
     contact, first, second = world()
     models.Invoice.update(status="partial", balance=1).where(

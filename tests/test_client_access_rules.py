@@ -91,6 +91,10 @@ def test_the_switcher_lists_the_own_client_first_then_the_others_by_name(world):
     twin = factories.client(name="Alpha")  # same name as another: the older row first
     client_access.grant(twin, PAT)
     client_access.grant(factories.client(name="Aardvark"), "quinn@q.example")
+    # The older twin archived and back after the younger was made: PostgreSQL then stores
+    # it last, and only the id keeps it first.
+    factories.moved(world["alpha"], archived_at=models.utcnow())
+    factories.moved(world["alpha"], archived_at=None)
     listed = client_access.clients_of(reload(pat))
     assert [c.id for c in listed] == [world["home"].id, world["alpha"].id, twin.id,
                                       world["beta"].id, world["zeta"].id]

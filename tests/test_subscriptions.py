@@ -250,13 +250,19 @@ def test_a_subscriptions_invoices_are_its_own_the_client_may_see_newest_first(db
     elsewhere = service.subscribe(client, plan)
     day = dt.date(2026, 3, 1)
     older = factories.invoice(client, status="sent", date=day - dt.timedelta(days=30))
-    first, second = (factories.invoice(client, status="paid", date=day) for _ in range(2))
+    first, second, third = (factories.invoice(client, status="paid", date=day)
+                            for _ in range(3))
     draft = factories.invoice(client, status="draft", date=day)
     unrelated = factories.invoice(client, status="sent", date=day)
-    for invoice in (older, first, second, draft):
+    for invoice in (older, first, second, third, draft):
         service.link_invoice(sub, invoice)
     service.link_invoice(elsewhere, unrelated)
-    assert [i.id for i in service.invoices_of(sub, client)] == [second.id, first.id, older.id]
+    # The first re-dated and back after the others: PostgreSQL then stores it last, and
+    # only the id keeps one day's invoices newest first.
+    factories.moved(first, date=day + dt.timedelta(days=1))
+    factories.moved(first, date=day)
+    assert [i.id for i in service.invoices_of(sub, client)] == [
+        third.id, second.id, first.id, older.id]
     assert list(service.invoices_of(sub, factories.client())) == []
 
 
