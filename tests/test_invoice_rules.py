@@ -6,10 +6,10 @@ import datetime as dt
 import pytest
 
 import models
+from billing import DomainError, payments, recurring
 from billing import invoices as service
-from billing import payments, recurring
 from tests import factories
-from tests.core_support import refusal
+from tests.core_support import opened, race, refusal
 
 DAY = dt.date(2026, 10, 1)
 LINES = [{"product": "Work", "quantity": 1, "unit_cost": 10000}]
@@ -354,3 +354,26 @@ def test_an_invoice_made_from_a_schedule_names_it(db):
     invoice = service.create_invoice(client, LINES, date=DAY, recurring=schedule)
     assert fresh(invoice).recurring_id == schedule.id
     assert [i.id for i in fresh(schedule).invoices] == [invoice.id]
+
+
+@pytest.mark.parametrize("second", ["mark_paid", "cancel"])
+def test_two_staff_acting_on_one_invoice_at_once_settle_it_once(app, second):
+    """Marked paid while another staff member marks it paid or cancels it: one wins and the
+    other is refused on the state the first left; never two payments, nor a payment on a
+    cancelled invoice. (PostgreSQL's row lock decides it there, SQLite's one writer here.)"""
+    with opened(app):
+        client = factories.client()
+        invoice = factories.invoice(client, lines=LINES)
+    results = race(app, 2, lambda i: getattr(service, ("mark_paid", second)[i])(
+        models.Invoice.get_by_id(invoice.id)))
+    assert [isinstance(r, DomainError) for r in results].count(True) == 1, results
+    with opened(app):
+        made = list(models.Payment.select())
+        settled = fresh(invoice)
+        if made:
+            assert [p.id for p in made] == [r.id for r in results
+                                           if isinstance(r, models.Payment)]
+            assert (made[0].amount, settled.status, settled.balance) == (10000, "paid", 0)
+        else:
+            assert (second, settled.status) == ("cancel", "cancelled")
+        assert fresh(client).balance == 0
