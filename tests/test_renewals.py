@@ -247,6 +247,22 @@ def test_renew_moves_only_the_subscription_it_is_given(db, demo_gateway):
     assert snapshot() == before
 
 
+def test_one_tick_renews_due_subscriptions_in_the_order_they_were_made(db, demo_gateway):
+    """So their invoices are numbered in that order, whatever order the database keeps
+    them in: the first one's date changed and back after the others were made (PostgreSQL
+    then stores it last)."""
+    client, _ = customer()
+    plan = make_plan()
+    made = [subscribed(client, plan) for _ in range(3)]
+    factories.moved(made[0], next_billing_date=RENEWAL + dt.timedelta(days=1))
+    factories.moved(made[0], next_billing_date=RENEWAL)
+    renewed, _charged = tick(RENEWAL)
+    assert renewed["renewed"] == 3
+    invoices = [renewal_invoices(subscription)[0] for subscription in made]
+    assert [i.id for i in invoices] == sorted(i.id for i in invoices)
+    assert [i.number for i in invoices] == sorted(i.number for i in invoices)
+
+
 def test_skipped_periods_are_logged_on_the_subscription(db):
     client, _ = customer()
     subscription = subscribed(client)
