@@ -195,6 +195,30 @@ class HeldPort(int):
         self.sock.close()
 
 
+@contextlib.contextmanager
+def interleaved(statement, change):
+    """Run `change` once, on this connection, just before the first SQL statement that
+    starts with `statement`: what another request committing between this one's read and its
+    write leaves. A race test (race() above) gets there only when the timing falls that way;
+    this reaches a second guard (a conditional UPDATE that finds the row changed) every time,
+    on either engine. The change joins this request's transaction, so a refusal rolls it
+    back with the rest: check the refusal, and that nothing was written (refusal()).
+    Yields the statements it fired before (one, or none if never seen)."""
+    database, fired = models.db.obj, []
+    run_statement = database.execute_sql
+
+    def execute_sql(sql, *args, **kwargs):
+        if not fired and sql.startswith(statement):
+            fired.append(sql)
+            change()
+        return run_statement(sql, *args, **kwargs)
+    database.execute_sql = execute_sql
+    try:
+        yield fired
+    finally:
+        del database.execute_sql
+
+
 def race(app, count, work):
     """Run work(i) on `count` threads released at one moment; each result or exception."""
     barrier = threading.Barrier(count, timeout=60)

@@ -8,7 +8,7 @@ import models
 from billing import DomainError, plan_changes
 from billing import subscriptions as service
 from tests import factories
-from tests.core_support import activities, race, refusal, snapshot
+from tests.core_support import activities, interleaved, race, refusal, snapshot
 from tests.plan_changes_support import MID, START, fresh
 
 
@@ -114,6 +114,19 @@ def test_resuming_what_is_not_paused_or_gone_is_refused_at_its_field(pworld):
             "This subscription is not paused.", "subscription")
     refused = refusal(lambda: plan_changes.check_resume(fresh(pworld["sub"])))
     assert (refused.message, refused.field) == (
+        "This subscription is not paused.", "subscription")
+
+
+def test_a_resume_overtaken_after_its_check_is_refused_as_the_check_would(pworld):
+    """Another request resumes the subscription between this one's read and its update:
+    the conditional update finds it no longer paused and says so, in the same words."""
+    plan_changes.pause(fresh(pworld["sub"]), today=MID)
+    other = fresh(pworld["sub"])
+    with interleaved('UPDATE "subscription"',
+                     lambda: plan_changes.resume(other, today=MID)) as fired:
+        error = refusal(lambda: plan_changes.resume(fresh(pworld["sub"]),
+                                                    today=MID + dt.timedelta(days=3)))
+    assert fired and (error.message, error.field) == (
         "This subscription is not paused.", "subscription")
 
 
