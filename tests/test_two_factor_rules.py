@@ -14,7 +14,7 @@ import segno
 import models
 from billing import DomainError, two_factor
 from tests import factories
-from tests.core_support import activities
+from tests.core_support import activities, interleaved, refusal
 
 MOMENT = dt.datetime(2026, 3, 2, 9, 0, 10, tzinfo=dt.UTC)
 STEP = int(MOMENT.timestamp()) // 30
@@ -104,6 +104,19 @@ def test_the_first_right_code_turns_it_on_with_ten_recovery_codes(ann):
     assert activities("two_factor.enabled") == [(ann.id, ann.client_id, ann.id, None, "")]
     assert refused(two_factor.confirm_enrolment, ann, code_at(row, STEP), now=MOMENT) == (
         "Start the set-up again: it has expired or was finished.", "code")
+
+
+def test_a_set_up_confirmed_meanwhile_elsewhere_is_refused_as_already_on(ann):
+    """Another request turns the same set-up on between this one's read and its update (a
+    second tab, a double submit): the update finds it on, and no second set of codes."""
+    row = two_factor.start_enrolment(ann)
+    turn_on = models.TwoFactor.update(enabled_at=models.utcnow()).where(
+        models.TwoFactor.id == row.id)
+    with interleaved('UPDATE "twofactor"', turn_on.execute) as fired:
+        error = refusal(lambda: two_factor.confirm_enrolment(ann, code_at(row, STEP),
+                                                             now=MOMENT))
+    assert fired and (error.message, error.field) == ("Two-factor sign-in is already on.",
+                                                      "code")
 
 
 def test_the_set_up_shows_the_key_and_its_qr_code(ann):
