@@ -13,7 +13,7 @@ from werkzeug.security import generate_password_hash
 import models
 from billing import accounts
 from tests import factories
-from tests.core_support import QueryCounter, activities, refused
+from tests.core_support import QueryCounter, activities, interleaved, refusal, refused
 
 CONFIG = {"BASE_URL": "http://portal.test", "SMTP_URL": ""}
 BAD_LOGIN = "That e-mail address and password don't match an account."
@@ -147,6 +147,18 @@ def test_a_reset_sets_the_password_kills_every_other_link_and_confirms_the_addre
                                                      "")]
     assert refused(accounts.reset_password, first, "another one", "another one") == (
         "This reset link has expired or was already used. Ask for a new one.", None)
+
+
+def test_a_link_used_meanwhile_elsewhere_is_refused_and_sets_no_password(dana):
+    """Another request spends the same link between this one's look-up and its claim (a
+    double submit): the claim finds it used and says so; the password stays."""
+    key = key_of(accounts.request_password_reset("dana@gamma.example", CONFIG))
+    spend = models.PasswordReset.update(used_at=models.utcnow())
+    with interleaved('UPDATE "passwordreset"', spend.execute) as fired:
+        error = refusal(lambda: accounts.reset_password(key, "new password", "new password"))
+    assert fired and (error.message, error.field) == (
+        "This reset link was already used. Ask for a new one.", None)
+    assert not fresh(dana).check_password("new password")
 
 
 def test_a_bad_password_is_refused_before_the_link_is_spent(dana):
