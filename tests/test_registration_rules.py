@@ -9,7 +9,7 @@ import pytest
 import models
 from billing import DomainError, FieldErrors, accounts, registration
 from tests import factories
-from tests.core_support import activities
+from tests.core_support import activities, interleaved, refusal
 
 GOOD = {"client_name": "Acme", "first_name": "Ann", "last_name": "Lee",
         "email": " Ann@Acme.Example ", "password": "long enough", "confirm": "long enough"}
@@ -191,6 +191,19 @@ def test_confirming_kills_every_confirmation_link_and_tells_the_business(company
     assert "Contact: Ann <ann@acme.example>" in notice.body_text
     assert activities("client.registered") == [(contact.client_id, contact.client_id,
                                                 contact.id, None, "")]
+
+
+def test_a_link_used_meanwhile_elsewhere_confirms_nothing_more(company, config):
+    """Another click on the same link claims it between this one's look-up and its claim:
+    this one is refused in the same words, confirming and telling nobody twice."""
+    contact = registered(config)
+    (key,) = keys(contact)
+    spend = models.PasswordReset.update(used_at=models.utcnow())
+    with interleaved('UPDATE "passwordreset"', spend.execute) as fired:
+        error = refusal(lambda: registration.verify(key, config))
+    assert fired and (error.message, error.field) == (
+        "This confirmation link has expired or was already used. Ask for a new one.", None)
+    assert not models.Contact.get_by_id(contact.id).email_verified
 
 
 def test_a_business_without_an_address_gets_no_notice(company, config):
