@@ -6,7 +6,7 @@ import pytest
 import models
 from billing import clients
 from tests import factories
-from tests.core_support import activities, refused, snapshot
+from tests.core_support import activities, interleaved, refusal, refused, snapshot
 
 
 @pytest.mark.parametrize("typed, kept", [("de-de", "de_DE"), (" fr_FR ", "fr_FR"), ("", ""),
@@ -123,6 +123,24 @@ def test_a_form_contact_is_refused_under_its_own_fields(db):
     clients.add_contact(client, {"email": "a@acme.example"})
     assert refused(clients.add_contact, client, {"email": "A@acme.example"}) == (
         "This client already has a contact with the e-mail address a@acme.example.", "email")
+
+
+def test_an_address_taken_meanwhile_elsewhere_is_refused_at_its_field(db):
+    """Another request stores the same address between this one's check and its insert:
+    the unique index refuses the insert, and the person reads why at the address's field."""
+    client, other = factories.client(name="Acme"), factories.client(name="Other")
+
+    def taken_elsewhere():
+        models.Contact.create(client=other, email="ann@acme.example")
+    for call, field in ((lambda: clients.add_contact(client, {"email": "ann@acme.example"}),
+                         "email"),
+                        (lambda: clients.create_client({"name": "Acme 2"},
+                                                       [{"email": "ann@acme.example"}]),
+                         "contacts")):
+        with interleaved('INSERT INTO "contact"', taken_elsewhere) as fired:
+            error = refusal(call)
+        assert fired and (error.message, error.field) == (
+            "ann@acme.example is already a contact's login.", field)
 
 
 def test_contacts_given_by_id_must_be_the_clients_own(db):
