@@ -15,7 +15,7 @@ from billing import (
 )
 from gateways.base import SavedMethod
 from tests import factories
-from tests.core_support import snapshot
+from tests.core_support import interleaved, snapshot
 from tests.payments_support import demo_card, make_gateway, reload, typed_card
 from tests.quotes_support import credit
 
@@ -77,6 +77,27 @@ def test_trying_again_under_a_failed_attempts_key_claims_that_row_afresh(conn):
     with pytest.raises(DomainError):
         checkout.claim(contact, plan, company, "another-key-000000000000001", gateway=gateway,
                        new_method=good)
+
+
+def test_a_retry_another_request_retook_after_the_read_is_that_ones_not_a_second(conn):
+    """Two retries under one failed key: the other retakes the row between this one's read
+    and its update. This one claims nothing (so it charges nothing) and the charge it would
+    have made is the other's: "duplicate", no second gateway charge."""
+    client, invoice, payment = failed_attempt()
+    company = models.Company.current()
+    plan = allocation.plan(client.id, [(invoice.public_id, None)], company)
+    gateway = checkout.gateway_settings.get(payment.gateway_id)
+    contact = models.Contact.get(models.Contact.client == client)
+    good = payment_methods.captured(client, gateway, typed_card("4242 4242 4242 4242"))
+    retaken = models.Payment.update(status="pending", failure_message="").where(
+        models.Payment.id == payment.id)
+    charges = models.DemoCharge.select().count()
+    with interleaved('UPDATE "payment"', retaken.execute) as fired:
+        outcome = checkout.charge_plan(contact, plan, company, payment.idempotency_key,
+                                       gateway=gateway, new_method=good)
+    assert fired and (outcome.status, outcome.payment.id) == ("duplicate", payment.id)
+    assert models.DemoCharge.select().count() == charges
+    assert reload(payment).status == "pending"  # the other request's claim, left to it
 
 
 def test_a_claim_decides_on_the_keys_row_as_the_subscription_purchase_calls_it(conn):
