@@ -7,7 +7,7 @@ import pytest
 import models
 from billing import quotes as quote_service
 from tests import factories
-from tests.core_support import activities, refusal
+from tests.core_support import activities, interleaved, refusal
 from tests.quotes_support import png_data_url, quote
 
 TODAY = models.utcnow().date()
@@ -129,3 +129,25 @@ def test_a_quote_marked_converted_is_not_converted_again_even_without_its_invoic
     models.Quote.update(status="converted").where(models.Quote.id == q.id).execute()
     assert refusal(lambda: quote_service.convert(models.Quote.get_by_id(q.id))).message == (
         f"Quote {q.number} was already converted.")
+
+
+@pytest.mark.parametrize("action,answered,words", [
+    ("approve", "approved", "Quote {} was already approved."),
+    ("convert", "converted", "Quote {} was already converted."),
+    ("decline", "approved", "Quote {} was already answered."),
+])
+def test_a_quote_answered_between_the_check_and_the_claim_is_refused_changing_nothing(
+        buyer, action, answered, words):
+    """Each answer checks the quote under its row lock, then claims it with a conditional
+    update. The lock keeps other requests out, so the claim's own guard is the second line:
+    should the row have moved anyway, the claim finds it and refuses in the check's words,
+    converting nothing."""
+    q = quote(buyer.client)
+    answer = {"approve": lambda: quote_service.approve(buyer, q),
+              "convert": lambda: quote_service.convert(q),
+              "decline": lambda: quote_service.decline(buyer, q, "Too dear")}[action]
+    moved = models.Quote.update(status=answered).where(models.Quote.id == q.id)
+    with interleaved('UPDATE "quote"', moved.execute) as fired:
+        error = refusal(answer)
+    assert fired and error.message == words.format(q.number)
+    assert models.Invoice.select().count() == 0
