@@ -238,7 +238,17 @@ def test_a_rows_columns_are_what_its_list_shows(records):
     row = next(r for r in listed("clients") if r.name == "Alpha Works")
     assert (row.number, row.email, row.currency, row.balance, row.archived_at) == (
         "C-ALPHA", "ap@alpha.example", "USD", 900, None)
+    # Each row reads its status as its record would: an invoice past due is overdue, a
+    # quote past its date expired, a payment's unapplied money and its method's name.
+    invoice = listed("invoices", search="INV-2")[0]
+    assert (invoice.display_status(D2 + dt.timedelta(days=1)), invoice.is_payable,
+            invoice.balance_due) == ("overdue", True, 300)
+    quote = listed("quotes", search="QUO-2")[0]
+    assert quote.display_status(D2 + dt.timedelta(days=1)) == "expired"
     payment = listed("payments", search="PAY-2")[0]
+    assert (payment.unapplied, payment.has_unapplied, payment.method_name) == (
+        300, True, models.Payment.METHOD_NAMES["card"])
+
     assert (payment.number, payment.amount, payment.method, payment.reference,
             payment.gateway_reference, payment.status, payment.client.name) == (
         "PAY-2", 300, "card", "CHQ-RED", "ch_red", "completed", "Alpha Works")
@@ -266,3 +276,32 @@ def test_contacts_of_the_clients_a_page_shows_in_the_order_made(records):
         alpha.id: [first.id, second.id]}
     assert theirs.id not in [c.id for c in found[alpha.id]]
     assert contacts_of([]) == {}
+
+
+def test_the_activity_log_lists_every_line_newest_first_and_by_client_or_record(records):
+    alpha, beta, _aardvark = records["clients"]
+    invoice = records["invoices"][0]
+    staff = factories.staff("ops@staff.example")
+    A = models.Activity
+    lines = [A.create(client=alpha, actor="staff", staff=staff, action="invoice.sent",
+                      subject_type="invoice", subject_id=invoice.id, created_at=at)
+             for at in (T1, T2)]
+    lines.append(A.create(client=beta, actor="system", action="client.updated",
+                          subject_type="client", subject_id=beta.id, created_at=T1))
+    make = LISTS["activity"].make
+    every = make("", "", False, "created", True).fetch(0, 50)[0]
+    assert ids(every) == [lines[1].id, lines[2].id, lines[0].id]  # newest, then by id
+    assert ids(make("", "", False, "created", False).fetch(0, 50)[0]) == [
+        lines[0].id, lines[2].id, lines[1].id]
+    row = every[0]
+    assert (row.client_name, row.staff_name or row.staff_email, row.action) == (
+        "Alpha Works", "ops@staff.example", "invoice.sent")
+    assert ids(make("", "", False, "created", True, client=beta.id).fetch(0, 50)[0]) == [
+        lines[2].id]
+    by_record = make("", "", False, "created", True, subject_type="invoice",
+                     subject_id=invoice.id).fetch(0, 50)[0]
+    assert ids(by_record) == [lines[1].id, lines[0].id]
+    assert make("", "", False, "created", True, subject_type="invoice",
+                subject_id=invoice.id + 100).fetch(0, 50)[0] == []
+    assert ids(make("", "", False, "created", True, subject_type="client").fetch(0, 50)[0]
+               ) == [lines[2].id]
