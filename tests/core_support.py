@@ -196,21 +196,29 @@ class HeldPort(int):
 
 
 @contextlib.contextmanager
-def interleaved(statement, change):
-    """Run `change` once, on this connection, just before the first SQL statement that
-    starts with `statement`: what another request committing between this one's read and its
-    write leaves. A race test (race() above) gets there only when the timing falls that way;
-    this reaches a second guard (a conditional UPDATE that finds the row changed) every time,
-    on either engine. The change joins this request's transaction, so a refusal rolls it
-    back with the rest: check the refusal, and that nothing was written (refusal()).
-    Yields the statements it fired before (one, or none if never seen)."""
+def interleaved(statement, change, *, elsewhere=None):
+    """Run `change` once just before the first SQL statement that starts with `statement`:
+    what another request committing between this one's read and its write leaves. A race
+    test (race() below) gets there only when the timing falls that way; this reaches a
+    second guard (a conditional UPDATE that finds the row changed) every time.
+
+    By default the change runs on this connection, on either engine: it joins this
+    request's transaction, so a refusal rolls it back with the rest (check the refusal, and
+    that nothing was written, with refusal()). With `elsewhere` (the app), it runs on its
+    own connection and commits first, as another request would: PostgreSQL only (SQLite's
+    writer holds its lock from BEGIN). Yields the statements it fired before."""
     database, fired = models.db.obj, []
     run_statement = database.execute_sql
 
     def execute_sql(sql, *args, **kwargs):
         if not fired and sql.startswith(statement):
             fired.append(sql)
-            change()
+            if elsewhere is None:
+                change()
+            else:
+                (result,) = race(elsewhere, 1, lambda _: change())
+                if isinstance(result, Exception):
+                    raise AssertionError(f"the change elsewhere failed: {result!r}")
         return run_statement(sql, *args, **kwargs)
     database.execute_sql = execute_sql
     try:

@@ -13,8 +13,8 @@ import models
 from billing import checkout, subscription_purchase
 from billing.accounts import wait_for_queued_resets
 from tests import factories
-from tests.conftest import csrf_token
-from tests.core_support import opened, race
+from tests.conftest import TEST_DB, csrf_token
+from tests.core_support import interleaved, opened, race
 from tests.payments_support import save_card
 from tests.subscription_purchase_support import (
     CARD,
@@ -94,6 +94,40 @@ def test_a_race_of_two_forms_with_one_address_makes_one_account(app, demo_gatewa
     assert sorted(map(str, results)) == ["completed", "exists"], results
     found = counts(app)
     assert (found["Client"], found["Subscription"], found["Payment"]) == (1, 1, 1)
+
+
+def _buy(app, public_id, demo_gateway, key, email=NEW_EMAIL):
+    with app.test_request_context():
+        args = _buy_args(app, public_id, demo_gateway, key, email)
+        return subscription_purchase.buy(args.pop("plan"), args.pop("quantity"),
+                                         args.pop("company"), **args).status
+
+
+# The races above reach buy()'s IntegrityError branch only when the timing falls that way.
+# These run the other request whole, committed, between this one's checks and its first
+# insert: every time, on PostgreSQL (SQLite's writer holds its lock from BEGIN, so there the
+# second request waits and finds the first's purchase before it writes).
+postgres_only = pytest.mark.skipif(not TEST_DB, reason="SQLite's writer lock serialises them")
+
+
+@postgres_only
+@pytest.mark.parametrize("other_key,answer", [("same", "duplicate"), ("other", "exists")])
+def test_a_purchase_overtaken_after_its_checks_makes_nothing_more(app, demo_gateway,
+                                                                 other_key, answer):
+    """One form submitted twice (the same key: this one is the other's purchase) or two
+    forms with one address (this one finds the account made: "exists", and its owner is
+    told); never a second account, subscription or charge."""
+    public_id = make_plan(app)
+    key = "overtaken-key-" + "k" * 16
+    theirs = key if other_key == "same" else "elsewhere-key-" + "k" * 16
+    with opened(app):
+        with interleaved('INSERT INTO "client"', elsewhere=app,
+                         change=lambda: _buy(app, public_id, demo_gateway, theirs)) as fired:
+            assert _buy(app, public_id, demo_gateway, key) == answer
+        assert fired
+    found = counts(app)
+    assert (found["Client"], found["Contact"], found["Subscription"], found["Invoice"],
+            found["Payment"], found["DemoCharge"]) == (1, 1, 1, 1, 1, 1)
 
 
 def test_a_key_from_another_payment_is_refused(app, demo_gateway, world):
