@@ -197,7 +197,8 @@ class HeldPort(int):
 
 @contextlib.contextmanager
 def interleaved(statement, change, *, elsewhere=None):
-    """Run `change` once just before the first SQL statement that starts with `statement`:
+    """Run `change` once just before the first SQL statement that `statement` (a regular
+    expression) matches at its start:
     what another request committing between this one's read and its write leaves. A race
     test (race() below) gets there only when the timing falls that way; this reaches a
     second guard (a conditional UPDATE that finds the row changed) every time.
@@ -211,7 +212,7 @@ def interleaved(statement, change, *, elsewhere=None):
     run_statement = database.execute_sql
 
     def execute_sql(sql, *args, **kwargs):
-        if not fired and sql.startswith(statement):
+        if not fired and re.match(statement, sql):
             fired.append(sql)
             if elsewhere is None:
                 change()

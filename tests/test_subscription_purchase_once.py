@@ -130,6 +130,25 @@ def test_a_purchase_overtaken_after_its_checks_makes_nothing_more(app, demo_gate
             found["Payment"], found["DemoCharge"]) == (1, 1, 1, 1, 1, 1)
 
 
+@pytest.mark.parametrize("other_key,answer", [("same", "duplicate"), ("other", "exists")])
+def test_a_purchase_overtaken_before_its_address_check_makes_nothing_more(
+        app, demo_gateway, other_key, answer):
+    """The other submit commits between this one's look-up of its key and its look-up of
+    the address (no transaction is open yet, so on either engine): the same form's is this
+    purchase ("duplicate"), another form's made the account ("exists")."""
+    public_id = make_plan(app)
+    key = "overtaken-key-" + "k" * 16
+    theirs = key if other_key == "same" else "elsewhere-key-" + "k" * 16
+    with opened(app):
+        with interleaved(r'SELECT EXISTS\(SELECT .* FROM "contact"', elsewhere=app,
+                         change=lambda: _buy(app, public_id, demo_gateway, theirs)) as fired:
+            assert _buy(app, public_id, demo_gateway, key) == answer
+        assert fired
+    found = counts(app)
+    assert (found["Client"], found["Contact"], found["Subscription"], found["Payment"]) == (
+        1, 1, 1, 1)
+
+
 def test_a_key_from_another_payment_is_refused(app, demo_gateway, world):
     public_id = make_plan(app)
     with opened(app):
