@@ -10,7 +10,7 @@ import models
 from billing import subscription_purchase as purchase
 from billing import subscriptions
 from tests import factories
-from tests.core_support import activities, refusal
+from tests.core_support import activities, interleaved, refusal
 from tests.subscription_purchase_support import TODAY, bought, card, saved_card
 
 # ------------------------------------------------------------------ what a purchase makes
@@ -252,3 +252,18 @@ def test_a_declined_saved_card_is_not_kept_for_the_renewals(shop):
     assert paid.status == "completed"
     sub = models.Subscription.get_by_id(sub.id)
     assert (sub.status, sub.payment_method_id) == ("active", good.id)
+
+
+def test_one_purchase_paid_as_it_lapses_does_not_hold_up_the_rest(shop):
+    """The first invoice is paid between the lapse's read and its cancel (the payment's
+    webhook lands then): that purchase is left to the payment, and the next still lapses."""
+    paid, paid_invoice = incomplete(shop)
+    free, _ = incomplete(shop, "b", "b1")
+    assert paid.id < free.id  # the paid one comes first
+    settle = models.Invoice.update(status="paid", balance=0).where(
+        models.Invoice.id == paid_invoice.id)
+    later = max(made_at(paid), made_at(free)) + purchase.EXPIRE_AFTER
+    with interleaved(r'SELECT .* FROM "invoice" AS "t1" WHERE \("t1"\."id" = ',
+                     settle.execute) as fired:
+        assert lapse(later) == 1
+    assert fired and (status(paid), status(free)) == ("incomplete", "ended")
