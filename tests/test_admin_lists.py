@@ -305,3 +305,49 @@ def test_the_activity_log_lists_every_line_newest_first_and_by_client_or_record(
                 subject_id=invoice.id + 100).fetch(0, 50)[0] == []
     assert ids(make("", "", False, "created", True, subject_type="client").fetch(0, 50)[0]
                ) == [lines[2].id]
+
+
+def test_an_activity_line_names_who_and_what_from_its_own_statement(records):
+    alpha = records["clients"][0]
+    invoice, payment = records["invoices"][0], records["payments"][1]
+    pat = factories.contact(alpha, first_name="Pat", last_name="Lee", email="pat@a.example")
+    bare = factories.contact(alpha, first_name="", last_name="", email="bare@a.example")
+    named = factories.staff("ops@staff.example")
+    named.name = "Olive Ops"
+    named.save()
+    unnamed = factories.staff("plain@staff.example")
+    A = models.Activity
+
+    def line(**fields):
+        return A.create(client=alpha, action="x.y", **fields)
+    made = [
+        line(actor="contact", contact=pat, subject_type="invoice", subject_id=invoice.id),
+        line(actor="contact", contact=bare, subject_type="payment", subject_id=payment.id),
+        line(actor="staff", staff=named, subject_type="client", subject_id=alpha.id),
+        line(actor="staff", staff=unnamed, subject_type="contact", subject_id=pat.id),
+        line(actor="staff_as_contact", staff=named, as_contact=pat, subject_type="quote",
+             subject_id=records["quotes"][0].id),
+        line(actor="staff_as_contact", staff=named, subject_type="credit",
+             subject_id=records["credits"][0].id),
+        line(actor="api", staff=unnamed, subject_type="document",
+             subject_id=records["documents"][0].id),
+        line(actor="api", subject_type="invoice", subject_id=invoice.id + 1000),
+        line(actor="system", subject_type="recurringinvoice",
+             subject_id=records["recurring"][0].id),
+        line(actor="system"),
+    ]
+    rows = {row.id: row for row in
+            LISTS["activity"].make("", "", False, "created", False).fetch(0, 50)[0]}
+    assert [(rows[m.id].who, rows[m.id].subject_label) for m in made] == [
+        ("Pat Lee", "Invoice INV-2"),
+        ("bare@a.example", f"Payment {payment.number}"),
+        ("Olive Ops", "Client Alpha Works"),
+        ("plain@staff.example", "Contact Pat Lee"),
+        ("Olive Ops as Pat Lee", "Quote QUO-2"),
+        ("Olive Ops as a contact", "Credit CR-2"),
+        ("API token of plain@staff.example", "Document b.pdf"),
+        ("API", f"invoice #{invoice.id + 1000}"),  # the record is gone: its kind and id
+        ("", "Recurring invoice REC-2"),
+        ("", ""),
+    ]
+    assert [rows[m.id].actor_label for m in made[:3]] == ["Contact", "Contact", "Staff"]
