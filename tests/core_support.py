@@ -209,9 +209,9 @@ def interleaved(statement, change, *, elsewhere=None):
     own connection and commits first, as another request would: PostgreSQL only (SQLite's
     writer holds its lock from BEGIN). Yields the statements it fired before."""
     database, fired = models.db.obj, []
-    run_statement = database.execute_sql
+    run_statement, run_begin = database.execute_sql, database.begin
 
-    def execute_sql(sql, *args, **kwargs):
+    def before(sql):
         if not fired and re.match(statement, sql):
             fired.append(sql)
             if elsewhere is None:
@@ -220,12 +220,19 @@ def interleaved(statement, change, *, elsewhere=None):
                 (result,) = race(elsewhere, 1, lambda _: change())
                 if isinstance(result, Exception):
                     raise AssertionError(f"the change elsewhere failed: {result!r}")
+
+    def execute_sql(sql, *args, **kwargs):
+        before(sql)
         return run_statement(sql, *args, **kwargs)
-    database.execute_sql = execute_sql
+
+    def begin(*args, **kwargs):  # Peewee opens a transaction on the cursor, not execute_sql
+        before("BEGIN")
+        return run_begin(*args, **kwargs)
+    database.execute_sql, database.begin = execute_sql, begin
     try:
         yield fired
     finally:
-        del database.execute_sql
+        del database.execute_sql, database.begin
 
 
 def race(app, count, work):

@@ -13,7 +13,7 @@ import models
 from billing import checkout, subscription_purchase
 from billing.accounts import wait_for_queued_resets
 from tests import factories
-from tests.conftest import TEST_DB, csrf_token
+from tests.conftest import csrf_token
 from tests.core_support import interleaved, opened, race
 from tests.payments_support import save_card
 from tests.subscription_purchase_support import (
@@ -104,30 +104,64 @@ def _buy(app, public_id, demo_gateway, key, email=NEW_EMAIL):
 
 
 # The races above reach buy()'s IntegrityError branch only when the timing falls that way.
-# These run the other request whole, committed, between this one's checks and its first
-# insert: every time, on PostgreSQL (SQLite's writer holds its lock from BEGIN, so there the
-# second request waits and finds the first's purchase before it writes).
-postgres_only = pytest.mark.skipif(not TEST_DB, reason="SQLite's writer lock serialises them")
+# These run the other request whole, committed, after this one's checks and just before
+# its transaction begins (SQLite's writer lock is taken there), every time, on either engine.
+BEFORE_WRITING = "BEGIN"
 
 
-@postgres_only
 @pytest.mark.parametrize("other_key,answer", [("same", "duplicate"), ("other", "exists")])
 def test_a_purchase_overtaken_after_its_checks_makes_nothing_more(app, demo_gateway,
                                                                  other_key, answer):
     """One form submitted twice (the same key: this one is the other's purchase) or two
     forms with one address (this one finds the account made: "exists", and its owner is
-    told); never a second account, subscription or charge."""
+    told, once); never a second account, subscription or charge."""
     public_id = make_plan(app)
     key = "overtaken-key-" + "k" * 16
     theirs = key if other_key == "same" else "elsewhere-key-" + "k" * 16
     with opened(app):
-        with interleaved('INSERT INTO "client"', elsewhere=app,
+        with interleaved(BEFORE_WRITING, elsewhere=app,
                          change=lambda: _buy(app, public_id, demo_gateway, theirs)) as fired:
             assert _buy(app, public_id, demo_gateway, key) == answer
         assert fired
+    wait_for_queued_resets()
     found = counts(app)
     assert (found["Client"], found["Contact"], found["Subscription"], found["Invoice"],
             found["Payment"], found["DemoCharge"]) == (1, 1, 1, 1, 1, 1)
+    with opened(app):
+        told = [m.body_text for m in models.EmailMessage.select().where(
+            models.EmailMessage.to == NEW_EMAIL)]
+    notices = [text for text in told if "already has an account" in text]
+    assert len(notices) == (1 if answer == "exists" else 0)
+    # with the portal's own links (its address from the configuration)
+    assert all("http://portal.test/client/password/reset/" in text for text in notices)
+
+
+def test_a_key_another_client_bought_with_meanwhile_is_refused_not_theirs(app, world,
+                                                                        demo_gateway):
+    """A returning contact's form key, bought with by another client's contact after this
+    one's checks (a key never repeats across forms, so this is a forged or replayed form):
+    refused as expired, never answered with the other client's purchase."""
+    public_id = make_plan(app)
+    key = "crossed-key-" + "k" * 18
+
+    def bought_by(contact_email):
+        with app.test_request_context():
+            args = _buy_args(app, public_id, demo_gateway, key)
+            contact = models.Contact.get(models.Contact.email == contact_email)
+            args.update(details=None, password_hash="", contact=contact)
+            return subscription_purchase.buy(args.pop("plan"), args.pop("quantity"),
+                                             args.pop("company"), **args)
+    with opened(app):
+        with interleaved(BEFORE_WRITING, elsewhere=app,
+                         change=lambda: bought_by("b1@beta.example")) as fired:
+            with pytest.raises(checkout.DomainError) as refused:
+                bought_by("a1@alpha.example")
+        assert fired
+        assert (refused.value.message, refused.value.field) == (
+            "This purchase form has expired. Please start again.", "key")
+        mine = models.Subscription.select().join(models.Client).where(
+            models.Client.name == world["a"].name)
+        assert mine.count() == 0
 
 
 @pytest.mark.parametrize("other_key,answer", [("same", "duplicate"), ("other", "exists")])
