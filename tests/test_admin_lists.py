@@ -275,6 +275,9 @@ def test_contacts_of_the_clients_a_page_shows_in_the_order_made(records):
     assert {key: [c.id for c in value] for key, value in found.items()} == {
         alpha.id: [first.id, second.id]}
     assert theirs.id not in [c.id for c in found[alpha.id]]
+    shown = found[alpha.id][1]
+    assert (shown.first_name, shown.last_name, shown.email, shown.is_active) == (
+        second.first_name, second.last_name, second.email, True)
     assert contacts_of([]) == {}
 
 
