@@ -192,12 +192,17 @@ def test_clients_are_found_by_name_number_email_or_a_contacts_name_or_email(reco
     ("payments", "completed", [0, 2]), ("outbox", "failed", [1]), ("outbox", "queued", [2]),
 ])
 def test_the_status_filter_keeps_only_that_status(records, name, status, found):
+    # The list unfiltered, then filtered, then searched and unfiltered again, in one
+    # process: each shape of the query is its own prepared statement.
+    assert len(listed(name)) == 3
     assert sorted(ids(listed(name, status=status))) == sorted(
         records[name][n].id for n in found)
     # With a search too: both hold.
     first = records[name][found[0]]
     text = getattr(first, "number", None) or first.to
     assert ids(listed(name, search=text, status=status)) == [first.id]
+    assert ids(listed(name, search=text)) == [first.id]
+    assert len(listed(name)) == 3
 
 
 def test_archived_records_leave_their_lists_and_payments_shown_are_the_settled_ones(records):
