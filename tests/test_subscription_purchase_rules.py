@@ -118,6 +118,10 @@ def test_a_plan_withdrawn_since_the_page_opened_is_refused_at_the_plan(shop):
 def test_something_due_now_needs_a_way_to_pay(shop):
     refused = refusal(lambda: bought(shop, "no-method", contact=shop["a1"]))
     assert (refused.message, refused.field) == ("Choose how you would like to pay.", "method")
+    # down to one cent due
+    shop["plan"] = factories.plan("Penny", 1)
+    refused = refusal(lambda: bought(shop, "no-method-cent", contact=shop["a1"]))
+    assert (refused.message, refused.field) == ("Choose how you would like to pay.", "method")
 
 
 def test_a_card_that_is_not_the_buyers_to_use_is_refused_at_the_method(shop):
