@@ -198,16 +198,17 @@ class HeldPort(int):
 @contextlib.contextmanager
 def interleaved(statement, change, *, elsewhere=None):
     """Run `change` once just before the first SQL statement that `statement` (a regular
-    expression) matches at its start:
-    what another request committing between this one's read and its write leaves. A race
-    test (race() below) gets there only when the timing falls that way; this reaches a
-    second guard (a conditional UPDATE that finds the row changed) every time.
+    expression; "BEGIN" for the start of a transaction) matches at its start: what another
+    request committing between this one's read and its write leaves. A race test (race()
+    below) gets there only when the timing falls that way; this reaches a second guard (a
+    conditional UPDATE that finds the row changed) every time.
 
     By default the change runs on this connection, on either engine: it joins this
     request's transaction, so a refusal rolls it back with the rest (check the refusal, and
     that nothing was written, with refusal()). With `elsewhere` (the app), it runs on its
-    own connection and commits first, as another request would: PostgreSQL only (SQLite's
-    writer holds its lock from BEGIN). Yields the statements it fired before."""
+    own connection and commits first, as another request would; on SQLite only up to this
+    request's "BEGIN", where its writer lock is taken. Yields the statements it fired
+    before."""
     database, fired = models.db.obj, []
     run_statement, run_begin = database.execute_sql, database.begin
 
