@@ -224,3 +224,20 @@ def demo_card(client, gateway, outcome="ok", last4="4242"):
 def typed_card(number):
     """A card as typed on the demo gateway's capture page (demo.TEST_CARDS decides its fate)."""
     return payment_methods.CardEntry(number=number, exp_month="12", exp_year="2099", cvc="123")
+
+
+def failed_attempt():
+    """A card payment of a 100.00 invoice the gateway declined: a failed row, no money."""
+    factories.company()
+    contact = factories.contact()
+    client, invoice = contact.client, factories.invoice(contact.client)
+    gateway = checkout.gateway_settings.get(make_gateway("demo").id)
+    # Saved by the demo gateway, then declined at every charge.
+    card = payment_methods.captured(client, gateway, typed_card("4000 0000 0000 0341"))
+    with pytest.raises(checkout.PaymentFailed):
+        checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
+                     idempotency_key="late-success-key-000000001", gateway=gateway,
+                     new_method=card)
+    payment = models.Payment.get(models.Payment.client == client)
+    assert (payment.status, reload(invoice).balance) == ("failed", 10000)
+    return client, invoice, payment

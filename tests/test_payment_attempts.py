@@ -1,13 +1,11 @@
 """An attempt's end when the gateway's word comes late: money that arrives after the attempt
 was marked failed is still applied, once; and a failure keeps the gateway's reason."""
-import datetime as dt
 
 import pytest
 
 import models
 from billing import (
     DomainError,
-    allocation,
     checkout,
     payment_methods,
     prepayments,
@@ -15,26 +13,9 @@ from billing import (
 )
 from gateways.base import SavedMethod
 from tests import factories
-from tests.core_support import interleaved, snapshot
-from tests.payments_support import demo_card, make_gateway, reload, typed_card
+from tests.core_support import snapshot
+from tests.payments_support import demo_card, failed_attempt, make_gateway, reload, typed_card
 from tests.quotes_support import credit
-
-
-def failed_attempt():
-    """A card payment of a 100.00 invoice the gateway declined: a failed row, no money."""
-    factories.company()
-    contact = factories.contact()
-    client, invoice = contact.client, factories.invoice(contact.client)
-    gateway = checkout.gateway_settings.get(make_gateway("demo").id)
-    # Saved by the demo gateway, then declined at every charge.
-    card = payment_methods.captured(client, gateway, typed_card("4000 0000 0000 0341"))
-    with pytest.raises(checkout.PaymentFailed):
-        checkout.pay(contact, [(invoice.public_id, None)], models.Company.current(),
-                     idempotency_key="late-success-key-000000001", gateway=gateway,
-                     new_method=card)
-    payment = models.Payment.get(models.Payment.client == client)
-    assert (payment.status, reload(invoice).balance) == ("failed", 10000)
-    return client, invoice, payment
 
 
 def test_money_that_arrives_after_the_attempt_failed_is_applied_once(conn):
@@ -46,96 +27,6 @@ def test_money_that_arrives_after_the_attempt_failed_is_applied_once(conn):
     before = snapshot()
     checkout.finalize(payment.id, reference="demo_late_1")  # the webhook again
     assert snapshot() == before
-
-
-def test_trying_again_under_a_failed_attempts_key_claims_that_row_afresh(conn):
-    """The retry keeps the key (the gateway sees one request), and its row becomes a new
-    claim: pending again (so it holds the invoice against other payments), no old failure,
-    and its own start time (run-due's grace period counts from it)."""
-    client, invoice, payment = failed_attempt()
-    long_ago = models.utcnow() - dt.timedelta(days=2)
-    models.Payment.update(created_at=long_ago).where(models.Payment.id == payment.id).execute()
-    assert reload(payment).failure_message  # the decline's reason
-    company = models.Company.current()
-    plan = allocation.plan(client.id, [(invoice.public_id, None)], company)
-    gateway = checkout.gateway_settings.get(payment.gateway_id)
-    contact = models.Contact.get(models.Contact.client == client)
-    good = payment_methods.captured(client, gateway, typed_card("4242 4242 4242 4242"))
-    elsewhere = models.Payment.create(client=factories.client(), status="failed", amount=1,
-                                      currency="USD", method="card", date=long_ago.date(),
-                                      failure_message="Declined", created_at=long_ago)
-    attempt = checkout.claim(contact, plan, company, payment.idempotency_key, gateway=gateway,
-                             new_method=good)
-    again = reload(payment)
-    # Only that row: another failed payment keeps its state.
-    assert (reload(elsewhere).status, reload(elsewhere).failure_message,
-            reload(elsewhere).created_at) == ("failed", "Declined", long_ago)
-    assert attempt.payment.id == payment.id
-    assert (again.status, again.failure_message) == ("pending", "")
-    assert again.created_at > long_ago + dt.timedelta(days=1)
-    # Pending, it holds the balance: a second payment of the same invoice does not fit.
-    with pytest.raises(DomainError):
-        checkout.claim(contact, plan, company, "another-key-000000000000001", gateway=gateway,
-                       new_method=good)
-
-
-def test_a_retry_another_request_retook_after_the_read_is_that_ones_not_a_second(conn):
-    """Two retries under one failed key: the other retakes the row between this one's read
-    and its update. This one claims nothing (so it charges nothing) and the charge it would
-    have made is the other's: "duplicate", no second gateway charge."""
-    client, invoice, payment = failed_attempt()
-    company = models.Company.current()
-    plan = allocation.plan(client.id, [(invoice.public_id, None)], company)
-    gateway = checkout.gateway_settings.get(payment.gateway_id)
-    contact = models.Contact.get(models.Contact.client == client)
-    good = payment_methods.captured(client, gateway, typed_card("4242 4242 4242 4242"))
-    retaken = models.Payment.update(status="pending", failure_message="").where(
-        models.Payment.id == payment.id)
-    charges = models.DemoCharge.select().count()
-    with interleaved('UPDATE "payment"', retaken.execute) as fired:
-        outcome = checkout.charge_plan(contact, plan, company, payment.idempotency_key,
-                                       gateway=gateway, new_method=good)
-    assert fired and (outcome.status, outcome.payment.id) == ("duplicate", payment.id)
-    assert models.DemoCharge.select().count() == charges
-    assert reload(payment).status == "pending"  # the other request's claim, left to it
-
-
-def test_a_claim_decides_on_the_keys_row_as_the_subscription_purchase_calls_it(conn):
-    """claim() is called without begin_attempt's checks (a purchase claims inside its own
-    transaction): it must itself refuse another client's key, answer a taken key with None
-    (never a "does not fit" from the held balance), and leave a failed row alone when told
-    not to retake it."""
-    client, invoice, failed = failed_attempt()
-    company = models.Company.current()
-    contact = models.Contact.get(models.Contact.client == client)
-    gateway = checkout.gateway_settings.get(failed.gateway_id)
-    good = payment_methods.captured(client, gateway, typed_card("4242 4242 4242 4242"))
-    plan = allocation.plan(client.id, [(invoice.public_id, None)], company)
-
-    def claim(key, **kw):
-        return checkout.claim(contact, plan, company, key, gateway=gateway, new_method=good,
-                              **kw)
-    stranger = factories.contact(factories.client())
-    theirs = models.Payment.create(client=stranger.client, status="pending", amount=1,
-                                   currency="USD", method="card", date=invoice.date,
-                                   idempotency_key="their-key-00000000000000001")
-    with pytest.raises(DomainError) as refused:
-        claim(theirs.idempotency_key)
-    assert (refused.value.message, refused.value.field) == (
-        "This payment form has expired. Please start again.", "key")
-    # A failed key not to be retaken (run-due's charges): nothing claimed, still failed.
-    assert claim(failed.idempotency_key, retake_failed=False) is None
-    outcome = checkout.charge_plan(contact, plan, company, failed.idempotency_key,
-                                   gateway=gateway, new_method=good, retake_failed=False)
-    assert (outcome.status, outcome.payment.id, reload(failed).status) == (
-        "duplicate", failed.id, "failed")
-    # A pending claim holds the whole balance; its key again is that claim, not a refusal.
-    held = claim("pending-key-0000000000000001")
-    assert held.payment.status == "pending"
-    assert claim("pending-key-0000000000000001") is None
-    outcome = checkout.charge_plan(contact, plan, company, "pending-key-0000000000000001",
-                                   gateway=gateway, new_method=good)
-    assert (outcome.status, outcome.payment.id) == ("duplicate", held.payment.id)
 
 
 def test_pay_reads_amounts_in_the_payers_language_and_spends_credit_only_when_asked(conn):
