@@ -245,8 +245,8 @@ def main(argv=None):
                         help="test only these mutants (as `mutmut results` names them), "
                         "e.g. the survivors only PostgreSQL can kill")
     parser.add_argument("--database-url", default="", metavar="URL",
-                        help="run the mutants' tests on this PostgreSQL database (its tables "
-                        "are dropped and made again by every test), one mutant at a time")
+                        help="run the mutants' tests on this PostgreSQL database (every test "
+                        "empties its tables), one mutant at a time")
     args = parser.parse_args(argv)
     if args.database_url:
         args.jobs = 1
