@@ -1,10 +1,14 @@
 """Fixtures after flaskr: app, client, runner, auth; plus hx() for fragment requests."""
+import atexit
+import functools
 import os
 import pathlib
 import re
+import shutil
+import tempfile
 
 import pytest
-from peewee import sort_models
+from peewee import SqliteDatabase, sort_models
 
 import models
 import prepared
@@ -93,6 +97,7 @@ def _empty(sequences):
 
 def make_app(tmp_path, **overrides):
     """A test app on a fresh database (SQLite, or PORTAL_TEST_DATABASE_URL) with a company."""
+    copied = "DATABASE_URL" not in overrides and _copy_sqlite_schema(tmp_path / "test.sqlite3")
     app = create_app({
         "TESTING": True,
         "DATABASE_URL": TEST_DB or f"sqlite:///{tmp_path}/test.sqlite3",
@@ -105,10 +110,34 @@ def make_app(tmp_path, **overrides):
     })
     with app.app_context():
         models.db.connect(reuse_if_open=True)
-        reset_database()
+        if not copied:
+            reset_database()
         factories.company()
         models.db.close()
     return app
+
+
+def _copy_sqlite_schema(path):
+    """A new SQLite test database starts as a copy of an empty one made once per process
+    (create_tables() on every test's new file took about 30 ms); a file already there is
+    the test's own and is left as it is."""
+    if TEST_DB or path.exists():
+        return False
+    shutil.copyfile(_sqlite_schema(), path)
+    return True
+
+
+@functools.cache
+def _sqlite_schema():
+    folder = tempfile.mkdtemp(prefix="portal-test-schema-")
+    path = os.path.join(folder, "schema.sqlite3")
+    # The next create_app() points models.db at its own database again.
+    models.db.initialize(SqliteDatabase(path, pragmas={"foreign_keys": 1}))
+    models.create_tables()
+    models.db.close()
+    maker = os.getpid()  # not a process forked from this one (mutmut's, for each mutant)
+    atexit.register(lambda: os.getpid() == maker and shutil.rmtree(folder, ignore_errors=True))
+    return path
 
 
 @pytest.fixture(autouse=True)
