@@ -148,7 +148,8 @@ def _tests_hash(test_files):
     digest = hashlib.sha256()
     files = [name for name in test_files if not name.startswith("-")]
     for name in sorted({*files, "tests/conftest.py", "tests/factories.py",
-                        "tests/core_support.py", "tests/payments_support.py"}):
+                        "tests/core_support.py", "tests/payments_support.py",
+                        "tests/listing_support.py"}):
         digest.update(name.encode() + b"\0" + (ROOT / name).read_bytes())
     return digest.hexdigest()
 
