@@ -89,15 +89,23 @@ class PreparedQuery:
             data = {field.name: value for field, value in zip(fields, row[at:at + len(fields)],
                                                                 strict=True)}
             at += len(fields)
-            instance = model(__no_default__=1, **data)  # as Peewee builds a row's model
-            instance._dirty.clear()
-            instances.append(instance)
+            instances.append(_loaded(model, data))
         return instances
 
     def _converters(self):
         if not hasattr(self, "_column_converters"):
             self._column_converters = [_converter(node) for node in self.query._returning]
         return self._column_converters
+
+
+def _loaded(model, data):
+    """A model instance holding a row's `data` ({field name: value}), clean, as
+    `model(__no_default__=1, **data)` with its dirty set cleared would be: that sets each
+    field through its descriptor (about 30 µs for a request's contact, client and company,
+    against 2 µs this way)."""
+    instance = model.__new__(model)
+    instance.__data__, instance._dirty, instance.__rel__ = data, set(), {}
+    return instance
 
 
 def model_fields(*model_classes):
