@@ -15,6 +15,7 @@ import prepared
 from billing.accounts import wait_for_queued_resets
 from portal import create_app
 from tests import factories
+from tests.rule_builders import share_rule_builders
 
 # Fixtures kept in their own modules, registered here once for every test: a module asks
 # for them by name and imports only plain helpers (an imported fixture would also be a
@@ -36,6 +37,7 @@ pytest_plugins = (
 )
 
 TEST_DB = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+share_rule_builders()  # every test makes an app: its routes' URL builders compiled once
 BROWSER_TESTS = pathlib.Path(__file__).parent / "browser"
 
 
