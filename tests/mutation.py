@@ -1,4 +1,4 @@
-"""Mutation testing, one module at a time (run it through tests/mutation.sh).
+"""Mutation testing, each module on its own (run it through tests/mutation.sh).
 
 Each module in tests/mutation_map.toml gets its own mutmut work folder, .mutation/<module>/,
 holding links to the code and tests and a setup.cfg whose [mutmut] section mutates that one
@@ -11,6 +11,7 @@ is counted as equivalent there.
 """
 import argparse
 import ast
+import concurrent.futures
 import configparser
 import difflib
 import hashlib
@@ -239,11 +240,30 @@ def table_line(module, row, seconds):
             f"| {row['score']:.1f}% | {row['score with equivalents']:.1f}% | {wall} |")
 
 
+def run_side_by_side(chosen, modules, jobs):
+    """Several modules, `jobs` at once, one mutant at a time each. mutmut starts a module by
+    running its tests once in a single process (to learn which tests reach which function);
+    run one module after another and the other core idles through each of those passes.
+    The largest modules start first, so the last to finish is a small one."""
+    def start(module):
+        print(f"== {module}: mutating, tests {' '.join(modules[module])}", flush=True)
+        seconds = run(module, modules[module], 1)
+        print(f"== {module}: done in {seconds / 60:.1f} min", flush=True)
+        return seconds
+
+    largest_first = sorted(chosen, key=lambda module: -(ROOT / module).stat().st_size)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        walls = dict(zip(largest_first, pool.map(start, largest_first), strict=True))
+    return walls
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="money.py, billing/allocation.py, ... "
                         "(default: every module in tests/mutation_map.toml)")
-    parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="mutants tested at once (with several modules: modules at once, "
+                        "each testing one mutant at a time)")
     parser.add_argument("--report-only", action="store_true",
                         help="tabulate the results already in .mutation/ without running")
     parser.add_argument("--mutants", nargs="+", default=[], metavar="NAME",
@@ -258,15 +278,23 @@ def main(argv=None):
     modules = load_map()
     chosen = [resolve(name, modules) for name in args.modules] or list(modules)
     equivalent = equivalents()
-    lines, details, walls = [HEADER, "|" + " --- |" * 11], [], {}
-    for module in chosen:
-        if not args.report_only:
-            print(f"== {module}: mutating, tests {' '.join(modules[module])}", flush=True)
+    walls = {}
+    if args.report_only:
+        pass
+    elif len(chosen) > 1 and args.jobs > 1 and not args.mutants and not args.database_url:
+        walls = run_side_by_side(chosen, modules, args.jobs)
+    else:
+        for module in chosen:
             names = [name for name in args.mutants
                      if name.startswith(dotted(module) + ".")]
             if args.mutants and not names:
                 continue
+            print(f"== {module}: mutating, tests {' '.join(modules[module])}", flush=True)
             walls[module] = run(module, modules[module], args.jobs, args.database_url, names)
+    lines, details = [HEADER, "|" + " --- |" * 11], []
+    for module in chosen:
+        if args.mutants and module not in walls:
+            continue
         row = tally(results(module), equivalent)
         lines.append(table_line(module, row, walls.get(module)))
         print(lines[-1], flush=True)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mutation testing (mutmut), one module at a time against the test files that exercise it
+# Mutation testing (mutmut), each module on its own against the test files that exercise it
 # (tests/mutation_map.toml). Not part of a CI run: it takes minutes per module.
 # Usage: bash tests/mutation.sh [--jobs N] [--report-only] [module ...]
 #   e.g. bash tests/mutation.sh money.py billing/allocation.py   (no module: all of them)
