@@ -257,6 +257,19 @@ def run_side_by_side(chosen, modules, jobs):
     return walls
 
 
+def run_in_turn(chosen, modules, args):
+    """Each module after the other, `--jobs` mutants at once; with `--mutants`, only the
+    modules those names belong to."""
+    walls = {}
+    for module in chosen:
+        names = [name for name in args.mutants if name.startswith(dotted(module) + ".")]
+        if args.mutants and not names:
+            continue
+        print(f"== {module}: mutating, tests {' '.join(modules[module])}", flush=True)
+        walls[module] = run(module, modules[module], args.jobs, args.database_url, names)
+    return walls
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="money.py, billing/allocation.py, ... "
@@ -279,18 +292,11 @@ def main(argv=None):
     chosen = [resolve(name, modules) for name in args.modules] or list(modules)
     equivalent = equivalents()
     walls = {}
-    if args.report_only:
-        pass
-    elif len(chosen) > 1 and args.jobs > 1 and not args.mutants and not args.database_url:
-        walls = run_side_by_side(chosen, modules, args.jobs)
-    else:
-        for module in chosen:
-            names = [name for name in args.mutants
-                     if name.startswith(dotted(module) + ".")]
-            if args.mutants and not names:
-                continue
-            print(f"== {module}: mutating, tests {' '.join(modules[module])}", flush=True)
-            walls[module] = run(module, modules[module], args.jobs, args.database_url, names)
+    if not args.report_only:
+        if len(chosen) > 1 and args.jobs > 1 and not args.mutants and not args.database_url:
+            walls = run_side_by_side(chosen, modules, args.jobs)
+        else:
+            walls = run_in_turn(chosen, modules, args)
     lines, details = [HEADER, "|" + " --- |" * 11], []
     for module in chosen:
         if args.mutants and module not in walls:
