@@ -84,9 +84,14 @@ def _forget_parents_worker():
 os.register_at_fork(after_in_child=_forget_parents_worker)
 
 
-def wait_for_queued_resets():
-    """Block until every queued account job was handled (tests; a clean shutdown)."""
-    _resets.join()
+def wait_for_queued_resets(timeout=30.0):
+    """Block until every queued account job was handled (tests; a clean shutdown). A job
+    takes well under a second: one still unhandled after `timeout` seconds raises
+    TimeoutError, so a stuck worker fails the caller instead of stalling it for good."""
+    queued = _resets  # as Queue.join() waits, with a deadline
+    with queued.all_tasks_done:
+        if not queued.all_tasks_done.wait_for(lambda: not queued.unfinished_tasks, timeout):
+            raise TimeoutError(f"account jobs still unhandled after {timeout:g} s")
 
 
 def _work():

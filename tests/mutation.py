@@ -72,8 +72,10 @@ def prepare(module, test_files):
         "pytest_add_cli_args_test_selection": "\n" + "\n".join(test_files),
         "use_git_change_detection": "false",
         # Plugins load by name only (PYTEST_DISABLE_PLUGIN_AUTOLOAD, see _mutmut): scanning
-        # every installed package's entry points cost each mutant about 30 ms.
-        "pytest_add_cli_args": "\n-p pytest_timeout\n-p tests.mutation_order",
+        # every installed package's entry points cost each mutant about 30 ms. A mapped test
+        # takes at most ~3 s; one that a mutant makes loop or wait forever fails after 30 s
+        # (the suite's own limit, 600 s, left each such mutant running for ten minutes).
+        "pytest_add_cli_args": "\n-p pytest_timeout\n--timeout=30\n-p tests.mutation_order",
         # mutmut's default (15 x the clean run) turns slow survivors into "timeouts" on a
         # busy machine; a real endless loop is still stopped.
         "timeout_multiplier": os.environ.get("PORTAL_MUTATION_TIMEOUT_MULTIPLIER", "60"),

@@ -329,6 +329,19 @@ def test_one_background_worker_runs_account_jobs_as_soon_as_they_are_due(app, mo
     assert [t.daemon for t in account_workers()] == [True]
 
 
+def test_waiting_for_a_stuck_account_job_fails_instead_of_hanging(app, monkeypatch):
+    monkeypatch.setattr(accounts, "WORKER_DELAY", 0.0)
+    started, release = threading.Event(), threading.Event()
+    accounts.queue_account_work(app, lambda: (started.set(), release.wait(10)))
+    assert started.wait(10)
+    began = time.monotonic()
+    with pytest.raises(TimeoutError, match="still unhandled after 0.2 s"):
+        accounts.wait_for_queued_resets(timeout=0.2)
+    assert 0.2 <= time.monotonic() - began < 2
+    release.set()
+    accounts.wait_for_queued_resets(timeout=10)  # returns once the job is done
+
+
 def test_a_failed_account_job_is_logged_by_name_and_the_worker_goes_on(app, caplog):
     def broken_job():
         raise RuntimeError("boom")
