@@ -16,6 +16,7 @@ from billing.accounts import wait_for_queued_resets
 from portal import create_app
 from tests import factories
 from tests.rule_builders import share_rule_builders
+from tests.template_code import share_template_code
 
 # Fixtures kept in their own modules, registered here once for every test: a module asks
 # for them by name and imports only plain helpers (an imported fixture would also be a
@@ -38,6 +39,7 @@ pytest_plugins = (
 
 TEST_DB = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 share_rule_builders()  # every test makes an app: its routes' URL builders compiled once
+share_template_code()  # and its templates
 BROWSER_TESTS = pathlib.Path(__file__).parent / "browser"
 
 
