@@ -34,7 +34,7 @@ EQUIVALENTS_DOC = ROOT / "docs" / "mutation.md"
 LINKED = ("money.py", "billing", "gateways", "tests")
 KILLED_CODES = {1, 3}
 TIMEOUT_CODES = {36, 24, -24, 152, 255, -9}
-MUTMUT = [sys.executable, "-c", "import sys; from mutmut.__main__ import cli; sys.exit(cli())"]
+MUTMUT = [sys.executable, str(Path(__file__).resolve().parent / "mutmut_cli.py")]
 
 
 def load_map():
