@@ -65,7 +65,7 @@ def test_a_gateways_settings_and_label_come_from_its_row(db):
     assert ManualGateway(config).label == "Transfer"
     config.label = ""
     assert ManualGateway(config).label == "Bank transfer or cheque"
-    for broken in ("", "{not json", None):
+    for broken in ("", "{not json", None, "[1, 2]", "\"text\""):  # JSON, not an object
         config.settings = broken
         assert Gateway(config).settings == {}
     assert Gateway(config).validate_settings({"x": 1}) == []
