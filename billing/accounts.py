@@ -84,7 +84,7 @@ def _forget_parents_worker():
 os.register_at_fork(after_in_child=_forget_parents_worker)
 
 
-def wait_for_queued_resets(timeout=30.0):
+def wait_for_queued_resets(timeout=10.0):
     """Block until every queued account job was handled (tests; a clean shutdown). A job
     takes well under a second: one still unhandled after `timeout` seconds raises
     TimeoutError, so a stuck worker fails the caller instead of stalling it for good."""
