@@ -4,8 +4,8 @@ mutant's child spared pytest's start.
 mutmut forks a child per mutant from a process that has imported everything, and the child
 starts pytest afresh on that mutant's tests: about 0.13 s before the first test runs (reading
 options and conftest, looking each named plugin up among every installed package's entry
-points, collecting the test files), when a killed mutant's test takes about as long. Two
-changes, both made before mutmut forks:
+points, collecting the test files), when a killed mutant's test takes about as long.
+Before mutmut forks:
 
 - pytest's plugin look-ups read one listing of the installed packages, made once (pluggy
   reads every package's metadata again for each of the ~15 plugins a run names, ~3 ms each).
@@ -14,6 +14,10 @@ changes, both made before mutmut forks:
   each through pytest's whole per-test protocol (fixtures, the per-test timeout, reports),
   stopping at the first failure, and exits as pytest would: 1 when a test failed, 0 when
   none did. A mutant whose tests the session does not hold runs through pytest as before.
+
+And before that, mutmut's "clean" pass (every selected test, unmutated, which must pass) is
+skipped when its stats pass has just done exactly that in this process: that pass runs the
+same tests unmutated and stops the run unless they all pass.
 
 Run as a script, not imported: the parent must not import the `tests` package itself, which
 the children import from mutmut's copy (mutants/tests).
@@ -121,11 +125,34 @@ def run_tests(runner, *, mutant_name, tests):
     return pytest_run_tests(runner, mutant_name=mutant_name, tests=tests)
 
 
+stats_passed_all = False
+
+
+def collect_stats(runner, tests):
+    """mutmut's stats pass runs the selected tests unmutated and stops the run unless they
+    all pass."""
+    global stats_passed_all
+    code = pass_for_stats(runner, tests)
+    stats_passed_all = code == 0 and not tests
+    return code
+
+
+def run_clean_tests(runner, tests):
+    """mutmut then runs them all unmutated once more, to see they pass: when the stats pass
+    in this process just did that for the whole selection, a second pass tells nothing."""
+    tests = list(tests)
+    if stats_passed_all and not tests:
+        return 0
+    return clean_pass(runner, tests)
+
+
 start, pytest_run_tests = ForkRunner.startup, PytestRunner.run_tests
+pass_for_stats, clean_pass = ForkRunner.collect_stats, ForkRunner.run_clean_tests
 
 if __name__ == "__main__":
     pluggy.PluginManager.load_setuptools_entrypoints = load_setuptools_entrypoints
     ForkRunner.startup = startup
+    ForkRunner.collect_stats, ForkRunner.run_clean_tests = collect_stats, run_clean_tests
     PytestRunner.run_tests = run_tests
     sys.argv = ["mutmut", *sys.argv[1:]]
     sys.exit(cli())
